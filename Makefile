@@ -1,0 +1,22 @@
+# CCCDKit: two commands on a fresh machine.
+#   make demo   the main job (end to end on the embedded defaults)
+#   make test   the whole test suite
+SWIFT ?= swift
+CCCD = .build/debug/cccd
+
+.PHONY: deps build demo test clean
+
+deps:
+	@bash scripts/ensure-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+demo: build
+	@bash scripts/demo.sh
+
+test: deps
+	$(SWIFT) test
+
+clean:
+	rm -rf .build

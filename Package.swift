@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+// CCCDKit: personalize and verify ICAO 9303 chip ID cards, first of all Vietnam's CCCD.
+// Layers (DESIGN.md): cccd → Reader / Personalization / CardEmulator → LDS → ChipAccess → CardCrypto → CardCore.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "CCCDKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cccd", targets: ["cccd"]),
+        .library(name: "CardCore", targets: ["CardCore"]),
+        .library(name: "CardCrypto", targets: ["CardCrypto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Forwarders for OpenSSL macros and OSSL_PARAM arrays, which Swift cannot express.
+        .target(name: "CCryptoShim", dependencies: ["COpenSSL"]),
+        .target(name: "CardCore", swiftSettings: strict),
+        .target(name: "CardCrypto", dependencies: ["CCryptoShim", "COpenSSL"], swiftSettings: strict),
+        .executableTarget(
+            name: "cccd",
+            dependencies: [
+                "CardCore", "CardCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // Test helpers: the vector-file reader shared by every test target.
+        .target(name: "TestSupport", dependencies: ["CardCore"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "CardCoreTests", dependencies: ["CardCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "TestSupport"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,45 @@
+import CCryptoShim
+
+/// A cryptographic operation that failed. Reasons never contain key material.
+public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public static let invalidKeyLength = Code(name: "invalidKeyLength")
+        public static let invalidInputLength = Code(name: "invalidInputLength")
+        public static let invalidPadding = Code(name: "invalidPadding")
+        public static let unsupportedAlgorithm = Code(name: "unsupportedAlgorithm")
+        public static let invalidKey = Code(name: "invalidKey")
+        public static let invalidSignature = Code(name: "invalidSignature")
+        public static let invalidEncoding = Code(name: "invalidEncoding")
+        public static let library = Code(name: "library")
+        public var description: String { name }
+    }
+
+    public let code: Code
+    public let reason: String
+
+    public init(code: Code, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "crypto error (\(code)): \(reason)" }
+
+    static func invalidKeyLength(_ got: Int, expected: String) -> CryptoError {
+        CryptoError(code: .invalidKeyLength, reason: "key of \(got) bytes, expected \(expected)")
+    }
+    static func invalidInputLength(_ got: Int, blockSize: Int) -> CryptoError {
+        CryptoError(code: .invalidInputLength, reason: "\(got) bytes is not a multiple of the \(blockSize)-byte block")
+    }
+    static func invalidPadding() -> CryptoError {
+        CryptoError(code: .invalidPadding, reason: "ISO/IEC 9797-1 padding method 2 not found")
+    }
+
+    /// The OpenSSL error queue's oldest entry, for a call that failed.
+    static func library(_ call: String) -> CryptoError {
+        var buffer = [CChar](repeating: 0, count: 256)
+        cccd_last_error(&buffer, buffer.count)
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return CryptoError(code: .library, reason: "\(call) failed: \(text)")
+    }
+}
