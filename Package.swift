@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "CCryptoShim", dependencies: ["COpenSSL"]),
         .target(name: "CardCore", swiftSettings: strict),
         .target(name: "CardCrypto", dependencies: ["CCryptoShim", "COpenSSL"], swiftSettings: strict),
+        .target(name: "ChipAccess", dependencies: ["CardCore", "CardCrypto"], swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
@@ -39,6 +40,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CardCore"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "CardCoreTests", dependencies: ["CardCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ChipAccessTests", dependencies: ["ChipAccess", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

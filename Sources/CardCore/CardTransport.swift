@@ -6,8 +6,9 @@ public protocol CardTransport: AnyObject {
     /// What the link and the chip support, as far as the transport knows.
     var capabilities: TransportCapabilities { get }
 
-    /// Sends one command and returns the chip's answer. Throws `TransportError` when the link fails.
-    func transmit(_ command: CommandAPDU) throws(TransportError) -> ResponseAPDU
+    /// Sends one command and returns the chip's answer. Throws `TransportError` when the link fails; wrappers
+    /// (secure messaging) throw their own typed errors.
+    func transmit(_ command: CommandAPDU) throws -> ResponseAPDU
 }
 
 /// What a transport can carry.

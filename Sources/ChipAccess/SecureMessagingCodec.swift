@@ -1,0 +1,217 @@
+import CardCore
+import CardCrypto
+
+/// The secure-messaging encoding of ICAO 9303-11 §9.8 as pure functions: bytes and SSC in, bytes out.
+/// The SSC given is the value to use (already incremented by the caller). Terminal and chip share it.
+///
+/// Command: CLA with b4-b3 set; DO'87' (01 ‖ cryptogram; DO'85' for odd INS) when there is data; DO'97' with
+/// Le when a response is expected; DO'8E' = MAC(pad(SSC ‖ pad(header) ‖ DOs)). Response: DO'87'/'85', DO'99'
+/// (status), DO'8E' = MAC(pad(SSC ‖ DOs)). The MAC is always checked before anything is decrypted.
+public enum SecureMessagingCodec {
+    /// Terminal: wraps a plain command.
+    public static func protect(_ command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> CommandAPDU {
+        let cla = command.cla | 0x0C
+        let objects = try commandDataObjects(command, ssc: ssc, keys: keys)
+        let n = commandMACInput(header: [cla, command.ins, command.p1, command.p2], objects: objects, ssc: ssc, blockSize: keys.blockSize)
+        let checksum = try keys.mac(padded: n)
+        var data = objects
+        data.append(contentsOf: [0x8E, 0x08])
+        data.append(contentsOf: checksum)
+        let extended = data.count > CommandAPDU.maxShortData || (command.ne ?? 0) > CommandAPDU.maxShortNe
+        return CommandAPDU(
+            cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: data,
+            ne: extended ? CommandAPDU.maxExtendedNe : CommandAPDU.maxShortNe)
+    }
+
+    /// DO'87' (or DO'85') with the encrypted data, then DO'97' with Le.
+    static func commandDataObjects(_ command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> [UInt8] {
+        var objects = TLVWriter(capacity: command.data.count + 48)
+        if !command.data.isEmpty {
+            try writeCryptogram(command.data, ins: command.ins, ssc: ssc, keys: keys, into: &objects)
+        }
+        if let ne = command.ne {
+            objects.write(tag: 0x97, value: leBytes(ne))
+        }
+        return objects.bytes
+    }
+
+    /// N = pad(SSC ‖ pad(header) ‖ objects): what the command checksum covers.
+    static func commandMACInput(header: [UInt8], objects: some Collection<UInt8>, ssc: [UInt8], blockSize bs: Int) -> [UInt8] {
+        var input = ssc
+        input.append(contentsOf: ISO9797Padding.pad(header, blockSize: bs))
+        input.append(contentsOf: objects)
+        return ISO9797Padding.pad(input, blockSize: bs)
+    }
+
+    /// K = pad(SSC ‖ objects): what the response checksum covers.
+    static func responseMACInput(objects: some Collection<UInt8>, ssc: [UInt8], blockSize bs: Int) -> [UInt8] {
+        ISO9797Padding.pad(ssc + Array(objects), blockSize: bs)
+    }
+
+    static func writeCryptogram(
+        _ data: [UInt8], ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys, into writer: inout TLVWriter
+    ) throws {
+        let cryptogram = try keys.encrypt(ISO9797Padding.pad(data, blockSize: keys.blockSize), ssc: ssc)
+        if ins & 1 == 1 {
+            writer.write(tag: 0x85, value: cryptogram)
+        } else {
+            writer.write(tag: 0x87, value: [0x01] + cryptogram)
+        }
+    }
+
+    /// Terminal: checks and unwraps a protected response. A response without data objects and with an SM error
+    /// status (6987/6988) means the chip ended the session; other plain statuses are passed through.
+    public static func unprotect(_ response: ResponseAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws
+        -> ResponseAPDU
+    {
+        if response.data.isEmpty {
+            switch response.statusWord {
+            case .incorrectSMDataObjects, .expectedSMDataObjectsMissing:
+                throw SecureMessagingError.ended("the chip ended secure messaging with \(response.statusWord)")
+            case .success:
+                throw SecureMessagingError.missing("protected response (DO'99', DO'8E') in a 9000 answer")
+            default:
+                return response
+            }
+        }
+        let parts = try split(response.data[...], allowed: [0x85, 0x87, 0x99])
+        guard let status = parts.objects[0x99] else { throw SecureMessagingError.missing("DO'99' (status) in the response") }
+        guard status.count == 2 else { throw SecureMessagingError.malformed("DO'99' of \(status.count) bytes") }
+        try verify(parts, ssc: ssc, header: nil, keys: keys, what: "response")
+        let data = try decrypt(parts, ssc: ssc, keys: keys)
+        return ResponseAPDU(data: data, statusWord: StatusWord(sw1: status[status.startIndex], sw2: status[status.startIndex + 1]))
+    }
+
+    /// Chip: checks and unwraps a protected command. Throws `missingDataObject` (answer 6987) or `badMAC` (6988).
+    public static func unprotect(command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> CommandAPDU {
+        guard command.isSecureMessaging else { throw SecureMessagingError.missing("secure messaging indication in CLA") }
+        let parts = try split(command.data[...], allowed: [0x85, 0x87, 0x97])
+        let header = [command.cla, command.ins, command.p1, command.p2]
+        try verify(parts, ssc: ssc, header: header, keys: keys, what: "command")
+        let data = try decrypt(parts, ssc: ssc, keys: keys)
+        var ne: Int? = nil
+        if let le = parts.objects[0x97] {
+            switch le.count {
+            case 0: ne = nil
+            case 1: ne = le[le.startIndex] == 0 ? 256 : Int(le[le.startIndex])
+            case 2:
+                let v = Int(le[le.startIndex]) << 8 | Int(le[le.startIndex + 1])
+                ne = v == 0 ? 65536 : v
+            default: throw SecureMessagingError.malformed("DO'97' of \(le.count) bytes")
+            }
+        }
+        guard data.count <= CommandAPDU.maxExtendedData else { throw SecureMessagingError.malformed("command data too long") }
+        return CommandAPDU(cla: command.cla & ~0x0C, ins: command.ins, p1: command.p1, p2: command.p2, data: data, ne: ne)
+    }
+
+    /// Chip: wraps a plain response (data in DO'87', or DO'85' for odd INS).
+    public static func protect(response: ResponseAPDU, ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys) throws
+        -> ResponseAPDU
+    {
+        var objects = TLVWriter(capacity: response.data.count + 48)
+        if !response.data.isEmpty {
+            try writeCryptogram(response.data, ins: ins, ssc: ssc, keys: keys, into: &objects)
+        }
+        objects.write(tag: 0x99, value: [response.statusWord.sw1, response.statusWord.sw2])
+        let checksum = try keys.mac(padded: responseMACInput(objects: objects.bytes, ssc: ssc, blockSize: keys.blockSize))
+        var data = objects.bytes
+        data.append(contentsOf: [0x8E, 0x08])
+        data.append(contentsOf: checksum)
+        return ResponseAPDU(data: data, statusWord: response.statusWord)
+    }
+
+    /// The largest plaintext whose protected response (DO'87' + DO'99' + DO'8E') fits in `responseLength` bytes.
+    /// Short Le (256) gives 231 bytes under 3DES and 223 under AES.
+    public static func maxPlaintextLength(responseLength: Int, blockSize: Int) -> Int {
+        let fixed = 4 + 10  // DO'99' and DO'8E'
+        var c = (responseLength - fixed) / blockSize * blockSize
+        while c > 0 {
+            let total = 1 + TLVWriter.lengthFieldWidth(c + 1) + 1 + c + fixed
+            if total <= responseLength { return c - 1 }
+            c -= blockSize
+        }
+        return 0
+    }
+
+    // MARK: Internals
+
+    static func leBytes(_ ne: Int) -> [UInt8] {
+        if ne <= 256 { return [ne == 256 ? 0 : UInt8(ne)] }
+        let v = ne == 65536 ? 0 : ne
+        return [UInt8(v >> 8), UInt8(v & 0xFF)]
+    }
+
+    struct Parts {
+        var objects: [TLVTag: ArraySlice<UInt8>] = [:]
+        /// The bytes the checksum covers (every object before DO'8E').
+        var macInput: ArraySlice<UInt8> = []
+        var checksum: ArraySlice<UInt8> = []
+    }
+
+    /// Splits protected data into its objects; DO'8E' must come last and be 8 bytes; no object twice.
+    static func split(_ data: ArraySlice<UInt8>, allowed: Set<TLVTag>) throws -> Parts {
+        var parts = Parts()
+        var reader = TLVReader(data)
+        var seenChecksum = false
+        do {
+            while !reader.isAtEnd {
+                let before = reader.remaining.startIndex
+                guard let object = try reader.readObject() else { break }
+                guard !seenChecksum else { throw SecureMessagingError.malformed("data after DO'8E'") }
+                if object.tag == 0x8E {
+                    guard object.value.count == 8 else {
+                        throw SecureMessagingError.malformed("DO'8E' of \(object.value.count) bytes")
+                    }
+                    parts.checksum = object.value
+                    parts.macInput = data[data.startIndex..<before]
+                    seenChecksum = true
+                    continue
+                }
+                guard allowed.contains(object.tag) else {
+                    throw SecureMessagingError.malformed("unexpected data object \(object.tag)")
+                }
+                guard parts.objects[object.tag] == nil else {
+                    throw SecureMessagingError.malformed("data object \(object.tag) twice")
+                }
+                if object.tag == 0x85 || object.tag == 0x87, parts.objects[0x85] != nil || parts.objects[0x87] != nil {
+                    throw SecureMessagingError.malformed("two cryptograms")
+                }
+                parts.objects[object.tag] = object.value
+            }
+        } catch let error as TLVError {
+            throw SecureMessagingError.malformed("\(error)")
+        }
+        guard seenChecksum else { throw SecureMessagingError.missing("DO'8E' (checksum)") }
+        return parts
+    }
+
+    static func verify(_ parts: Parts, ssc: [UInt8], header: [UInt8]?, keys: SecureMessagingKeys, what: String) throws {
+        let bs = keys.blockSize
+        let input =
+            header.map { commandMACInput(header: $0, objects: parts.macInput, ssc: ssc, blockSize: bs) }
+            ?? responseMACInput(objects: parts.macInput, ssc: ssc, blockSize: bs)
+        let expected = try keys.mac(padded: input)
+        guard constantTimeEquals(expected, parts.checksum) else { throw SecureMessagingError.badMAC(what) }
+    }
+
+    static func decrypt(_ parts: Parts, ssc: [UInt8], keys: SecureMessagingKeys) throws -> [UInt8] {
+        let cryptogram: ArraySlice<UInt8>
+        if let do87 = parts.objects[0x87] {
+            guard do87.first == 0x01 else { throw SecureMessagingError.malformed("DO'87' without padding indicator 01") }
+            cryptogram = do87.dropFirst()
+        } else if let do85 = parts.objects[0x85] {
+            cryptogram = do85
+        } else {
+            return []
+        }
+        guard !cryptogram.isEmpty, cryptogram.count % keys.blockSize == 0 else {
+            throw SecureMessagingError.malformed("cryptogram of \(cryptogram.count) bytes")
+        }
+        let padded = try keys.decrypt(cryptogram, ssc: ssc)
+        do {
+            return try ISO9797Padding.unpad(padded)
+        } catch {
+            throw SecureMessagingError.malformed("decrypted data has no padding")
+        }
+    }
+}
