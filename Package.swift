@@ -28,6 +28,9 @@ let package = Package(
         .target(name: "CardCore", swiftSettings: strict),
         .target(name: "CardCrypto", dependencies: ["CCryptoShim", "COpenSSL"], swiftSettings: strict),
         .target(name: "ChipAccess", dependencies: ["CardCore", "CardCrypto"], swiftSettings: strict),
+        .target(name: "LDS", dependencies: ["CardCore", "CardCrypto", "ChipAccess"], swiftSettings: strict),
+        .target(name: "CardEmulator", dependencies: ["CardCore", "ChipAccess", "LDS"], swiftSettings: strict),
+        .target(name: "Reader", dependencies: ["CardCore", "ChipAccess", "LDS"], swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
@@ -41,6 +44,13 @@ let package = Package(
         .testTarget(name: "CardCoreTests", dependencies: ["CardCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ChipAccessTests", dependencies: ["ChipAccess", "TestSupport"], swiftSettings: strict),
+        // Sample card images for emulator, reader and integration tests.
+        .target(name: "CardFixtures", dependencies: ["LDS", "TestSupport"], path: "Tests/CardFixtures", swiftSettings: strict),
+        .testTarget(name: "LDSTests", dependencies: ["LDS", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests", dependencies: ["Reader", "CardEmulator", "LDS", "CardFixtures", "TestSupport"],
+            swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,253 @@
+import CardCore
+import ChipAccess
+import LDS
+
+/// A software eMRTD chip that runs a `CardImage`. It is a `CardTransport`, so readers talk to it in-process
+/// exactly as to a PC/SC reader; the VPCD bridge feeds it raw APDU bytes from pcscd.
+///
+/// Implements SELECT (by AID, by FID; FCP/FCI), READ BINARY (B0 with offset or SFI, B1 with DO'54'),
+/// GET CHALLENGE, EXTERNAL AUTHENTICATE (BAC), secure messaging, access rules per file, and the quirks of the
+/// image's profile (SELECT MF → 6D00 on the CCCD).
+public final class EmulatedChip: CardTransport {
+    public let image: CardImage
+    public let settings: EmulatorSettings
+    private let random: any RandomSource
+    private var fileSystem: FileSystem
+    private let bac: BACChip?
+
+    // Session state (cleared on reset).
+    private var currentApplication: Int?
+    private var currentFile: CardImage.File?
+    private var secureMessaging: SecureMessaging?
+    private var linkDropped = false
+    /// Commands received since the chip was created (the fault plan counts these).
+    public private(set) var commandCount = 0
+
+    public init(image: CardImage, settings: EmulatorSettings = .init(), random: any RandomSource = SystemRandom()) throws {
+        self.image = image
+        self.settings = settings
+        self.random = random
+        fileSystem = FileSystem(image: image)
+        bac = try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
+    }
+
+    public var capabilities: TransportCapabilities {
+        TransportCapabilities(
+            atr: image.atrBytes, supportsExtendedLength: settings.supportsExtendedLength,
+            maxResponseLength: min(settings.maxResponseLength, settings.supportsExtendedLength ? 65536 : 256))
+    }
+
+    /// Power cycle: selection, challenge and secure messaging are gone.
+    public func reset() {
+        currentApplication = nil
+        currentFile = nil
+        secureMessaging = nil
+    }
+
+    /// True while a secure-messaging session is open (for tests).
+    public var hasSecureMessaging: Bool { secureMessaging.map { !$0.isEnded } ?? false }
+
+    public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        let bytes = try process(command.encoded())
+        return try ResponseAPDU(bytes: bytes)
+    }
+
+    /// One command APDU in, one response APDU out (bytes as on the wire).
+    public func process(_ bytes: [UInt8]) throws(TransportError) -> [UInt8] {
+        commandCount += 1
+        if let limit = settings.faultPlan.dropLinkAfterCommands, commandCount > limit { linkDropped = true }
+        if linkDropped { throw .cardRemoved("the card left the field (fault plan)") }
+        let command: CommandAPDU
+        do {
+            command = try CommandAPDU(bytes: bytes)
+        } catch {
+            return ResponseAPDU(statusWord: .wrongLength).encoded
+        }
+        let extendedOnWire = bytes.count > 5 && bytes[4] == 0x00
+        return respond(to: command, extendedOnWire: extendedOnWire).encoded
+    }
+
+    private func respond(to received: CommandAPDU, extendedOnWire: Bool) -> ResponseAPDU {
+        // Secure messaging: unwrap protected commands; a plain command ends an open session (ICAO 9303-11 §9.8).
+        var command = received
+        var protected = false
+        if received.isSecureMessaging {
+            guard let sm = secureMessaging, !sm.isEnded else { return ResponseAPDU(statusWord: .incorrectSMDataObjects) }
+            do {
+                command = try sm.unprotectCommand(received)
+                protected = true
+            } catch let error as SecureMessagingError {
+                secureMessaging = nil
+                return ResponseAPDU(statusWord: error.chipStatus)
+            } catch {
+                secureMessaging = nil
+                return ResponseAPDU(statusWord: .incorrectSMDataObjects)
+            }
+        } else if secureMessaging != nil {
+            secureMessaging = nil
+        }
+
+        // How much the answer may carry on the wire.
+        let wireLimit = min(received.ne ?? 0, settings.maxResponseLength)
+        var answer: ResponseAPDU
+        if let forced = settings.faultPlan.statusForCommand[commandCount] {
+            answer = ResponseAPDU(statusWord: forced)
+        } else if extendedOnWire && !settings.supportsExtendedLength {
+            answer = ResponseAPDU(statusWord: .wrongLength)
+        } else if settings.faultPlan.wrongLengthForExtendedLe, (command.ne ?? 0) > 256 {
+            answer = ResponseAPDU(statusWord: .wrongLength)
+        } else {
+            let capacity = protected
+                ? SecureMessagingCodec.maxPlaintextLength(
+                    responseLength: wireLimit, blockSize: secureMessaging?.keys.blockSize ?? 8)
+                : wireLimit
+            answer = dispatch(command, protected: protected, capacity: capacity)
+        }
+
+        guard protected, let sm = secureMessaging else { return answer }
+        do {
+            return try sm.protectResponse(answer, ins: command.ins)
+        } catch {
+            secureMessaging = nil
+            return ResponseAPDU(statusWord: .noPreciseDiagnosis)
+        }
+    }
+
+    private func dispatch(_ command: CommandAPDU, protected: Bool, capacity: Int) -> ResponseAPDU {
+        guard command.cla & 0xE0 == 0 else { return ResponseAPDU(statusWord: .classNotSupported) }
+        switch command.ins {
+        case 0xA4: return select(command)
+        case 0xB0, 0xB1: return readBinary(command, protected: protected, capacity: capacity)
+        case 0x84: return getChallenge(command)
+        case 0x82: return externalAuthenticate(command)
+        default: return ResponseAPDU(statusWord: .instructionNotSupported)
+        }
+    }
+
+    // MARK: SELECT (ISO 7816-4 §11.2.2)
+
+    private func select(_ command: CommandAPDU) -> ResponseAPDU {
+        let p2 = command.p2 & 0xFC
+        guard [0x00, 0x04, 0x08, 0x0C].contains(command.p2) || p2 == 0x0C || p2 == 0x00 || p2 == 0x04 else {
+            return ResponseAPDU(statusWord: .incorrectP1P2)
+        }
+        switch command.p1 {
+        case 0x04:
+            guard let index = fileSystem.application(aid: command.data) else { return ResponseAPDU(statusWord: .fileNotFound) }
+            currentApplication = index
+            currentFile = nil
+            return selectAnswer(p2: command.p2, dfName: fileSystem.applications[index].aid ?? [])
+        case 0x00 where command.data.isEmpty || command.data == [0x3F, 0x00]:
+            if image.quirks.selectMasterFileUnsupported { return ResponseAPDU(statusWord: .instructionNotSupported) }
+            currentApplication = nil
+            currentFile = nil
+            return selectAnswer(p2: command.p2, dfName: nil)
+        case 0x00, 0x02:
+            guard command.data.count == 2 else { return ResponseAPDU(statusWord: .wrongLength) }
+            let fid = UInt16(command.data[0]) << 8 | UInt16(command.data[1])
+            guard let file = fileSystem.file(fid: fid, in: currentApplication) else {
+                return ResponseAPDU(statusWord: .fileNotFound)
+            }
+            currentFile = file
+            return selectAnswer(p2: command.p2, file: file)
+        default:
+            return ResponseAPDU(statusWord: .incorrectP1P2)
+        }
+    }
+
+    private func selectAnswer(p2: UInt8, dfName: [UInt8]?) -> ResponseAPDU {
+        if p2 & 0x0C == 0x0C { return ResponseAPDU(statusWord: .success) }
+        var w = TLVWriter()
+        w.write(tag: p2 & 0x0C == 0x04 ? 0x62 : 0x6F) { inner in
+            if let dfName { inner.write(tag: 0x84, value: dfName) }
+            inner.write(tag: 0x82, value: [0x38])  // DF
+        }
+        return ResponseAPDU(data: w.bytes, statusWord: .success)
+    }
+
+    private func selectAnswer(p2: UInt8, file: CardImage.File) -> ResponseAPDU {
+        if p2 & 0x0C == 0x0C { return ResponseAPDU(statusWord: .success) }
+        var w = TLVWriter()
+        w.write(tag: p2 & 0x0C == 0x04 ? 0x62 : 0x6F) { inner in
+            let size = file.content.count
+            inner.write(tag: 0x80, value: [UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)])
+            inner.write(tag: 0x82, value: [0x01])  // transparent working EF
+            inner.write(tag: 0x83, value: [UInt8(file.fileID >> 8), UInt8(file.fileID & 0xFF)])
+            if let sfi = file.shortFileID { inner.write(tag: 0x88, value: [sfi << 3]) }
+        }
+        return ResponseAPDU(data: w.bytes, statusWord: .success)
+    }
+
+    // MARK: READ BINARY (ISO 7816-4 §11.3.3)
+
+    private func readBinary(_ command: CommandAPDU, protected: Bool, capacity: Int) -> ResponseAPDU {
+        guard let ne = command.ne else { return ResponseAPDU(statusWord: .wrongLength) }
+        var file: CardImage.File?
+        var offset: Int
+        var oddWrapping = 0
+        if command.ins == 0xB0 {
+            if command.p1 & 0x80 != 0 {
+                guard command.p1 & 0x60 == 0 else { return ResponseAPDU(statusWord: .incorrectP1P2) }
+                file = fileSystem.file(sfi: command.p1 & 0x1F, in: currentApplication)
+                guard file != nil else { return ResponseAPDU(statusWord: .fileNotFound) }
+                offset = Int(command.p2)
+            } else {
+                file = currentFile
+                offset = Int(command.p1 & 0x7F) << 8 | Int(command.p2)
+            }
+        } else {
+            let id = UInt16(command.p1) << 8 | UInt16(command.p2)
+            if id == 0 {
+                file = currentFile
+            } else if id & 0xFFE0 == 0 {
+                file = fileSystem.file(sfi: UInt8(id & 0x1F), in: currentApplication)
+            } else {
+                file = fileSystem.file(fid: id, in: currentApplication)
+            }
+            guard file != nil else { return ResponseAPDU(statusWord: .fileNotFound) }
+            guard let tlv = try? TLV(parsing: command.data), tlv.tag == 0x54, (1...3).contains(tlv.value.count) else {
+                return ResponseAPDU(statusWord: .incorrectData)
+            }
+            offset = tlv.value.reduce(0) { $0 << 8 | Int($1) }
+            oddWrapping = 1 + TLVWriter.lengthFieldWidth(min(ne, capacity))
+        }
+        guard let selected = file else { return ResponseAPDU(statusWord: .commandNotAllowedNoEF) }
+        switch selected.access {
+        case .always: break
+        case .accessControl: guard protected else { return ResponseAPDU(statusWord: .securityStatusNotSatisfied) }
+        case .terminalAuthentication: return ResponseAPDU(statusWord: .securityStatusNotSatisfied)
+        }
+        currentFile = selected
+        let size = selected.content.count
+        guard offset <= size else { return ResponseAPDU(statusWord: .wrongP1P2) }
+        // For B1, Ne counts the DO'53' wrapper too.
+        let count = max(0, min(ne - oddWrapping, size - offset, capacity - oddWrapping))
+        let chunk = Array(selected.content[offset..<offset + count])
+        let status: StatusWord = count < ne - oddWrapping && offset + count == size ? .endOfFileWarning : .success
+        if command.ins == 0xB1 { return ResponseAPDU(data: TLVWriter.encode(tag: 0x53, value: chunk), statusWord: status) }
+        return ResponseAPDU(data: chunk, statusWord: status)
+    }
+
+    // MARK: BAC (ICAO 9303-11 §4.3)
+
+    private func getChallenge(_ command: CommandAPDU) -> ResponseAPDU {
+        guard command.ne == 8 else { return ResponseAPDU(statusWord: .wrongLength) }
+        guard let bac, let challenge = try? bac.getChallenge() else {
+            return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
+        }
+        return ResponseAPDU(data: challenge, statusWord: .success)
+    }
+
+    private func externalAuthenticate(_ command: CommandAPDU) -> ResponseAPDU {
+        guard let bac else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
+        do {
+            let (response, session) = try bac.externalAuthenticate(command.data)
+            secureMessaging = session
+            return ResponseAPDU(data: response, statusWord: .success)
+        } catch let error as AccessControlError {
+            return ResponseAPDU(statusWord: error.statusWord ?? .verificationFailed)
+        } catch {
+            return ResponseAPDU(statusWord: .noPreciseDiagnosis)
+        }
+    }
+}

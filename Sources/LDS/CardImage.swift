@@ -1,0 +1,182 @@
+import CardCore
+import ChipAccess
+import Foundation
+
+/// Exactly what a personalized chip holds: its files, its secrets (access keys, private keys), its
+/// life-cycle state and its quirks. Data preparation produces it, the emulator runs it, and it serializes to
+/// one JSON file (binary content in base64, identifiers in hex).
+public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
+    public static let formatName = "cccdkit.card-image.v1"
+
+    public enum LifeCycle: String, Codable, Sendable { case blank, personalized, terminated }
+
+    /// Who may read a file.
+    public enum Access: String, Codable, Sendable {
+        /// Readable without access control (EF.CardAccess).
+        case always
+        /// After BAC or PACE, through secure messaging.
+        case accessControl
+        /// After Terminal Authentication (EAC): DG3, DG4.
+        case terminalAuthentication
+    }
+
+    public struct File: Codable, Hashable, Sendable {
+        public var name: String
+        public var fileID: UInt16
+        public var shortFileID: UInt8?
+        public var access: Access
+        public var content: [UInt8]
+
+        public init(name: String, fileID: UInt16, shortFileID: UInt8?, access: Access, content: [UInt8]) {
+            self.name = name
+            self.fileID = fileID
+            self.shortFileID = shortFileID
+            self.access = access
+            self.content = content
+        }
+
+        public init(_ file: LDSFile, content: [UInt8]) {
+            self.init(
+                name: file.name, fileID: file.fileID, shortFileID: file.shortFileID,
+                access: file == .cardAccess ? .always : file.needsTerminalAuthentication ? .terminalAuthentication : .accessControl,
+                content: content)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, fileID, shortFileID, access, content }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            let fid = try c.decode(String.self, forKey: .fileID)
+            guard fid.count == 4, let value = UInt16(fid, radix: 16) else {
+                throw DecodingError.dataCorruptedError(forKey: .fileID, in: c, debugDescription: "file ID must be 4 hex digits")
+            }
+            fileID = value
+            shortFileID = try c.decodeIfPresent(UInt8.self, forKey: .shortFileID)
+            access = try c.decode(Access.self, forKey: .access)
+            let base64 = try c.decode(String.self, forKey: .content)
+            guard let data = Data(base64Encoded: base64) else {
+                throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "content must be base64")
+            }
+            content = [UInt8](data)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode([UInt8(fileID >> 8), UInt8(fileID & 0xFF)].hexString, forKey: .fileID)
+            try c.encodeIfPresent(shortFileID, forKey: .shortFileID)
+            try c.encode(access, forKey: .access)
+            try c.encode(Data(content).base64EncodedString(), forKey: .content)
+        }
+    }
+
+    public struct Application: Codable, Hashable, Sendable {
+        /// Application identifier in hex.
+        public var aid: String
+        public var files: [File]
+        public init(aid: [UInt8], files: [File]) {
+            self.aid = aid.hexString
+            self.files = files
+        }
+        public var aidBytes: [UInt8] { (try? Hex.decode(aid)) ?? [] }
+    }
+
+    /// The chip's secrets. Never printed.
+    public struct Secrets: Codable, Hashable, Sendable {
+        public struct MRZKey: Codable, Hashable, Sendable {
+            public var documentNumber: String
+            public var dateOfBirth: String
+            public var dateOfExpiry: String
+        }
+        public var mrz: MRZKey?
+        public var can: String?
+
+        public init(mrz: BACKey? = nil, can: String? = nil) {
+            self.mrz = mrz.map { MRZKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry) }
+            self.can = can
+        }
+
+        public var bacKey: BACKey? {
+            mrz.map { BACKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry) }
+        }
+    }
+
+    /// Behaviour of particular chips that readers must cope with.
+    public struct Quirks: Codable, Hashable, Sendable {
+        /// SELECT MF (00 A4 00 0C 02 3F00) answered with 6D00, as on the Vietnamese CCCD.
+        public var selectMasterFileUnsupported: Bool
+        public init(selectMasterFileUnsupported: Bool = false) {
+            self.selectMasterFileUnsupported = selectMasterFileUnsupported
+        }
+    }
+
+    public var format: String = CardImage.formatName
+    public var profile: String?
+    public var atr: String
+    public var lifeCycle: LifeCycle
+    public var masterFiles: [File]
+    public var applications: [Application]
+    public var secrets: Secrets
+    public var quirks: Quirks
+
+    public init(
+        profile: String? = nil, atr: [UInt8] = CardImage.defaultATR, lifeCycle: LifeCycle = .personalized,
+        masterFiles: [File], applications: [Application], secrets: Secrets, quirks: Quirks = .init()
+    ) {
+        self.profile = profile
+        self.atr = atr.hexString
+        self.lifeCycle = lifeCycle
+        self.masterFiles = masterFiles
+        self.applications = applications
+        self.secrets = secrets
+        self.quirks = quirks
+    }
+
+    /// An ISO 14443 / T=1 ATR whose historical bytes announce extended Lc/Le (card capabilities, 7816-4 §8.1.1.2.7).
+    public static let defaultATR: [UInt8] = [0x3B, 0x88, 0x80, 0x01, 0x00, 0x73, 0xC8, 0x40, 0x13, 0x00, 0x90, 0x00, 0x71]
+
+    /// An eMRTD with the given LDS1 files (EF.CardAccess goes to the master file), keyed by `bac` and `can`.
+    public static func eMRTD(
+        files: [LDSFile: [UInt8]], bac: BACKey?, can: String? = nil, aid: [UInt8] = VietnameseCard.applicationID,
+        quirks: Quirks = .init(selectMasterFileUnsupported: true), profile: String? = nil
+    ) -> CardImage {
+        let sorted = files.keys.sorted()
+        return CardImage(
+            profile: profile,
+            masterFiles: sorted.filter(\.isInMasterFile).map { File($0, content: files[$0] ?? []) },
+            applications: [Application(aid: aid, files: sorted.filter { !$0.isInMasterFile }.map { File($0, content: files[$0] ?? []) })],
+            secrets: Secrets(mrz: bac, can: can), quirks: quirks)
+    }
+
+    public var atrBytes: [UInt8] { (try? Hex.decode(atr)) ?? [] }
+
+    // MARK: JSON
+
+    public init(json: Data) throws(LDSError) {
+        do {
+            self = try JSONDecoder().decode(CardImage.self, from: json)
+        } catch {
+            throw LDSError(code: .invalidImage, field: "card image", reason: "not a card image: \(error)")
+        }
+        guard format == CardImage.formatName else {
+            throw LDSError(code: .invalidImage, field: "format", reason: "unknown format '\(format)'")
+        }
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// The content of an LDS file, wherever it lives.
+    public func content(of file: LDSFile) -> [UInt8]? {
+        (masterFiles + applications.flatMap(\.files)).first { $0.name == file.name }?.content
+    }
+
+    public var description: String {
+        let count = masterFiles.count + applications.reduce(0) { $0 + $1.files.count }
+        return "CardImage(\(profile ?? "no profile"), \(lifeCycle.rawValue), \(count) files, secrets redacted)"
+    }
+}

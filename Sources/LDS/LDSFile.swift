@@ -1,0 +1,132 @@
+import CardCore
+
+/// The elementary files of an eMRTD (ICAO 9303-10 §3.6–4.7): EF.CardAccess/EF.CardSecurity in the master file,
+/// EF.COM, EF.SOD and DG1–DG16 in the LDS1 application, with their file and short file identifiers.
+public enum LDSFile: Hashable, Sendable, Comparable, CustomStringConvertible {
+    case cardAccess
+    case cardSecurity
+    case com
+    case sod
+    case dataGroup(Int)
+
+    /// Every file an eMRTD can hold, in reading order.
+    public static let all: [LDSFile] = [.cardAccess, .cardSecurity, .com] + (1...16).map { .dataGroup($0) } + [.sod]
+
+    public var fileID: UInt16 {
+        switch self {
+        case .cardAccess: return 0x011C
+        case .cardSecurity: return 0x011D
+        case .com: return 0x011E
+        case .sod: return 0x011D
+        case .dataGroup(let n): return 0x0100 + UInt16(n)
+        }
+    }
+
+    public var shortFileID: UInt8 {
+        switch self {
+        case .cardAccess: return 0x1C
+        case .cardSecurity: return 0x1D
+        case .com: return 0x1E
+        case .sod: return 0x1D
+        case .dataGroup(let n): return UInt8(n)
+        }
+    }
+
+    /// True for the files of the master file (read before selecting the application).
+    public var isInMasterFile: Bool { self == .cardAccess || self == .cardSecurity }
+
+    /// The tag of the file's outer TLV object (EF.COM 60, DG1 61, …, EF.SOD 77); nil for EF.CardAccess/Security.
+    public var tag: TLVTag? {
+        switch self {
+        case .com: return 0x60
+        case .sod: return 0x77
+        case .dataGroup(let n): return Self.dataGroupTags[n - 1]
+        default: return nil
+        }
+    }
+
+    static let dataGroupTags: [TLVTag] = [
+        0x61, 0x75, 0x63, 0x76, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x70,
+    ]
+
+    /// The data group whose tag EF.COM lists.
+    public static func dataGroup(tag: TLVTag) -> LDSFile? {
+        Self.dataGroupTags.firstIndex(of: tag).map { .dataGroup($0 + 1) }
+    }
+
+    /// "EF.COM", "EF.SOD", "DG2", "EF.CardAccess".
+    public var name: String {
+        switch self {
+        case .cardAccess: return "EF.CardAccess"
+        case .cardSecurity: return "EF.CardSecurity"
+        case .com: return "EF.COM"
+        case .sod: return "EF.SOD"
+        case .dataGroup(let n): return "DG\(n)"
+        }
+    }
+
+    public init?(name: String) {
+        guard let found = Self.all.first(where: { $0.name == name }) else { return nil }
+        self = found
+    }
+
+    /// DG3 and DG4 (fingerprints, iris) need Terminal Authentication (EAC).
+    public var needsTerminalAuthentication: Bool { self == .dataGroup(3) || self == .dataGroup(4) }
+
+    public var description: String { name }
+
+    private var order: Int { Self.all.firstIndex(of: self) ?? 0 }
+    public static func < (a: LDSFile, b: LDSFile) -> Bool { a.order < b.order }
+}
+
+/// EF.COM (ICAO 9303-10 §4.6.1): LDS version, Unicode version and the list of data groups present.
+public struct EFCOM: Hashable, Sendable {
+    /// "0107" for LDS 1.7.
+    public var ldsVersion: String
+    /// "040000" for Unicode 4.0.0.
+    public var unicodeVersion: String
+    public var dataGroups: [LDSFile]
+
+    public init(ldsVersion: String = "0107", unicodeVersion: String = "040000", dataGroups: [LDSFile]) {
+        self.ldsVersion = ldsVersion
+        self.unicodeVersion = unicodeVersion
+        self.dataGroups = dataGroups
+    }
+
+    public init(bytes: [UInt8]) throws(LDSError) {
+        do {
+            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
+            guard outer.tag == 0x60 else { throw TLVError.unexpectedTag(outer.tag, expected: 0x60) }
+            ldsVersion = String(decoding: try outer.child(0x5F01)?.value ?? [], as: UTF8.self)
+            unicodeVersion = String(decoding: try outer.child(0x5F36)?.value ?? [], as: UTF8.self)
+            let list = try outer.requiredChild(0x5C).value
+            var groups: [LDSFile] = []
+            var reader = ByteReader(list)
+            while let first = reader.readByte() {
+                var tag = UInt32(first)
+                if first & 0x1F == 0x1F, let second = reader.readByte() { tag = tag << 8 | UInt32(second) }
+                guard let group = LDSFile.dataGroup(tag: TLVTag(rawValue: tag)) else {
+                    throw LDSError(code: .malformedFile, field: "EF.COM", reason: "unknown data group tag \(TLVTag(rawValue: tag))")
+                }
+                groups.append(group)
+            }
+            dataGroups = groups
+        } catch let error as TLVError {
+            throw LDSError(code: .malformedFile, field: "EF.COM", reason: "\(error)")
+        } catch let error as LDSError {
+            throw error
+        } catch {
+            throw LDSError(code: .malformedFile, field: "EF.COM", reason: "\(error)")
+        }
+    }
+
+    public var encoded: [UInt8] {
+        var w = TLVWriter()
+        w.write(tag: 0x60) { inner in
+            inner.write(tag: 0x5F01, value: Array(ldsVersion.utf8))
+            inner.write(tag: 0x5F36, value: Array(unicodeVersion.utf8))
+            inner.write(tag: 0x5C, value: dataGroups.compactMap { $0.tag }.flatMap { $0.bytes })
+        }
+        return w.bytes
+    }
+}

@@ -1,0 +1,67 @@
+import CardCore
+import ChipAccess
+
+/// What went wrong with a read, in the terminal user's terms. Never carries keys, CAN, MRZ or plaintext.
+public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        /// The chip refused the access key (wrong CAN / MRZ).
+        public static let accessDenied = Code(name: "accessDenied")
+        /// The card left the reader or the link broke.
+        public static let cardRemoved = Code(name: "cardRemoved")
+        /// The chip is not an eMRTD or lacks the application.
+        public static let notAnEMRTD = Code(name: "notAnEMRTD")
+        /// The chip answered something the protocol does not allow.
+        public static let protocolError = Code(name: "protocolError")
+        /// Secure messaging failed (bad MAC); the session is gone.
+        public static let secureMessaging = Code(name: "secureMessaging")
+        /// A file could not be read (missing, or access conditions not met).
+        public static let fileUnreadable = Code(name: "fileUnreadable")
+        /// The chip's data is malformed.
+        public static let malformedData = Code(name: "malformedData")
+        public var description: String { name }
+    }
+
+    public let code: Code
+    public let reason: String
+    public let statusWord: StatusWord?
+
+    public init(code: Code, reason: String, statusWord: StatusWord? = nil) {
+        self.code = code
+        self.reason = reason
+        self.statusWord = statusWord
+    }
+
+    public var description: String {
+        reason + (statusWord.map { " (\(String(format4: $0.rawValue)))" } ?? "")
+    }
+
+    /// Maps lower-layer errors to reader errors.
+    static func wrap(_ error: any Error, doing what: String) -> ReaderError {
+        switch error {
+        case let e as ReaderError: return e
+        case let e as TransportError:
+            switch e.code {
+            case .cardRemoved, .noCard: return ReaderError(code: .cardRemoved, reason: "\(what): card removed (\(e.reason))")
+            case .timeout: return ReaderError(code: .cardRemoved, reason: "\(what): the card stopped answering (\(e.reason))")
+            default: return ReaderError(code: .protocolError, reason: "\(what): \(e)")
+            }
+        case let e as AccessControlError:
+            if e.code == .wrongPassword {
+                return ReaderError(code: .accessDenied, reason: e.reason, statusWord: e.statusWord)
+            }
+            return ReaderError(code: .protocolError, reason: e.reason, statusWord: e.statusWord)
+        case let e as SecureMessagingError:
+            return ReaderError(code: .secureMessaging, reason: "\(what): \(e)")
+        default:
+            return ReaderError(code: .protocolError, reason: "\(what): \(error)")
+        }
+    }
+}
+
+extension String {
+    init(format4 value: UInt16) {
+        let s = String(value, radix: 16, uppercase: true)
+        self = String(repeating: "0", count: Swift.max(0, 4 - s.count)) + s
+    }
+}
