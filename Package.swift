@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "cccd",
             dependencies: [
-                "CardCore", "CardCrypto",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ChipAccessTests", dependencies: ["ChipAccess", "TestSupport"], swiftSettings: strict),
         // Sample card images for emulator, reader and integration tests.
-        .target(name: "CardFixtures", dependencies: ["LDS", "TestSupport"], path: "Tests/CardFixtures", swiftSettings: strict),
+        .target(name: "CardFixtures", dependencies: ["LDS", "CardEmulator", "TestSupport"], path: "Tests/CardFixtures", swiftSettings: strict),
         .testTarget(name: "LDSTests", dependencies: ["LDS", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
         .testTarget(

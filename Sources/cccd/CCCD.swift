@@ -11,11 +11,12 @@ struct CCCD: ParsableCommand {
         abstract: "Personalize, emulate and verify ICAO 9303 chip ID cards (Vietnam's CCCD first).",
         discussion: """
             Tools for print-centre personalization lines, hospital and bank reader terminals, and developers.
-            Available now: low-level inspection of BER-TLV data and command APDUs. Reading over BAC/PACE,
-            emulation, validation of citizen records and personalization arrive as the toolchain grows
-            (planned: read, emulate, prepare, validate, pki, readers, personalize).
+            Available now: reading a card image through the built-in software chip over BAC with secure
+            messaging (read), the synthetic sample card (sample-card), and low-level inspection of BER-TLV
+            data and APDUs (tlv, apdu). PC/SC readers, PACE, verification, record validation and
+            personalization arrive as the toolchain grows.
             """,
         version: version,
-        subcommands: [TLVCommand.self, APDUCommand.self]
+        subcommands: [ReadCommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
     )
 }

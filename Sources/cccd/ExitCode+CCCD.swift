@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Reader
+
+/// Stable exit codes of `cccd` (terminal software relies on them).
+enum CCCDExit {
+    /// The read and every check that could run passed.
+    static let ok: Int32 = 0
+    /// Something else failed (I/O, malformed card image, …).
+    static let failure: Int32 = 1
+    /// The chip refused the access key (wrong CAN / MRZ).
+    static let accessDenied: Int32 = 3
+    /// A verification failed (data not genuine, chip not authentic, record inconsistent).
+    static let verificationFailed: Int32 = 4
+    /// No card, or the card was removed during the read.
+    static let noCard: Int32 = 5
+    /// No reader (or no PC/SC service).
+    static let noReader: Int32 = 6
+    /// The chip broke the protocol (malformed answers, secure messaging failure).
+    static let protocolError: Int32 = 7
+
+    static func code(for error: ReaderError) -> Int32 {
+        switch error.code {
+        case .accessDenied: return accessDenied
+        case .cardRemoved: return noCard
+        case .secureMessaging, .protocolError, .malformedData, .notAnEMRTD, .fileUnreadable: return protocolError
+        default: return failure
+        }
+    }
+}
+
+/// Prints a message to standard error and exits with a stable code.
+func fail(_ message: String, code: Int32) -> ExitCode {
+    var stderr = StandardError()
+    print("error: \(message)", to: &stderr)
+    return ExitCode(code)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
+}
