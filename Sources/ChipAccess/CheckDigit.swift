@@ -1,3 +1,5 @@
+import CardCrypto
+
 /// ICAO 9303-3 §4.9 check digit: weights 7, 3, 1 repeating; digits count as themselves, A–Z as 10–35, `<` as 0.
 public enum CheckDigit {
     /// The check digit of `text`, or nil when it holds a character outside 0–9, A–Z, `<`.
@@ -24,17 +26,41 @@ public enum CheckDigit {
 }
 
 /// The key a reader proves it knows: the MRZ (BAC, PACE-MRZ) or the CAN (PACE-CAN).
-public enum AccessKey: Hashable, Sendable {
+public enum AccessKey: Hashable, Sendable, CustomStringConvertible {
     case mrz(BACKey)
     case can(String)
+    case pin(String)
+    case puk(String)
 
     /// The name users see ("MRZ", "CAN").
     public var kind: String {
         switch self {
         case .mrz: return "MRZ"
         case .can: return "CAN"
+        case .pin: return "PIN"
+        case .puk: return "PUK"
         }
     }
+
+    /// The PACE password reference of MSE:Set AT tag 83 (ICAO 9303-11 §9.5.2): 1 MRZ, 2 CAN, 3 PIN, 4 PUK.
+    public var paceReference: UInt8 {
+        switch self {
+        case .mrz: return 1
+        case .can: return 2
+        case .pin: return 3
+        case .puk: return 4
+        }
+    }
+
+    /// The PACE password as key material K: SHA-1(MRZ_information) for the MRZ, the characters otherwise.
+    public var paceKeyMaterial: [UInt8] {
+        switch self {
+        case .mrz(let key): return HashAlgorithm.sha1.hash(Array(key.mrzInformation.utf8))
+        case .can(let s), .pin(let s), .puk(let s): return Array(s.utf8)
+        }
+    }
+
+    public var description: String { "AccessKey(\(kind), <redacted>)" }
 }
 
 /// Document number, date of birth and date of expiry: the MRZ part that keys BAC and PACE-MRZ

@@ -5,12 +5,19 @@ import CardCrypto
 public final class SecureMessagingKeys: CustomStringConvertible {
     public let cipher: SecureMessagingCipher
     private let encryption: BlockCipher
+    var encryptionCipher: BlockCipher { encryption }
     private let ivCipher: BlockCipher?
     private let retailMAC: RetailMAC?
     private let cmac: CMAC?
 
+    /// The raw keys, for tests of the worked examples only (never printed or logged).
+    let encryptionKey: [UInt8]
+    let macKey: [UInt8]
+
     public init(cipher: SecureMessagingCipher, encryptionKey: [UInt8], macKey: [UInt8]) throws(CryptoError) {
         self.cipher = cipher
+        self.encryptionKey = encryptionKey
+        self.macKey = macKey
         switch cipher {
         case .tripleDES:
             encryption = try BlockCipher(.tripleDES2Key, mode: .cbc, key: encryptionKey)

@@ -14,4 +14,15 @@ int cccd_cmac_init(EVP_MAC_CTX *ctx, const char *cipher_name, const uint8_t *key
 /// Text of the oldest error on this thread's OpenSSL error queue (clears the queue). Never contains key material.
 void cccd_last_error(char *buffer, size_t length);
 
+typedef struct evp_pkey_st EVP_PKEY;
+
+/// A new EC key pair on the named curve ("brainpoolP256r1", "prime256v1", ...); NULL on failure.
+EVP_PKEY *cccd_ec_keygen(const char *group_name);
+
+/// A new RSA key pair of `bits` bits with public exponent 65537; NULL on failure.
+EVP_PKEY *cccd_rsa_keygen(unsigned int bits);
+
+/// The short name of an EC key's curve into `buffer`; 1 on success.
+int cccd_ec_group_name(const EVP_PKEY *key, char *buffer, size_t length);
+
 #endif
