@@ -14,7 +14,8 @@ let package = Package(
         .library(name: "CardCrypto", targets: ["CardCrypto"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -28,7 +29,10 @@ let package = Package(
         .target(name: "CardCore", swiftSettings: strict),
         .target(name: "CardCrypto", dependencies: ["CCryptoShim", "COpenSSL"], swiftSettings: strict),
         .target(name: "ChipAccess", dependencies: ["CardCore", "CardCrypto"], swiftSettings: strict),
-        .target(name: "LDS", dependencies: ["CardCore", "CardCrypto", "ChipAccess"], swiftSettings: strict),
+        .target(
+            name: "LDS",
+            dependencies: ["CardCore", "CardCrypto", "ChipAccess", .product(name: "SwiftASN1", package: "swift-asn1")],
+            swiftSettings: strict),
         .target(name: "CardEmulator", dependencies: ["CardCore", "ChipAccess", "LDS"], swiftSettings: strict),
         .target(name: "Reader", dependencies: ["CardCore", "ChipAccess", "LDS"], swiftSettings: strict),
         .executableTarget(
@@ -46,7 +50,9 @@ let package = Package(
         .testTarget(name: "ChipAccessTests", dependencies: ["ChipAccess", "TestSupport"], swiftSettings: strict),
         // Sample card images for emulator, reader and integration tests.
         .target(name: "CardFixtures", dependencies: ["LDS", "CardEmulator", "TestSupport"], path: "Tests/CardFixtures", swiftSettings: strict),
-        .testTarget(name: "LDSTests", dependencies: ["LDS", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LDSTests", dependencies: ["LDS", "TestSupport", .product(name: "SwiftASN1", package: "swift-asn1")],
+            swiftSettings: strict),
         .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests", dependencies: ["Reader", "CardEmulator", "LDS", "CardFixtures", "TestSupport"],
