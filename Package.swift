@@ -33,8 +33,8 @@ let package = Package(
             name: "LDS",
             dependencies: ["CardCore", "CardCrypto", "ChipAccess", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
-        .target(name: "CardEmulator", dependencies: ["CardCore", "ChipAccess", "LDS"], swiftSettings: strict),
-        .target(name: "Reader", dependencies: ["CardCore", "ChipAccess", "LDS"], swiftSettings: strict),
+        .target(name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+        .target(name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [

@@ -1,4 +1,5 @@
 import CardCore
+import CardCrypto
 import ChipAccess
 import LDS
 
@@ -6,14 +7,21 @@ import LDS
 /// exactly as to a PC/SC reader; the VPCD bridge feeds it raw APDU bytes from pcscd.
 ///
 /// Implements SELECT (by AID, by FID; FCP/FCI), READ BINARY (B0 with offset or SFI, B1 with DO'54'),
-/// GET CHALLENGE, EXTERNAL AUTHENTICATE (BAC), secure messaging, access rules per file, and the quirks of the
-/// image's profile (SELECT MF → 6D00 on the CCCD).
+/// GET CHALLENGE, EXTERNAL AUTHENTICATE (BAC), MSE:Set AT + GENERAL AUTHENTICATE (PACE as its EF.CardAccess
+/// offers it; Chip Authentication as DG14 offers it), MSE:Set KAT (3DES CA), INTERNAL AUTHENTICATE (AA),
+/// secure messaging, access rules per file, and the quirks of the image's profile (SELECT MF → 6D00 on the CCCD).
 public final class EmulatedChip: CardTransport {
     public let image: CardImage
     public let settings: EmulatorSettings
     private let random: any RandomSource
     private var fileSystem: FileSystem
     private let bac: BACChip?
+    private let pace: PACEChip?
+    private let chipAuthentication: ChipAuthenticationChip?
+    private let activeAuthenticationKey: AsymmetricKey?
+    private let activeAuthenticationHash: HashAlgorithm
+    /// Keys that replace the session's once the current answer is protected (Chip Authentication).
+    private var pendingKeys: SecureMessagingKeys?
 
     // Session state (cleared on reset).
     private var currentApplication: Int?
@@ -29,6 +37,35 @@ public final class EmulatedChip: CardTransport {
         self.random = random
         fileSystem = FileSystem(image: image)
         bac = try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
+
+        // PACE as EF.CardAccess announces it, with the MRZ and the CAN as passwords.
+        let caKey = try CardImage.Secrets.der(image.secrets.chipAuthenticationKey).map { try AsymmetricKey(privateKeyDER: $0) }
+        let caScalar = try caKey.map { try $0.ecPrivateScalar() }
+        var passwords: [AccessKey] = []
+        if let key = image.secrets.bacKey { passwords.append(.mrz(key)) }
+        if let can = image.secrets.can { passwords.append(.can(can)) }
+        if let cardAccess = image.content(of: .cardAccess), let infos = try? SecurityInfos(derEncoded: cardAccess) {
+            let offers = infos.paceInfos.compactMap { info -> PACEChip.Offer? in
+                guard let proto = info.paceProtocol, let parameters = info.domainParameters else { return nil }
+                return PACEChip.Offer(protocol: proto, parameters: parameters, parameterID: info.parameterID)
+            }
+            pace = offers.isEmpty ? nil : PACEChip(offers: offers, passwords: passwords, camStaticPrivateKey: caScalar.map { $0.bytes() }, random: random)
+        } else {
+            pace = nil
+        }
+
+        // Chip Authentication as DG14 announces it, with the image's private key.
+        let dg14 = image.content(of: .dataGroup(14)).flatMap { try? DataGroup14(bytes: $0) }
+        if let dg14, let caKey, let curve = caKey.curve, let scalar = caScalar,
+            let info = dg14.securityInfos.chipAuthenticationInfos.first, let proto = info.chipAuthenticationProtocol
+        {
+            chipAuthentication = ChipAuthenticationChip(
+                protocol: proto, parameters: .curve(curve), privateKey: scalar.bytes(), version: info.version, random: random)
+        } else {
+            chipAuthentication = nil
+        }
+        activeAuthenticationKey = try CardImage.Secrets.der(image.secrets.activeAuthenticationKey).map { try AsymmetricKey(privateKeyDER: $0) }
+        activeAuthenticationHash = dg14?.securityInfos.activeAuthenticationInfo?.hash ?? (activeAuthenticationKey?.kind == .rsa ? .sha1 : .sha256)
     }
 
     public var capabilities: TransportCapabilities {
@@ -42,6 +79,8 @@ public final class EmulatedChip: CardTransport {
         currentApplication = nil
         currentFile = nil
         secureMessaging = nil
+        pendingKeys = nil
+        pace?.reset()
     }
 
     /// True while a secure-messaging session is open (for tests).
@@ -106,7 +145,12 @@ public final class EmulatedChip: CardTransport {
 
         guard protected, let sm = secureMessaging else { return answer }
         do {
-            return try sm.protectResponse(answer, ins: command.ins)
+            let wrapped = try sm.protectResponse(answer, ins: command.ins)
+            if let keys = pendingKeys {
+                sm.rekey(keys, ssc: [UInt8](repeating: 0, count: keys.sscLength))
+                pendingKeys = nil
+            }
+            return wrapped
         } catch {
             secureMessaging = nil
             return ResponseAPDU(statusWord: .noPreciseDiagnosis)
@@ -120,7 +164,68 @@ public final class EmulatedChip: CardTransport {
         case 0xB0, 0xB1: return readBinary(command, protected: protected, capacity: capacity)
         case 0x84: return getChallenge(command)
         case 0x82: return externalAuthenticate(command)
+        case 0x22: return manageSecurityEnvironment(command, protected: protected)
+        case 0x86: return generalAuthenticate(command, protected: protected)
+        case 0x88: return internalAuthenticate(command, protected: protected)
         default: return ResponseAPDU(statusWord: .instructionNotSupported)
+        }
+    }
+
+    // MARK: PACE and Chip Authentication (ICAO 9303-11 §4.4, §6.2)
+
+    private func status(of error: any Error) -> StatusWord {
+        (error as? AccessControlError)?.statusWord ?? .noPreciseDiagnosis
+    }
+
+    private func manageSecurityEnvironment(_ command: CommandAPDU, protected: Bool) -> ResponseAPDU {
+        do {
+            switch (command.p1, command.p2) {
+            case (0xC1, 0xA4):  // PACE
+                guard let pace else { return ResponseAPDU(statusWord: .functionNotSupported) }
+                try pace.setAuthenticationTemplate(command.data)
+            case (0x41, 0xA4):  // Chip Authentication, AES
+                guard protected, let chipAuthentication else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
+                try chipAuthentication.setAuthenticationTemplate(command.data)
+            case (0x41, 0xA6):  // Chip Authentication, 3DES
+                guard protected, let chipAuthentication else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
+                pendingKeys = try chipAuthentication.setKeyAgreementTemplate(command.data)
+            default:
+                return ResponseAPDU(statusWord: .incorrectP1P2)
+            }
+            return ResponseAPDU(statusWord: .success)
+        } catch {
+            return ResponseAPDU(statusWord: status(of: error))
+        }
+    }
+
+    private func generalAuthenticate(_ command: CommandAPDU, protected: Bool) -> ResponseAPDU {
+        do {
+            if protected {
+                guard let chipAuthentication else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
+                let (data, keys) = try chipAuthentication.generalAuthenticate(command.data)
+                pendingKeys = keys
+                return ResponseAPDU(data: data, statusWord: .success)
+            }
+            guard let pace else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
+            let (data, session) = try pace.generalAuthenticate(command.data)
+            if let session { secureMessaging = session }
+            return ResponseAPDU(data: data, statusWord: .success)
+        } catch {
+            return ResponseAPDU(statusWord: status(of: error))
+        }
+    }
+
+    // MARK: Active Authentication (ICAO 9303-11 §6.1)
+
+    private func internalAuthenticate(_ command: CommandAPDU, protected: Bool) -> ResponseAPDU {
+        guard protected else { return ResponseAPDU(statusWord: .securityStatusNotSatisfied) }
+        guard let key = activeAuthenticationKey else { return ResponseAPDU(statusWord: .instructionNotSupported) }
+        guard command.data.count == 8 else { return ResponseAPDU(statusWord: .wrongLength) }
+        do {
+            let signature = try ActiveAuthentication.sign(challenge: command.data, privateKey: key, hash: activeAuthenticationHash, random: random)
+            return ResponseAPDU(data: signature, statusWord: .success)
+        } catch {
+            return ResponseAPDU(statusWord: .noPreciseDiagnosis)
         }
     }
 

@@ -91,11 +91,20 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         }
         public var mrz: MRZKey?
         public var can: String?
+        /// The Chip Authentication private key (EC, PKCS#8 DER in base64); its public half is in DG14.
+        public var chipAuthenticationKey: String?
+        /// The Active Authentication private key (RSA or EC, PKCS#8 DER in base64); its public half is DG15.
+        public var activeAuthenticationKey: String?
 
-        public init(mrz: BACKey? = nil, can: String? = nil) {
+        public init(mrz: BACKey? = nil, can: String? = nil, chipAuthenticationKey: [UInt8]? = nil, activeAuthenticationKey: [UInt8]? = nil) {
             self.mrz = mrz.map { MRZKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry) }
             self.can = can
+            self.chipAuthenticationKey = chipAuthenticationKey.map { Data($0).base64EncodedString() }
+            self.activeAuthenticationKey = activeAuthenticationKey.map { Data($0).base64EncodedString() }
         }
+
+        /// The DER of a key field; nil when absent or not base64.
+        public static func der(_ field: String?) -> [UInt8]? { field.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } }
 
         public var bacKey: BACKey? {
             mrz.map { BACKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry) }
@@ -139,14 +148,16 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     /// An eMRTD with the given LDS1 files (EF.CardAccess goes to the master file), keyed by `bac` and `can`.
     public static func eMRTD(
         files: [LDSFile: [UInt8]], bac: BACKey?, can: String? = nil, aid: [UInt8] = VietnameseCard.applicationID,
-        quirks: Quirks = .init(selectMasterFileUnsupported: true), profile: String? = nil
+        quirks: Quirks = .init(selectMasterFileUnsupported: true), profile: String? = nil,
+        chipAuthenticationKey: [UInt8]? = nil, activeAuthenticationKey: [UInt8]? = nil
     ) -> CardImage {
         let sorted = files.keys.sorted()
         return CardImage(
             profile: profile,
             masterFiles: sorted.filter(\.isInMasterFile).map { File($0, content: files[$0] ?? []) },
             applications: [Application(aid: aid, files: sorted.filter { !$0.isInMasterFile }.map { File($0, content: files[$0] ?? []) })],
-            secrets: Secrets(mrz: bac, can: can), quirks: quirks)
+            secrets: Secrets(mrz: bac, can: can, chipAuthenticationKey: chipAuthenticationKey, activeAuthenticationKey: activeAuthenticationKey),
+            quirks: quirks)
     }
 
     public var atrBytes: [UInt8] { (try? Hex.decode(atr)) ?? [] }
@@ -168,6 +179,15 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(self)
+    }
+
+    /// Every LDS file of the image with its content.
+    public var lDSFiles: [LDSFile: [UInt8]] {
+        var out: [LDSFile: [UInt8]] = [:]
+        for file in masterFiles + applications.flatMap(\.files) {
+            if let f = LDSFile(name: file.name) { out[f] = file.content }
+        }
+        return out
     }
 
     /// The content of an LDS file, wherever it lives.

@@ -155,6 +155,12 @@ public struct DataGroup14: Hashable, Sendable {
         }
     }
     public func encoded() throws -> [UInt8] { TLVWriter.encode(tag: 0x6E, value: try securityInfos.derEncoded()) }
+
+    /// The name of the Chip Authentication protocol DG14 offers ("Chip Authentication" when unknown).
+    public static func caProtocolName(_ bytes: [UInt8]?) -> String {
+        bytes.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.chipAuthenticationInfos.first?.chipAuthenticationProtocol?.description
+            ?? "Chip Authentication"
+    }
 }
 
 /// DG15 (ICAO 9303-10 §4.7.15): `6F { SubjectPublicKeyInfo }`, the Active Authentication public key.

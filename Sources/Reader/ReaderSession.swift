@@ -1,4 +1,5 @@
 import CardCore
+import CardCrypto
 import ChipAccess
 import LDS
 
@@ -16,6 +17,7 @@ public final class ReaderSession {
     public let meter: MeteredTransport
     private var channel: any CardTransport
     private var secureMessaging: SecureMessaging?
+    private var secureTransport: SecureMessagingTransport?
     private let random: any RandomSource
 
     /// The access control used ("BAC", later "PACE-CAN", "PACE-MRZ"), once performed.
@@ -54,11 +56,63 @@ public final class ReaderSession {
 
     private func open(_ session: SecureMessaging) {
         secureMessaging = session
-        channel = SecureMessagingTransport(meter, session: session)
+        let transport = SecureMessagingTransport(meter, session: session)
+        secureTransport = transport
+        channel = transport
         let short = SecureMessagingCodec.maxPlaintextLength(responseLength: 256, blockSize: session.keys.blockSize)
         let extended = SecureMessagingCodec.maxPlaintextLength(
             responseLength: min(65536, meter.capabilities.maxResponseLength), blockSize: session.keys.blockSize)
         workingLe = usesExtendedLength ? extended : short
+    }
+
+    /// Back to plain APDUs (before a new access control).
+    private func closeSecureMessaging() {
+        secureMessaging = nil
+        secureTransport = nil
+        channel = meter
+    }
+
+    /// PACE with the protocol and parameters EF.CardAccess offers (tag 84 always sent when known).
+    public func performPACE(_ key: AccessKey, cardAccess: SecurityInfos) throws -> PACE.Result {
+        guard let (info, proto, parameters) = Self.choosePACE(cardAccess) else {
+            throw ReaderError(code: .protocolError, reason: "EF.CardAccess offers no PACE protocol this reader supports")
+        }
+        closeSecureMessaging()
+        do {
+            let result = try PACE.authenticate(meter, protocol: proto, parameters: parameters, parameterID: info.parameterID, password: key, random: random)
+            open(result.session)
+            accessControl = "PACE-\(key.kind)"
+            return result
+        } catch {
+            throw ReaderError.wrap(error, doing: "PACE")
+        }
+    }
+
+    /// The preferred PACE offer: CAM (it also authenticates the chip), then GM, then IM.
+    static func choosePACE(_ infos: SecurityInfos) -> (PACEInfo, PACEProtocol, DomainParameters)? {
+        let usable = infos.paceInfos.compactMap { info -> (PACEInfo, PACEProtocol, DomainParameters)? in
+            guard let p = info.paceProtocol, let d = info.domainParameters, d.agreement == p.agreement else { return nil }
+            if p.mapping == .integrated && p.cipher != .aes128 { return nil }
+            return (info, p, d)
+        }
+        let rank: [PACEProtocol.Mapping: Int] = [.chipAuthentication: 0, .generic: 1, .integrated: 2]
+        return usable.min { rank[$0.1.mapping, default: 9] < rank[$1.1.mapping, default: 9] }
+    }
+
+    /// EF.CardAccess read in plain by its short identifier, before any application is selected (never after
+    /// SELECT MF, which the CCCD refuses). Nil when the card has none.
+    public func readCardAccess() throws -> SecurityInfos? {
+        let bytes: [UInt8]
+        do {
+            bytes = try readFile(.cardAccess)
+        } catch let error as ReaderError where error.code == .fileUnreadable {
+            return nil
+        }
+        do {
+            return try SecurityInfos(derEncoded: bytes)
+        } catch {
+            throw ReaderError(code: .malformedData, reason: "EF.CardAccess: \(error)")
+        }
     }
 
     private func send(_ command: CommandAPDU, doing what: String) throws -> ResponseAPDU {
@@ -167,9 +221,53 @@ public final class ReaderSession {
         }
     }
 
-    /// Reads EF.COM, every data group it lists (DG3/DG4 only with Terminal Authentication, which this session
-    /// does not perform: they are reported as skipped, costing no APDU) and EF.SOD.
-    public func readAll() throws -> ReadResult {
+    /// Opens the card with `key`: PACE when EF.CardAccess offers it, BAC otherwise (or as a reported fallback when
+    /// `allowBACFallback` and PACE cannot run; never after a wrong password), then selects the application.
+    public func authenticate(_ key: AccessKey, options: ReadOptions = .init()) throws {
+        closeSecureMessaging()
+        paceResult = nil
+        let cardAccess = try readCardAccess()
+        if let cardAccess, Self.choosePACE(cardAccess) != nil {
+            do {
+                paceResult = try performPACE(key, cardAccess: cardAccess)
+                paceParameters = Self.choosePACE(cardAccess)?.2
+                try selectApplication()
+                return
+            } catch let error as ReaderError where error.code != .accessDenied && error.code != .cardRemoved && options.allowBACFallback {
+                notes.append("PACE failed (\(error)); fell back to BAC as allowed")
+            }
+        } else if cardAccess != nil {
+            guard options.allowBACFallback else {
+                throw ReaderError(code: .protocolError, reason: "EF.CardAccess offers no PACE this reader supports, and BAC fallback is not allowed")
+            }
+            notes.append("EF.CardAccess offers no usable PACE; BAC used as allowed")
+        }
+        guard case .mrz(let bacKey) = key else {
+            throw ReaderError(code: .accessDenied, reason: "the card does not offer PACE, and BAC needs the MRZ (not the \(key.kind))")
+        }
+        closeSecureMessaging()
+        try selectApplication()
+        try performBAC(bacKey)
+    }
+
+    private var paceResult: PACE.Result?
+    private var paceParameters: DomainParameters?
+    /// What the read had to do differently (fallbacks), for the report.
+    public private(set) var notes: [String] = []
+
+    /// The whole read: access control, EF.COM, DG14 then Chip Authentication, DG15 then Active Authentication,
+    /// then every other data group EF.COM lists (DG3/DG4 need Terminal Authentication and are skipped without
+    /// an APDU) and EF.SOD.
+    public func readCard(_ key: AccessKey, options: ReadOptions = .init()) throws -> ReadResult {
+        try authenticate(key, options: options)
+        var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
+        result.notes = notes
+        return result
+    }
+
+    /// Reads the files after access control (see `readCard`). `reauthenticate` re-opens the card when Chip
+    /// Authentication broke the channel (a clone).
+    public func readAll(reauthenticate: (() throws -> Void)? = nil, options: ReadOptions = .init()) throws -> ReadResult {
         var result = ReadResult(accessControl: accessControl)
         let comBytes = try readFile(.com)
         result.files[.com] = comBytes
@@ -179,23 +277,129 @@ public final class ReaderSession {
         } catch {
             throw ReaderError(code: .malformedData, reason: "EF.COM: \(error)")
         }
-        for group in com.dataGroups {
+        var pending = com.dataGroups.filter { group in
+            guard case .dataGroup(let n) = group else { return false }
+            return options.dataGroups?.contains(n) ?? true || n == 14 || n == 15
+        }
+        /// Set while Chip Authentication waits for the chip to answer under the new keys.
+        var chipAuthenticationPending: String? = nil
+        func readChecked(_ file: LDSFile) throws -> [UInt8] {
+            guard let protocolName = chipAuthenticationPending else { return try readFile(file) }
+            chipAuthenticationPending = nil
+            do {
+                let bytes = try readFile(file)
+                result.checks.chipAuthentication = .passed("\(protocolName): the chip answered under the new session keys")
+                return bytes
+            } catch let error as ReaderError where error.code == .secureMessaging {
+                result.checks.chipAuthentication = .failed(
+                    "\(protocolName): the chip could not answer under the new keys; it does not hold the key of DG14 (possible clone)")
+                guard let reauthenticate else { throw error }
+                try reauthenticate()
+                return try readFile(file)
+            }
+        }
+        func read(_ group: LDSFile) throws {
+            pending.removeAll { $0 == group }
             if group.needsTerminalAuthentication {
                 result.skipped[group] = "needs Terminal Authentication (EAC)"
-                continue
+                return
             }
             do {
-                result.files[group] = try readFile(group)
+                result.files[group] = try readChecked(group)
             } catch let error as ReaderError where error.code == .fileUnreadable {
                 result.skipped[group] = error.description
             }
         }
-        result.files[.sod] = try readFile(.sod)
+
+        // Chip Authentication with the key in DG14.
+        if pending.contains(.dataGroup(14)) {
+            try read(.dataGroup(14))
+            if let verdict = try chipAuthentication(dg14: result.files[.dataGroup(14)], options: options, reauthenticate: reauthenticate) {
+                result.checks.chipAuthentication = verdict
+            } else {
+                chipAuthenticationPending = DataGroup14.caProtocolName(result.files[.dataGroup(14)])
+            }
+        } else if paceResult?.protocolUsed.mapping != .chipAuthentication {
+            result.checks.chipAuthentication = .notChecked("the card has no DG14")
+        }
+        // Active Authentication with the key in DG15.
+        if pending.contains(.dataGroup(15)) {
+            try read(.dataGroup(15))
+            result.checks.activeAuthentication = activeAuthentication(dg15: result.files[.dataGroup(15)], dg14: result.files[.dataGroup(14)], options: options)
+        } else {
+            result.checks.activeAuthentication = .notChecked("the card has no DG15")
+        }
+        for group in pending { try read(group) }
+        result.files[.sod] = try readChecked(.sod)
+        result.accessControl = accessControl
         result.apduCount = meter.apduCount
         result.bytesSent = meter.bytesSent
         result.bytesReceived = meter.bytesReceived
         return result
     }
+
+    /// The CA verdict, or nil when the proof is the next protected exchange (ICAO style, no token).
+    private func chipAuthentication(dg14 bytes: [UInt8]?, options: ReadOptions, reauthenticate: (() throws -> Void)?) throws -> Verdict? {
+        guard let bytes, let dg14 = try? DataGroup14(bytes: bytes) else {
+            return .failed("DG14 cannot be read")
+        }
+        let infos = dg14.securityInfos
+        if let pace = paceResult, pace.protocolUsed.mapping == .chipAuthentication, let parameters = paceParameters {
+            guard let key = infos.chipAuthenticationPublicKeys.first.flatMap({ try? $0.publicKey() }) else {
+                return .failed("PACE-CAM: DG14 holds no Chip Authentication key to check against")
+            }
+            return PACE.verifyCAM(pace, parameters: parameters, chipStaticKey: key.key)
+                ? .passed("PACE-CAM: the chip proved its key from DG14") : .failed("PACE-CAM: the chip's proof does not match DG14 (possible clone)")
+        }
+        guard options.chipAuthentication else { return .notChecked("Chip Authentication not asked for") }
+        guard let info = infos.chipAuthenticationInfos.first, let proto = info.chipAuthenticationProtocol else {
+            return .notChecked("DG14 offers no Chip Authentication protocol this reader supports")
+        }
+        guard let keyInfo = infos.chipAuthenticationPublicKeys.first(where: { info.keyID == nil || $0.keyID == info.keyID }),
+            let (parameters, key) = try? keyInfo.publicKey()
+        else {
+            return .failed("DG14 holds no readable Chip Authentication public key")
+        }
+        guard let transport = secureTransport else { return .notChecked("no secure messaging channel") }
+        do {
+            let proof = try ChipAuthentication.authenticate(transport, protocol: proto, parameters: parameters, chipPublicKey: key, keyID: keyInfo.keyID, random: random)
+            if proof == .token { return .passed("\(proto): the chip's token verified") }
+            // ICAO style: the chip proves the key by answering the next protected command (the next file read).
+            return nil
+        } catch let error as ReaderError where error.code == .secureMessaging {
+            try reauthenticate?()
+            return .failed("\(proto): secure messaging broke during Chip Authentication (possible clone)")
+        } catch let error as AccessControlError where error.code == .chipNotAuthenticated {
+            try reauthenticate?()
+            return .failed(error.reason)
+        } catch let error as AccessControlError {
+            try reauthenticate?()
+            return .failed("Chip Authentication refused: \(error)")
+        }
+    }
+
+    private func activeAuthentication(dg15 bytes: [UInt8]?, dg14: [UInt8]?, options: ReadOptions) -> Verdict {
+        guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
+        guard let bytes, let key = try? DataGroup15(bytes: bytes).publicKey() else { return .failed("DG15 holds no readable public key") }
+        let hash = dg14.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.activeAuthenticationInfo?.hash
+        do {
+            let ok = try ActiveAuthentication.authenticate(channel, publicKey: key, ecdsaHash: hash, random: random)
+            return ok ? .passed("the chip signed the challenge with the key of DG15")
+                : .failed("the chip's signature does not verify with DG15 (possible clone)")
+        } catch {
+            return .failed("Active Authentication failed: \(error)")
+        }
+    }
+}
+
+/// One verdict per check of a read.
+public struct ReadChecks: Sendable, Hashable {
+    public var passiveAuthentication = Verdict.notChecked("not implemented yet")
+    public var chipAuthentication = Verdict.notChecked("not performed")
+    public var activeAuthentication = Verdict.notChecked("not performed")
+    public var documentValidity = Verdict.notChecked("not implemented yet")
+    public var recordConsistency = Verdict.notChecked("not implemented yet")
+    public init() {}
 }
 
 /// The raw files a read brought back and what it cost on the wire.
@@ -204,6 +408,9 @@ public struct ReadResult: Sendable {
     /// Files listed but not read, with the reason.
     public var skipped: [LDSFile: String] = [:]
     public var accessControl: String?
+    public var checks = ReadChecks()
+    /// Fallbacks and other departures from the plan.
+    public var notes: [String] = []
     public var apduCount = 0
     public var bytesSent = 0
     public var bytesReceived = 0

@@ -14,7 +14,7 @@ struct InProcessReadTests {
 
     func read(_ settings: EmulatorSettings) throws -> (ReadResult, [LDSFile: [UInt8]], ReaderSession) {
         let files = try SampleCards.files()
-        let chip = try EmulatedChip(image: try SampleCards.image(), settings: settings)
+        let chip = try EmulatedChip(image: try SampleCards.image(security: .bacOnly), settings: settings)
         let session = ReaderSession(transport: chip)
         try session.selectApplication()
         try session.performBAC(try SampleCards.bacKey)
@@ -74,7 +74,7 @@ struct InProcessReadTests {
     @Test("The link drops in the middle of DG2: a typed card-removed error, at once")
     func linkDrop() throws {
         let chip = try EmulatedChip(
-            image: try SampleCards.image(),
+            image: try SampleCards.image(security: .bacOnly),
             settings: EmulatorSettings(supportsExtendedLength: false, faultPlan: FaultPlan(dropLinkAfterCommands: Self.setupAPDUs + 2 + 10)))
         let session = ReaderSession(transport: chip)
         try session.selectApplication()
@@ -92,7 +92,7 @@ struct InProcessReadTests {
 
     @Test("Wrong MRZ key: access denied with the chip's 6300")
     func wrongKey() throws {
-        let chip = try EmulatedChip(image: try SampleCards.image())
+        let chip = try EmulatedChip(image: try SampleCards.image(security: .bacOnly))
         let session = ReaderSession(transport: chip)
         try session.selectApplication()
         do {
@@ -107,7 +107,7 @@ struct InProcessReadTests {
 
     @Test("DG3 listed in EF.COM is skipped without an APDU (it needs Terminal Authentication)")
     func dg3() throws {
-        let chip = try EmulatedChip(image: try SampleCards.image(listDG3: true))
+        let chip = try EmulatedChip(image: try SampleCards.image(listDG3: true, security: .bacOnly))
         let session = ReaderSession(transport: chip)
         try session.selectApplication()
         try session.performBAC(try SampleCards.bacKey)
@@ -119,7 +119,7 @@ struct InProcessReadTests {
 
     @Test("The card image survives JSON and still reads identically")
     func imageFile() throws {
-        let image = try CardImage(json: try SampleCards.image().json())
+        let image = try CardImage(json: try SampleCards.image(security: .bacOnly).json())
         let chip = try EmulatedChip(image: image)
         let session = ReaderSession(transport: chip)
         try session.selectApplication()
