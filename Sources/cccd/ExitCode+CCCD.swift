@@ -4,7 +4,7 @@ import Reader
 
 /// Stable exit codes of `cccd` (terminal software relies on them).
 enum CCCDExit {
-    /// The read and every check that could run passed.
+    /// The read succeeded and no check failed.
     static let ok: Int32 = 0
     /// Something else failed (I/O, malformed card image, …).
     static let failure: Int32 = 1

@@ -9,15 +9,19 @@ import Reader
 struct ReadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "read",
-        abstract: "Read a card: select the eMRTD application, BAC, then every file EF.COM lists and EF.SOD.",
+        abstract: "Read a card: PACE (or BAC), Chip and Active Authentication, every file EF.COM lists and EF.SOD.",
         discussion: """
-            The card is a card image run by the built-in software chip (--card). Reading through a PC/SC reader,
-            PACE with the CAN, and the verification verdicts (Passive, Chip and Active Authentication) come with
-            the next issues.
+            EF.CardAccess decides: PACE when the card offers it (CAN or MRZ as the password), BAC otherwise. Falling
+            back from PACE to BAC happens only with --allow-bac-fallback and is reported. Chip Authentication runs
+            when DG14 offers it, Active Authentication when DG15 is present; each gets a verdict.
 
-            Exit codes: 0 read, 1 other failure, 3 access denied (wrong key), 5 card removed, 7 protocol error.
+            The card is a card image run by the built-in software chip (--card); PC/SC readers and Passive
+            Authentication come with later issues.
 
-            Example: cccd read --card out/sample-card.json --id 001090000000 --dob 900101 --doe 300101
+            Exit codes: 0 read and no check failed, 1 other failure, 3 access denied (wrong key), 4 a check
+            failed (chip not authentic), 5 card removed, 7 protocol error.
+
+            Example: cccd read --card out/sample-card.json --can 000000
             """
     )
 
@@ -35,8 +39,11 @@ struct ReadCommand: ParsableCommand {
     @Flag(help: "Emulate a chip without extended-length support (short reads only).")
     var noExtendedLength = false
 
+    @Flag(help: "Allow BAC when the card offers PACE but PACE cannot run (reported; never after a wrong key).")
+    var allowBACFallback = false
+
     func run() throws {
-        let bac = try key.bacKey()
+        let accessKey = try key.accessKey()
         let image: CardImage
         do {
             image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card)))
@@ -49,9 +56,7 @@ struct ReadCommand: ParsableCommand {
         let session = ReaderSession(transport: chip)
         let result: ReadResult
         do {
-            try session.selectApplication()
-            try session.performBAC(bac)
-            result = try session.readAll()
+            result = try session.readCard(accessKey, options: ReadOptions(allowBACFallback: allowBACFallback))
         } catch let error as ReaderError {
             throw fail(error.description, code: CCCDExit.code(for: error))
         }
@@ -64,6 +69,7 @@ struct ReadCommand: ParsableCommand {
         } else {
             print(report.text)
         }
+        if report.checks.values.contains(where: { $0.status == .failed }) { throw ExitCode(CCCDExit.verificationFailed) }
     }
 
     private func save(_ result: ReadResult, to folder: String) throws {
@@ -92,6 +98,8 @@ struct ReadReport: Encodable {
     var holder = Holder()
     var document = Document()
     var accessControl: String?
+    var checks: [String: Verdict] = [:]
+    var notes: [String] = []
     var files: [String: Int] = [:]
     var skipped: [String: String] = [:]
     var apdus: Int
@@ -100,6 +108,12 @@ struct ReadReport: Encodable {
 
     init(_ result: ReadResult) {
         accessControl = result.accessControl
+        notes = result.notes
+        checks = [
+            "passiveAuthentication": result.checks.passiveAuthentication, "chipAuthentication": result.checks.chipAuthentication,
+            "activeAuthentication": result.checks.activeAuthentication, "documentValidity": result.checks.documentValidity,
+            "recordConsistency": result.checks.recordConsistency,
+        ]
         apdus = result.apduCount
         bytes = result.bytesSent + result.bytesReceived
         for (file, content) in result.files { files[file.name] = content.count }
@@ -138,7 +152,22 @@ struct ReadReport: Encodable {
         lines.append("  Files:         " + files.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) B" }.joined(separator: ", "))
         for (name, reason) in skipped.sorted(by: { $0.key < $1.key }) { lines.append("  Skipped:       \(name): \(reason)") }
         for problem in problems { lines.append("  Problem:       \(problem)") }
-        lines.append("  Not checked:   Passive, Chip and Active Authentication (not implemented yet)")
+        for note in notes { lines.append("  Note:          \(note)") }
+        let order = ["passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity", "recordConsistency"]
+        let names = [
+            "passiveAuthentication": "Passive Authentication", "chipAuthentication": "Chip Authentication",
+            "activeAuthentication": "Active Authentication", "documentValidity": "Document validity",
+            "recordConsistency": "Record consistency",
+        ]
+        for key in order {
+            guard let v = checks[key] else { continue }
+            let mark = v.status == .passed ? "PASSED " : v.status == .failed ? "FAILED " : "not checked"
+            lines.append("  \((names[key] ?? key).padding(24)) \(mark)  \(v.reason)")
+        }
         return lines.joined(separator: "\n")
     }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }
