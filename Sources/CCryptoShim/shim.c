@@ -4,6 +4,11 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <string.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/cms.h>
+#include <openssl/rsa.h>
+#include <openssl/objects.h>
 
 int cccd_cmac_init(EVP_MAC_CTX *ctx, const char *cipher_name, const uint8_t *key, size_t key_len) {
     OSSL_PARAM params[2];
@@ -56,4 +61,198 @@ EVP_PKEY *cccd_rsa_keygen(unsigned int bits) {
 int cccd_ec_group_name(const EVP_PKEY *key, char *buffer, size_t length) {
     size_t out = 0;
     return EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, buffer, length, &out);
+}
+
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer ? issuer : cert, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (ext == NULL) return 0;
+    int ok = X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+static int set_dn(X509_NAME *name, const char *dn) {
+    char buffer[512];
+    strncpy(buffer, dn, sizeof(buffer) - 1);
+    buffer[sizeof(buffer) - 1] = 0;
+    char *save = NULL;
+    for (char *part = strtok_r(buffer, ",", &save); part != NULL; part = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(part, '=');
+        if (eq == NULL) return 0;
+        *eq = 0;
+        if (!X509_NAME_add_entry_by_txt(name, part, MBSTRING_UTF8, (const unsigned char *)(eq + 1), -1, -1, 0)) return 0;
+    }
+    return 1;
+}
+
+X509 *cccd_x509_create(EVP_PKEY *subject_key, EVP_PKEY *issuer_key, X509 *issuer, const char *dn, long serial,
+                       long not_before_offset, long validity, int is_ca, const char *md_name) {
+    X509 *cert = X509_new();
+    if (cert == NULL) return NULL;
+    int ok = X509_set_version(cert, 2) && ASN1_INTEGER_set(X509_get_serialNumber(cert), serial) &&
+             X509_gmtime_adj(X509_getm_notBefore(cert), not_before_offset) &&
+             X509_gmtime_adj(X509_getm_notAfter(cert), not_before_offset + validity) &&
+             X509_set_pubkey(cert, subject_key) && set_dn(X509_get_subject_name(cert), dn) &&
+             X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(cert));
+    if (ok) {
+        if (is_ca) {
+            ok = add_ext(cert, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+                 add_ext(cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+        } else {
+            ok = add_ext(cert, issuer, NID_key_usage, "critical,digitalSignature");
+        }
+        ok = ok && add_ext(cert, issuer, NID_subject_key_identifier, "hash");
+        if (ok && issuer) ok = add_ext(cert, issuer, NID_authority_key_identifier, "keyid:always");
+    }
+    if (ok) ok = X509_sign(cert, issuer_key, EVP_get_digestbyname(md_name)) > 0;
+    if (!ok) {
+        X509_free(cert);
+        return NULL;
+    }
+    return cert;
+}
+
+X509_CRL *cccd_crl_create(X509 *issuer, EVP_PKEY *issuer_key, const long *serials, int count, long validity,
+                          const char *md_name) {
+    X509_CRL *crl = X509_CRL_new();
+    if (crl == NULL) return NULL;
+    ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
+    ASN1_TIME *next = X509_gmtime_adj(NULL, validity);
+    int ok = X509_CRL_set_version(crl, 1) && X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) &&
+             X509_CRL_set1_lastUpdate(crl, now) && X509_CRL_set1_nextUpdate(crl, next);
+    for (int i = 0; ok && i < count; i++) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        ASN1_INTEGER *serial = ASN1_INTEGER_new();
+        ok = r && serial && ASN1_INTEGER_set(serial, serials[i]) && X509_REVOKED_set_serialNumber(r, serial) &&
+             X509_REVOKED_set_revocationDate(r, now) && X509_CRL_add0_revoked(crl, r);
+        ASN1_INTEGER_free(serial);
+    }
+    ok = ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, issuer_key, EVP_get_digestbyname(md_name)) > 0;
+    ASN1_TIME_free(now);
+    ASN1_TIME_free(next);
+    if (!ok) {
+        X509_CRL_free(crl);
+        return NULL;
+    }
+    return crl;
+}
+
+size_t cccd_cms_sign(X509 *signer, EVP_PKEY *key, const uint8_t *content, size_t length, const char *econtent_oid,
+                     const char *md_name, int pss, uint8_t **out) {
+    unsigned int flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP;
+    CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
+    if (cms == NULL) return 0;
+    size_t written = 0;
+    BIO *in = BIO_new_mem_buf(content, (int)length);
+    ASN1_OBJECT *type = OBJ_txt2obj(econtent_oid, 1);
+    CMS_SignerInfo *si = NULL;
+    if (in && type && CMS_set1_eContentType(cms, type)) {
+        si = CMS_add1_signer(cms, signer, key, EVP_get_digestbyname(md_name), flags | (pss ? CMS_KEY_PARAM : 0));
+    }
+    int ok = si != NULL;
+    if (ok && pss) {
+        EVP_PKEY_CTX *pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+        ok = pctx && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0;
+    }
+    if (ok && CMS_final(cms, in, NULL, CMS_BINARY)) {
+        int n = i2d_CMS_ContentInfo(cms, out);
+        if (n > 0) written = (size_t)n;
+    }
+    ASN1_OBJECT_free(type);
+    BIO_free(in);
+    CMS_ContentInfo_free(cms);
+    return written;
+}
+
+int cccd_cms_verify_signature(const uint8_t *der, size_t length, X509 **signer_out) {
+    const unsigned char *p = der;
+    *signer_out = NULL;
+    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)length);
+    if (cms == NULL) { ERR_clear_error(); return -3; }
+    STACK_OF(CMS_SignerInfo) *infos = CMS_get0_SignerInfos(cms);
+    if (infos == NULL || sk_CMS_SignerInfo_num(infos) != 1) { CMS_ContentInfo_free(cms); ERR_clear_error(); return -3; }
+    CMS_SignerInfo *si = sk_CMS_SignerInfo_value(infos, 0);
+    STACK_OF(X509) *certs = CMS_get1_certs(cms);
+    X509 *signer = NULL;
+    for (int i = 0; certs && i < sk_X509_num(certs); i++) {
+        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i)) == 0) { signer = sk_X509_value(certs, i); break; }
+    }
+    if (signer == NULL) { sk_X509_pop_free(certs, X509_free); CMS_ContentInfo_free(cms); ERR_clear_error(); return -4; }
+    X509_up_ref(signer);
+    *signer_out = signer;
+    sk_X509_pop_free(certs, X509_free);
+    CMS_SignerInfo_set1_signer_cert(si, signer);
+    int result;
+    if (CMS_signed_get_attr_count(si) >= 0) {
+        // Signed attributes: the signature covers them; the messageDigest attribute covers the content.
+        result = CMS_SignerInfo_verify(si) == 1 ? 1 : -2;
+        if (result == 1) {
+            // Run the content through the digest BIOs CMS sets up, then compare with messageDigest.
+            BIO *chain = CMS_dataInit(cms, NULL);
+            if (chain == NULL) {
+                result = -3;
+            } else {
+                char buffer[4096];
+                while (BIO_read(chain, buffer, sizeof(buffer)) > 0) {}
+                result = CMS_SignerInfo_verify_content(si, chain) == 1 ? 1 : -1;
+                BIO_free_all(chain);
+            }
+        }
+    } else {
+        result = -2;
+    }
+    ERR_clear_error();
+    CMS_ContentInfo_free(cms);
+    return result;
+}
+
+size_t cccd_cms_content(const uint8_t *der, size_t length, uint8_t **out, char *oid, size_t oid_length) {
+    const unsigned char *p = der;
+    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)length);
+    if (cms == NULL) { ERR_clear_error(); return 0; }
+    size_t n = 0;
+    ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
+    const ASN1_OBJECT *type = CMS_get0_eContentType(cms);
+    if (pos && *pos && type) {
+        OBJ_obj2txt(oid, (int)oid_length, type, 1);
+        *out = OPENSSL_malloc((size_t)(*pos)->length);
+        if (*out) {
+            memcpy(*out, (*pos)->data, (size_t)(*pos)->length);
+            n = (size_t)(*pos)->length;
+        }
+    }
+    CMS_ContentInfo_free(cms);
+    return n;
+}
+
+int cccd_verify_chain(X509 *leaf, X509 **trusted, int trusted_count, X509_CRL **crls, int crl_count, int check_crl,
+                      int check_time) {
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int error = X509_V_ERR_UNSPECIFIED;
+    if (store && ctx) {
+        for (int i = 0; i < trusted_count; i++) X509_STORE_add_cert(store, trusted[i]);
+        for (int i = 0; i < crl_count; i++) X509_STORE_add_crl(store, crls[i]);
+        if (X509_STORE_CTX_init(ctx, store, leaf, NULL)) {
+            unsigned long flags = X509_V_FLAG_X509_STRICT;
+            if (check_crl) flags |= X509_V_FLAG_CRL_CHECK;
+            if (!check_time) flags |= X509_V_FLAG_NO_CHECK_TIME;
+            X509_STORE_CTX_set_flags(ctx, flags);
+            error = X509_verify_cert(ctx) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+        }
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    return error;
+}
+
+int cccd_x509_validity(X509 *cert) {
+    if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) return -1;
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) return 1;
+    return 0;
 }

@@ -9,5 +9,8 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/cms.h>
+#include <openssl/pem.h>
 #include <openssl/obj_mac.h>
 #endif

@@ -69,6 +69,33 @@ public final class AsymmetricKey: CustomStringConvertible {
         return Array(UnsafeBufferPointer(start: out, count: Int(n)))
     }
 
+    /// A private key from PEM text (PKCS#8 or traditional).
+    public init(privateKeyPEM text: [UInt8]) throws(CryptoError) {
+        guard let bio = text.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw .library("BIO_new_mem_buf")
+        }
+        defer { BIO_free(bio) }
+        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidEncoding, reason: "not a PEM private key")
+        }
+        pkey = key
+    }
+
+    /// PKCS#8 PEM of the private key.
+    public func privateKeyPEM() throws(CryptoError) -> String {
+        let body = Base64.encode(try privateKeyDER())
+        var lines = ["-----BEGIN PRIVATE KEY-----"]
+        var i = body.startIndex
+        while i < body.endIndex {
+            let end = body.index(i, offsetBy: 64, limitedBy: body.endIndex) ?? body.endIndex
+            lines.append(String(body[i..<end]))
+            i = end
+        }
+        lines.append("-----END PRIVATE KEY-----")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// SubjectPublicKeyInfo DER of the public key.
     public func publicKeyDER() throws(CryptoError) -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>? = nil

@@ -25,4 +25,40 @@ EVP_PKEY *cccd_rsa_keygen(unsigned int bits);
 /// The short name of an EC key's curve into `buffer`; 1 on success.
 int cccd_ec_group_name(const EVP_PKEY *key, char *buffer, size_t length);
 
+typedef struct x509_st X509;
+typedef struct X509_crl_st X509_CRL;
+
+/// A new certificate for `subject_key`, signed by `issuer_key` (self-signed when `issuer` is NULL).
+/// `dn` is "C=VN,O=...,CN=..."; validity from now + not_before_offset to now + not_before_offset + validity (s).
+/// is_ca: CSCA (basicConstraints CA, keyCertSign + cRLSign) or document signer (digitalSignature).
+X509 *cccd_x509_create(EVP_PKEY *subject_key, EVP_PKEY *issuer_key, X509 *issuer, const char *dn, long serial,
+                       long not_before_offset, long validity, int is_ca, const char *md_name);
+
+/// A CRL by `issuer` listing `serials` as revoked, valid from now for `validity` seconds.
+X509_CRL *cccd_crl_create(X509 *issuer, EVP_PKEY *issuer_key, const long *serials, int count, long validity,
+                          const char *md_name);
+
+/// CMS SignedData (DER) over `content` with eContentType `econtent_oid`, one signer with signed attributes
+/// (contentType, signingTime, messageDigest) and the signer certificate included. pss: RSASSA-PSS.
+/// Returns the DER length written into *out (free with OPENSSL_free), or 0.
+size_t cccd_cms_sign(X509 *signer, EVP_PKEY *key, const uint8_t *content, size_t length, const char *econtent_oid,
+                     const char *md_name, int pss, uint8_t **out);
+
+/// Checks a CMS SignedData's signature (signer certificate from the CMS, not chained). Returns 1 valid,
+/// -1 messageDigest does not match the content, -2 signature invalid, -3 malformed, -4 no signer certificate.
+/// On 1, -1 and -2, *signer_out gets a new reference to the signer certificate when there is one.
+int cccd_cms_verify_signature(const uint8_t *der, size_t length, X509 **signer_out);
+
+/// The encapsulated content of a CMS SignedData (copied into *out, free with OPENSSL_free) and its eContentType
+/// in dotted form; 0 on failure.
+size_t cccd_cms_content(const uint8_t *der, size_t length, uint8_t **out, char *oid, size_t oid_length);
+
+/// Verifies `leaf` up to one of `trusted` with `crls` (CRL checking when check_crl). check_time 0 ignores
+/// validity periods. Returns the X509_V_ERR code (0 = X509_V_OK).
+int cccd_verify_chain(X509 *leaf, X509 **trusted, int trusted_count, X509_CRL **crls, int crl_count, int check_crl,
+                      int check_time);
+
+/// -1 when `cert` is not yet valid, 1 when expired, 0 when valid now.
+int cccd_x509_validity(X509 *cert);
+
 #endif
