@@ -33,12 +33,13 @@ let package = Package(
             name: "LDS",
             dependencies: ["CardCore", "CardCrypto", "ChipAccess", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
+        .target(name: "Personalization", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .target(name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .target(name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(
             name: "LDSTests", dependencies: ["LDS", "TestSupport", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
+        .testTarget(name: "PersonalizationTests", dependencies: ["Personalization", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests", dependencies: ["Reader", "CardEmulator", "LDS", "CardFixtures", "TestSupport"],

@@ -1,0 +1,94 @@
+import Foundation
+import LDS
+
+/// One person's data as a print centre receives it (one JSON object per line in a batch).
+public struct CitizenRecord: Codable, Hashable, Sendable {
+    public var idNumber: String
+    public var fullName: String
+    /// YYYY-MM-DD
+    public var dateOfBirth: String
+    /// "M" or "F"
+    public var sex: String
+    public var nationality: String
+    public var ethnicity: String?
+    public var religion: String?
+    public var placeOfOrigin: String
+    public var placeOfResidence: String
+    public var identifyingMarks: String?
+    /// YYYY-MM-DD
+    public var dateOfIssue: String
+    /// YYYY-MM-DD, or null for a card without expiry.
+    public var dateOfExpiry: String?
+    public var fatherName: String?
+    public var motherName: String?
+    public var spouseName: String?
+    public var oldIdNumber: String?
+    /// A path to a JPEG/JPEG 2000 file (relative to the batch file's folder), or the image in base64.
+    public var portrait: String?
+    /// Optional finger images: position (ISO 19794-4) and image (path or base64).
+    public var fingerprints: [Fingerprint]?
+
+    public struct Fingerprint: Codable, Hashable, Sendable {
+        public var position: Int
+        public var image: String
+    }
+
+    public init(
+        idNumber: String, fullName: String, dateOfBirth: String, sex: String, nationality: String = "Việt Nam",
+        ethnicity: String? = "Kinh", religion: String? = "Không", placeOfOrigin: String, placeOfResidence: String,
+        identifyingMarks: String? = nil, dateOfIssue: String, dateOfExpiry: String?, fatherName: String? = nil,
+        motherName: String? = nil, spouseName: String? = nil, oldIdNumber: String? = nil, portrait: String? = nil,
+        fingerprints: [Fingerprint]? = nil
+    ) {
+        self.idNumber = idNumber
+        self.fullName = fullName
+        self.dateOfBirth = dateOfBirth
+        self.sex = sex
+        self.nationality = nationality
+        self.ethnicity = ethnicity
+        self.religion = religion
+        self.placeOfOrigin = placeOfOrigin
+        self.placeOfResidence = placeOfResidence
+        self.identifyingMarks = identifyingMarks
+        self.dateOfIssue = dateOfIssue
+        self.dateOfExpiry = dateOfExpiry
+        self.fatherName = fatherName
+        self.motherName = motherName
+        self.spouseName = spouseName
+        self.oldIdNumber = oldIdNumber
+        self.portrait = portrait
+        self.fingerprints = fingerprints
+    }
+
+    /// The record as DG13 (CCCD.md §6): dates dd/mm/yyyy, sex "Nam"/"Nữ", "Không thời hạn" without expiry.
+    public func dataGroup13() -> DataGroup13 {
+        var dg = DataGroup13()
+        dg.idNumber = idNumber
+        dg.fullName = fullName
+        dg.dateOfBirth = CalendarDate(iso: dateOfBirth)?.vietnamese ?? dateOfBirth
+        dg.sex = sex == "F" ? "Nữ" : "Nam"
+        dg.nationality = nationality
+        dg.ethnicity = ethnicity
+        dg.religion = religion
+        dg.placeOfOrigin = placeOfOrigin
+        dg.placeOfResidence = placeOfResidence
+        dg.identifyingMarks = identifyingMarks
+        dg.dateOfIssue = CalendarDate(iso: dateOfIssue)?.vietnamese ?? dateOfIssue
+        dg.dateOfExpiry = dateOfExpiry.map { CalendarDate(iso: $0)?.vietnamese ?? $0 } ?? DataGroup13.noExpiryText
+        dg.fatherName = fatherName
+        dg.motherName = motherName
+        dg.spouseName = spouseName
+        dg.oldIdNumber = oldIdNumber
+        return dg
+    }
+
+    /// The portrait's bytes: from base64, or a file (relative paths against `baseDirectory`).
+    public func portraitBytes(baseDirectory: String?) -> [UInt8]? {
+        guard let portrait, !portrait.isEmpty else { return nil }
+        var path = portrait
+        if let base = baseDirectory, !portrait.hasPrefix("/") { path = (base as NSString).appendingPathComponent(portrait) }
+        if let data = FileManager.default.contents(atPath: path) { return [UInt8](data) }
+        if portrait.count > 64, let data = Data(base64Encoded: portrait) { return [UInt8](data) }
+        return nil
+    }
+}
