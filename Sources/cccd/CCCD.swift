@@ -11,12 +11,11 @@ struct CCCD: ParsableCommand {
         abstract: "Personalize, emulate and verify ICAO 9303 chip ID cards (Vietnam's CCCD first).",
         discussion: """
             Tools for print-centre personalization lines, hospital and bank reader terminals, and developers.
-            Available now: reading a card image through the built-in software chip over BAC with secure
-            messaging (read), the synthetic sample card (sample-card), and low-level inspection of BER-TLV
-            data and APDUs (tlv, apdu). PC/SC readers, PACE, verification, record validation and
-            personalization arrive as the toolchain grows.
+            Available now: reading a card image through the built-in software chip with PACE or BAC, Chip and
+            Active Authentication (read); checking citizen records (validate); a test PKI (pki init); the
+            synthetic sample card (sample-card); inspection of BER-TLV data and APDUs (tlv, apdu).
             """,
         version: version,
-        subcommands: [ReadCommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
+        subcommands: [ReadCommand.self, ValidateCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
     )
 }

@@ -8,6 +8,8 @@ enum CCCDExit {
     static let ok: Int32 = 0
     /// Something else failed (I/O, malformed card image, …).
     static let failure: Int32 = 1
+    /// `cccd validate`: at least one record is invalid.
+    static let invalidRecords: Int32 = 2
     /// The chip refused the access key (wrong CAN / MRZ).
     static let accessDenied: Int32 = 3
     /// A verification failed (data not genuine, chip not authentic, record inconsistent).

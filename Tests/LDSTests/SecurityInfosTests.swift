@@ -130,3 +130,28 @@ struct SecurityInfosTests {
         #expect(throws: LDSError.self) { try DataGroup15(bytes: [0x6F, 0x02, 0x30, 0x00]).publicKey() }
     }
 }
+
+@Suite("EF.CardSecurity")
+struct CardSecurityTests {
+    @Test("SecurityInfos signed as EF.CardSecurity: build → bytes → parse → same; signature and chain verify; tampering detected")
+    func cardSecurity() throws {
+        let pki = try TestPKI()
+        let ca = try AsymmetricKey.generateEC(.brainpoolP256r1)
+        let infos = SecurityInfos([
+            .pace(PACEInfo(protocol: PACEProtocol(mapping: .chipAuthentication, agreement: .ecdh, cipher: .aes128), parameterID: 13)),
+            .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(
+                protocolOID: ObjectIdentifiers.publicKey + [2], subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(curve: .brainpoolP256r1, point: try ca.ecPublicPoint()))),
+        ])
+        let file = try CardSecurity.sign(infos, signer: pki.ds, key: pki.dsKey)
+        #expect(try Set(CardSecurity(cms: file.cms).securityInfos().infos) == Set(infos.infos))
+        let (check, signer) = file.verifySignature()
+        #expect(check == .valid)
+        #expect(signer?.verifyChain(trusted: [pki.csca], crls: [], checkRevocation: false, checkTime: true) == nil)
+        var tampered = file.cms
+        let content = try infos.derEncoded()
+        let range = try #require(tampered.firstRange(of: content))
+        tampered[range.upperBound - 1] ^= 0x01
+        #expect(CardSecurity(cms: tampered).verifySignature().0 == .contentDigestMismatch)
+        #expect(throws: LDSError.self) { try CardSecurity(cms: [0x30, 0x00]).securityInfos() }
+    }
+}
