@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -33,7 +34,10 @@ let package = Package(
             name: "LDS",
             dependencies: ["CardCore", "CardCrypto", "ChipAccess", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
-        .target(name: "Personalization", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+        .target(
+            name: "Personalization",
+            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
         .target(name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .target(name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .executableTarget(
@@ -57,7 +61,7 @@ let package = Package(
         .testTarget(name: "PersonalizationTests", dependencies: ["Personalization", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["Reader", "CardEmulator", "LDS", "CardFixtures", "TestSupport"],
+            name: "IntegrationTests", dependencies: ["Reader", "CardEmulator", "LDS", "Personalization", "CardFixtures", "TestSupport"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

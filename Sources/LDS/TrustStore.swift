@@ -5,7 +5,7 @@ import SwiftASN1
 /// The CSCA certificates (and CRLs) a terminal trusts for Passive Authentication. Built from files and folders
 /// of certificates (PEM or DER: .pem .crt .cer .der), CRLs (.crl) and ICAO CSCA master lists (.ml, a signed
 /// CscaMasterList, ICAO 9303-12 §9).
-public final class TrustStore {
+public final class TrustStore: @unchecked Sendable {
     public private(set) var anchors: [Certificate]
     public private(set) var crls: [CertificateRevocationList]
 

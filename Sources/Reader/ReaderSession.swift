@@ -262,6 +262,7 @@ public final class ReaderSession {
         try authenticate(key, options: options)
         var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
         result.notes = notes
+        Verification.verify(&result, options: options)
         return result
     }
 
@@ -394,11 +395,11 @@ public final class ReaderSession {
 
 /// One verdict per check of a read.
 public struct ReadChecks: Sendable, Hashable {
-    public var passiveAuthentication = Verdict.notChecked("not implemented yet")
+    public var passiveAuthentication = Verdict.notChecked("not verified")
     public var chipAuthentication = Verdict.notChecked("not performed")
     public var activeAuthentication = Verdict.notChecked("not performed")
-    public var documentValidity = Verdict.notChecked("not implemented yet")
-    public var recordConsistency = Verdict.notChecked("not implemented yet")
+    public var documentValidity = Verdict.notChecked("not verified")
+    public var recordConsistency = Verdict.notChecked("not verified")
     public init() {}
 }
 
@@ -409,6 +410,8 @@ public struct ReadResult: Sendable {
     public var skipped: [LDSFile: String] = [:]
     public var accessControl: String?
     public var checks = ReadChecks()
+    /// Passive Authentication in detail (hashes, signature, chain, validity, revocation).
+    public var passiveAuthentication: PassiveAuthentication.Result?
     /// Fallbacks and other departures from the plan.
     public var notes: [String] = []
     public var apduCount = 0

@@ -10,11 +10,20 @@ public struct ReadOptions: Sendable {
     public var activeAuthentication = true
     /// Only these data groups (plus what CA/AA need); nil for every group EF.COM lists.
     public var dataGroups: Set<Int>? = nil
+    /// Trusted CSCAs (and CRLs) for Passive Authentication; nil: the chain is not checked.
+    public var trust: TrustStore? = nil
+    /// The date documents are checked against (today when nil).
+    public var today: CalendarDate? = nil
 
-    public init(allowBACFallback: Bool = false, chipAuthentication: Bool = true, activeAuthentication: Bool = true, dataGroups: Set<Int>? = nil) {
+    public init(
+        allowBACFallback: Bool = false, chipAuthentication: Bool = true, activeAuthentication: Bool = true,
+        dataGroups: Set<Int>? = nil, trust: TrustStore? = nil, today: CalendarDate? = nil
+    ) {
         self.allowBACFallback = allowBACFallback
         self.chipAuthentication = chipAuthentication
         self.activeAuthentication = activeAuthentication
         self.dataGroups = dataGroups
+        self.trust = trust
+        self.today = today
     }
 }

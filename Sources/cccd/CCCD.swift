@@ -16,6 +16,6 @@ struct CCCD: ParsableCommand {
             synthetic sample card (sample-card); inspection of BER-TLV data and APDUs (tlv, apdu).
             """,
         version: version,
-        subcommands: [ReadCommand.self, ValidateCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
+        subcommands: [ReadCommand.self, PrepareCommand.self, ValidateCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
     )
 }

@@ -15,8 +15,8 @@ struct ReadCommand: ParsableCommand {
             back from PACE to BAC happens only with --allow-bac-fallback and is reported. Chip Authentication runs
             when DG14 offers it, Active Authentication when DG15 is present; each gets a verdict.
 
-            The card is a card image run by the built-in software chip (--card); PC/SC readers and Passive
-            Authentication come with later issues.
+            Passive Authentication checks EF.SOD against the data groups and, with --trust, the document signer
+            against trusted CSCAs (and CRLs). The card is a card image run by the built-in software chip (--card).
 
             Exit codes: 0 read and no check failed, 1 other failure, 3 access denied (wrong key), 4 a check
             failed (chip not authentic), 5 card removed, 7 protocol error.
@@ -42,8 +42,17 @@ struct ReadCommand: ParsableCommand {
     @Flag(help: "Allow BAC when the card offers PACE but PACE cannot run (reported; never after a wrong key).")
     var allowBACFallback = false
 
+    @Option(help: "Trusted CSCA certificates for Passive Authentication: a file (PEM/DER, .crl, .ml master list) or a folder. Repeatable.")
+    var trust: [String] = []
+
     func run() throws {
         let accessKey = try key.accessKey()
+        let trustStore: TrustStore?
+        do {
+            trustStore = trust.isEmpty ? nil : try TrustStore.load(paths: trust)
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
         let image: CardImage
         do {
             image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card)))
@@ -56,7 +65,7 @@ struct ReadCommand: ParsableCommand {
         let session = ReaderSession(transport: chip)
         let result: ReadResult
         do {
-            result = try session.readCard(accessKey, options: ReadOptions(allowBACFallback: allowBACFallback))
+            result = try session.readCard(accessKey, options: ReadOptions(allowBACFallback: allowBACFallback, trust: trustStore))
         } catch let error as ReaderError {
             throw fail(error.description, code: CCCDExit.code(for: error))
         }
@@ -78,16 +87,32 @@ struct ReadCommand: ParsableCommand {
         for (file, bytes) in result.files {
             try Data(bytes).write(to: url.appendingPathComponent("\(file.name).bin"))
         }
+        if let dg2 = result.files[.dataGroup(2)], let face = try? DataGroup2(bytes: dg2).faces.first {
+            try Data(face.image).write(to: url.appendingPathComponent("portrait.\(face.format.fileExtension)"))
+        }
     }
 }
 
 /// What `cccd read` prints. The JSON field names are a contract for terminal software.
 struct ReadReport: Encodable {
+    /// The CitizenRecord fields read from the card (same names as the record format).
     struct Holder: Encodable {
         var idNumber: String?
         var fullName: String?
         var dateOfBirth: String?
         var sex: String?
+        var nationality: String?
+        var ethnicity: String?
+        var religion: String?
+        var placeOfOrigin: String?
+        var placeOfResidence: String?
+        var identifyingMarks: String?
+        var dateOfIssue: String?
+        var dateOfExpiry: String?
+        var fatherName: String?
+        var motherName: String?
+        var spouseName: String?
+        var oldIdNumber: String?
     }
     struct Document: Encodable {
         var documentNumber: String?
@@ -105,6 +130,8 @@ struct ReadReport: Encodable {
     var apdus: Int
     var bytes: Int
     var problems: [String] = []
+    /// True only when no check failed (checks that could not run do not count against it).
+    var genuine: Bool
 
     init(_ result: ReadResult) {
         accessControl = result.accessControl
@@ -118,6 +145,7 @@ struct ReadReport: Encodable {
         bytes = result.bytesSent + result.bytesReceived
         for (file, content) in result.files { files[file.name] = content.count }
         for (file, reason) in result.skipped { skipped[file.name] = reason }
+        genuine = !checks.values.contains { $0.status == .failed }
         if let dg1 = result.files[.dataGroup(1)] {
             do {
                 let mrz = try DataGroup1(bytes: dg1).mrz
@@ -130,6 +158,34 @@ struct ReadReport: Encodable {
                 document.mrz = mrz.text
             } catch {
                 problems.append("DG1: \(error)")
+            }
+        }
+        if let bytes = result.files[.dataGroup(13)] {
+            do {
+                let dg = try DataGroup13(bytes: bytes)
+                func iso(_ text: String?) -> String? {
+                    guard let text else { return nil }
+                    let p = text.split(separator: "/")
+                    return p.count == 3 ? "\(p[2])-\(p[1])-\(p[0])" : text
+                }
+                holder.idNumber = dg.idNumber ?? holder.idNumber
+                holder.fullName = dg.fullName ?? holder.fullName
+                holder.dateOfBirth = iso(dg.dateOfBirth) ?? holder.dateOfBirth
+                holder.sex = dg.sex == "Nam" ? "M" : dg.sex == "Nữ" ? "F" : holder.sex
+                holder.nationality = dg.nationality
+                holder.ethnicity = dg.ethnicity
+                holder.religion = dg.religion
+                holder.placeOfOrigin = dg.placeOfOrigin
+                holder.placeOfResidence = dg.placeOfResidence
+                holder.identifyingMarks = dg.identifyingMarks
+                holder.dateOfIssue = iso(dg.dateOfIssue)
+                holder.dateOfExpiry = dg.dateOfExpiry == DataGroup13.noExpiryText ? nil : iso(dg.dateOfExpiry)
+                holder.fatherName = dg.fatherName
+                holder.motherName = dg.motherName
+                holder.spouseName = dg.spouseName
+                holder.oldIdNumber = dg.oldIdNumber
+            } catch {
+                problems.append("DG13: \(error)")
             }
         }
     }
@@ -145,9 +201,11 @@ struct ReadReport: Encodable {
     var text: String {
         var lines: [String] = []
         lines.append("Card read over \(accessControl ?? "no access control") in \(apdus) APDUs (\(bytes) bytes on the wire)")
-        lines.append("  Name:          \(holder.fullName ?? "?") (from the MRZ)")
+        lines.append("  Name:          \(holder.fullName ?? "?")")
         lines.append("  ID number:     \(holder.idNumber ?? "?")")
-        lines.append("  Date of birth: \(holder.dateOfBirth ?? "?")   Sex: \(holder.sex ?? "?")")
+        lines.append("  Date of birth: \(holder.dateOfBirth ?? "?")   Sex: \(holder.sex.map { $0 == "M" ? "Nam (M)" : "Nữ (F)" } ?? "?")")
+        if let residence = holder.placeOfResidence { lines.append("  Residence:     \(residence)") }
+        if let origin = holder.placeOfOrigin { lines.append("  Origin:        \(origin)") }
         lines.append("  Expiry:        \(document.dateOfExpiry ?? "none")")
         lines.append("  Files:         " + files.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) B" }.joined(separator: ", "))
         for (name, reason) in skipped.sorted(by: { $0.key < $1.key }) { lines.append("  Skipped:       \(name): \(reason)") }
@@ -159,6 +217,7 @@ struct ReadReport: Encodable {
             "activeAuthentication": "Active Authentication", "documentValidity": "Document validity",
             "recordConsistency": "Record consistency",
         ]
+        lines.append("  Verdict:       " + (genuine ? "GENUINE (no check failed)" : "NOT GENUINE (a check failed)"))
         for key in order {
             guard let v = checks[key] else { continue }
             let mark = v.status == .passed ? "PASSED " : v.status == .failed ? "FAILED " : "not checked"

@@ -1,0 +1,96 @@
+import CardCore
+import CardCrypto
+import ChipAccess
+import Foundation
+import LDS
+import Yams
+
+extension CardProfile {
+    /// Reads a profile file (Profiles/*.yaml). Every key is checked; a wrong value names its key.
+    public init(yaml text: String) throws {
+        struct File: Decodable {
+            struct Quirks: Decodable { var selectMasterFileUnsupported: Bool? }
+            struct PACE: Decodable { var mapping: String; var agreement: String; var cipher: String; var parameterId: Int }
+            struct Access: Decodable { var bac: Bool?; var pace: PACE; var can: String? }
+            struct CA: Decodable { var agreement: String; var cipher: String; var curve: String; var version: Int }
+            struct AA: Decodable { var key: String; var hash: String }
+            struct SOD: Decodable { var dataGroupHash: String; var signatureHash: String; var rsaPSS: Bool?; var version: Int? }
+            struct Limits: Decodable { var fullName: Int?; var place: Int?; var otherText: Int?; var portraitBytes: Int? }
+            var name: String
+            var application: String
+            var quirks: Quirks?
+            var accessControl: Access
+            var chipAuthentication: CA
+            var activeAuthentication: AA
+            var securityObject: SOD
+            var limits: Limits?
+        }
+        let file: File
+        do {
+            file = try YAMLDecoder().decode(File.self, from: text)
+        } catch let error as DecodingError {
+            throw PreparationError(reason: "profile: \(Self.describe(error))")
+        } catch {
+            throw PreparationError(reason: "profile: not valid YAML (\(error))")
+        }
+        func bad(_ key: String, _ value: String) -> PreparationError { PreparationError(reason: "profile: \(key) \"\(value)\" is not supported") }
+        func cipher(_ key: String, _ v: String) throws -> SecureMessagingCipher {
+            guard let c = SecureMessagingCipher(rawValue: v) else { throw bad(key, v) }
+            return c
+        }
+        func agreement(_ key: String, _ v: String) throws -> KeyAgreementKind {
+            guard let a = KeyAgreementKind(rawValue: v) else { throw bad(key, v) }
+            return a
+        }
+        func hash(_ key: String, _ v: String) throws -> HashAlgorithm {
+            guard let h = HashAlgorithm(rawValue: v) else { throw bad(key, v) }
+            return h
+        }
+        guard let aid = try? Hex.decode(file.application), (5...16).contains(aid.count) else { throw bad("application", file.application) }
+        guard let mapping = PACEProtocol.Mapping(rawValue: file.accessControl.pace.mapping) else { throw bad("accessControl.pace.mapping", file.accessControl.pace.mapping) }
+        let pace = PACEProtocol(
+            mapping: mapping, agreement: try agreement("accessControl.pace.agreement", file.accessControl.pace.agreement),
+            cipher: try cipher("accessControl.pace.cipher", file.accessControl.pace.cipher))
+        guard PACEProtocol(oid: pace.oid) != nil else { throw bad("accessControl.pace", pace.description) }
+        guard let parameters = DomainParameters(standardizedID: file.accessControl.pace.parameterId), parameters.agreement == pace.agreement else {
+            throw bad("accessControl.pace.parameterId", "\(file.accessControl.pace.parameterId)")
+        }
+        guard let curve = NamedCurve(rawValue: file.chipAuthentication.curve) else { throw bad("chipAuthentication.curve", file.chipAuthentication.curve) }
+        let ca = ChipAuthenticationProtocol(
+            agreement: try agreement("chipAuthentication.agreement", file.chipAuthentication.agreement),
+            cipher: try cipher("chipAuthentication.cipher", file.chipAuthentication.cipher))
+        guard ca.agreement == .ecdh else { throw bad("chipAuthentication.agreement", "DH (the emulator's CA keys are EC)") }
+        guard [1, 2].contains(file.chipAuthentication.version) else { throw bad("chipAuthentication.version", "\(file.chipAuthentication.version)") }
+        let aaKey = file.activeAuthentication.key
+        guard ["rsa1024", "rsa2048", "rsa3072"].contains(aaKey) || NamedCurve(rawValue: aaKey) != nil else { throw bad("activeAuthentication.key", aaKey) }
+        var limits = RecordLimits()
+        if let l = file.limits {
+            limits.fullName = l.fullName ?? limits.fullName
+            limits.place = l.place ?? limits.place
+            limits.otherText = l.otherText ?? limits.otherText
+            limits.portraitBytes = l.portraitBytes ?? limits.portraitBytes
+        }
+        self.init(
+            name: file.name, applicationID: aid, paceProtocol: pace, paceParameterID: file.accessControl.pace.parameterId,
+            chipAuthentication: ca, chipAuthenticationCurve: curve, chipAuthenticationVersion: file.chipAuthentication.version,
+            activeAuthenticationKey: aaKey, activeAuthenticationHash: try hash("activeAuthentication.hash", file.activeAuthentication.hash),
+            sodHash: try hash("securityObject.dataGroupHash", file.securityObject.dataGroupHash),
+            signatureHash: try hash("securityObject.signatureHash", file.securityObject.signatureHash),
+            rsaPSS: file.securityObject.rsaPSS ?? false, securityObjectVersion: file.securityObject.version ?? 0,
+            selectMasterFileUnsupported: file.quirks?.selectMasterFileUnsupported ?? false, limits: limits)
+    }
+
+    public init(contentsOf path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw PreparationError(reason: "cannot read the profile \(path)") }
+        try self.init(yaml: String(decoding: data, as: UTF8.self))
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let c): return "missing key \((c.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c): return "wrong value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case .dataCorrupted(let c): return "malformed at \(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import CardCrypto
+import ChipAccess
+import LDS
+
+/// What a card of one kind holds and how it is protected (DESIGN.md: data, not code). The built-in default is
+/// the Vietnamese CCCD as CCCD.md describes it; `Profiles/*.yaml` files describe others.
+public struct CardProfile: Hashable, Sendable {
+    public var name: String
+    public var applicationID: [UInt8]
+    /// PACE as EF.CardAccess offers it.
+    public var paceProtocol: PACEProtocol
+    public var paceParameterID: Int
+    /// Chip Authentication (DG14): protocol, curve, version (1 ICAO, 2 with nonce and token).
+    public var chipAuthentication: ChipAuthenticationProtocol
+    public var chipAuthenticationCurve: NamedCurve
+    public var chipAuthenticationVersion: Int
+    /// Active Authentication key: "rsa2048", "rsa1024" or an EC curve name.
+    public var activeAuthenticationKey: String
+    public var activeAuthenticationHash: HashAlgorithm
+    /// EF.SOD: data-group hash, signature hash, RSA-PSS, LDSSecurityObject version.
+    public var sodHash: HashAlgorithm
+    public var signatureHash: HashAlgorithm
+    public var rsaPSS: Bool
+    public var securityObjectVersion: Int
+    /// SELECT MF answered 6D00.
+    public var selectMasterFileUnsupported: Bool
+    public var limits: RecordLimits
+
+    /// The Vietnamese chip ID card (2021): PACE ECDH-GM-AES-128 on brainpoolP256r1 (id 13), BAC, CA ECDH-AES-128
+    /// v1, AA RSA-2048, SHA-256 hashes, ECDSA/SHA-256 document signer.
+    public static let vietnamese2021 = CardProfile(
+        name: "vn-cccd-2021", applicationID: VietnameseCard.applicationID,
+        paceProtocol: PACEProtocol(mapping: .generic, agreement: .ecdh, cipher: .aes128), paceParameterID: 13,
+        chipAuthentication: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128), chipAuthenticationCurve: .brainpoolP256r1,
+        chipAuthenticationVersion: 1, activeAuthenticationKey: "rsa2048", activeAuthenticationHash: .sha1, sodHash: .sha256,
+        signatureHash: .sha256, rsaPSS: false, securityObjectVersion: 0, selectMasterFileUnsupported: true, limits: RecordLimits())
+}
+
+/// A document signer: certificate and private key.
+public struct DocumentSigner {
+    public let certificate: Certificate
+    public let key: AsymmetricKey
+
+    public init(certificate: Certificate, key: AsymmetricKey) {
+        self.certificate = certificate
+        self.key = key
+    }
+
+    /// ds.crt and ds.key (PEM) from a folder written by `cccd pki init`.
+    public static func load(directory: String) throws -> DocumentSigner {
+        func read(_ name: String) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else {
+                throw PreparationError(reason: "cannot read \(directory)/\(name)")
+            }
+            return [UInt8](data)
+        }
+        guard let cert = Certificate.fromPEM(try read("ds.crt")).first ?? (try? Certificate(der: try read("ds.crt"))) else {
+            throw PreparationError(reason: "\(directory)/ds.crt is not a certificate")
+        }
+        let keyBytes = try read("ds.key")
+        guard let key = (try? AsymmetricKey(privateKeyPEM: keyBytes)) ?? (try? AsymmetricKey(privateKeyDER: keyBytes)) else {
+            throw PreparationError(reason: "\(directory)/ds.key is not a private key")
+        }
+        return DocumentSigner(certificate: cert, key: key)
+    }
+}
+
+/// Data preparation failed; nothing was produced.
+public struct PreparationError: Error, CustomStringConvertible {
+    public var reason: String
+    public var issues: [ValidationIssue] = []
+    public init(reason: String, issues: [ValidationIssue] = []) {
+        self.reason = reason
+        self.issues = issues
+    }
+    public var description: String {
+        ([reason] + issues.map { "  \($0)" }).joined(separator: "\n")
+    }
+}
