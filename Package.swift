@@ -25,10 +25,13 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // System pcsc-lite (winscard). Only the PCSC module sees it.
+        .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
         // Forwarders for OpenSSL macros and OSSL_PARAM arrays, which Swift cannot express.
         .target(name: "CCryptoShim", dependencies: ["COpenSSL"]),
         .target(name: "CardCore", swiftSettings: strict),
         .target(name: "CardCrypto", dependencies: ["CCryptoShim", "COpenSSL"], swiftSettings: strict),
+        .target(name: "PCSC", dependencies: ["CardCore", "CPCSCLite"], swiftSettings: strict),
         .target(name: "ChipAccess", dependencies: ["CardCore", "CardCrypto"], swiftSettings: strict),
         .target(
             name: "LDS",
@@ -43,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "cccd",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -61,7 +64,8 @@ let package = Package(
         .testTarget(name: "PersonalizationTests", dependencies: ["Personalization", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["Reader", "CardEmulator", "LDS", "Personalization", "CardFixtures", "TestSupport"],
+            name: "IntegrationTests",
+            dependencies: ["Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

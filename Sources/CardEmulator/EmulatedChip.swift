@@ -68,9 +68,19 @@ public final class EmulatedChip: CardTransport {
         activeAuthenticationHash = dg14?.securityInfos.activeAuthenticationInfo?.hash ?? (activeAuthenticationKey?.kind == .rsa ? .sha1 : .sha256)
     }
 
+    /// The Answer To Reset: the image's own, or a T=1 ATR whose card capabilities announce extended length
+    /// exactly when the settings support it (ISO/IEC 7816-4 §8.1.1.2.7).
+    public var atr: [UInt8] {
+        if image.atr != CardImage.defaultATR.hexString, !image.atrBytes.isEmpty { return image.atrBytes }
+        let historical: [UInt8] = [0x80, 0x73, 0x80, 0x00, settings.supportsExtendedLength ? 0xC0 : 0x80]
+        var bytes: [UInt8] = [0x3B, 0x80 | UInt8(historical.count), 0x80, 0x01] + historical
+        bytes.append(bytes.dropFirst().reduce(0, ^))
+        return bytes
+    }
+
     public var capabilities: TransportCapabilities {
         TransportCapabilities(
-            atr: image.atrBytes, supportsExtendedLength: settings.supportsExtendedLength,
+            atr: atr, supportsExtendedLength: settings.supportsExtendedLength,
             maxResponseLength: min(settings.maxResponseLength, settings.supportsExtendedLength ? 65536 : 256))
     }
 

@@ -9,6 +9,8 @@ public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let accessDenied = Code(name: "accessDenied")
         /// The card left the reader or the link broke.
         public static let cardRemoved = Code(name: "cardRemoved")
+        /// No reader, or no PC/SC service.
+        public static let noReader = Code(name: "noReader")
         /// The chip is not an eMRTD or lacks the application.
         public static let notAnEMRTD = Code(name: "notAnEMRTD")
         /// The chip answered something the protocol does not allow.
@@ -44,6 +46,7 @@ public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
             switch e.code {
             case .cardRemoved, .noCard: return ReaderError(code: .cardRemoved, reason: "\(what): card removed (\(e.reason))")
             case .timeout: return ReaderError(code: .cardRemoved, reason: "\(what): the card stopped answering (\(e.reason))")
+            case .noReader, .noService: return ReaderError(code: .noReader, reason: "\(what): \(e)")
             default: return ReaderError(code: .protocolError, reason: "\(what): \(e)")
             }
         case let e as AccessControlError:

@@ -259,11 +259,15 @@ public final class ReaderSession {
     /// then every other data group EF.COM lists (DG3/DG4 need Terminal Authentication and are skipped without
     /// an APDU) and EF.SOD.
     public func readCard(_ key: AccessKey, options: ReadOptions = .init()) throws -> ReadResult {
-        try authenticate(key, options: options)
-        var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
-        result.notes = notes
-        Verification.verify(&result, options: options)
-        return result
+        do {
+            try authenticate(key, options: options)
+            var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
+            result.notes = notes
+            Verification.verify(&result, options: options)
+            return result
+        } catch {
+            throw ReaderError.wrap(error, doing: "reading the card")
+        }
     }
 
     /// Reads the files after access control (see `readCard`). `reauthenticate` re-opens the card when Chip
@@ -326,7 +330,7 @@ public final class ReaderSession {
         // Active Authentication with the key in DG15.
         if pending.contains(.dataGroup(15)) {
             try read(.dataGroup(15))
-            result.checks.activeAuthentication = activeAuthentication(dg15: result.files[.dataGroup(15)], dg14: result.files[.dataGroup(14)], options: options)
+            result.checks.activeAuthentication = try activeAuthentication(dg15: result.files[.dataGroup(15)], dg14: result.files[.dataGroup(14)], options: options)
         } else {
             result.checks.activeAuthentication = .notChecked("the card has no DG15")
         }
@@ -367,6 +371,8 @@ public final class ReaderSession {
             if proof == .token { return .passed("\(proto): the chip's token verified") }
             // ICAO style: the chip proves the key by answering the next protected command (the next file read).
             return nil
+        } catch let error as TransportError {
+            throw ReaderError.wrap(error, doing: "Chip Authentication")
         } catch let error as ReaderError where error.code == .secureMessaging {
             try reauthenticate?()
             return .failed("\(proto): secure messaging broke during Chip Authentication (possible clone)")
@@ -379,7 +385,7 @@ public final class ReaderSession {
         }
     }
 
-    private func activeAuthentication(dg15 bytes: [UInt8]?, dg14: [UInt8]?, options: ReadOptions) -> Verdict {
+    private func activeAuthentication(dg15 bytes: [UInt8]?, dg14: [UInt8]?, options: ReadOptions) throws -> Verdict {
         guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
         guard let bytes, let key = try? DataGroup15(bytes: bytes).publicKey() else { return .failed("DG15 holds no readable public key") }
         let hash = dg14.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.activeAuthenticationInfo?.hash
@@ -387,6 +393,10 @@ public final class ReaderSession {
             let ok = try ActiveAuthentication.authenticate(channel, publicKey: key, ecdsaHash: hash, random: random)
             return ok ? .passed("the chip signed the challenge with the key of DG15")
                 : .failed("the chip's signature does not verify with DG15 (possible clone)")
+        } catch let error as TransportError {
+            throw ReaderError.wrap(error, doing: "Active Authentication")
+        } catch let error as SecureMessagingError {
+            throw ReaderError.wrap(error, doing: "Active Authentication")
         } catch {
             return .failed("Active Authentication failed: \(error)")
         }

@@ -11,11 +11,12 @@ struct CCCD: ParsableCommand {
         abstract: "Personalize, emulate and verify ICAO 9303 chip ID cards (Vietnam's CCCD first).",
         discussion: """
             Tools for print-centre personalization lines, hospital and bank reader terminals, and developers.
-            Available now: reading a card image through the built-in software chip with PACE or BAC, Chip and
-            Active Authentication (read); checking citizen records (validate); a test PKI (pki init); the
-            synthetic sample card (sample-card); inspection of BER-TLV data and APDUs (tlv, apdu).
+            A terminal reads and verifies a card in a PC/SC reader (readers, read); a developer serves a card image
+            as a virtual reader (emulate); a print centre checks records and prepares signed card images
+            (validate, prepare, pki init). Also: the synthetic sample card (sample-card) and inspection of
+            BER-TLV data and APDUs (tlv, apdu).
             """,
         version: version,
-        subcommands: [ReadCommand.self, PrepareCommand.self, ValidateCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
+        subcommands: [ReadCommand.self, ReadersCommand.self, EmulateCommand.self, PrepareCommand.self, ValidateCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
     )
 }

@@ -25,6 +25,7 @@ enum CCCDExit {
         switch error.code {
         case .accessDenied: return accessDenied
         case .cardRemoved: return noCard
+        case .noReader: return noReader
         case .secureMessaging, .protocolError, .malformedData, .notAnEMRTD, .fileUnreadable: return protocolError
         default: return failure
         }

@@ -4,6 +4,7 @@ import CardEmulator
 import ChipAccess
 import Foundation
 import LDS
+import PCSC
 import Reader
 
 struct ReadCommand: ParsableCommand {
@@ -19,14 +20,25 @@ struct ReadCommand: ParsableCommand {
             against trusted CSCAs (and CRLs). The card is a card image run by the built-in software chip (--card).
 
             Exit codes: 0 read and no check failed, 1 other failure, 3 access denied (wrong key), 4 a check
-            failed (chip not authentic), 5 card removed, 7 protocol error.
+            failed (not genuine), 5 no card or card removed, 6 no reader or no PC/SC service, 7 protocol error.
 
             Example: cccd read --card out/sample-card.json --can 000000
             """
     )
 
-    @Option(help: "A card image (JSON) to read through the in-process software chip.")
-    var card: String
+    @Option(help: "A card image (JSON) to read through the in-process software chip instead of a reader.")
+    var card: String?
+
+    @Option(help: "The PC/SC reader (default: the first reader with a card).")
+    var reader: String?
+
+    @Option(help: "Seconds to wait for a card in the reader.")
+    var wait: Double = 10
+
+    @Option(help: "basic: DG1, DG13 and EF.SOD (what a check-in desk needs); all: every data group.")
+    var fields: Fields = .all
+
+    enum Fields: String, ExpressibleByArgument, CaseIterable { case basic, all }
 
     @OptionGroup var key: AccessKeyOptions
 
@@ -45,6 +57,11 @@ struct ReadCommand: ParsableCommand {
     @Option(help: "Trusted CSCA certificates for Passive Authentication: a file (PEM/DER, .crl, .ml master list) or a folder. Repeatable.")
     var trust: [String] = []
 
+    func validate() throws {
+        if card != nil && reader != nil { throw ValidationError("Give --card or --reader, not both.") }
+        if wait < 0 || wait > 3600 { throw ValidationError("--wait must be 0...3600 seconds.") }
+    }
+
     func run() throws {
         let accessKey = try key.accessKey()
         let trustStore: TrustStore?
@@ -53,19 +70,29 @@ struct ReadCommand: ParsableCommand {
         } catch {
             throw fail("\(error)", code: CCCDExit.failure)
         }
-        let image: CardImage
-        do {
-            image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card)))
-        } catch let error as LDSError {
-            throw fail("\(card): \(error)", code: CCCDExit.failure)
-        } catch {
-            throw fail("cannot read \(card): \(error.localizedDescription)", code: CCCDExit.failure)
+        let transport: any CardTransport
+        var pcscContext: PCSCContext? = nil
+        if let card {
+            let image: CardImage
+            do {
+                image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card)))
+            } catch let error as LDSError {
+                throw fail("\(card): \(error)", code: CCCDExit.failure)
+            } catch {
+                throw fail("cannot read \(card): \(error.localizedDescription)", code: CCCDExit.failure)
+            }
+            transport = try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: !noExtendedLength))
+        } else {
+            let opened = try openReader()
+            pcscContext = opened.context
+            transport = opened.transport
         }
-        let chip = try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: !noExtendedLength))
-        let session = ReaderSession(transport: chip)
+        defer { _ = pcscContext }
+        let session = ReaderSession(transport: transport)
         let result: ReadResult
         do {
-            result = try session.readCard(accessKey, options: ReadOptions(allowBACFallback: allowBACFallback, trust: trustStore))
+            let groups: Set<Int>? = fields == .basic ? [1, 13] : nil
+            result = try session.readCard(accessKey, options: ReadOptions(allowBACFallback: allowBACFallback, dataGroups: groups, trust: trustStore))
         } catch let error as ReaderError {
             throw fail(error.description, code: CCCDExit.code(for: error))
         }
@@ -79,6 +106,24 @@ struct ReadCommand: ParsableCommand {
             print(report.text)
         }
         if report.checks.values.contains(where: { $0.status == .failed }) { throw ExitCode(CCCDExit.verificationFailed) }
+    }
+
+    /// Waits for a card in the reader and connects (T=0 cards get GET RESPONSE handling).
+    private func openReader() throws -> (context: PCSCContext, transport: any CardTransport) {
+        let context: PCSCContext
+        let card: PCSCCard
+        do {
+            context = try PCSCContext()
+            let state = try context.waitForCard(reader: reader, timeout: wait)
+            card = try context.connect(reader: state.reader)
+        } catch {
+            switch error.code {
+            case .noService, .noReader, .unknownReader: throw fail(error.description, code: CCCDExit.noReader)
+            case .timeout, .noCard, .cardRemoved: throw fail(error.description, code: CCCDExit.noCard)
+            default: throw fail(error.description, code: CCCDExit.failure)
+            }
+        }
+        return (context, card.isT1 ? card : T0ResponseHandling(card))
     }
 
     private func save(_ result: ReadResult, to folder: String) throws {

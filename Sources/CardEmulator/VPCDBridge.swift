@@ -1,0 +1,155 @@
+import CardCore
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Serves an `EmulatedChip` to vsmartcard's vpcd driver inside pcscd, so every PC/SC program on the machine
+/// sees the card in "Virtual PCD 00 00" (port 35963) or "… 00 01" (35964).
+///
+/// The protocol: 2-byte big-endian length + payload; a 1-byte payload is a control code (00 power off, 01 power
+/// on, 02 reset, 04 send the ATR), anything longer a command APDU, answered with the response APDU. vpcd sends
+/// length and APDU in two writes, so the socket sets TCP_NODELAY and re-arms TCP_QUICKACK before every receive
+/// (otherwise delayed ACKs stall every APDU by about 40 ms). When pcscd goes away the bridge reconnects.
+public final class VPCDBridge: @unchecked Sendable {
+    public let chip: EmulatedChip
+    public let host: String
+    public let port: UInt16
+    private let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var stopRequested = false
+    private var socketFD: Int32 = -1
+
+    public static let defaultPort: UInt16 = 35963
+
+    public init(chip: EmulatedChip, host: String = "127.0.0.1", port: UInt16 = defaultPort, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.chip = chip
+        self.host = host
+        self.port = port
+        self.log = log
+    }
+
+    /// Asks `run()` to return (from any thread or a signal handler's queue).
+    public func stop() {
+        lock.lock()
+        stopRequested = true
+        lock.unlock()
+    }
+
+    private var shouldStop: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        /// `stop()` was called.
+        case stopped
+        /// The chip left the field (fault plan): the connection was closed as a pulled card.
+        case cardRemoved
+    }
+
+    /// Connects (retrying every half second until vpcd listens) and serves until stopped.
+    public func run() -> Outcome {
+        var announcedWaiting = false
+        while !shouldStop {
+            guard let fd = connectOnce() else {
+                if !announcedWaiting {
+                    log("waiting for vpcd on \(host):\(port) (is pcscd running with vsmartcard-vpcd?)")
+                    announcedWaiting = true
+                }
+                Thread.sleep(forTimeInterval: 0.5)
+                continue
+            }
+            announcedWaiting = false
+            log("connected to vpcd on \(host):\(port)")
+            let outcome = serve(fd)
+            close(fd)
+            switch outcome {
+            case .some(let final): return final
+            case .none: log("vpcd closed the connection; reconnecting")
+            }
+        }
+        return .stopped
+    }
+
+    private func connectOnce() -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            close(fd)
+            return nil
+        }
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else {
+            close(fd)
+            return nil
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return fd
+    }
+
+    /// Serves one connection: nil when vpcd went away (reconnect), an outcome when the bridge should end.
+    private func serve(_ fd: Int32) -> Outcome? {
+        while true {
+            if shouldStop { return .stopped }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, 200)
+            if ready == 0 { continue }
+            if ready < 0 { if errno == EINTR { continue }; return nil }
+            guard let header = receive(fd, 2) else { return nil }
+            let length = Int(header[0]) << 8 | Int(header[1])
+            guard let payload = receive(fd, length) else { return nil }
+            if payload.count == 1 {
+                switch payload[0] {
+                case 0x00, 0x01, 0x02: chip.reset()
+                case 0x04: guard send(fd, chip.atr) else { return nil }
+                default: break
+                }
+                continue
+            }
+            do {
+                let answer = try chip.process(payload)
+                guard send(fd, answer) else { return nil }
+            } catch {
+                log("the card left the field: \(error)")
+                return .cardRemoved
+            }
+        }
+    }
+
+    private func receive(_ fd: Int32, _ count: Int) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
+            let n = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress.map { $0 + got }, count - got, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            got += n
+        }
+        return out
+    }
+
+    private func send(_ fd: Int32, _ payload: [UInt8]) -> Bool {
+        let message = [UInt8(payload.count >> 8 & 0xFF), UInt8(payload.count & 0xFF)] + payload
+        var sent = 0
+        while sent < message.count {
+            let n = message.withUnsafeBytes { Glibc.send(fd, $0.baseAddress.map { $0 + sent }, message.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            sent += n
+        }
+        return true
+    }
+}

@@ -1,0 +1,165 @@
+import CardCore
+import CPCSCLite
+import Foundation
+
+/// A PC/SC resource-manager context (owns an SCARDCONTEXT). Used from one thread; `cancel()` may be called
+/// from another to interrupt a wait.
+public final class PCSCContext: @unchecked Sendable {
+    let handle: SCARDCONTEXT
+
+    public init() throws(PCSCError) {
+        var h: SCARDCONTEXT = 0
+        let rv = SCardEstablishContext(DWORD(SCARD_SCOPE_SYSTEM), nil, nil, &h)
+        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardEstablishContext") }
+        handle = h
+    }
+
+    deinit { SCardReleaseContext(handle) }
+
+    /// The reader names ([] when none is connected).
+    public func readers() throws(PCSCError) -> [String] {
+        var length: DWORD = 0
+        var rv = SCardListReaders(handle, nil, nil, &length)
+        if rv == SCARD_E_NO_READERS_AVAILABLE { return [] }
+        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardListReaders") }
+        var buffer = [CChar](repeating: 0, count: Int(length))
+        rv = SCardListReaders(handle, nil, &buffer, &length)
+        if rv == SCARD_E_NO_READERS_AVAILABLE { return [] }
+        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardListReaders") }
+        return buffer.split(separator: 0).map { String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+    }
+
+    /// A reader's state: whether a card is present, and its ATR.
+    public struct ReaderState: Hashable, Sendable {
+        public let reader: String
+        public let cardPresent: Bool
+        public let atr: [UInt8]
+    }
+
+    /// The current state of each reader.
+    public func states() throws(PCSCError) -> [ReaderState] {
+        try readers().map { name throws(PCSCError) in try state(name, timeout: 0) }
+    }
+
+    func state(_ reader: String, currentState: DWORD = DWORD(SCARD_STATE_UNAWARE), timeout: Int) throws(PCSCError) -> ReaderState {
+        let (rv, event, atr): (LONG, DWORD, [UInt8]) = reader.withCString { name in
+            var s = SCARD_READERSTATE()
+            s.szReader = name
+            s.dwCurrentState = currentState
+            let rv = SCardGetStatusChange(handle, DWORD(timeout), &s, 1)
+            let atr = withUnsafeBytes(of: s.rgbAtr) { Array($0.prefix(Int(s.cbAtr))) }
+            return (rv, s.dwEventState, atr)
+        }
+        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardGetStatusChange") }
+        let present = event & DWORD(SCARD_STATE_PRESENT) != 0 && event & DWORD(SCARD_STATE_MUTE) == 0
+        return ReaderState(reader: reader, cardPresent: present, atr: present ? atr : [])
+    }
+
+    /// Waits until a card is in `reader` (or the first reader when nil); throws `timeout` after `timeout`
+    /// seconds, `cancelled` after `cancel()`.
+    public func waitForCard(reader: String? = nil, timeout: Double) throws(PCSCError) -> ReaderState {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let names = try readers()
+            let name = reader ?? names.first
+            if let name, names.contains(name) {
+                let s = try state(name, timeout: 0)
+                if s.cardPresent { return s }
+            } else if let reader, !names.isEmpty {
+                throw PCSCError(status: 0x8010_0009, operation: "reader \(reader)")
+            }
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw PCSCError(status: 0x8010_000A, operation: "waiting for a card") }
+            // Sleep in the resource manager until something changes (or a short slice passes).
+            if let name, names.contains(name) {
+                do {
+                    _ = try state(name, currentState: DWORD(SCARD_STATE_EMPTY), timeout: Int(min(left, 0.5) * 1000))
+                } catch let e where e.code == .timeout {
+                    continue
+                }
+            } else {
+                Thread.sleep(forTimeInterval: min(left, 0.1))
+            }
+        }
+    }
+
+    /// Interrupts a `waitForCard` on another thread.
+    public func cancel() { SCardCancel(handle) }
+
+    public enum ShareMode: Sendable { case shared, exclusive }
+
+    /// Connects to the card in `reader` (T=0 or T=1).
+    public func connect(reader: String, share: ShareMode = .shared) throws(PCSCError) -> PCSCCard {
+        var card: SCARDHANDLE = 0
+        var active: DWORD = 0
+        let mode = share == .shared ? SCARD_SHARE_SHARED : SCARD_SHARE_EXCLUSIVE
+        let rv = SCardConnect(handle, reader, DWORD(mode), DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), &card, &active)
+        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardConnect") }
+        let s = try state(reader, timeout: 0)
+        return PCSCCard(context: self, handle: card, protocolT1: active == DWORD(SCARD_PROTOCOL_T1), atr: s.atr, reader: reader)
+    }
+}
+
+/// A connected card (owns an SCARDHANDLE) as a `CardTransport`. Extended length is taken from the ATR.
+public final class PCSCCard: CardTransport {
+    let context: PCSCContext
+    private var handle: SCARDHANDLE
+    public private(set) var isT1: Bool
+    public let atr: [UInt8]
+    public let reader: String
+    private var receiveBuffer = [UInt8](repeating: 0, count: 65536 + 2 + 16)
+    private var connected = true
+
+    init(context: PCSCContext, handle: SCARDHANDLE, protocolT1: Bool, atr: [UInt8], reader: String) {
+        self.context = context
+        self.handle = handle
+        self.isT1 = protocolT1
+        self.atr = atr
+        self.reader = reader
+    }
+
+    deinit { if connected { SCardDisconnect(handle, DWORD(SCARD_LEAVE_CARD)) } }
+
+    public var capabilities: TransportCapabilities {
+        TransportCapabilities(atr: atr, supportsExtendedLength: ATR(atr)?.supportsExtendedLength ?? false)
+    }
+
+    public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        do {
+            return try transmitBytes(command.encoded())
+        } catch {
+            throw error.transportError
+        }
+    }
+
+    func transmitBytes(_ bytes: [UInt8]) throws(PCSCError) -> ResponseAPDU {
+        guard connected else { throw PCSCError(status: 0x8010_0069, operation: "SCardTransmit") }
+        var length = DWORD(receiveBuffer.count)
+        let pci = isT1 ? cccd_pci_t1() : cccd_pci_t0()
+        let rv = receiveBuffer.withUnsafeMutableBufferPointer { out in
+            SCardTransmit(handle, pci, bytes, DWORD(bytes.count), nil, out.baseAddress, &length)
+        }
+        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardTransmit") }
+        guard length >= 2 else { throw PCSCError(status: 0x8010_0013, operation: "SCardTransmit (short answer)") }
+        do {
+            return try ResponseAPDU(bytes: receiveBuffer[0..<Int(length)])
+        } catch {
+            throw PCSCError(status: 0x8010_0013, operation: "SCardTransmit")
+        }
+    }
+
+    /// Reconnects (optionally resetting the card).
+    public func reconnect(reset: Bool) throws(PCSCError) {
+        var active: DWORD = 0
+        let rv = SCardReconnect(handle, DWORD(SCARD_SHARE_SHARED), DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1),
+                                DWORD(reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD), &active)
+        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardReconnect") }
+        isT1 = active == DWORD(SCARD_PROTOCOL_T1)
+    }
+
+    public func disconnect(reset: Bool = false) {
+        guard connected else { return }
+        SCardDisconnect(handle, DWORD(reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD))
+        connected = false
+    }
+}
