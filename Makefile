@@ -13,10 +13,10 @@ build: deps
 	$(SWIFT) build
 
 demo: build
-	@bash scripts/demo.sh
+	@bash scripts/with-pcscd.sh bash scripts/demo.sh
 
 test: deps
-	$(SWIFT) test
+	@bash scripts/with-pcscd.sh $(SWIFT) test
 
 clean:
 	rm -rf .build

@@ -26,7 +26,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         // System pcsc-lite (winscard). Only the PCSC module sees it.
-        .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
+        // Headers are included as <PCSC/...> from /usr/include; pkg-config's -pthread flag is not needed.
+        .systemLibrary(name: "CPCSCLite", providers: [.apt(["libpcsclite-dev"])]),
         // Forwarders for OpenSSL macros and OSSL_PARAM arrays, which Swift cannot express.
         .target(name: "CCryptoShim", dependencies: ["COpenSSL"]),
         .target(name: "CardCore", swiftSettings: strict),
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(
             name: "LDSTests", dependencies: ["LDS", "TestSupport", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
+        .testTarget(name: "PCSCTests", dependencies: ["PCSC", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PersonalizationTests", dependencies: ["Personalization", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -3,7 +3,7 @@
 # when everything is present. Runs apt as root, or through sudo when available.
 set -euo pipefail
 
-packages=(pkg-config libssl-dev)
+packages=(pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd procps)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -83,6 +83,20 @@ public final class PCSCContext: @unchecked Sendable {
         }
     }
 
+    /// Waits until `reader` holds no card (the card was taken away); throws `timeout` after `timeout` seconds.
+    public func waitForRemoval(reader: String, timeout: Double) throws(PCSCError) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try state(reader, timeout: 0).cardPresent {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw PCSCError(status: 0x8010_000A, operation: "waiting for the card to be removed") }
+            do {
+                _ = try state(reader, currentState: DWORD(SCARD_STATE_PRESENT), timeout: Int(min(left, 0.5) * 1000))
+            } catch let e where e.code == .timeout {
+                continue
+            }
+        }
+    }
+
     /// Interrupts a `waitForCard` on another thread.
     public func cancel() { SCardCancel(handle) }
 

@@ -125,3 +125,19 @@ struct GenuineCardTests {
         #expect(result.checks.passiveAuthentication.status == .passed)
     }
 }
+
+@Suite("The committed sample card (Vectors/sample-card)")
+struct SampleCardFileTests {
+    @Test("card.json reads as genuine against csca.crt, with the record's data")
+    func committedCard() throws {
+        let folder = VectorFile.directory + "/sample-card"
+        let image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: folder + "/card.json")))
+        let trust = try TrustStore.load(paths: [folder + "/csca.crt"])
+        let result = try ReaderSession(transport: try EmulatedChip(image: image))
+            .readCard(.can("000000"), options: ReadOptions(trust: trust, today: CalendarDate(year: 2026, month: 11, day: 22)))
+        #expect(!([result.checks.passiveAuthentication, result.checks.chipAuthentication, result.checks.activeAuthentication,
+                   result.checks.documentValidity, result.checks.recordConsistency].contains { $0.status != .passed }))
+        let record = try JSONDecoder().decode(CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/record.json")))
+        #expect(try DataGroup13(bytes: try #require(result.files[.dataGroup(13)])) == record.dataGroup13())
+    }
+}
