@@ -26,8 +26,9 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         // System pcsc-lite (winscard). Only the PCSC module sees it.
-        // Headers are included as <PCSC/...> from /usr/include; pkg-config's -pthread flag is not needed.
-        .systemLibrary(name: "CPCSCLite", providers: [.apt(["libpcsclite-dev"])]),
+        // pkg-config adds -I/usr/include/PCSC, which pcsc-lite's own headers need (SwiftPM drops its -pthread
+        // with a warning; the library links without it).
+        .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
         // Forwarders for OpenSSL macros and OSSL_PARAM arrays, which Swift cannot express.
         .target(name: "CCryptoShim", dependencies: ["COpenSSL"]),
         .target(name: "CardCore", swiftSettings: strict),
