@@ -32,13 +32,7 @@ public final class AsymmetricKey: CustomStringConvertible {
 
     /// A private key from DER (PKCS#8 or the traditional form).
     public init(privateKeyDER der: [UInt8]) throws(CryptoError) {
-        var pointer: UnsafePointer<UInt8>? = nil
-        let key: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            pointer = buffer.baseAddress
-            return d2i_AutoPrivateKey(nil, &pointer, buffer.count)
-        }
-        guard let key else {
-            ERR_clear_error()
+        guard let key = OpenSSLDER.decode(der, { d2i_AutoPrivateKey(nil, $0, $1) }) else {
             throw CryptoError(code: .invalidEncoding, reason: "not a DER private key")
         }
         pkey = key
@@ -46,13 +40,7 @@ public final class AsymmetricKey: CustomStringConvertible {
 
     /// A public key from a DER SubjectPublicKeyInfo.
     public init(publicKeyDER der: [UInt8]) throws(CryptoError) {
-        var pointer: UnsafePointer<UInt8>? = nil
-        let key: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            pointer = buffer.baseAddress
-            return d2i_PUBKEY(nil, &pointer, buffer.count)
-        }
-        guard let key else {
-            ERR_clear_error()
+        guard let key = OpenSSLDER.decode(der, { d2i_PUBKEY(nil, $0, $1) }) else {
             throw CryptoError(code: .invalidEncoding, reason: "not a DER SubjectPublicKeyInfo")
         }
         pkey = key
@@ -62,11 +50,9 @@ public final class AsymmetricKey: CustomStringConvertible {
     public func privateKeyDER() throws(CryptoError) -> [UInt8] {
         guard let p8 = EVP_PKEY2PKCS8(pkey) else { throw .library("EVP_PKEY2PKCS8") }
         defer { PKCS8_PRIV_KEY_INFO_free(p8) }
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        let n = i2d_PKCS8_PRIV_KEY_INFO(p8, &out)
-        guard n > 0, let out else { throw .library("i2d_PKCS8_PRIV_KEY_INFO") }
-        defer { CRYPTO_free(out, #fileID, #line) }
-        return Array(UnsafeBufferPointer(start: out, count: Int(n)))
+        let der = OpenSSLDER.encode { i2d_PKCS8_PRIV_KEY_INFO(p8, $0) }
+        guard !der.isEmpty else { throw .library("i2d_PKCS8_PRIV_KEY_INFO") }
+        return der
     }
 
     /// A private key from PEM text (PKCS#8 or traditional).
@@ -84,25 +70,14 @@ public final class AsymmetricKey: CustomStringConvertible {
 
     /// PKCS#8 PEM of the private key.
     public func privateKeyPEM() throws(CryptoError) -> String {
-        let body = Base64.encode(try privateKeyDER())
-        var lines = ["-----BEGIN PRIVATE KEY-----"]
-        var i = body.startIndex
-        while i < body.endIndex {
-            let end = body.index(i, offsetBy: 64, limitedBy: body.endIndex) ?? body.endIndex
-            lines.append(String(body[i..<end]))
-            i = end
-        }
-        lines.append("-----END PRIVATE KEY-----")
-        return lines.joined(separator: "\n") + "\n"
+        PEM.encode(try privateKeyDER(), label: "PRIVATE KEY")
     }
 
     /// SubjectPublicKeyInfo DER of the public key.
     public func publicKeyDER() throws(CryptoError) -> [UInt8] {
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        let n = i2d_PUBKEY(pkey, &out)
-        guard n > 0, let out else { throw .library("i2d_PUBKEY") }
-        defer { CRYPTO_free(out, #fileID, #line) }
-        return Array(UnsafeBufferPointer(start: out, count: Int(n)))
+        let der = OpenSSLDER.encode { i2d_PUBKEY(pkey, $0) }
+        guard !der.isEmpty else { throw .library("i2d_PUBKEY") }
+        return der
     }
 
     // MARK: EC
@@ -139,12 +114,7 @@ public final class AsymmetricKey: CustomStringConvertible {
         let der = try digestSign(message, hash: hash)
         guard let curve else { throw CryptoError(code: .unsupportedAlgorithm, reason: "ECDSA key without a named curve") }
         let n = ECGroup(curve).order.count
-        var pointer: UnsafePointer<UInt8>? = nil
-        let sig: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            pointer = buffer.baseAddress
-            return d2i_ECDSA_SIG(nil, &pointer, buffer.count)
-        }
-        guard let sig else { throw .library("d2i_ECDSA_SIG") }
+        guard let sig = OpenSSLDER.decode(der, { d2i_ECDSA_SIG(nil, $0, $1) }) else { throw .library("d2i_ECDSA_SIG") }
         defer { ECDSA_SIG_free(sig) }
         guard let r = ECDSA_SIG_get0_r(sig), let s = ECDSA_SIG_get0_s(sig), let rc = BN_dup(r), let sc = BN_dup(s) else {
             throw .library("ECDSA_SIG_get0")
@@ -161,11 +131,8 @@ public final class AsymmetricKey: CustomStringConvertible {
         let r = BN_bin2bn(signature, Int32(half), nil)
         let s = signature.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress.map { $0 + half }, Int32(half), nil) }
         guard ECDSA_SIG_set0(sig, r, s) == 1 else { return false }
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        let n = i2d_ECDSA_SIG(sig, &out)
-        guard n > 0, let out else { return false }
-        defer { CRYPTO_free(out, #fileID, #line) }
-        return digestVerify(Array(UnsafeBufferPointer(start: out, count: Int(n))), message: message, hash: hash)
+        let der = OpenSSLDER.encode { i2d_ECDSA_SIG(sig, $0) }
+        return !der.isEmpty && digestVerify(der, message: message, hash: hash)
     }
 
     /// A signature in OpenSSL's native form (DER for ECDSA, PKCS#1 v1.5 for RSA).

@@ -10,13 +10,7 @@ public final class Certificate: CustomStringConvertible {
     deinit { X509_free(x509) }
 
     public init(der: [UInt8]) throws(CryptoError) {
-        var pointer: UnsafePointer<UInt8>? = nil
-        let cert: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            pointer = buffer.baseAddress
-            return d2i_X509(nil, &pointer, buffer.count)
-        }
-        guard let cert else {
-            ERR_clear_error()
+        guard let cert = OpenSSLDER.decode(der, { d2i_X509(nil, $0, $1) }) else {
             throw CryptoError(code: .invalidEncoding, reason: "not a DER certificate")
         }
         x509 = cert
@@ -45,26 +39,9 @@ public final class Certificate: CustomStringConvertible {
         return Certificate(owning: cert)
     }
 
-    public var der: [UInt8] {
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        let n = i2d_X509(x509, &out)
-        guard n > 0, let out else { return [] }
-        defer { CRYPTO_free(out, #fileID, #line) }
-        return Array(UnsafeBufferPointer(start: out, count: Int(n)))
-    }
+    public var der: [UInt8] { OpenSSLDER.encode { i2d_X509(x509, $0) } }
 
-    public var pem: String {
-        let body = Base64.encode(der)
-        var lines = ["-----BEGIN CERTIFICATE-----"]
-        var i = body.startIndex
-        while i < body.endIndex {
-            let end = body.index(i, offsetBy: 64, limitedBy: body.endIndex) ?? body.endIndex
-            lines.append(String(body[i..<end]))
-            i = end
-        }
-        lines.append("-----END CERTIFICATE-----")
-        return lines.joined(separator: "\n") + "\n"
-    }
+    public var pem: String { PEM.encode(der, label: "CERTIFICATE") }
 
     public var subject: String { Self.name(X509_get_subject_name(x509)) }
     public var issuerName: String { Self.name(X509_get_issuer_name(x509)) }
@@ -130,13 +107,7 @@ public final class CertificateRevocationList {
     deinit { X509_CRL_free(crl) }
 
     public init(der: [UInt8]) throws(CryptoError) {
-        var pointer: UnsafePointer<UInt8>? = nil
-        let crl: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            pointer = buffer.baseAddress
-            return d2i_X509_CRL(nil, &pointer, buffer.count)
-        }
-        guard let crl else {
-            ERR_clear_error()
+        guard let crl = OpenSSLDER.decode(der, { d2i_X509_CRL(nil, $0, $1) }) else {
             throw CryptoError(code: .invalidEncoding, reason: "not a DER CRL")
         }
         self.crl = crl
@@ -151,13 +122,7 @@ public final class CertificateRevocationList {
         return CertificateRevocationList(owning: crl)
     }
 
-    public var der: [UInt8] {
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        let n = i2d_X509_CRL(crl, &out)
-        guard n > 0, let out else { return [] }
-        defer { CRYPTO_free(out, #fileID, #line) }
-        return Array(UnsafeBufferPointer(start: out, count: Int(n)))
-    }
+    public var der: [UInt8] { OpenSSLDER.encode { i2d_X509_CRL(crl, $0) } }
 }
 
 /// CMS SignedData (RFC 5652) as ICAO 9303-10 §4.6.2 uses it for EF.SOD, EF.CardSecurity and master lists.

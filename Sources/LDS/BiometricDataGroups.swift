@@ -161,21 +161,15 @@ public struct DataGroup2: Hashable, Sendable {
 
     public init(bytes: [UInt8]) throws(LDSError) {
         func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG2", reason: reason) }
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x75 else { throw fail("outer tag \(outer.tag), expected 75") }
-            let group = try outer.requiredChild(0x7F61)
+        faces = try LDSError.parsing("DG2") {
+            let group = try LDSError.outerObject(bytes, tag: 0x75, field: "DG2").requiredChild(0x7F61)
             var faces: [FaceImage] = []
             for template in try group.children() where template.tag == 0x7F60 {
                 guard let record = try template.child(0x5F2E) else { throw fail("a biometric template without data (5F2E)") }
                 faces += try Self.parseFacialRecord(Array(record.value))
             }
             guard !faces.isEmpty else { throw fail("no facial image") }
-            self.faces = faces
-        } catch let e as LDSError {
-            throw e
-        } catch {
-            throw fail("\(error)")
+            return faces
         }
     }
 
@@ -259,11 +253,9 @@ public struct DataGroup3: Hashable, Sendable {
 
     public init(bytes: [UInt8]) throws(LDSError) {
         func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG3", reason: reason) }
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x63 else { throw fail("outer tag \(outer.tag), expected 63") }
+        fingers = try LDSError.parsing("DG3") {
             var fingers: [Finger] = []
-            for template in try outer.requiredChild(0x7F61).children() where template.tag == 0x7F60 {
+            for template in try LDSError.outerObject(bytes, tag: 0x63, field: "DG3").requiredChild(0x7F61).children() where template.tag == 0x7F60 {
                 guard let record = try template.child(0x5F2E) else { throw fail("a template without data") }
                 var r = ByteReader(record.value)
                 guard r.readBytes(4).map(Array.init) == Array("FIR".utf8) + [0], r.readBytes(4) != nil, r.readUInt(width: 6) != nil,
@@ -278,11 +270,7 @@ public struct DataGroup3: Hashable, Sendable {
                 }
             }
             guard !fingers.isEmpty else { throw fail("no finger image") }
-            self.fingers = fingers
-        } catch let e as LDSError {
-            throw e
-        } catch {
-            throw fail("\(error)")
+            return fingers
         }
     }
 }
@@ -299,15 +287,9 @@ public struct GenericDataGroup: Hashable, Sendable {
 
     public init(number: Int, bytes: [UInt8]) throws(LDSError) {
         guard let tag = LDSFile.dataGroup(number).tag else { throw LDSError(code: .malformedFile, field: "DG\(number)", reason: "no such data group") }
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == tag else { throw LDSError(code: .malformedFile, field: "DG\(number)", reason: "outer tag \(outer.tag), expected \(tag)") }
-            self.number = number
-            elements = try outer.children().filter { $0.tag != 0x5C }
-        } catch let e as LDSError {
-            throw e
-        } catch {
-            throw LDSError(code: .malformedFile, field: "DG\(number)", reason: "\(error)")
+        self.number = number
+        elements = try LDSError.parsing("DG\(number)") {
+            try LDSError.outerObject(bytes, tag: tag, field: "DG\(number)").children().filter { $0.tag != 0x5C }
         }
     }
 

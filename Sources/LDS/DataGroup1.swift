@@ -7,17 +7,9 @@ public struct DataGroup1: Hashable, Sendable {
     public init(mrz: MRZ) { self.mrz = mrz }
 
     public init(bytes: [UInt8]) throws(LDSError) {
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x61 else { throw LDSError(code: .malformedFile, field: "DG1", reason: "outer tag \(outer.tag), expected 61") }
-            let text = String(decoding: try outer.requiredChild(0x5F1F).value, as: UTF8.self)
-            mrz = try MRZ(parsing: text)
-        } catch let error as TLVError {
-            throw LDSError(code: .malformedFile, field: "DG1", reason: "\(error)")
-        } catch let error as LDSError {
-            throw error
-        } catch {
-            throw LDSError(code: .malformedFile, field: "DG1", reason: "\(error)")
+        mrz = try LDSError.parsing("DG1") {
+            let outer = try LDSError.outerObject(bytes, tag: 0x61, field: "DG1")
+            return try MRZ(parsing: String(decoding: try outer.requiredChild(0x5F1F).value, as: UTF8.self))
         }
     }
 

@@ -96,9 +96,8 @@ public struct DataGroup13: Hashable, Sendable {
 
     public init(bytes: [UInt8]) throws(LDSError) {
         func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG13", reason: reason) }
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x6D else { throw fail("outer tag \(outer.tag), expected 6D") }
+        try LDSError.parsing("DG13") {
+            let outer = try LDSError.outerObject(bytes, tag: 0x6D, field: "DG13")
             guard let body = try outer.children().first(where: { $0.tag == 0x30 }) else { throw fail("no SEQUENCE") }
             guard let fieldSet = try body.child(0x31) else { throw fail("no SET of fields") }
             for entry in try fieldSet.children() where entry.tag == 0x30 {
@@ -132,10 +131,6 @@ public struct DataGroup13: Hashable, Sendable {
                     otherFields[number] = w.bytes
                 }
             }
-        } catch let e as LDSError {
-            throw e
-        } catch {
-            throw fail("\(error)")
         }
     }
 }

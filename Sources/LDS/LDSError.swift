@@ -1,5 +1,7 @@
 /// Card data or a document field that does not have the form ICAO 9303 requires. Messages say which field and
 /// why; they never quote an MRZ, a key or a CAN.
+import CardCore
+
 public struct LDSError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -23,4 +25,26 @@ public struct LDSError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(field): \(reason)" }
+}
+
+extension LDSError {
+    /// Runs a parser, turning any lower-level error (TLV, ASN.1) into an LDSError about `field`.
+    static func parsing<T>(_ field: String, _ body: () throws -> T) throws(LDSError) -> T {
+        do {
+            return try body()
+        } catch let error as LDSError {
+            throw error
+        } catch {
+            throw LDSError(code: .malformedFile, field: field, reason: "\(error)")
+        }
+    }
+
+    /// The single outer object of a file, which must carry `tag` (00/FF padding after it is allowed).
+    static func outerObject(_ bytes: [UInt8], tag: TLVTag, field: String) throws -> TLV {
+        let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
+        guard outer.tag == tag else {
+            throw LDSError(code: .malformedFile, field: field, reason: "outer tag \(outer.tag), expected \(tag)")
+        }
+        return outer
+    }
 }

@@ -94,11 +94,10 @@ public struct EFCOM: Hashable, Sendable {
     }
 
     public init(bytes: [UInt8]) throws(LDSError) {
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x60 else { throw TLVError.unexpectedTag(outer.tag, expected: 0x60) }
-            ldsVersion = String(decoding: try outer.child(0x5F01)?.value ?? [], as: UTF8.self)
-            unicodeVersion = String(decoding: try outer.child(0x5F36)?.value ?? [], as: UTF8.self)
+        let parsed: (String, String, [LDSFile]) = try LDSError.parsing("EF.COM") {
+            let outer = try LDSError.outerObject(bytes, tag: 0x60, field: "EF.COM")
+            let ldsVersion = String(decoding: try outer.child(0x5F01)?.value ?? [], as: UTF8.self)
+            let unicodeVersion = String(decoding: try outer.child(0x5F36)?.value ?? [], as: UTF8.self)
             let list = try outer.requiredChild(0x5C).value
             var groups: [LDSFile] = []
             var reader = ByteReader(list)
@@ -110,14 +109,9 @@ public struct EFCOM: Hashable, Sendable {
                 }
                 groups.append(group)
             }
-            dataGroups = groups
-        } catch let error as TLVError {
-            throw LDSError(code: .malformedFile, field: "EF.COM", reason: "\(error)")
-        } catch let error as LDSError {
-            throw error
-        } catch {
-            throw LDSError(code: .malformedFile, field: "EF.COM", reason: "\(error)")
+            return (ldsVersion, unicodeVersion, groups)
         }
+        (ldsVersion, unicodeVersion, dataGroups) = parsed
     }
 
     public var encoded: [UInt8] {

@@ -144,14 +144,8 @@ public struct DataGroup14: Hashable, Sendable {
     public var securityInfos: SecurityInfos
     public init(securityInfos: SecurityInfos) { self.securityInfos = securityInfos }
     public init(bytes: [UInt8]) throws(LDSError) {
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x6E else { throw LDSError(code: .malformedFile, field: "DG14", reason: "outer tag \(outer.tag), expected 6E") }
-            securityInfos = try SecurityInfos(derEncoded: Array(outer.value))
-        } catch let e as LDSError {
-            throw e
-        } catch {
-            throw LDSError(code: .malformedFile, field: "DG14", reason: "\(error)")
+        securityInfos = try LDSError.parsing("DG14") {
+            try SecurityInfos(derEncoded: Array(try LDSError.outerObject(bytes, tag: 0x6E, field: "DG14").value))
         }
     }
     public func encoded() throws -> [UInt8] { TLVWriter.encode(tag: 0x6E, value: try securityInfos.derEncoded()) }
@@ -168,15 +162,7 @@ public struct DataGroup15: Hashable, Sendable {
     public var subjectPublicKeyInfo: [UInt8]
     public init(subjectPublicKeyInfo: [UInt8]) { self.subjectPublicKeyInfo = subjectPublicKeyInfo }
     public init(bytes: [UInt8]) throws(LDSError) {
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x6F else { throw LDSError(code: .malformedFile, field: "DG15", reason: "outer tag \(outer.tag), expected 6F") }
-            subjectPublicKeyInfo = Array(outer.value)
-        } catch let e as LDSError {
-            throw e
-        } catch {
-            throw LDSError(code: .malformedFile, field: "DG15", reason: "\(error)")
-        }
+        subjectPublicKeyInfo = try LDSError.parsing("DG15") { Array(try LDSError.outerObject(bytes, tag: 0x6F, field: "DG15").value) }
     }
     public var encoded: [UInt8] { TLVWriter.encode(tag: 0x6F, value: subjectPublicKeyInfo) }
     /// The key, through OpenSSL.

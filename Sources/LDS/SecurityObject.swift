@@ -109,15 +109,7 @@ public struct SecurityObjectDocument: Hashable, Sendable {
     public init(cms: [UInt8]) { self.cms = cms }
 
     public init(bytes: [UInt8]) throws(LDSError) {
-        do {
-            let outer = try TLV(parsing: bytes, allowTrailingPadding: true)
-            guard outer.tag == 0x77 else { throw LDSError(code: .malformedFile, field: "EF.SOD", reason: "outer tag \(outer.tag), expected 77") }
-            cms = Array(outer.value)
-        } catch let e as LDSError {
-            throw e
-        } catch {
-            throw LDSError(code: .malformedFile, field: "EF.SOD", reason: "\(error)")
-        }
+        cms = try LDSError.parsing("EF.SOD") { Array(try LDSError.outerObject(bytes, tag: 0x77, field: "EF.SOD").value) }
     }
 
     public var encoded: [UInt8] { TLVWriter.encode(tag: 0x77, value: cms) }

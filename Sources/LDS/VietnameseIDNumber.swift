@@ -123,3 +123,23 @@ public enum VietnameseIDNumber {
 extension String {
     init(format2 v: Int) { self = v < 10 ? "0\(v)" : "\(v)" }
 }
+
+import Foundation
+
+extension CalendarDate {
+    /// Today's date in Vietnam (UTC+7), for expiry and "not in the future" rules.
+    public static func today() -> CalendarDate {
+        let zone = TimeZone(identifier: "Asia/Ho_Chi_Minh") ?? TimeZone(secondsFromGMT: 7 * 3600) ?? .current
+        let c = Calendar(identifier: .gregorian).dateComponents(in: zone, from: Date())
+        return CalendarDate(year: c.year ?? 2000, month: c.month ?? 1, day: c.day ?? 1) ?? epoch
+    }
+
+    /// 2000-01-01, a date that always exists.
+    static let epoch = CalendarDate(validYear: 2000, month: 1, day: 1)
+
+    private init(validYear: Int, month: Int, day: Int) {
+        self.year = validYear
+        self.month = month
+        self.day = day
+    }
+}

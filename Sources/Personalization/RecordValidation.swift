@@ -40,12 +40,7 @@ public struct RecordValidator: Sendable {
 
     public init(limits: RecordLimits = .init(), today: CalendarDate? = nil) {
         self.limits = limits
-        self.today = today ?? RecordValidator.currentDate()
-    }
-
-    static func currentDate() -> CalendarDate {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "Asia/Ho_Chi_Minh") ?? .current, from: Date())
-        return CalendarDate(year: c.year ?? 2026, month: c.month ?? 1, day: c.day ?? 1) ?? CalendarDate(iso: "2026-01-01") ?? CalendarDate(year: 2000, month: 1, day: 1).unsafelyUnwrapped
+        self.today = today ?? CalendarDate.today()
     }
 
     public func validate(_ r: CitizenRecord, baseDirectory: String? = nil) -> ValidationResult {

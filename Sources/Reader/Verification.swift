@@ -17,13 +17,8 @@ public enum Verification {
         }
         let mrz = result.files[.dataGroup(1)].flatMap { try? DataGroup1(bytes: $0).mrz }
         let dg13 = result.files[.dataGroup(13)].flatMap { try? DataGroup13(bytes: $0) }
-        result.checks.documentValidity = documentValidity(mrz: mrz, today: options.today ?? today())
+        result.checks.documentValidity = documentValidity(mrz: mrz, today: options.today ?? CalendarDate.today())
         result.checks.recordConsistency = recordConsistency(mrz: mrz, dg13: dg13, dg13Present: result.files[.dataGroup(13)] != nil)
-    }
-
-    static func today() -> CalendarDate {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "Asia/Ho_Chi_Minh") ?? .current, from: Date())
-        return CalendarDate(year: c.year ?? 2026, month: c.month ?? 1, day: c.day ?? 1) ?? CalendarDate(iso: "2026-01-01") ?? CalendarDate(year: 2000, month: 1, day: 1).unsafelyUnwrapped
     }
 
     /// YYMMDD of an expiry date (20YY).
