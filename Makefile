@@ -4,7 +4,7 @@
 SWIFT ?= swift
 CCCD = .build/debug/cccd
 
-.PHONY: deps build demo test clean
+.PHONY: deps build demo test bench clean
 
 deps:
 	@bash scripts/ensure-deps.sh
@@ -17,6 +17,9 @@ demo: build
 
 test: deps
 	@bash scripts/with-pcscd.sh $(SWIFT) test
+
+bench: deps
+	$(SWIFT) run -c release CCCDBenchmarks
 
 clean:
 	rm -rf .build

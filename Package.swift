@@ -53,6 +53,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Host-cost benchmarks: `make bench` (release build).
+        .executableTarget(
+            name: "CCCDBenchmarks", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader"],
+            path: "Benchmarks/CCCDBenchmarks", swiftSettings: strict),
         // Test helpers: the vector-file reader shared by every test target.
         .target(name: "TestSupport", dependencies: ["CardCore"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "CardCoreTests", dependencies: ["CardCore", "TestSupport"], swiftSettings: strict),
