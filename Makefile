@@ -15,7 +15,8 @@ build: deps
 demo: build
 	@bash scripts/with-pcscd.sh bash scripts/demo.sh
 
-test: deps
+# The CLI contract tests run the built cccd, so build it first.
+test: build
 	@bash scripts/with-pcscd.sh $(SWIFT) test
 
 bench: deps

@@ -68,7 +68,7 @@ struct ReadCommand: ParsableCommand {
         do {
             trustStore = trust.isEmpty ? nil : try TrustStore.load(paths: trust)
         } catch {
-            throw fail("\(error)", code: CCCDExit.failure)
+            throw failRead("\(error)", code: CCCDExit.failure)
         }
         let transport: any CardTransport
         var pcscContext: PCSCContext? = nil
@@ -77,9 +77,9 @@ struct ReadCommand: ParsableCommand {
             do {
                 image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card)))
             } catch let error as LDSError {
-                throw fail("\(card): \(error)", code: CCCDExit.failure)
+                throw failRead("\(card): \(error)", code: CCCDExit.failure)
             } catch {
-                throw fail("cannot read \(card): \(error.localizedDescription)", code: CCCDExit.failure)
+                throw failRead("cannot read \(card): \(error.localizedDescription)", code: CCCDExit.failure)
             }
             transport = try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: !noExtendedLength))
         } else {
@@ -94,7 +94,7 @@ struct ReadCommand: ParsableCommand {
             let groups: Set<Int>? = fields == .basic ? [1, 13] : nil
             result = try session.readCard(accessKey, options: ReadOptions(allowBACFallback: allowBACFallback, dataGroups: groups, trust: trustStore))
         } catch let error as ReaderError {
-            throw fail(error.description, code: CCCDExit.code(for: error))
+            throw failRead(error.description, code: CCCDExit.code(for: error))
         }
         if let out { try save(result, to: out) }
         let report = ReadReport(result)
@@ -108,6 +108,24 @@ struct ReadCommand: ParsableCommand {
         if report.checks.values.contains(where: { $0.status == .failed }) { throw ExitCode(CCCDExit.verificationFailed) }
     }
 
+    /// Reports a failure: on standard error, and with --json also as `{"error": {"code", "message", "exitCode"}}`
+    /// on standard output, so terminal software always gets one JSON answer.
+    private func failRead(_ message: String, code: Int32) -> ExitCode {
+        if json {
+            let names: [Int32: String] = [
+                CCCDExit.failure: "failure", CCCDExit.accessDenied: "accessDenied", CCCDExit.verificationFailed: "verificationFailed",
+                CCCDExit.noCard: "noCard", CCCDExit.noReader: "noReader", CCCDExit.protocolError: "protocolError",
+            ]
+            struct Body: Encodable { var code: String; var message: String; var exitCode: Int32 }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            if let data = try? encoder.encode(["error": Body(code: names[code] ?? "failure", message: message, exitCode: code)]) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+        return fail(message, code: code)
+    }
+
     /// Waits for a card in the reader and connects (T=0 cards get GET RESPONSE handling).
     private func openReader() throws -> (context: PCSCContext, transport: any CardTransport) {
         let context: PCSCContext
@@ -118,9 +136,9 @@ struct ReadCommand: ParsableCommand {
             card = try context.connect(reader: state.reader)
         } catch {
             switch error.code {
-            case .noService, .noReader, .unknownReader: throw fail(error.description, code: CCCDExit.noReader)
-            case .timeout, .noCard, .cardRemoved: throw fail(error.description, code: CCCDExit.noCard)
-            default: throw fail(error.description, code: CCCDExit.failure)
+            case .noService, .noReader, .unknownReader: throw failRead(error.description, code: CCCDExit.noReader)
+            case .timeout, .noCard, .cardRemoved: throw failRead(error.description, code: CCCDExit.noCard)
+            default: throw failRead(error.description, code: CCCDExit.failure)
             }
         }
         return (context, card.isT1 ? card : T0ResponseHandling(card))

@@ -1,0 +1,64 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The command line as terminal software and print centres use it: exit codes and the JSON contract.
+@Suite("cccd: exit codes and the JSON contract")
+struct CLITests {
+    static let root = VectorFile.directory + "/.."
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let binary = Self.root + "/.build/debug/cccd"
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build cccd first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test("read --json of the sample card: every contract key, genuine, exit 0")
+    func readJSON() throws {
+        let r = try run(["read", "--card", "Vectors/sample-card/card.json", "--can", "000000", "--trust", "Vectors/sample-card/csca.crt", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["holder", "document", "accessControl", "checks", "files", "apdus", "bytes", "genuine"] { #expect(object[key] != nil, "\(key)") }
+        #expect(object["accessControl"] as? String == "PACE-CAN")
+        #expect(object["genuine"] as? Bool == true)
+        let holder = try #require(object["holder"] as? [String: Any])
+        #expect(holder["fullName"] as? String == "Nguyễn Văn A")
+        #expect(holder["dateOfBirth"] as? String == "1990-01-01")
+        let checks = try #require(object["checks"] as? [String: [String: String]])
+        #expect(Set(checks.keys) == ["passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity", "recordConsistency"])
+        #expect(checks.values.allSatisfy { $0["status"] == "passed" })
+        let document = try #require(object["document"] as? [String: Any])
+        #expect(document["documentNumber"] as? String == "090000000")
+    }
+
+    @Test("A wrong CAN: exit 3 and a JSON error object")
+    func wrongCAN() throws {
+        let r = try run(["read", "--card", "Vectors/sample-card/card.json", "--can", "000001", "--json"])
+        #expect(r.status == 3)
+        #expect(r.stdout.contains("\"code\" : \"accessDenied\""))
+        #expect(r.stderr.contains("wrong CAN (6300)"))
+        #expect(!r.stderr.contains("000001"))
+    }
+
+    @Test("Usage errors say what to do; validate exits 2 on an invalid batch")
+    func usageAndValidate() throws {
+        let usage = try run(["read", "--card", "Vectors/sample-card/card.json"])
+        #expect(usage.status == 64 && usage.stderr.contains("--can"))
+        let v = try run(["validate", "--batch", "Vectors/sample-card/batch.jsonl", "--json"])
+        #expect(v.status == 2)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(v.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 4)
+        #expect(rows.map { $0["valid"] as? Bool } == [true, true, false, false])
+    }
+}
