@@ -127,3 +127,23 @@ struct InProcessReadTests {
         expectIdentical(try session.readAll(), try SampleCards.files())
     }
 }
+
+@Suite("Large files: past offset 32767 with odd-INS READ BINARY")
+struct LargeFileTests {
+    @Test("A 40 KB DG2 without extended length: B0 up to 32767, then B1 with DO'54', byte-identical", arguments: [SampleCards.Security.bacOnly, .vietnamese])
+    func beyond32K(_ security: SampleCards.Security) throws {
+        let image = try SampleCards.image(dg2Size: 40_000, security: security)
+        final class Recorder: CardTransport {
+            let base: any CardTransport
+            var instructions: [UInt8] = []
+            init(_ base: any CardTransport) { self.base = base }
+            var capabilities: TransportCapabilities { base.capabilities }
+            func transmit(_ c: CommandAPDU) throws -> ResponseAPDU { instructions.append(c.ins); return try base.transmit(c) }
+        }
+        let recorder = Recorder(try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false)))
+        let session = ReaderSession(transport: recorder)
+        let result = try session.readCard(security == .bacOnly ? .mrz(try SampleCards.bacKey) : .can(SampleCards.can))
+        #expect(result.files[.dataGroup(2)] == image.content(of: .dataGroup(2)))
+        #expect(recorder.instructions.contains(0xB1))
+    }
+}
