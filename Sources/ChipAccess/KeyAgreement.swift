@@ -176,27 +176,44 @@ final class KeyAgreement {
 enum PACEMapping {
     static let c0_128: [UInt8] = [0xA6, 0x68, 0x89, 0x2A, 0x7C, 0x41, 0xE3, 0xCA, 0x73, 0x9F, 0x40, 0xB0, 0x57, 0xD8, 0x59, 0x04]
     static let c1_128: [UInt8] = [0xA4, 0xE1, 0x36, 0xAC, 0x72, 0x5F, 0x73, 0x8B, 0x01, 0xC1, 0xF6, 0x02, 0x17, 0xC1, 0x88, 0xAD]
+    static let c0_256: [UInt8] = [
+        0xD4, 0x63, 0xD6, 0x52, 0x34, 0x12, 0x4E, 0xF7, 0x89, 0x70, 0x54, 0x98, 0x6D, 0xCA, 0x0A, 0x17,
+        0x4E, 0x28, 0xDF, 0x75, 0x8C, 0xBA, 0xA0, 0x3F, 0x24, 0x06, 0x16, 0x41, 0x4D, 0x5A, 0x16, 0x76,
+    ]
+    static let c1_256: [UInt8] = [
+        0x54, 0xBD, 0x72, 0x55, 0xF0, 0xAA, 0xF8, 0x31, 0xBE, 0xC3, 0x42, 0x3F, 0xCF, 0x39, 0xD6, 0x9B,
+        0x6C, 0xBF, 0x06, 0x66, 0x77, 0xD0, 0xFA, 0xAE, 0x5A, 0xAD, 0xD9, 0x9D, 0xF8, 0xE5, 0x35, 0x17,
+    ]
 
-    /// R(s,t): key₁ = E(t, s); for i = 1…n: xᵢ = E(keyᵢ, c1), keyᵢ₊₁ = E(keyᵢ, c0); then int(x₁‖…‖xₙ) mod p,
-    /// with n = ⌈(|p| + 64) / 128⌉. AES-128 only (the constants of the other ciphers are not published with
-    /// worked examples; an IM protocol with another cipher is refused rather than guessed).
+    /// l, the bit length of the nonce s, of c0/c1 and of each output block: 128 for 3DES and AES-128, 256 for
+    /// AES-192 and AES-256 (ICAO 9303-11 §4.4.3.3.2).
+    static func blockBits(_ cipher: SecureMessagingCipher) -> Int { cipher == .aes192 || cipher == .aes256 ? 256 : 128 }
+
+    /// The PACE nonce length in bytes (l / 8).
+    static func nonceLength(_ cipher: SecureMessagingCipher) -> Int { blockBits(cipher) / 8 }
+
+    /// R_p(s,t) = int(x₁‖…‖xₙ) mod p with n·l ≥ |p| + 64.
     static func pseudoRandom(s: [UInt8], t: [UInt8], p: [UInt8], cipher: SecureMessagingCipher) throws -> [UInt8] {
-        guard cipher == .aes128 else {
-            throw AccessControlError(code: .unsupported, reason: "integrated mapping is implemented for AES-128 only")
-        }
-        let out = try pseudoRandomBlocks(s: s, t: t, bits: BigNumber(p).bitCount)
+        let out = try pseudoRandomBlocks(s: s, t: t, bits: BigNumber(p).bitCount, cipher: cipher)
         return BigNumber(out).mod(BigNumber(p)).bytes(length: p.count)
     }
 
-    /// The raw R(s,t) before reduction (for tests of the worked example).
-    static func pseudoRandomBlocks(s: [UInt8], t: [UInt8], bits: Int) throws -> [UInt8] {
-        let n = (bits + 64 + 127) / 128
-        var key = try BlockCipher(.aes128, mode: .ecb, key: t).encrypt(s)
+    /// R(s,t) before reduction: with E the cipher in CBC mode, IV 0, and keys truncated to the key size k
+    /// (3DES counts as k = 128): k₁ = E(t, s); for i = 1…n: xᵢ = E(kᵢ, c1), kᵢ₊₁ = E(kᵢ, c0).
+    static func pseudoRandomBlocks(s: [UInt8], t: [UInt8], bits: Int, cipher: SecureMessagingCipher = .aes128) throws -> [UInt8] {
+        let l = blockBits(cipher)
+        let (c0, c1) = l == 128 ? (c0_128, c1_128) : (c0_256, c1_256)
+        let k = cipher.keyLength
+        guard s.count * 8 == l, t.count == k else {
+            throw AccessControlError(code: .malformedResponse, reason: "integrated mapping: nonces of \(s.count) and \(t.count) bytes do not fit \(cipher.rawValue)")
+        }
+        let algorithm: CipherAlgorithm = cipher == .tripleDES ? .tripleDES2Key : try .aes(keyLength: k)
+        func encrypt(_ key: [UInt8], _ data: [UInt8]) throws -> [UInt8] { try BlockCipher(algorithm, mode: .cbc, key: key).encrypt(data) }
+        var key = Array(try encrypt(t, s).prefix(k))
         var out: [UInt8] = []
-        for _ in 0..<n {
-            let e = try BlockCipher(.aes128, mode: .ecb, key: key)
-            out += try e.encrypt(c1_128)
-            key = try e.encrypt(c0_128)
+        for _ in 0..<((bits + 64 + l - 1) / l) {
+            out += try encrypt(key, c1)
+            key = Array(try encrypt(key, c0).prefix(k))
         }
         return out
     }

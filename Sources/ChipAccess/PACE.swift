@@ -72,7 +72,7 @@ public enum PACE {
             generator = try agreement.genericMap(nonce: s, shared: h)
             chipMappingKey = pkMapChip
         case .integrated:
-            let t = try random.bytes(proto.cipher.blockSize)
+            let t = try random.bytes(proto.cipher.keyLength)
             _ = try generalAuthenticate(transport, TLVWriter.encode(tag: 0x81, value: t), last: false, expect: nil, label: label)
             generator = try agreement.integratedMap(nonce: s, terminalNonce: t, cipher: proto.cipher)
         }

@@ -90,7 +90,7 @@ public final class PACEChip {
 
         case .selected(let offer, let password):
             let proto = offer.protocolUsed
-            let s = try random.bytes(proto.cipher.blockSize)
+            let s = try random.bytes(PACEMapping.nonceLength(proto.cipher))
             let z = try PACE.nonceCipher(password, cipher: proto.cipher).encrypt(s)
             state = .nonceSent(offer, password, s: s)
             return (wrap([(0x80, z)]), nil)

@@ -92,7 +92,7 @@ public final class ReaderSession {
     static func choosePACE(_ infos: SecurityInfos) -> (PACEInfo, PACEProtocol, DomainParameters)? {
         let usable = infos.paceInfos.compactMap { info -> (PACEInfo, PACEProtocol, DomainParameters)? in
             guard let p = info.paceProtocol, let d = info.domainParameters, d.agreement == p.agreement else { return nil }
-            if p.mapping == .integrated && p.cipher != .aes128 { return nil }
+            if p.mapping == .integrated, case .curve(.secp224r1) = d { return nil }  // no point encoding for p ≡ 1 mod 4
             return (info, p, d)
         }
         let rank: [PACEProtocol.Mapping: Int] = [.chipAuthentication: 0, .generic: 1, .integrated: 2]

@@ -315,7 +315,14 @@ struct PACETests {
     @Test("Every standardized domain parameter set runs GM (and CAM on curves) between the two roles", arguments: [0, 1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
     func allParameters(_ id: Int) throws {
         let parameters = try #require(DomainParameters(standardizedID: id))
-        for cipher in [SecureMessagingCipher.tripleDES, .aes128, .aes256] {
+        for cipher in SecureMessagingCipher.allCases {
+            if case .dh = parameters, cipher != .aes128 {
+                // DH integrated mapping with the other ciphers, between the two roles.
+                let im = PACEProtocol(mapping: .integrated, agreement: .dh, cipher: cipher)
+                let link = PACEChipTransport(PACEChip(offers: [.init(protocol: im, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
+                _ = try PACE.authenticate(link, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
+                #expect(link.session != nil)
+            }
             let proto = PACEProtocol(mapping: .generic, agreement: parameters.agreement, cipher: cipher)
             let link = PACEChipTransport(PACEChip(offers: [.init(protocol: proto, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
             let result = try PACE.authenticate(link, protocol: proto, parameters: parameters, parameterID: id, password: .can("000000"))
@@ -328,7 +335,13 @@ struct PACETests {
             let chip = PACEChip(offers: [.init(protocol: proto, parameters: parameters, parameterID: id)], passwords: [.can("000000")], camStaticPrivateKey: try staticKey.ecPrivateScalar().bytes())
             let result = try PACE.authenticate(PACEChipTransport(chip), protocol: proto, parameters: parameters, parameterID: id, password: .can("000000"), chipStaticKey: try staticKey.ecPublicPoint())
             #expect(result.chipAuthenticationMapping == true)
-            // IM on every curve with p ≡ 3 (mod 4); secp224r1 (p ≡ 1) is refused with a typed error.
+            // IM on every curve with p ≡ 3 (mod 4), with every cipher; secp224r1 (p ≡ 1) is refused with a typed error.
+            for cipher in [SecureMessagingCipher.tripleDES, .aes192, .aes256] where curve != .secp224r1 {
+                let im = PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: cipher)
+                let link = PACEChipTransport(PACEChip(offers: [.init(protocol: im, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
+                let result = try PACE.authenticate(link, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
+                #expect(result.session.keys.encryptionKey == link.session?.keys.encryptionKey)
+            }
             let im = PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: .aes128)
             let imLink = PACEChipTransport(PACEChip(offers: [.init(protocol: im, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
             if curve == .secp224r1 {

@@ -46,6 +46,17 @@ struct PACEReadTests {
         #expect(recorder.commands.count == 17)
     }
 
+    @Test("PACE-IM on brainpoolP384r1 with AES-256 and with 3DES: the whole read", arguments: [SecureMessagingCipher.aes256, .tripleDES])
+    func integratedMapping(_ cipher: SecureMessagingCipher) throws {
+        var image = try SampleCards.image()
+        let im = SecurityInfos([.pace(PACEInfo(protocol: PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: cipher), parameterID: 16))])
+        image.masterFiles = [CardImage.File(.cardAccess, content: try im.derEncoded())]
+        let result = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCards.can))
+        #expect(result.accessControl == "PACE-CAN")
+        #expect(result.files[.dataGroup(2)] == image.content(of: .dataGroup(2)))
+        #expect(result.checks.chipAuthentication.status == .passed && result.checks.activeAuthentication.status == .passed)
+    }
+
     @Test("PACE-MRZ works the same")
     func paceMRZ() throws {
         let session = ReaderSession(transport: try EmulatedChip(image: try SampleCards.image()))
@@ -91,8 +102,8 @@ struct PACEReadTests {
     @Test("No silent downgrade: PACE that cannot run falls back to BAC only when allowed, and says so")
     func fallback() throws {
         var image = try SampleCards.image()
-        // A card that offers only IM with AES-256 (not supported here) in EF.CardAccess, and BAC.
-        let unsupported = SecurityInfos([.pace(PACEInfo(protocol: PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: .aes256), parameterID: 13))])
+        // A card that offers only IM on secp224r1 (no point encoding for p ≡ 1 mod 4 here) in EF.CardAccess, and BAC.
+        let unsupported = SecurityInfos([.pace(PACEInfo(protocol: PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: .aes128), parameterID: 10))])
         image.masterFiles = [CardImage.File(.cardAccess, content: try unsupported.derEncoded())]
         #expect(throws: ReaderError.self) {
             try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.mrz(try SampleCards.bacKey))
