@@ -43,7 +43,8 @@ let package = Package(
             name: "Personalization",
             dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
-        .target(name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+        .target(
+            name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .target(name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .executableTarget(
             name: "cccd",
@@ -55,7 +56,8 @@ let package = Package(
         ),
         // Host-cost benchmarks: `make bench` (release build).
         .executableTarget(
-            name: "CCCDBenchmarks", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader"],
+            name: "CCCDBenchmarks",
+            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader"],
             path: "Benchmarks/CCCDBenchmarks", swiftSettings: strict),
         // Test helpers: the vector-file reader shared by every test target.
         .target(name: "TestSupport", dependencies: ["CardCore"], path: "Tests/TestSupport", swiftSettings: strict),
@@ -63,13 +65,18 @@ let package = Package(
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ChipAccessTests", dependencies: ["ChipAccess", "TestSupport"], swiftSettings: strict),
         // Sample card images for emulator, reader and integration tests.
-        .target(name: "CardFixtures", dependencies: ["LDS", "CardEmulator", "TestSupport"], path: "Tests/CardFixtures", swiftSettings: strict),
+        .target(
+            name: "CardFixtures", dependencies: ["LDS", "CardEmulator", "TestSupport"], path: "Tests/CardFixtures",
+            swiftSettings: strict),
         .testTarget(
             name: "LDSTests", dependencies: ["LDS", "TestSupport", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
         .testTarget(name: "PCSCTests", dependencies: ["PCSC", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "PersonalizationTests", dependencies: ["Personalization", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "PersonalizationTests", dependencies: ["Personalization", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport"],

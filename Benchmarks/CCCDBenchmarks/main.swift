@@ -38,20 +38,23 @@ do {
     let bacOnly = try SampleCard.image(security: .bacOnly)
     let bacKey = try SampleCard.bacKey
 
-    results.append(try measure("full read: PACE-CAN + CA + AA + 7 files (20 KB DG2), extended length", iterations: 50) {
-        let r = try ReaderSession(transport: try EmulatedChip(image: vietnamese)).readCard(.can(SampleCard.can))
-        return r.apduCount
-    })
-    results.append(try measure("full read, no extended length (223-byte AES reads)", iterations: 30) {
-        let chip = try EmulatedChip(image: vietnamese, settings: EmulatorSettings(supportsExtendedLength: false))
-        return try ReaderSession(transport: chip).readCard(.can(SampleCard.can)).apduCount
-    })
-    results.append(try measure("BAC read of 5 files (20 KB DG2), extended length", iterations: 50) {
-        let s = ReaderSession(transport: try EmulatedChip(image: bacOnly))
-        try s.selectApplication()
-        try s.performBAC(bacKey)
-        return try s.readAll().apduCount
-    })
+    results.append(
+        try measure("full read: PACE-CAN + CA + AA + 7 files (20 KB DG2), extended length", iterations: 50) {
+            let r = try ReaderSession(transport: try EmulatedChip(image: vietnamese)).readCard(.can(SampleCard.can))
+            return r.apduCount
+        })
+    results.append(
+        try measure("full read, no extended length (223-byte AES reads)", iterations: 30) {
+            let chip = try EmulatedChip(image: vietnamese, settings: EmulatorSettings(supportsExtendedLength: false))
+            return try ReaderSession(transport: chip).readCard(.can(SampleCard.can)).apduCount
+        })
+    results.append(
+        try measure("BAC read of 5 files (20 KB DG2), extended length", iterations: 50) {
+            let s = ReaderSession(transport: try EmulatedChip(image: bacOnly))
+            try s.selectApplication()
+            try s.performBAC(bacKey)
+            return try s.readAll().apduCount
+        })
 
     // Secure messaging per APDU, both sides (terminal protect/unprotect + chip unprotect/protect).
     let keys = try SecureMessagingKeys(cipher: .aes128, sharedSecret: [UInt8](repeating: 1, count: 32))
@@ -59,26 +62,36 @@ do {
     let terminal = SecureMessaging(keys: keys, ssc: [UInt8](repeating: 0, count: 16))
     let chip = SecureMessaging(keys: chipKeys, ssc: [UInt8](repeating: 0, count: 16))
     let payload = [UInt8](repeating: 0x5A, count: 223)
-    results.append(try measure("AES secure messaging round trip, 223-byte READ BINARY (x100)", iterations: 50) {
-        for _ in 0..<100 {
-            let c = try terminal.protect(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 223))
-            _ = try chip.unprotectCommand(c)
-            let r = try chip.protectResponse(ResponseAPDU(data: payload, statusWord: .success), ins: 0xB0)
-            _ = try terminal.unprotect(r)
-        }
-        return nil
-    })
+    results.append(
+        try measure("AES secure messaging round trip, 223-byte READ BINARY (x100)", iterations: 50) {
+            for _ in 0..<100 {
+                let c = try terminal.protect(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 223))
+                _ = try chip.unprotectCommand(c)
+                let r = try chip.protectResponse(ResponseAPDU(data: payload, statusWord: .success), ins: 0xB0)
+                _ = try terminal.unprotect(r)
+            }
+            return nil
+        })
     var record = DataGroup13()
-    record.idNumber = "001090000000"; record.fullName = "Nguyễn Văn A"; record.dateOfBirth = "01/01/1990"; record.sex = "Nam"
-    record.nationality = "Việt Nam"; record.ethnicity = "Kinh"; record.religion = "Không"
+    record.idNumber = "001090000000"
+    record.fullName = "Nguyễn Văn A"
+    record.dateOfBirth = "01/01/1990"
+    record.sex = "Nam"
+    record.nationality = "Việt Nam"
+    record.ethnicity = "Kinh"
+    record.religion = "Không"
     record.placeOfOrigin = "Xã Đông Ngạc, Huyện Từ Liêm, Hà Nội"
     record.placeOfResidence = "Số 1 Phố Tràng Tiền, Phường Tràng Tiền, Quận Hoàn Kiếm, Hà Nội"
-    record.dateOfIssue = "10/04/2021"; record.dateOfExpiry = "01/01/2030"; record.fatherName = "Nguyễn Văn B"; record.motherName = "Trần Thị C"
+    record.dateOfIssue = "10/04/2021"
+    record.dateOfExpiry = "01/01/2030"
+    record.fatherName = "Nguyễn Văn B"
+    record.motherName = "Trần Thị C"
     let dg13 = record.encoded
-    results.append(try measure("DG13 parse by field number and tag (x1000)", iterations: 50) {
-        for _ in 0..<1000 { _ = try DataGroup13(bytes: dg13) }
-        return nil
-    })
+    results.append(
+        try measure("DG13 parse by field number and tag (x1000)", iterations: 50) {
+            for _ in 0..<1000 { _ = try DataGroup13(bytes: dg13) }
+            return nil
+        })
 } catch {
     FileHandle.standardError.write(Data("benchmark failed: \(error)\n".utf8))
     exit(1)
@@ -86,8 +99,10 @@ do {
 
 print("benchmark".padding(toLength: 72, withPad: " ", startingAt: 0) + "  median µs      p90 µs   APDUs")
 for r in results {
-    print(r.name.padding(toLength: 72, withPad: " ", startingAt: 0)
-        + String(format: "%11.1f %11.1f", r.medianMicroseconds, r.p90Microseconds) + (r.apdus.map { String(format: "%8d", $0) } ?? ""))
+    print(
+        r.name.padding(toLength: 72, withPad: " ", startingAt: 0)
+            + String(format: "%11.1f %11.1f", r.medianMicroseconds, r.p90Microseconds)
+            + (r.apdus.map { String(format: "%8d", $0) } ?? ""))
 }
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]

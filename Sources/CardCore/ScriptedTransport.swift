@@ -28,13 +28,15 @@ public final class ScriptedTransport: CardTransport {
     public func transmit(_ command: CommandAPDU) throws(TransportError) -> ResponseAPDU {
         let sent = command.encoded(extended: forceExtended)
         guard position < script.count else {
-            throw TransportError(code: .unexpectedCommand, reason: "command #\(position + 1) after the end of the script")
+            throw TransportError(
+                code: .unexpectedCommand, reason: "command #\(position + 1) after the end of the script")
         }
         let expected = script[position]
         guard sent == expected.command else {
             throw TransportError(
                 code: .unexpectedCommand,
-                reason: "command #\(position + 1) was \(sent.hexString), the script expects \(expected.command.hexString)")
+                reason:
+                    "command #\(position + 1) was \(sent.hexString), the script expects \(expected.command.hexString)")
         }
         position += 1
         do {

@@ -25,7 +25,8 @@ public final class T0ResponseHandling: CardTransport {
         while let waiting = response.statusWord.availableBytes {
             rounds += 1
             guard rounds <= maxGetResponses else {
-                throw TransportError.protocolError("card kept answering 61xx after \(maxGetResponses) GET RESPONSE commands")
+                throw TransportError.protocolError(
+                    "card kept answering 61xx after \(maxGetResponses) GET RESPONSE commands")
             }
             let getResponse = CommandAPDU(cla: command.cla & 0x03, ins: 0xC0, p1: 0, p2: 0, ne: waiting)
             response = try base.transmit(getResponse)

@@ -109,7 +109,8 @@ public final class BlockCipher {
         if mode == .cbc {
             let vector = iv ?? [UInt8](repeating: 0, count: blockSize)
             guard vector.count == blockSize else {
-                throw CryptoError(code: .invalidInputLength, reason: "IV of \(vector.count) bytes, block is \(blockSize)")
+                throw CryptoError(
+                    code: .invalidInputLength, reason: "IV of \(vector.count) bytes, block is \(blockSize)")
             }
             guard EVP_CipherInit_ex2(ctx, nil, nil, vector, -1, nil) == 1 else { throw .library("EVP_CipherInit_ex2") }
         }

@@ -41,7 +41,8 @@ public struct DHGroup: Hashable, Sendable {
 
     /// True for an element y with 1 < y < p − 1 and y^q = 1 (a member of the prime-order subgroup).
     public func isValidElement(_ y: [UInt8]) -> Bool {
-        let Y = BigNumber(y), P = BigNumber(p)
+        let Y = BigNumber(y)
+        let P = BigNumber(p)
         guard Y > BigNumber(1), Y < P.subtracting(BigNumber(1)) else { return false }
         return Y.modExp(BigNumber(q), P).isOne
     }

@@ -62,9 +62,15 @@ public final class ECGroup {
 
     /// A group from explicit parameters (p, a, b, generator point, order n, cofactor h); it is recognised as a
     /// named curve when its parameters match one.
-    public init(p: [UInt8], a: [UInt8], b: [UInt8], generator: [UInt8], order: [UInt8], cofactor: [UInt8]) throws(CryptoError) {
+    public init(p: [UInt8], a: [UInt8], b: [UInt8], generator: [UInt8], order: [UInt8], cofactor: [UInt8])
+        throws(CryptoError)
+    {
         guard let ctx = BN_CTX_new() else { preconditionFailure("BN_CTX_new") }
-        let P = BigNumber(p), A = BigNumber(a), B = BigNumber(b), N = BigNumber(order), H = BigNumber(cofactor)
+        let P = BigNumber(p)
+        let A = BigNumber(a)
+        let B = BigNumber(b)
+        let N = BigNumber(order)
+        let H = BigNumber(cofactor)
         guard let g = EC_GROUP_new_curve_GFp(P.bn, A.bn, B.bn, ctx) else {
             BN_CTX_free(ctx)
             throw .library("EC_GROUP_new_curve_GFp")
@@ -81,7 +87,8 @@ public final class ECGroup {
         }
         let candidate = NamedCurve.allCases.first { named in
             let other = ECGroup(named)
-            return other.prime == P.bytes() && other.order == N.bytes() && other.generator.encoded == ECGroup.normalize(generator, in: g, ctx)
+            return other.prime == P.bytes() && other.order == N.bytes()
+                && other.generator.encoded == ECGroup.normalize(generator, in: g, ctx)
         }
         curve = candidate
     }
@@ -105,7 +112,9 @@ public final class ECGroup {
 
     private func curveParameters() -> (p: [UInt8], a: [UInt8], b: [UInt8]) {
         guard let p = BN_new(), let a = BN_new(), let b = BN_new() else { preconditionFailure("BN_new") }
-        let P = BigNumber(owning: p), A = BigNumber(owning: a), B = BigNumber(owning: b)
+        let P = BigNumber(owning: p)
+        let A = BigNumber(owning: a)
+        let B = BigNumber(owning: b)
         precondition(EC_GROUP_get_curve(group, p, a, b, ctx) == 1)
         let len = coordinateLength
         return (P.bytes(length: len), A.bytes(length: len), B.bytes(length: len))
@@ -126,7 +135,9 @@ public final class ECGroup {
     public var coordinateLength: Int { (Int(EC_GROUP_get_degree(group)) + 7) / 8 }
 
     public var generator: ECPoint {
-        guard let g = EC_GROUP_get0_generator(group), let copy = EC_POINT_dup(g, group) else { preconditionFailure("generator") }
+        guard let g = EC_GROUP_get0_generator(group), let copy = EC_POINT_dup(g, group) else {
+            preconditionFailure("generator")
+        }
         return ECPoint(owning: copy, group: self)
     }
 
@@ -153,7 +164,8 @@ public final class ECGroup {
     /// k · P (P = generator when nil).
     public func multiply(_ k: BigNumber, _ p: ECPoint? = nil) throws(CryptoError) -> ECPoint {
         guard let r = EC_POINT_new(group) else { preconditionFailure("EC_POINT_new") }
-        let ok = p.map { EC_POINT_mul(group, r, nil, $0.point, k.bn, ctx) } ?? EC_POINT_mul(group, r, k.bn, nil, nil, ctx)
+        let ok =
+            p.map { EC_POINT_mul(group, r, nil, $0.point, k.bn, ctx) } ?? EC_POINT_mul(group, r, k.bn, nil, nil, ctx)
         guard ok == 1, EC_POINT_is_at_infinity(group, r) == 0 else {
             EC_POINT_free(r)
             ERR_clear_error()

@@ -86,13 +86,16 @@ public final class AsymmetricKey: CustomStringConvertible {
     public var curve: NamedCurve? {
         var buffer = [CChar](repeating: 0, count: 64)
         guard cccd_ec_group_name(pkey, &buffer, buffer.count) == 1 else { return nil }
-        return NamedCurve(openSSLName: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        return NamedCurve(
+            openSSLName: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     /// The EC private scalar (for PACE-CAM and Chip Authentication in the chip role).
     public func ecPrivateScalar() throws(CryptoError) -> BigNumber {
         var bn: OpaquePointer? = nil
-        guard EVP_PKEY_get_bn_param(pkey, "priv", &bn) == 1, let bn else { throw .library("EVP_PKEY_get_bn_param(priv)") }
+        guard EVP_PKEY_get_bn_param(pkey, "priv", &bn) == 1, let bn else {
+            throw .library("EVP_PKEY_get_bn_param(priv)")
+        }
         return BigNumber(owning: bn)
     }
 
@@ -112,11 +115,14 @@ public final class AsymmetricKey: CustomStringConvertible {
     /// ECDSA over `message` with `hash`, as the plain r ‖ s of BSI TR-03111 (each half the order's length).
     public func signECDSAPlain(_ message: [UInt8], hash: HashAlgorithm) throws(CryptoError) -> [UInt8] {
         let der = try digestSign(message, hash: hash)
-        guard let curve else { throw CryptoError(code: .unsupportedAlgorithm, reason: "ECDSA key without a named curve") }
+        guard let curve else {
+            throw CryptoError(code: .unsupportedAlgorithm, reason: "ECDSA key without a named curve")
+        }
         let n = ECGroup(curve).order.count
         guard let sig = OpenSSLDER.decode(der, { d2i_ECDSA_SIG(nil, $0, $1) }) else { throw .library("d2i_ECDSA_SIG") }
         defer { ECDSA_SIG_free(sig) }
-        guard let r = ECDSA_SIG_get0_r(sig), let s = ECDSA_SIG_get0_s(sig), let rc = BN_dup(r), let sc = BN_dup(s) else {
+        guard let r = ECDSA_SIG_get0_r(sig), let s = ECDSA_SIG_get0_s(sig), let rc = BN_dup(r), let sc = BN_dup(s)
+        else {
             throw .library("ECDSA_SIG_get0")
         }
         return BigNumber(owning: rc).bytes(length: n) + BigNumber(owning: sc).bytes(length: n)

@@ -3,7 +3,9 @@ import COpenSSL
 /// The one place that moves DER between OpenSSL objects and Swift bytes (d2i_… / i2d_… and OPENSSL_free).
 enum OpenSSLDER {
     /// Calls a `d2i_…` function on `der`; nil (error queue cleared) when it does not parse.
-    static func decode(_ der: [UInt8], _ d2i: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> OpaquePointer?) -> OpaquePointer? {
+    static func decode(_ der: [UInt8], _ d2i: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> OpaquePointer?)
+        -> OpaquePointer?
+    {
         let object: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var pointer: UnsafePointer<UInt8>? = buffer.baseAddress
             return d2i(&pointer, buffer.count)

@@ -18,7 +18,9 @@ public final class Certificate: CustomStringConvertible {
 
     /// Every certificate in PEM text.
     public static func fromPEM(_ text: [UInt8]) -> [Certificate] {
-        guard let bio = text.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { return [] }
+        guard let bio = text.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            return []
+        }
         defer { BIO_free(bio) }
         var out: [Certificate] = []
         while let cert = PEM_read_bio_X509(bio, nil, nil, nil) { out.append(Certificate(owning: cert)) }
@@ -29,12 +31,15 @@ public final class Certificate: CustomStringConvertible {
     /// A new certificate: self-signed (a CSCA) when `issuer` is nil, otherwise signed by the issuer's key.
     /// `distinguishedName` is "C=VN,O=…,CN=…"; validity runs from now + `notBeforeOffset` seconds.
     public static func create(
-        subjectKey: AsymmetricKey, issuerKey: AsymmetricKey, issuer: Certificate?, distinguishedName: String, serial: Int,
+        subjectKey: AsymmetricKey, issuerKey: AsymmetricKey, issuer: Certificate?, distinguishedName: String,
+        serial: Int,
         notBeforeOffset: Int = 0, validity: Int, isCA: Bool, hash: HashAlgorithm = .sha256
     ) throws(CryptoError) -> Certificate {
-        guard let cert = cccd_x509_create(
-            subjectKey.pkey, issuerKey.pkey, issuer?.x509, distinguishedName, serial, notBeforeOffset, validity, isCA ? 1 : 0,
-            hash.openSSLName)
+        guard
+            let cert = cccd_x509_create(
+                subjectKey.pkey, issuerKey.pkey, issuer?.x509, distinguishedName, serial, notBeforeOffset, validity,
+                isCA ? 1 : 0,
+                hash.openSSLName)
         else { throw .library("certificate creation") }
         return Certificate(owning: cert)
     }
@@ -75,12 +80,16 @@ public final class Certificate: CustomStringConvertible {
 
     /// Verifies this certificate up to one of `trusted`; `crls` are checked when `checkRevocation`.
     /// Returns nil when the chain holds, or the reason it does not.
-    public func verifyChain(trusted: [Certificate], crls: [CertificateRevocationList], checkRevocation: Bool, checkTime: Bool) -> ChainError? {
+    public func verifyChain(
+        trusted: [Certificate], crls: [CertificateRevocationList], checkRevocation: Bool, checkTime: Bool
+    ) -> ChainError? {
         var anchors: [OpaquePointer?] = trusted.map { $0.x509 }
         var lists: [OpaquePointer?] = crls.map { $0.crl }
         let code = anchors.withUnsafeMutableBufferPointer { a in
             lists.withUnsafeMutableBufferPointer { l in
-                cccd_verify_chain(x509, a.baseAddress, Int32(a.count), l.baseAddress, Int32(l.count), checkRevocation ? 1 : 0, checkTime ? 1 : 0)
+                cccd_verify_chain(
+                    x509, a.baseAddress, Int32(a.count), l.baseAddress, Int32(l.count), checkRevocation ? 1 : 0,
+                    checkTime ? 1 : 0)
             }
         }
         guard code != 0 else { return nil }
@@ -114,9 +123,15 @@ public final class CertificateRevocationList {
     }
 
     /// A CRL by `issuer` revoking `serials`.
-    public static func create(issuer: Certificate, issuerKey: AsymmetricKey, revoking serials: [Int], validity: Int = 30 * 86400) throws(CryptoError) -> CertificateRevocationList {
+    public static func create(
+        issuer: Certificate, issuerKey: AsymmetricKey, revoking serials: [Int], validity: Int = 30 * 86400
+    ) throws(CryptoError) -> CertificateRevocationList {
         let list = serials.map { CLong($0) }
-        guard let crl = list.withUnsafeBufferPointer({ cccd_crl_create(issuer.x509, issuerKey.pkey, $0.baseAddress, Int32($0.count), validity, "SHA256") }) else {
+        guard
+            let crl = list.withUnsafeBufferPointer({
+                cccd_crl_create(issuer.x509, issuerKey.pkey, $0.baseAddress, Int32($0.count), validity, "SHA256")
+            })
+        else {
             throw .library("CRL creation")
         }
         return CertificateRevocationList(owning: crl)
@@ -130,10 +145,12 @@ public enum CMS {
     /// Signs `content` (eContentType `contentType`, dotted OID) with one signer and the signed attributes
     /// contentType, signingTime and messageDigest; the signer's certificate is included.
     public static func sign(
-        _ content: [UInt8], contentType: String, signer: Certificate, key: AsymmetricKey, hash: HashAlgorithm, pss: Bool = false
+        _ content: [UInt8], contentType: String, signer: Certificate, key: AsymmetricKey, hash: HashAlgorithm,
+        pss: Bool = false
     ) throws(CryptoError) -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>? = nil
-        let n = cccd_cms_sign(signer.x509, key.pkey, content, content.count, contentType, hash.openSSLName, pss ? 1 : 0, &out)
+        let n = cccd_cms_sign(
+            signer.x509, key.pkey, content, content.count, contentType, hash.openSSLName, pss ? 1 : 0, &out)
         guard n > 0, let out else { throw .library("CMS signing") }
         defer { CRYPTO_free(out, #fileID, #line) }
         return Array(UnsafeBufferPointer(start: out, count: n))
@@ -195,7 +212,9 @@ enum Base64 {
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
         while i < bytes.count {
-            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
+            let b0 = bytes[i]
+            let b1 = i + 1 < bytes.count ? bytes[i + 1] : 0
+            let b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
             out.append(alphabet[Int(b0 >> 2)])
             out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
             out.append(i + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))

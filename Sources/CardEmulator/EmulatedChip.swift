@@ -31,7 +31,9 @@ public final class EmulatedChip: CardTransport {
     /// Commands received since the chip was created (the fault plan counts these).
     public private(set) var commandCount = 0
 
-    public init(image: CardImage, settings: EmulatorSettings = .init(), random: any RandomSource = SystemRandom()) throws {
+    public init(image: CardImage, settings: EmulatorSettings = .init(), random: any RandomSource = SystemRandom())
+        throws
+    {
         self.image = image
         self.settings = settings
         self.random = random
@@ -39,7 +41,9 @@ public final class EmulatedChip: CardTransport {
         bac = try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
 
         // PACE as EF.CardAccess announces it, with the MRZ and the CAN as passwords.
-        let caKey = try CardImage.Secrets.der(image.secrets.chipAuthenticationKey).map { try AsymmetricKey(privateKeyDER: $0) }
+        let caKey = try CardImage.Secrets.der(image.secrets.chipAuthenticationKey).map {
+            try AsymmetricKey(privateKeyDER: $0)
+        }
         let caScalar = try caKey.map { try $0.ecPrivateScalar() }
         var passwords: [AccessKey] = []
         if let key = image.secrets.bacKey { passwords.append(.mrz(key)) }
@@ -49,7 +53,12 @@ public final class EmulatedChip: CardTransport {
                 guard let proto = info.paceProtocol, let parameters = info.domainParameters else { return nil }
                 return PACEChip.Offer(protocol: proto, parameters: parameters, parameterID: info.parameterID)
             }
-            pace = offers.isEmpty ? nil : PACEChip(offers: offers, passwords: passwords, camStaticPrivateKey: caScalar.map { $0.bytes() }, random: random)
+            pace =
+                offers.isEmpty
+                ? nil
+                : PACEChip(
+                    offers: offers, passwords: passwords, camStaticPrivateKey: caScalar.map { $0.bytes() },
+                    random: random)
         } else {
             pace = nil
         }
@@ -60,12 +69,17 @@ public final class EmulatedChip: CardTransport {
             let info = dg14.securityInfos.chipAuthenticationInfos.first, let proto = info.chipAuthenticationProtocol
         {
             chipAuthentication = ChipAuthenticationChip(
-                protocol: proto, parameters: .curve(curve), privateKey: scalar.bytes(), version: info.version, random: random)
+                protocol: proto, parameters: .curve(curve), privateKey: scalar.bytes(), version: info.version,
+                random: random)
         } else {
             chipAuthentication = nil
         }
-        activeAuthenticationKey = try CardImage.Secrets.der(image.secrets.activeAuthenticationKey).map { try AsymmetricKey(privateKeyDER: $0) }
-        activeAuthenticationHash = dg14?.securityInfos.activeAuthenticationInfo?.hash ?? (activeAuthenticationKey?.kind == .rsa ? .sha1 : .sha256)
+        activeAuthenticationKey = try CardImage.Secrets.der(image.secrets.activeAuthenticationKey).map {
+            try AsymmetricKey(privateKeyDER: $0)
+        }
+        activeAuthenticationHash =
+            dg14?.securityInfos.activeAuthenticationInfo?.hash
+            ?? (activeAuthenticationKey?.kind == .rsa ? .sha1 : .sha256)
     }
 
     /// The Answer To Reset: the image's own, or a T=1 ATR whose card capabilities announce extended length
@@ -121,7 +135,9 @@ public final class EmulatedChip: CardTransport {
         var command = received
         var protected = false
         if received.isSecureMessaging {
-            guard let sm = secureMessaging, !sm.isEnded else { return ResponseAPDU(statusWord: .incorrectSMDataObjects) }
+            guard let sm = secureMessaging, !sm.isEnded else {
+                return ResponseAPDU(statusWord: .incorrectSMDataObjects)
+            }
             do {
                 command = try sm.unprotectCommand(received)
                 protected = true
@@ -146,7 +162,8 @@ public final class EmulatedChip: CardTransport {
         } else if settings.faultPlan.wrongLengthForExtendedLe, (command.ne ?? 0) > 256 {
             answer = ResponseAPDU(statusWord: .wrongLength)
         } else {
-            let capacity = protected
+            let capacity =
+                protected
                 ? SecureMessagingCodec.maxPlaintextLength(
                     responseLength: wireLimit, blockSize: secureMessaging?.keys.blockSize ?? 8)
                 : wireLimit
@@ -194,10 +211,14 @@ public final class EmulatedChip: CardTransport {
                 guard let pace else { return ResponseAPDU(statusWord: .functionNotSupported) }
                 try pace.setAuthenticationTemplate(command.data)
             case (0x41, 0xA4):  // Chip Authentication, AES
-                guard protected, let chipAuthentication else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
+                guard protected, let chipAuthentication else {
+                    return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
+                }
                 try chipAuthentication.setAuthenticationTemplate(command.data)
             case (0x41, 0xA6):  // Chip Authentication, 3DES
-                guard protected, let chipAuthentication else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
+                guard protected, let chipAuthentication else {
+                    return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
+                }
                 pendingKeys = try chipAuthentication.setKeyAgreementTemplate(command.data)
             default:
                 return ResponseAPDU(statusWord: .incorrectP1P2)
@@ -232,7 +253,8 @@ public final class EmulatedChip: CardTransport {
         guard let key = activeAuthenticationKey else { return ResponseAPDU(statusWord: .instructionNotSupported) }
         guard command.data.count == 8 else { return ResponseAPDU(statusWord: .wrongLength) }
         do {
-            let signature = try ActiveAuthentication.sign(challenge: command.data, privateKey: key, hash: activeAuthenticationHash, random: random)
+            let signature = try ActiveAuthentication.sign(
+                challenge: command.data, privateKey: key, hash: activeAuthenticationHash, random: random)
             return ResponseAPDU(data: signature, statusWord: .success)
         } catch {
             return ResponseAPDU(statusWord: .noPreciseDiagnosis)
@@ -248,7 +270,9 @@ public final class EmulatedChip: CardTransport {
         }
         switch command.p1 {
         case 0x04:
-            guard let index = fileSystem.application(aid: command.data) else { return ResponseAPDU(statusWord: .fileNotFound) }
+            guard let index = fileSystem.application(aid: command.data) else {
+                return ResponseAPDU(statusWord: .fileNotFound)
+            }
             currentApplication = index
             currentFile = nil
             return selectAnswer(p2: command.p2, dfName: fileSystem.applications[index].aid ?? [])
@@ -339,7 +363,9 @@ public final class EmulatedChip: CardTransport {
         let count = max(0, min(ne - oddWrapping, size - offset, capacity - oddWrapping))
         let chunk = Array(selected.content[offset..<offset + count])
         let status: StatusWord = count < ne - oddWrapping && offset + count == size ? .endOfFileWarning : .success
-        if command.ins == 0xB1 { return ResponseAPDU(data: TLVWriter.encode(tag: 0x53, value: chunk), statusWord: status) }
+        if command.ins == 0xB1 {
+            return ResponseAPDU(data: TLVWriter.encode(tag: 0x53, value: chunk), statusWord: status)
+        }
         return ResponseAPDU(data: chunk, statusWord: status)
     }
 

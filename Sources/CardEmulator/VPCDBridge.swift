@@ -23,7 +23,10 @@ public final class VPCDBridge: @unchecked Sendable {
 
     public static let defaultPort: UInt16 = 35963
 
-    public init(chip: EmulatedChip, host: String = "127.0.0.1", port: UInt16 = defaultPort, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        chip: EmulatedChip, host: String = "127.0.0.1", port: UInt16 = defaultPort,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.chip = chip
         self.host = host
         self.port = port
@@ -85,7 +88,9 @@ public final class VPCDBridge: @unchecked Sendable {
             return nil
         }
         let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard ok == 0 else {
             close(fd)
@@ -105,7 +110,10 @@ public final class VPCDBridge: @unchecked Sendable {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, 200)
             if ready == 0 { continue }
-            if ready < 0 { if errno == EINTR { continue }; return nil }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
             guard let header = receive(fd, 2) else { return nil }
             let length = Int(header[0]) << 8 | Int(header[1])
             guard let payload = receive(fd, length) else { return nil }
@@ -145,7 +153,9 @@ public final class VPCDBridge: @unchecked Sendable {
         let message = [UInt8(payload.count >> 8 & 0xFF), UInt8(payload.count & 0xFF)] + payload
         var sent = 0
         while sent < message.count {
-            let n = message.withUnsafeBytes { Glibc.send(fd, $0.baseAddress.map { $0 + sent }, message.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = message.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress.map { $0 + sent }, message.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return false }
             sent += n

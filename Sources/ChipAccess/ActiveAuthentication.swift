@@ -14,12 +14,16 @@ public enum ActiveAuthentication {
         let challenge = try random.bytes(8)
         let answer = try transport.transmit(CommandAPDU(ins: 0x88, p1: 0, p2: 0, data: challenge, ne: 256))
         guard answer.statusWord == .success else {
-            throw AccessControlError(code: .unexpectedStatus, reason: "Active Authentication refused by the chip", statusWord: answer.statusWord)
+            throw AccessControlError(
+                code: .unexpectedStatus, reason: "Active Authentication refused by the chip",
+                statusWord: answer.statusWord)
         }
         return verify(signature: answer.data, challenge: challenge, publicKey: publicKey, ecdsaHash: ecdsaHash)
     }
 
-    public static func verify(signature: [UInt8], challenge: [UInt8], publicKey: AsymmetricKey, ecdsaHash: HashAlgorithm?) -> Bool {
+    public static func verify(
+        signature: [UInt8], challenge: [UInt8], publicKey: AsymmetricKey, ecdsaHash: HashAlgorithm?
+    ) -> Bool {
         switch publicKey.kind {
         case .rsa: return verifyISO9796(signature: signature, challenge: challenge, publicKey: publicKey)
         case .ec: return publicKey.verifyECDSAPlain(signature, message: challenge, hash: ecdsaHash ?? .sha256)
@@ -27,7 +31,9 @@ public enum ActiveAuthentication {
         }
     }
 
-    static let trailerHashes: [UInt8: HashAlgorithm] = [0x33: .sha1, 0x34: .sha256, 0x35: .sha512, 0x36: .sha384, 0x38: .sha224]
+    static let trailerHashes: [UInt8: HashAlgorithm] = [
+        0x33: .sha1, 0x34: .sha256, 0x35: .sha512, 0x36: .sha384, 0x38: .sha224,
+    ]
 
     /// ISO/IEC 9796-2 scheme 1 with message recovery: m = s^e mod n = 6A ‖ M1 ‖ H(M1 ‖ M2) ‖ trailer.
     static func verifyISO9796(signature: [UInt8], challenge: [UInt8], publicKey: AsymmetricKey) -> Bool {
@@ -53,13 +59,16 @@ public enum ActiveAuthentication {
 
     /// Chip role: the answer to INTERNAL AUTHENTICATE. RSA: ISO 9796-2 scheme 1 with partial recovery (trailer
     /// BC for SHA-1, 34CC for SHA-256 …); EC: ECDSA, plain format.
-    public static func sign(challenge: [UInt8], privateKey: AsymmetricKey, hash: HashAlgorithm, random: any RandomSource = SystemRandom()) throws -> [UInt8] {
+    public static func sign(
+        challenge: [UInt8], privateKey: AsymmetricKey, hash: HashAlgorithm, random: any RandomSource = SystemRandom()
+    ) throws -> [UInt8] {
         switch privateKey.kind {
         case .ec:
             return try privateKey.signECDSAPlain(challenge, hash: hash)
         case .rsa:
             let k = privateKey.size
-            let trailer: [UInt8] = hash == .sha1 ? [0xBC] : [trailerHashes.first { $0.value == hash }?.key ?? 0x34, 0xCC]
+            let trailer: [UInt8] =
+                hash == .sha1 ? [0xBC] : [trailerHashes.first { $0.value == hash }?.key ?? 0x34, 0xCC]
             let m1 = try random.bytes(k - hash.digestLength - trailer.count - 1)
             let m = [0x6A] + m1 + hash.hash(m1, challenge) + trailer
             return try privateKey.rsaPrivateRaw(m)

@@ -59,7 +59,8 @@ public enum BAC {
                 statusWord: answer.statusWord)
         }
         guard answer.data.count == 40 else {
-            throw AccessControlError(code: .malformedResponse, reason: "BAC failed: chip answer of \(answer.data.count) bytes, expected 40")
+            throw AccessControlError(
+                code: .malformedResponse, reason: "BAC failed: chip answer of \(answer.data.count) bytes, expected 40")
         }
         let eIC = Array(answer.data[0..<32])
         guard constantTimeEquals(try mac.mac(eIC), answer.data[32..<40]) else {
@@ -101,19 +102,24 @@ public final class BACChip {
     /// Throws `wrongPassword` (answer 6300) when the MAC or nonce does not verify; the challenge is used once.
     public func externalAuthenticate(_ data: [UInt8]) throws -> (response: [UInt8], session: SecureMessaging) {
         guard let rndIC = challenge else {
-            throw AccessControlError(code: .unexpectedStatus, reason: "no challenge issued", statusWord: .conditionsOfUseNotSatisfied)
+            throw AccessControlError(
+                code: .unexpectedStatus, reason: "no challenge issued", statusWord: .conditionsOfUseNotSatisfied)
         }
         challenge = nil
         guard data.count == 40 else {
-            throw AccessControlError(code: .malformedResponse, reason: "EXTERNAL AUTHENTICATE data of \(data.count) bytes", statusWord: .wrongLength)
+            throw AccessControlError(
+                code: .malformedResponse, reason: "EXTERNAL AUTHENTICATE data of \(data.count) bytes",
+                statusWord: .wrongLength)
         }
         let eIFD = Array(data[0..<32])
         guard constantTimeEquals(try mac.mac(eIFD), data[32..<40]) else {
-            throw AccessControlError(code: .wrongPassword, reason: "terminal MAC does not verify", statusWord: .verificationFailed)
+            throw AccessControlError(
+                code: .wrongPassword, reason: "terminal MAC does not verify", statusWord: .verificationFailed)
         }
         let s = try encryption.decrypt(eIFD)
         guard constantTimeEquals(s[8..<16], rndIC) else {
-            throw AccessControlError(code: .wrongPassword, reason: "challenge mismatch", statusWord: .verificationFailed)
+            throw AccessControlError(
+                code: .wrongPassword, reason: "challenge mismatch", statusWord: .verificationFailed)
         }
         let rndIFD = Array(s[0..<8])
         let kIFD = Array(s[16..<32])

@@ -30,24 +30,31 @@ public enum ChipAuthentication {
             let answer = try transport.transmit(
                 CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA6, data: TLVWriter.encode(tag: 0x91, value: pk) + keyReference))
             guard answer.statusWord == .success else { throw refused(answer.statusWord) }
-            transport.session.rekey(try SecureMessagingKeys(cipher: .tripleDES, sharedSecret: k), ssc: [UInt8](repeating: 0, count: 8))
+            transport.session.rekey(
+                try SecureMessagingKeys(cipher: .tripleDES, sharedSecret: k), ssc: [UInt8](repeating: 0, count: 8))
             return .implicit
         }
         let set = try transport.transmit(
-            CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA4, data: TLVWriter.encode(tag: 0x80, value: proto.oid) + keyReference))
+            CommandAPDU(
+                ins: 0x22, p1: 0x41, p2: 0xA4, data: TLVWriter.encode(tag: 0x80, value: proto.oid) + keyReference))
         guard set.statusWord == .success else { throw refused(set.statusWord) }
         let answer = try transport.transmit(
-            CommandAPDU(ins: 0x86, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x7C, value: TLVWriter.encode(tag: 0x80, value: pk)), ne: 256))
+            CommandAPDU(
+                ins: 0x86, p1: 0, p2: 0,
+                data: TLVWriter.encode(tag: 0x7C, value: TLVWriter.encode(tag: 0x80, value: pk)), ne: 256))
         guard answer.statusWord == .success else { throw refused(answer.statusWord) }
         let objects = try PACE.dynamicObjects(answer.data, label: "Chip Authentication")
         let sscZero = [UInt8](repeating: 0, count: proto.cipher.blockSize)
         if let r = objects[0x81] {
             let keys = try SecureMessagingKeys(cipher: proto.cipher, sharedSecret: k + r)
             guard let token = objects[0x82],
-                constantTimeEquals(try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pk)), token)
+                constantTimeEquals(
+                    try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pk)), token)
             else {
                 transport.session.end()
-                throw AccessControlError(code: .chipNotAuthenticated, reason: "Chip Authentication failed: the chip's token is wrong (key does not match DG14)")
+                throw AccessControlError(
+                    code: .chipNotAuthenticated,
+                    reason: "Chip Authentication failed: the chip's token is wrong (key does not match DG14)")
             }
             transport.session.rekey(keys, ssc: sscZero)
             return .token
@@ -83,7 +90,10 @@ public final class ChipAuthenticationChip {
     private let random: any RandomSource
     private var selected = false
 
-    public init(protocol proto: ChipAuthenticationProtocol, parameters: DomainParameters, privateKey: [UInt8], version: Int, random: any RandomSource = SystemRandom()) {
+    public init(
+        protocol proto: ChipAuthenticationProtocol, parameters: DomainParameters, privateKey: [UInt8], version: Int,
+        random: any RandomSource = SystemRandom()
+    ) {
         protocolUsed = proto
         self.parameters = parameters
         self.privateKey = privateKey
@@ -94,7 +104,8 @@ public final class ChipAuthenticationChip {
     /// MSE:Set KAT (3DES): data 91 PK_PCD [84 keyId]. Returns the new keys.
     public func setKeyAgreementTemplate(_ data: [UInt8]) throws -> SecureMessagingKeys {
         guard protocolUsed.cipher == .tripleDES else {
-            throw AccessControlError(code: .unsupported, reason: "MSE:Set KAT is for 3DES", statusWord: .conditionsOfUseNotSatisfied)
+            throw AccessControlError(
+                code: .unsupported, reason: "MSE:Set KAT is for 3DES", statusWord: .conditionsOfUseNotSatisfied)
         }
         let pk = try value(0x91, in: data)
         let k = try KeyAgreement(parameters).sharedSecret(privateKey, peer: pk)
@@ -104,25 +115,36 @@ public final class ChipAuthenticationChip {
     /// MSE:Set AT (P1P2 41A4): data 80 OID [84 keyId].
     public func setAuthenticationTemplate(_ data: [UInt8]) throws {
         guard let oid = try? value(0x80, in: data), ChipAuthenticationProtocol(oid: oid) == protocolUsed else {
-            throw AccessControlError(code: .unsupported, reason: "Chip Authentication protocol not supported", statusWord: .referencedDataNotFound)
+            throw AccessControlError(
+                code: .unsupported, reason: "Chip Authentication protocol not supported",
+                statusWord: .referencedDataNotFound)
         }
         selected = true
     }
 
     /// GENERAL AUTHENTICATE with 7C { 80 PK_PCD }: the answer and the new keys.
     public func generalAuthenticate(_ data: [UInt8]) throws -> (response: [UInt8], keys: SecureMessagingKeys) {
-        guard selected else { throw AccessControlError(code: .unexpectedStatus, reason: "no MSE:Set AT", statusWord: .conditionsOfUseNotSatisfied) }
+        guard selected else {
+            throw AccessControlError(
+                code: .unexpectedStatus, reason: "no MSE:Set AT", statusWord: .conditionsOfUseNotSatisfied)
+        }
         selected = false
         let objects = try PACE.dynamicObjects(data, label: "CA")
-        guard let pkValue = objects[0x80] else { throw AccessControlError(code: .malformedResponse, reason: "no key", statusWord: .incorrectData) }
+        guard let pkValue = objects[0x80] else {
+            throw AccessControlError(code: .malformedResponse, reason: "no key", statusWord: .incorrectData)
+        }
         let pk = Array(pkValue)
         let agreement = KeyAgreement(parameters)
         let k: [UInt8]
         do { k = try agreement.sharedSecret(privateKey, peer: pk) } catch {
-            throw AccessControlError(code: .malformedResponse, reason: "invalid terminal key", statusWord: .incorrectData)
+            throw AccessControlError(
+                code: .malformedResponse, reason: "invalid terminal key", statusWord: .incorrectData)
         }
         guard version >= 2 else {
-            return (TLVWriter.encode(tag: 0x7C, value: []), try SecureMessagingKeys(cipher: protocolUsed.cipher, sharedSecret: k))
+            return (
+                TLVWriter.encode(tag: 0x7C, value: []),
+                try SecureMessagingKeys(cipher: protocolUsed.cipher, sharedSecret: k)
+            )
         }
         let r = try random.bytes(8)
         let keys = try SecureMessagingKeys(cipher: protocolUsed.cipher, sharedSecret: k + r)

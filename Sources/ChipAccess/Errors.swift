@@ -58,5 +58,7 @@ public struct AccessControlError: Error, Hashable, Sendable, CustomStringConvert
         self.statusWord = statusWord
     }
 
-    public var description: String { reason + (statusWord.map { " (\(String($0.rawValue, radix: 16, uppercase: true)))" } ?? "") }
+    public var description: String {
+        reason + (statusWord.map { " (\(String($0.rawValue, radix: 16, uppercase: true)))" } ?? "")
+    }
 }

@@ -84,7 +84,8 @@ final class KeyAgreement {
             return try ec.multiply(BigNumber(privateKey), p).encoded
         case .dh(let group):
             guard group.isValidElement(peer) else {
-                throw AccessControlError(code: .malformedResponse, reason: "the peer's DH public key is not in the group")
+                throw AccessControlError(
+                    code: .malformedResponse, reason: "the peer's DH public key is not in the group")
             }
             return group.power(peer, privateKey)
         }
@@ -138,7 +139,9 @@ final class KeyAgreement {
             let P = BigNumber(group.p)
             let e = P.subtracting(BigNumber(1)).dividing(BigNumber(group.q))
             let g = BigNumber(rp).modExp(e, P)
-            guard !g.isOne else { throw AccessControlError(code: .chipNotAuthenticated, reason: "integrated mapping gave 1") }
+            guard !g.isOne else {
+                throw AccessControlError(code: .chipNotAuthenticated, reason: "integrated mapping gave 1")
+            }
             return g.bytes(length: group.elementLength)
         }
     }
@@ -165,7 +168,8 @@ final class KeyAgreement {
 
     /// Terminal check of CAM: PK_map,IC == CA_IC · PK_IC.
     func camVerifies(caValue: [UInt8], staticPublic: [UInt8], mappingPublic: [UInt8]) -> Bool {
-        guard let ec, let pk = try? ec.point(staticPublic), let product = try? ec.multiply(BigNumber(caValue), pk) else {
+        guard let ec, let pk = try? ec.point(staticPublic), let product = try? ec.multiply(BigNumber(caValue), pk)
+        else {
             return false
         }
         return product.encoded == (try? ec.point(mappingPublic).encoded)
@@ -174,8 +178,12 @@ final class KeyAgreement {
 
 /// The integrated mapping's pseudo-random function and EC point encoding (ICAO 9303-11 §4.4.3.3.2).
 enum PACEMapping {
-    static let c0_128: [UInt8] = [0xA6, 0x68, 0x89, 0x2A, 0x7C, 0x41, 0xE3, 0xCA, 0x73, 0x9F, 0x40, 0xB0, 0x57, 0xD8, 0x59, 0x04]
-    static let c1_128: [UInt8] = [0xA4, 0xE1, 0x36, 0xAC, 0x72, 0x5F, 0x73, 0x8B, 0x01, 0xC1, 0xF6, 0x02, 0x17, 0xC1, 0x88, 0xAD]
+    static let c0_128: [UInt8] = [
+        0xA6, 0x68, 0x89, 0x2A, 0x7C, 0x41, 0xE3, 0xCA, 0x73, 0x9F, 0x40, 0xB0, 0x57, 0xD8, 0x59, 0x04,
+    ]
+    static let c1_128: [UInt8] = [
+        0xA4, 0xE1, 0x36, 0xAC, 0x72, 0x5F, 0x73, 0x8B, 0x01, 0xC1, 0xF6, 0x02, 0x17, 0xC1, 0x88, 0xAD,
+    ]
     static let c0_256: [UInt8] = [
         0xD4, 0x63, 0xD6, 0x52, 0x34, 0x12, 0x4E, 0xF7, 0x89, 0x70, 0x54, 0x98, 0x6D, 0xCA, 0x0A, 0x17,
         0x4E, 0x28, 0xDF, 0x75, 0x8C, 0xBA, 0xA0, 0x3F, 0x24, 0x06, 0x16, 0x41, 0x4D, 0x5A, 0x16, 0x76,
@@ -200,15 +208,21 @@ enum PACEMapping {
 
     /// R(s,t) before reduction: with E the cipher in CBC mode, IV 0, and keys truncated to the key size k
     /// (3DES counts as k = 128): k₁ = E(t, s); for i = 1…n: xᵢ = E(kᵢ, c1), kᵢ₊₁ = E(kᵢ, c0).
-    static func pseudoRandomBlocks(s: [UInt8], t: [UInt8], bits: Int, cipher: SecureMessagingCipher = .aes128) throws -> [UInt8] {
+    static func pseudoRandomBlocks(s: [UInt8], t: [UInt8], bits: Int, cipher: SecureMessagingCipher = .aes128) throws
+        -> [UInt8]
+    {
         let l = blockBits(cipher)
         let (c0, c1) = l == 128 ? (c0_128, c1_128) : (c0_256, c1_256)
         let k = cipher.keyLength
         guard s.count * 8 == l, t.count == k else {
-            throw AccessControlError(code: .malformedResponse, reason: "integrated mapping: nonces of \(s.count) and \(t.count) bytes do not fit \(cipher.rawValue)")
+            throw AccessControlError(
+                code: .malformedResponse,
+                reason: "integrated mapping: nonces of \(s.count) and \(t.count) bytes do not fit \(cipher.rawValue)")
         }
         let algorithm: CipherAlgorithm = cipher == .tripleDES ? .tripleDES2Key : try .aes(keyLength: k)
-        func encrypt(_ key: [UInt8], _ data: [UInt8]) throws -> [UInt8] { try BlockCipher(algorithm, mode: .cbc, key: key).encrypt(data) }
+        func encrypt(_ key: [UInt8], _ data: [UInt8]) throws -> [UInt8] {
+            try BlockCipher(algorithm, mode: .cbc, key: key).encrypt(data)
+        }
         var key = Array(try encrypt(t, s).prefix(k))
         var out: [UInt8] = []
         for _ in 0..<((bits + 64 + l - 1) / l) {
@@ -222,13 +236,16 @@ enum PACEMapping {
     /// α = −t², X₂ = −b·a⁻¹·(1 + (α + α²)⁻¹), X₃ = α·X₂, h₂ = X₂³ + a·X₂ + b, h₃ likewise, U = t³·h₂,
     /// A = h₂^(p − 1 − (p+1)/4); if A²·h₂ = 1 then (X₂, A·h₂) else (X₃, A·U).
     static func encodePoint(_ tBytes: [UInt8], group: ECGroup) throws -> ECPoint {
-        let p = BigNumber(group.prime), a = BigNumber(group.a), b = BigNumber(group.b)
+        let p = BigNumber(group.prime)
+        let a = BigNumber(group.a)
+        let b = BigNumber(group.b)
         let t = BigNumber(tBytes)
         let one = BigNumber(1)
         guard p.mod(BigNumber(4)) == BigNumber(3) else {
             throw AccessControlError(
                 code: .unsupported,
-                reason: "integrated mapping on \(group.curve?.rawValue ?? "this curve") (p ≡ 1 mod 4) is not implemented")
+                reason:
+                    "integrated mapping on \(group.curve?.rawValue ?? "this curve") (p ≡ 1 mod 4) is not implemented")
         }
         let alpha = BigNumber(0).modSub(t.modMul(t, p), p)
         guard let inv1 = alpha.modAdd(alpha.modMul(alpha, p), p).modInverse(p), let aInv = a.modInverse(p) else {

@@ -25,8 +25,12 @@ public enum KeyDerivation {
     public static let macCounter: UInt32 = 2
     public static let passwordCounter: UInt32 = 3
 
-    public static func derive(_ secret: some Collection<UInt8>, counter: UInt32, cipher: SecureMessagingCipher) -> [UInt8] {
-        let c: [UInt8] = [UInt8(counter >> 24), UInt8(counter >> 16 & 0xFF), UInt8(counter >> 8 & 0xFF), UInt8(counter & 0xFF)]
+    public static func derive(_ secret: some Collection<UInt8>, counter: UInt32, cipher: SecureMessagingCipher)
+        -> [UInt8]
+    {
+        let c: [UInt8] = [
+            UInt8(counter >> 24), UInt8(counter >> 16 & 0xFF), UInt8(counter >> 8 & 0xFF), UInt8(counter & 0xFF),
+        ]
         let input = Array(secret) + c
         switch cipher {
         case .tripleDES: return DESParity.adjusted(HashAlgorithm.sha1.hash(input).prefix(16))

@@ -50,7 +50,9 @@ public enum PACE {
         if let parameterID { mse.write(tag: 0x84, value: [UInt8(parameterID)]) }
         let set = try transport.transmit(CommandAPDU(ins: 0x22, p1: 0xC1, p2: 0xA4, data: mse.bytes))
         guard set.statusWord == .success || set.statusWord.sw1 == 0x63 else {
-            throw AccessControlError(code: .unexpectedStatus, reason: "\(label) failed: the chip refused MSE:Set AT", statusWord: set.statusWord)
+            throw AccessControlError(
+                code: .unexpectedStatus, reason: "\(label) failed: the chip refused MSE:Set AT",
+                statusWord: set.statusWord)
         }
 
         // Step 1: encrypted nonce.
@@ -64,25 +66,30 @@ public enum PACE {
         case .generic, .chipAuthentication:
             let skMap = try agreement.privateKey(random)
             let pkMap = try agreement.publicKey(skMap)
-            let pkMapChip = try generalAuthenticate(transport, TLVWriter.encode(tag: 0x81, value: pkMap), last: false, expect: 0x82, label: label)
+            let pkMapChip = try generalAuthenticate(
+                transport, TLVWriter.encode(tag: 0x81, value: pkMap), last: false, expect: 0x82, label: label)
             guard pkMapChip != pkMap else {
-                throw AccessControlError(code: .chipNotAuthenticated, reason: "\(label) failed: the chip echoed the mapping key")
+                throw AccessControlError(
+                    code: .chipNotAuthenticated, reason: "\(label) failed: the chip echoed the mapping key")
             }
             let h = try agreement.sharedElement(skMap, peer: pkMapChip)
             generator = try agreement.genericMap(nonce: s, shared: h)
             chipMappingKey = pkMapChip
         case .integrated:
             let t = try random.bytes(proto.cipher.keyLength)
-            _ = try generalAuthenticate(transport, TLVWriter.encode(tag: 0x81, value: t), last: false, expect: nil, label: label)
+            _ = try generalAuthenticate(
+                transport, TLVWriter.encode(tag: 0x81, value: t), last: false, expect: nil, label: label)
             generator = try agreement.integratedMap(nonce: s, terminalNonce: t, cipher: proto.cipher)
         }
 
         // Step 3: ephemeral key agreement on the mapped generator.
         let skEph = try agreement.privateKey(random)
         let pkEph = try agreement.publicKey(skEph, generator: generator)
-        let pkEphChip = try generalAuthenticate(transport, TLVWriter.encode(tag: 0x83, value: pkEph), last: false, expect: 0x84, label: label)
+        let pkEphChip = try generalAuthenticate(
+            transport, TLVWriter.encode(tag: 0x83, value: pkEph), last: false, expect: 0x84, label: label)
         guard pkEphChip != pkEph else {
-            throw AccessControlError(code: .chipNotAuthenticated, reason: "\(label) failed: the chip echoed the ephemeral key")
+            throw AccessControlError(
+                code: .chipNotAuthenticated, reason: "\(label) failed: the chip echoed the ephemeral key")
         }
         let k = try agreement.sharedSecret(skEph, peer: pkEphChip)
         let keys = try SecureMessagingKeys(cipher: proto.cipher, sharedSecret: k)
@@ -90,28 +97,36 @@ public enum PACE {
         // Step 4: mutual authentication with tokens.
         let tPCD = try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pkEphChip))
         let answer = try transport.transmit(
-            CommandAPDU(ins: 0x86, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x7C, value: TLVWriter.encode(tag: 0x85, value: tPCD)), ne: 256))
+            CommandAPDU(
+                ins: 0x86, p1: 0, p2: 0,
+                data: TLVWriter.encode(tag: 0x7C, value: TLVWriter.encode(tag: 0x85, value: tPCD)), ne: 256))
         switch answer.statusWord {
         case .success: break
         case .verificationFailed, .verificationFailedRetries, .securityStatusNotSatisfied:
-            throw AccessControlError(code: .wrongPassword, reason: "\(label) failed: wrong \(password.kind)", statusWord: answer.statusWord)
+            throw AccessControlError(
+                code: .wrongPassword, reason: "\(label) failed: wrong \(password.kind)", statusWord: answer.statusWord)
         default:
-            throw AccessControlError(code: .unexpectedStatus, reason: "\(label) failed at mutual authentication", statusWord: answer.statusWord)
+            throw AccessControlError(
+                code: .unexpectedStatus, reason: "\(label) failed at mutual authentication",
+                statusWord: answer.statusWord)
         }
         let objects = try dynamicObjects(answer.data, label: label)
         guard let tPICC = objects[0x86] else {
-            throw AccessControlError(code: .malformedResponse, reason: "\(label) failed: no authentication token from the chip")
+            throw AccessControlError(
+                code: .malformedResponse, reason: "\(label) failed: no authentication token from the chip")
         }
         let expected = try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pkEph))
         guard constantTimeEquals(expected, tPICC) else {
-            throw AccessControlError(code: .chipNotAuthenticated, reason: "\(label) failed: the chip's authentication token is wrong")
+            throw AccessControlError(
+                code: .chipNotAuthenticated, reason: "\(label) failed: the chip's authentication token is wrong")
         }
 
         var camOK: Bool? = nil
         var camValue: [UInt8]? = nil
         if proto.mapping == .chipAuthentication {
             guard let encrypted = objects[0x8A] else {
-                throw AccessControlError(code: .malformedResponse, reason: "\(label) failed: no chip authentication data (8A) in CAM")
+                throw AccessControlError(
+                    code: .malformedResponse, reason: "\(label) failed: no chip authentication data (8A) in CAM")
             }
             camValue = try decryptCAMData(encrypted, keys: keys, cipher: proto.cipher)
             if let chipStaticKey, let value = camValue, let pkMap = chipMappingKey {
@@ -119,7 +134,9 @@ public enum PACE {
             }
         }
         let session = SecureMessaging(keys: keys, ssc: [UInt8](repeating: 0, count: keys.sscLength))
-        return Result(session: session, protocolUsed: proto, chipAuthenticationMapping: camOK, camValue: camValue, chipMappingPublicKey: chipMappingKey)
+        return Result(
+            session: session, protocolUsed: proto, chipAuthenticationMapping: camOK, camValue: camValue,
+            chipMappingPublicKey: chipMappingKey)
     }
 
     /// The CAM check after the fact (once EF.CardSecurity gave the chip's static key).
@@ -133,15 +150,19 @@ public enum PACE {
         try keys.iv(for: [UInt8](repeating: 0xFF, count: keys.blockSize))
     }
 
-    static func decryptCAMData(_ data: ArraySlice<UInt8>, keys: SecureMessagingKeys, cipher: SecureMessagingCipher) throws -> [UInt8] {
+    static func decryptCAMData(_ data: ArraySlice<UInt8>, keys: SecureMessagingKeys, cipher: SecureMessagingCipher)
+        throws -> [UInt8]
+    {
         guard !data.isEmpty, data.count % keys.blockSize == 0 else {
-            throw AccessControlError(code: .malformedResponse, reason: "PACE-CAM: chip authentication data of \(data.count) bytes")
+            throw AccessControlError(
+                code: .malformedResponse, reason: "PACE-CAM: chip authentication data of \(data.count) bytes")
         }
         let plain = try keys.decryptRaw(data, iv: camCipherIV(keys: keys))
         do {
             return try ISO9797Padding.unpad(plain)
         } catch {
-            throw AccessControlError(code: .malformedResponse, reason: "PACE-CAM: chip authentication data is not padded")
+            throw AccessControlError(
+                code: .malformedResponse, reason: "PACE-CAM: chip authentication data is not padded")
         }
     }
 
@@ -150,17 +171,22 @@ public enum PACE {
     static func generalAuthenticate(
         _ transport: any CardTransport, _ data: [UInt8], last: Bool, expect: TLVTag?, label: String
     ) throws -> [UInt8] {
-        let command = CommandAPDU(cla: last ? 0x00 : 0x10, ins: 0x86, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x7C, value: data), ne: 256)
+        let command = CommandAPDU(
+            cla: last ? 0x00 : 0x10, ins: 0x86, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x7C, value: data), ne: 256)
         let answer = try transport.transmit(command)
         guard answer.statusWord == .success else {
             if answer.statusWord == .verificationFailed || answer.statusWord.retriesLeft != nil {
-                throw AccessControlError(code: .wrongPassword, reason: "\(label) failed: wrong password", statusWord: answer.statusWord)
+                throw AccessControlError(
+                    code: .wrongPassword, reason: "\(label) failed: wrong password", statusWord: answer.statusWord)
             }
-            throw AccessControlError(code: .unexpectedStatus, reason: "\(label) failed: GENERAL AUTHENTICATE refused", statusWord: answer.statusWord)
+            throw AccessControlError(
+                code: .unexpectedStatus, reason: "\(label) failed: GENERAL AUTHENTICATE refused",
+                statusWord: answer.statusWord)
         }
         guard let expect else { return [] }
         guard let value = try dynamicObjects(answer.data, label: label)[expect] else {
-            throw AccessControlError(code: .malformedResponse, reason: "\(label) failed: the chip's answer lacks tag \(expect)")
+            throw AccessControlError(
+                code: .malformedResponse, reason: "\(label) failed: the chip's answer lacks tag \(expect)")
         }
         return Array(value)
     }
@@ -182,6 +208,8 @@ public enum PACE {
 
 extension SecureMessagingKeys {
     /// CBC with an explicit IV (CAM data).
-    func decryptRaw(_ data: ArraySlice<UInt8>, iv: [UInt8]) throws -> [UInt8] { try encryptionCipher.decrypt(data, iv: iv) }
+    func decryptRaw(_ data: ArraySlice<UInt8>, iv: [UInt8]) throws -> [UInt8] {
+        try encryptionCipher.decrypt(data, iv: iv)
+    }
     func encryptRaw(_ data: [UInt8], iv: [UInt8]) throws -> [UInt8] { try encryptionCipher.encrypt(data, iv: iv) }
 }

@@ -32,7 +32,10 @@ public final class PACEChip {
     private var state = State.idle
 
     /// `offers`: what EF.CardAccess announces; `passwords`: by reference (MRZ 1, CAN 2, …).
-    public init(offers: [Offer], passwords: [AccessKey], camStaticPrivateKey: [UInt8]? = nil, random: any RandomSource = SystemRandom()) {
+    public init(
+        offers: [Offer], passwords: [AccessKey], camStaticPrivateKey: [UInt8]? = nil,
+        random: any RandomSource = SystemRandom()
+    ) {
         self.offers = offers
         var byReference: [UInt8: AccessKey] = [:]
         for p in passwords { byReference[p.paceReference] = p }
@@ -49,17 +52,25 @@ public final class PACEChip {
         state = .idle
         let objects: [TLV]
         do { objects = try TLVReader.readAll(data) } catch {
-            throw AccessControlError(code: .malformedResponse, reason: "malformed MSE:Set AT", statusWord: .incorrectData)
+            throw AccessControlError(
+                code: .malformedResponse, reason: "malformed MSE:Set AT", statusWord: .incorrectData)
         }
         guard let oid = objects.first(where: { $0.tag == 0x80 })?.value, let proto = PACEProtocol(oid: oid) else {
-            throw AccessControlError(code: .unsupported, reason: "unknown PACE protocol", statusWord: .referencedDataNotFound)
+            throw AccessControlError(
+                code: .unsupported, reason: "unknown PACE protocol", statusWord: .referencedDataNotFound)
         }
         guard let ref = objects.first(where: { $0.tag == 0x83 })?.value.first, let password = passwords[ref] else {
-            throw AccessControlError(code: .unsupported, reason: "password not supported", statusWord: .referencedDataNotFound)
+            throw AccessControlError(
+                code: .unsupported, reason: "password not supported", statusWord: .referencedDataNotFound)
         }
         let requestedID = objects.first(where: { $0.tag == 0x84 })?.value.first.map(Int.init)
-        guard let offer = offers.first(where: { $0.protocolUsed == proto && (requestedID == nil || $0.parameterID == requestedID) }) else {
-            throw AccessControlError(code: .unsupported, reason: "protocol or parameters not offered", statusWord: .referencedDataNotFound)
+        guard
+            let offer = offers.first(where: {
+                $0.protocolUsed == proto && (requestedID == nil || $0.parameterID == requestedID)
+            })
+        else {
+            throw AccessControlError(
+                code: .unsupported, reason: "protocol or parameters not offered", statusWord: .referencedDataNotFound)
         }
         state = .selected(offer, password)
     }
@@ -70,7 +81,8 @@ public final class PACEChip {
         let objects: [TLVTag: ArraySlice<UInt8>]
         do { objects = try PACE.dynamicObjects(data, label: "PACE") } catch {
             state = .idle
-            throw AccessControlError(code: .malformedResponse, reason: "malformed GENERAL AUTHENTICATE", statusWord: .incorrectData)
+            throw AccessControlError(
+                code: .malformedResponse, reason: "malformed GENERAL AUTHENTICATE", statusWord: .incorrectData)
         }
         do {
             return try step(objects)
@@ -83,10 +95,13 @@ public final class PACEChip {
         }
     }
 
-    private func step(_ objects: [TLVTag: ArraySlice<UInt8>]) throws -> (response: [UInt8], established: SecureMessaging?) {
+    private func step(_ objects: [TLVTag: ArraySlice<UInt8>]) throws -> (
+        response: [UInt8], established: SecureMessaging?
+    ) {
         switch state {
         case .idle:
-            throw AccessControlError(code: .unexpectedStatus, reason: "no MSE:Set AT", statusWord: .conditionsOfUseNotSatisfied)
+            throw AccessControlError(
+                code: .unexpectedStatus, reason: "no MSE:Set AT", statusWord: .conditionsOfUseNotSatisfied)
 
         case .selected(let offer, let password):
             let proto = offer.protocolUsed
@@ -108,7 +123,8 @@ public final class PACEChip {
                 state = .mapped(offer, generator: try agreement.genericMap(nonce: s, shared: h), skMap: skMap)
                 return (wrap([(0x82, pkMap)]), nil)
             case .integrated:
-                let generator = try agreement.integratedMap(nonce: s, terminalNonce: Array(value), cipher: offer.protocolUsed.cipher)
+                let generator = try agreement.integratedMap(
+                    nonce: s, terminalNonce: Array(value), cipher: offer.protocolUsed.cipher)
                 state = .mapped(offer, generator: generator, skMap: nil)
                 return (wrap([]), nil)
             }
@@ -132,15 +148,21 @@ public final class PACEChip {
             guard let token = objects[0x85] else { throw badData() }
             let expected = try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pkEph))
             guard constantTimeEquals(expected, token) else {
-                throw AccessControlError(code: .wrongPassword, reason: "terminal token does not verify", statusWord: .verificationFailed)
+                throw AccessControlError(
+                    code: .wrongPassword, reason: "terminal token does not verify", statusWord: .verificationFailed)
             }
-            var out: [(TLVTag, [UInt8])] = [(0x86, try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pkEphTerminal)))]
+            var out: [(TLVTag, [UInt8])] = [
+                (0x86, try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pkEphTerminal)))
+            ]
             if proto.mapping == .chipAuthentication {
                 guard let staticKey = camStaticPrivateKey, let skMap else {
-                    throw AccessControlError(code: .unsupported, reason: "CAM without a static key", statusWord: .conditionsOfUseNotSatisfied)
+                    throw AccessControlError(
+                        code: .unsupported, reason: "CAM without a static key", statusWord: .conditionsOfUseNotSatisfied
+                    )
                 }
                 let value = try agreement.camValue(staticPrivate: staticKey, mappingPrivate: skMap)
-                let encrypted = try keys.encryptRaw(ISO9797Padding.pad(value, blockSize: keys.blockSize), iv: PACE.camCipherIV(keys: keys))
+                let encrypted = try keys.encryptRaw(
+                    ISO9797Padding.pad(value, blockSize: keys.blockSize), iv: PACE.camCipherIV(keys: keys))
                 out.append((0x8A, encrypted))
             }
             state = .idle
@@ -149,7 +171,8 @@ public final class PACEChip {
     }
 
     private func badData() -> AccessControlError {
-        AccessControlError(code: .malformedResponse, reason: "wrong data for this PACE step", statusWord: .incorrectData)
+        AccessControlError(
+            code: .malformedResponse, reason: "wrong data for this PACE step", statusWord: .incorrectData)
     }
 
     private func wrap(_ objects: [(TLVTag, [UInt8])]) -> [UInt8] {

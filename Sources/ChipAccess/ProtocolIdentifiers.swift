@@ -88,7 +88,9 @@ public struct ChipAuthenticationProtocol: Hashable, Sendable, CustomStringConver
 
     public init?(oid: some Collection<UInt8>) {
         let b = Array(oid)
-        guard b.count == ObjectIdentifiers.chipAuthentication.count + 2, b.starts(with: ObjectIdentifiers.chipAuthentication) else {
+        guard b.count == ObjectIdentifiers.chipAuthentication.count + 2,
+            b.starts(with: ObjectIdentifiers.chipAuthentication)
+        else {
             return nil
         }
         switch b[b.count - 2] {

@@ -12,7 +12,8 @@ public enum SecureMessagingCodec {
     public static func protect(_ command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> CommandAPDU {
         let cla = command.cla | 0x0C
         let objects = try commandDataObjects(command, ssc: ssc, keys: keys)
-        let n = commandMACInput(header: [cla, command.ins, command.p1, command.p2], objects: objects, ssc: ssc, blockSize: keys.blockSize)
+        let n = commandMACInput(
+            header: [cla, command.ins, command.p1, command.p2], objects: objects, ssc: ssc, blockSize: keys.blockSize)
         let checksum = try keys.mac(padded: n)
         var data = objects
         data.append(contentsOf: [0x8E, 0x08])
@@ -36,7 +37,9 @@ public enum SecureMessagingCodec {
     }
 
     /// N = pad(SSC ‖ pad(header) ‖ objects): what the command checksum covers.
-    static func commandMACInput(header: [UInt8], objects: some Collection<UInt8>, ssc: [UInt8], blockSize bs: Int) -> [UInt8] {
+    static func commandMACInput(header: [UInt8], objects: some Collection<UInt8>, ssc: [UInt8], blockSize bs: Int)
+        -> [UInt8]
+    {
         var input = ssc
         input.append(contentsOf: ISO9797Padding.pad(header, blockSize: bs))
         input.append(contentsOf: objects)
@@ -75,16 +78,21 @@ public enum SecureMessagingCodec {
             }
         }
         let parts = try split(response.data[...], allowed: [0x85, 0x87, 0x99])
-        guard let status = parts.objects[0x99] else { throw SecureMessagingError.missing("DO'99' (status) in the response") }
+        guard let status = parts.objects[0x99] else {
+            throw SecureMessagingError.missing("DO'99' (status) in the response")
+        }
         guard status.count == 2 else { throw SecureMessagingError.malformed("DO'99' of \(status.count) bytes") }
         try verify(parts, ssc: ssc, header: nil, keys: keys, what: "response")
         let data = try decrypt(parts, ssc: ssc, keys: keys)
-        return ResponseAPDU(data: data, statusWord: StatusWord(sw1: status[status.startIndex], sw2: status[status.startIndex + 1]))
+        return ResponseAPDU(
+            data: data, statusWord: StatusWord(sw1: status[status.startIndex], sw2: status[status.startIndex + 1]))
     }
 
     /// Chip: checks and unwraps a protected command. Throws `missingDataObject` (answer 6987) or `badMAC` (6988).
     public static func unprotect(command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> CommandAPDU {
-        guard command.isSecureMessaging else { throw SecureMessagingError.missing("secure messaging indication in CLA") }
+        guard command.isSecureMessaging else {
+            throw SecureMessagingError.missing("secure messaging indication in CLA")
+        }
         let parts = try split(command.data[...], allowed: [0x85, 0x87, 0x97])
         let header = [command.cla, command.ins, command.p1, command.p2]
         try verify(parts, ssc: ssc, header: header, keys: keys, what: "command")
@@ -100,8 +108,11 @@ public enum SecureMessagingCodec {
             default: throw SecureMessagingError.malformed("DO'97' of \(le.count) bytes")
             }
         }
-        guard data.count <= CommandAPDU.maxExtendedData else { throw SecureMessagingError.malformed("command data too long") }
-        return CommandAPDU(cla: command.cla & ~0x0C, ins: command.ins, p1: command.p1, p2: command.p2, data: data, ne: ne)
+        guard data.count <= CommandAPDU.maxExtendedData else {
+            throw SecureMessagingError.malformed("command data too long")
+        }
+        return CommandAPDU(
+            cla: command.cla & ~0x0C, ins: command.ins, p1: command.p1, p2: command.p2, data: data, ne: ne)
     }
 
     /// Chip: wraps a plain response (data in DO'87', or DO'85' for odd INS).
@@ -113,7 +124,8 @@ public enum SecureMessagingCodec {
             try writeCryptogram(response.data, ins: ins, ssc: ssc, keys: keys, into: &objects)
         }
         objects.write(tag: 0x99, value: [response.statusWord.sw1, response.statusWord.sw2])
-        let checksum = try keys.mac(padded: responseMACInput(objects: objects.bytes, ssc: ssc, blockSize: keys.blockSize))
+        let checksum = try keys.mac(
+            padded: responseMACInput(objects: objects.bytes, ssc: ssc, blockSize: keys.blockSize))
         var data = objects.bytes
         data.append(contentsOf: [0x8E, 0x08])
         data.append(contentsOf: checksum)
@@ -197,7 +209,9 @@ public enum SecureMessagingCodec {
     static func decrypt(_ parts: Parts, ssc: [UInt8], keys: SecureMessagingKeys) throws -> [UInt8] {
         let cryptogram: ArraySlice<UInt8>
         if let do87 = parts.objects[0x87] {
-            guard do87.first == 0x01 else { throw SecureMessagingError.malformed("DO'87' without padding indicator 01") }
+            guard do87.first == 0x01 else {
+                throw SecureMessagingError.malformed("DO'87' without padding indicator 01")
+            }
             cryptogram = do87.dropFirst()
         } else if let do85 = parts.objects[0x85] {
             cryptogram = do85

@@ -27,7 +27,9 @@ public final class SecureMessagingKeys: CustomStringConvertible {
         case .aes128, .aes192, .aes256:
             let algorithm = try CipherAlgorithm.aes(keyLength: cipher.keyLength)
             guard encryptionKey.count == cipher.keyLength, macKey.count == cipher.keyLength else {
-                throw CryptoError(code: .invalidKeyLength, reason: "\(cipher.rawValue) session keys must be \(cipher.keyLength) bytes")
+                throw CryptoError(
+                    code: .invalidKeyLength, reason: "\(cipher.rawValue) session keys must be \(cipher.keyLength) bytes"
+                )
             }
             encryption = try BlockCipher(algorithm, mode: .cbc, key: encryptionKey)
             ivCipher = try BlockCipher(algorithm, mode: .ecb, key: encryptionKey)

@@ -10,7 +10,9 @@ public enum ImageFormat: String, Hashable, Sendable, Codable {
     public init?(detecting bytes: [UInt8]) {
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
             self = .jpeg
-        } else if bytes.starts(with: [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]) || bytes.starts(with: [0xFF, 0x4F, 0xFF, 0x51]) {
+        } else if bytes.starts(with: [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20])
+            || bytes.starts(with: [0xFF, 0x4F, 0xFF, 0x51])
+        {
             self = .jpeg2000
         } else if bytes.starts(with: [0xFF, 0xA0, 0xFF, 0xA8]) {
             self = .wsq
@@ -33,14 +35,20 @@ public enum ImageFormat: String, Hashable, Sendable, Codable {
 /// when the header is not readable. A structural check that the image decodes, without decoding the pixels.
 public func imageDimensions(_ bytes: [UInt8]) -> (width: Int, height: Int)? {
     func u16(_ i: Int) -> Int? { i + 1 < bytes.count ? Int(bytes[i]) << 8 | Int(bytes[i + 1]) : nil }
-    func u32(_ i: Int) -> Int? { guard let a = u16(i), let b = u16(i + 2) else { return nil }; return a << 16 | b }
+    func u32(_ i: Int) -> Int? {
+        guard let a = u16(i), let b = u16(i + 2) else { return nil }
+        return a << 16 | b
+    }
     switch ImageFormat(detecting: bytes) {
     case .jpeg:
         var i = 2
         while i + 9 < bytes.count {
             guard bytes[i] == 0xFF else { return nil }
             let marker = bytes[i + 1]
-            if marker == 0xD8 || (0xD0...0xD7).contains(marker) { i += 2; continue }
+            if marker == 0xD8 || (0xD0...0xD7).contains(marker) {
+                i += 2
+                continue
+            }
             guard let length = u16(i + 2), length >= 2 else { return nil }
             if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {
                 guard let h = u16(i + 5), let w = u16(i + 7), w > 0, h > 0 else { return nil }
@@ -51,7 +59,9 @@ public func imageDimensions(_ bytes: [UInt8]) -> (width: Int, height: Int)? {
         return nil
     case .jpeg2000:
         if bytes.starts(with: [0xFF, 0x4F, 0xFF, 0x51]) {
-            guard let w = u32(8), let h = u32(12), let x0 = u32(16), let y0 = u32(20), w > x0, h > y0 else { return nil }
+            guard let w = u32(8), let h = u32(12), let x0 = u32(16), let y0 = u32(20), w > x0, h > y0 else {
+                return nil
+            }
             return (w - x0, h - y0)
         }
         // Boxes: length (4), type (4); jp2h contains ihdr { height (4), width (4), … }.
@@ -59,7 +69,10 @@ public func imageDimensions(_ bytes: [UInt8]) -> (width: Int, height: Int)? {
         while i + 8 <= bytes.count {
             guard let length = u32(i), length >= 8 || length == 0 else { return nil }
             let type = Array(bytes[i + 4..<i + 8])
-            if type == Array("jp2h".utf8) { i += 8; continue }
+            if type == Array("jp2h".utf8) {
+                i += 8
+                continue
+            }
             if type == Array("ihdr".utf8) {
                 guard let h = u32(i + 8), let w = u32(i + 12), w > 0, h > 0 else { return nil }
                 return (w, h)
@@ -91,7 +104,8 @@ public struct DataGroup2: Hashable, Sendable {
                 throw LDSError(code: .malformedFile, field: "portrait", reason: "not a JPEG or JPEG 2000 image")
             }
             guard let (w, h) = imageDimensions(image) else {
-                throw LDSError(code: .malformedFile, field: "portrait", reason: "the \(format.rawValue) header cannot be read")
+                throw LDSError(
+                    code: .malformedFile, field: "portrait", reason: "the \(format.rawValue) header cannot be read")
             }
             self.format = format
             self.width = w
@@ -165,7 +179,9 @@ public struct DataGroup2: Hashable, Sendable {
             let group = try LDSError.outerObject(bytes, tag: 0x75, field: "DG2").requiredChild(0x7F61)
             var faces: [FaceImage] = []
             for template in try group.children() where template.tag == 0x7F60 {
-                guard let record = try template.child(0x5F2E) else { throw fail("a biometric template without data (5F2E)") }
+                guard let record = try template.child(0x5F2E) else {
+                    throw fail("a biometric template without data (5F2E)")
+                }
                 faces += try Self.parseFacialRecord(Array(record.value))
             }
             guard !faces.isEmpty else { throw fail("no facial image") }
@@ -174,7 +190,9 @@ public struct DataGroup2: Hashable, Sendable {
     }
 
     static func parseFacialRecord(_ record: [UInt8]) throws(LDSError) -> [FaceImage] {
-        func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG2", reason: "facial record: \(reason)") }
+        func fail(_ reason: String) -> LDSError {
+            LDSError(code: .malformedFile, field: "DG2", reason: "facial record: \(reason)")
+        }
         var r = ByteReader(record)
         guard r.readBytes(4).map(Array.init) == Array("FAC".utf8) + [0] else { throw fail("no FAC header") }
         guard r.readBytes(4) != nil, let length = r.readUInt(width: 4), Int(length) <= record.count,
@@ -188,10 +206,15 @@ public struct DataGroup2: Hashable, Sendable {
                 let width = r.readUInt(width: 2), let height = r.readUInt(width: 2), r.readBytes(6) != nil
             else { throw fail("truncated facial information") }
             let imageLength = Int(blockLength) - 20 - Int(featurePoints) * 8 - 12
-            guard imageLength > 0, let image = r.readBytes(imageLength) else { throw fail("image data runs past the record") }
+            guard imageLength > 0, let image = r.readBytes(imageLength) else {
+                throw fail("image data runs past the record")
+            }
             let bytes = Array(image)
             let format = ImageFormat(detecting: bytes) ?? (dataType == 1 ? .jpeg2000 : .jpeg)
-            faces.append(FaceImage(format: format, width: Int(width), height: Int(height), image: bytes, gender: gender, faceImageType: type))
+            faces.append(
+                FaceImage(
+                    format: format, width: Int(width), height: Int(height), image: bytes, gender: gender,
+                    faceImageType: type))
         }
         return faces
     }
@@ -237,7 +260,10 @@ public struct DataGroup3: Hashable, Sendable {
                 w.write(Array("010".utf8) + [0])
                 w.write(uint: UInt64(recordLength), width: 6)
                 w.write([0, 0, 0, 31, 1, 1])  // device, acquisition level 31, one finger, scale ppi
-                w.write(uint: 500, width: 2); w.write(uint: 500, width: 2); w.write(uint: 500, width: 2); w.write(uint: 500, width: 2)
+                w.write(uint: 500, width: 2)
+                w.write(uint: 500, width: 2)
+                w.write(uint: 500, width: 2)
+                w.write(uint: 500, width: 2)
                 w.write([8, finger.compression, 0, 0])
                 w.write(uint: UInt64(14 + finger.image.count), width: 4)
                 w.write([finger.position, 1, 1, 100, 0])
@@ -255,18 +281,25 @@ public struct DataGroup3: Hashable, Sendable {
         func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG3", reason: reason) }
         fingers = try LDSError.parsing("DG3") {
             var fingers: [Finger] = []
-            for template in try LDSError.outerObject(bytes, tag: 0x63, field: "DG3").requiredChild(0x7F61).children() where template.tag == 0x7F60 {
+            for template in try LDSError.outerObject(bytes, tag: 0x63, field: "DG3").requiredChild(0x7F61).children()
+            where template.tag == 0x7F60 {
                 guard let record = try template.child(0x5F2E) else { throw fail("a template without data") }
                 var r = ByteReader(record.value)
-                guard r.readBytes(4).map(Array.init) == Array("FIR".utf8) + [0], r.readBytes(4) != nil, r.readUInt(width: 6) != nil,
-                    r.readBytes(4) != nil, let count = r.readByte(), r.readBytes(10) != nil, let compression = r.readByte(), r.readBytes(2) != nil
+                guard r.readBytes(4).map(Array.init) == Array("FIR".utf8) + [0], r.readBytes(4) != nil,
+                    r.readUInt(width: 6) != nil,
+                    r.readBytes(4) != nil, let count = r.readByte(), r.readBytes(10) != nil,
+                    let compression = r.readByte(), r.readBytes(2) != nil
                 else { throw fail("truncated finger record header") }
                 for _ in 0..<count {
-                    guard let length = r.readUInt(width: 4), length >= 14, let position = r.readByte(), r.readBytes(4) != nil,
+                    guard let length = r.readUInt(width: 4), length >= 14, let position = r.readByte(),
+                        r.readBytes(4) != nil,
                         let w = r.readUInt(width: 2), let h = r.readUInt(width: 2), r.readByte() != nil,
                         let image = r.readBytes(Int(length) - 14)
                     else { throw fail("truncated finger image") }
-                    fingers.append(Finger(position: position, compression: compression, width: Int(w), height: Int(h), image: Array(image)))
+                    fingers.append(
+                        Finger(
+                            position: position, compression: compression, width: Int(w), height: Int(h),
+                            image: Array(image)))
                 }
             }
             guard !fingers.isEmpty else { throw fail("no finger image") }
@@ -286,7 +319,9 @@ public struct GenericDataGroup: Hashable, Sendable {
     }
 
     public init(number: Int, bytes: [UInt8]) throws(LDSError) {
-        guard let tag = LDSFile.dataGroup(number).tag else { throw LDSError(code: .malformedFile, field: "DG\(number)", reason: "no such data group") }
+        guard let tag = LDSFile.dataGroup(number).tag else {
+            throw LDSError(code: .malformedFile, field: "DG\(number)", reason: "no such data group")
+        }
         self.number = number
         elements = try LDSError.parsing("DG\(number)") {
             try LDSError.outerObject(bytes, tag: tag, field: "DG\(number)").children().filter { $0.tag != 0x5C }

@@ -38,7 +38,8 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         public init(_ file: LDSFile, content: [UInt8]) {
             self.init(
                 name: file.name, fileID: file.fileID, shortFileID: file.shortFileID,
-                access: file == .cardAccess ? .always : file.needsTerminalAuthentication ? .terminalAuthentication : .accessControl,
+                access: file == .cardAccess
+                    ? .always : file.needsTerminalAuthentication ? .terminalAuthentication : .accessControl,
                 content: content)
         }
 
@@ -49,14 +50,16 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
             name = try c.decode(String.self, forKey: .name)
             let fid = try c.decode(String.self, forKey: .fileID)
             guard fid.count == 4, let value = UInt16(fid, radix: 16) else {
-                throw DecodingError.dataCorruptedError(forKey: .fileID, in: c, debugDescription: "file ID must be 4 hex digits")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .fileID, in: c, debugDescription: "file ID must be 4 hex digits")
             }
             fileID = value
             shortFileID = try c.decodeIfPresent(UInt8.self, forKey: .shortFileID)
             access = try c.decode(Access.self, forKey: .access)
             let base64 = try c.decode(String.self, forKey: .content)
             guard let data = Data(base64Encoded: base64) else {
-                throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "content must be base64")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .content, in: c, debugDescription: "content must be base64")
             }
             content = [UInt8](data)
         }
@@ -96,18 +99,27 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         /// The Active Authentication private key (RSA or EC, PKCS#8 DER in base64); its public half is DG15.
         public var activeAuthenticationKey: String?
 
-        public init(mrz: BACKey? = nil, can: String? = nil, chipAuthenticationKey: [UInt8]? = nil, activeAuthenticationKey: [UInt8]? = nil) {
-            self.mrz = mrz.map { MRZKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry) }
+        public init(
+            mrz: BACKey? = nil, can: String? = nil, chipAuthenticationKey: [UInt8]? = nil,
+            activeAuthenticationKey: [UInt8]? = nil
+        ) {
+            self.mrz = mrz.map {
+                MRZKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry)
+            }
             self.can = can
             self.chipAuthenticationKey = chipAuthenticationKey.map { Data($0).base64EncodedString() }
             self.activeAuthenticationKey = activeAuthenticationKey.map { Data($0).base64EncodedString() }
         }
 
         /// The DER of a key field; nil when absent or not base64.
-        public static func der(_ field: String?) -> [UInt8]? { field.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } }
+        public static func der(_ field: String?) -> [UInt8]? {
+            field.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
+        }
 
         public var bacKey: BACKey? {
-            mrz.map { BACKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry) }
+            mrz.map {
+                BACKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry)
+            }
         }
     }
 
@@ -143,7 +155,9 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// An ISO 14443 / T=1 ATR whose historical bytes announce extended Lc/Le (card capabilities, 7816-4 §8.1.1.2.7).
-    public static let defaultATR: [UInt8] = [0x3B, 0x88, 0x80, 0x01, 0x00, 0x73, 0xC8, 0x40, 0x13, 0x00, 0x90, 0x00, 0x71]
+    public static let defaultATR: [UInt8] = [
+        0x3B, 0x88, 0x80, 0x01, 0x00, 0x73, 0xC8, 0x40, 0x13, 0x00, 0x90, 0x00, 0x71,
+    ]
 
     /// An eMRTD with the given LDS1 files (EF.CardAccess goes to the master file), keyed by `bac` and `can`.
     public static func eMRTD(
@@ -155,8 +169,13 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         return CardImage(
             profile: profile,
             masterFiles: sorted.filter(\.isInMasterFile).map { File($0, content: files[$0] ?? []) },
-            applications: [Application(aid: aid, files: sorted.filter { !$0.isInMasterFile }.map { File($0, content: files[$0] ?? []) })],
-            secrets: Secrets(mrz: bac, can: can, chipAuthenticationKey: chipAuthenticationKey, activeAuthenticationKey: activeAuthenticationKey),
+            applications: [
+                Application(
+                    aid: aid, files: sorted.filter { !$0.isInMasterFile }.map { File($0, content: files[$0] ?? []) })
+            ],
+            secrets: Secrets(
+                mrz: bac, can: can, chipAuthenticationKey: chipAuthenticationKey,
+                activeAuthenticationKey: activeAuthenticationKey),
             quirks: quirks)
     }
 

@@ -12,8 +12,12 @@ public struct CardSecurity: Hashable, Sendable {
     public init(cms: [UInt8]) { self.cms = cms }
 
     /// Signs `securityInfos` with a document signer.
-    public static func sign(_ securityInfos: SecurityInfos, signer: Certificate, key: AsymmetricKey, hash: HashAlgorithm = .sha256) throws -> CardSecurity {
-        CardSecurity(cms: try CMS.sign(securityInfos.derEncoded(), contentType: contentType, signer: signer, key: key, hash: hash))
+    public static func sign(
+        _ securityInfos: SecurityInfos, signer: Certificate, key: AsymmetricKey, hash: HashAlgorithm = .sha256
+    ) throws -> CardSecurity {
+        CardSecurity(
+            cms: try CMS.sign(
+                securityInfos.derEncoded(), contentType: contentType, signer: signer, key: key, hash: hash))
     }
 
     /// The SecurityInfos inside (not verified).

@@ -39,9 +39,11 @@ public struct DataGroup13: Hashable, Sendable {
     static let printableFields: Set<Int> = [1, 3, 11, 15, 16]
 
     private var simpleFields: [(Int, String?)] {
-        [(1, idNumber), (2, fullName), (3, dateOfBirth), (4, sex), (5, nationality), (6, ethnicity), (7, religion),
-         (8, placeOfOrigin), (9, placeOfResidence), (10, identifyingMarks), (11, dateOfIssue), (12, dateOfExpiry),
-         (15, oldIdNumber), (16, field16)]
+        [
+            (1, idNumber), (2, fullName), (3, dateOfBirth), (4, sex), (5, nationality), (6, ethnicity), (7, religion),
+            (8, placeOfOrigin), (9, placeOfResidence), (10, identifyingMarks), (11, dateOfIssue), (12, dateOfExpiry),
+            (15, oldIdNumber), (16, field16),
+        ]
     }
 
     private mutating func set(_ field: Int, _ value: String) {
@@ -108,20 +110,27 @@ public struct DataGroup13: Hashable, Sendable {
                 let number = numberTLV.value.reduce(0) { $0 << 8 | Int($1) }
                 let values = parts.dropFirst()
                 func text(_ t: TLV) throws(LDSError) -> String {
-                    guard let s = String(validating: Array(t.value), as: UTF8.self) else { throw fail("field \(number) is not UTF-8") }
+                    guard let s = String(validating: Array(t.value), as: UTF8.self) else {
+                        throw fail("field \(number) is not UTF-8")
+                    }
                     return s
                 }
                 switch number {
                 case 13:
                     let sequences = values.filter { $0.tag == 0x30 }
                     if let father = try sequences.first?.children().first { fatherName = try text(father) }
-                    if sequences.count > 1, let mother = try sequences[sequences.index(after: sequences.startIndex)].children().first {
+                    if sequences.count > 1,
+                        let mother = try sequences[sequences.index(after: sequences.startIndex)].children().first
+                    {
                         motherName = try text(mother)
                     }
                 case 14:
-                    if let spouse = try values.first(where: { $0.tag == 0x30 })?.children().first { spouseName = try text(spouse) }
+                    if let spouse = try values.first(where: { $0.tag == 0x30 })?.children().first {
+                        spouseName = try text(spouse)
+                    }
                 case 1...12, 15, 16:
-                    guard let value = values.first(where: { [0x0C, 0x13, 0x14, 0x16, 0x1E].contains($0.tag.rawValue) }) else {
+                    guard let value = values.first(where: { [0x0C, 0x13, 0x14, 0x16, 0x1E].contains($0.tag.rawValue) })
+                    else {
                         throw fail("field \(number) has no text")
                     }
                     self.set(number, try text(value))

@@ -105,7 +105,9 @@ public struct EFCOM: Hashable, Sendable {
                 var tag = UInt32(first)
                 if first & 0x1F == 0x1F, let second = reader.readByte() { tag = tag << 8 | UInt32(second) }
                 guard let group = LDSFile.dataGroup(tag: TLVTag(rawValue: tag)) else {
-                    throw LDSError(code: .malformedFile, field: "EF.COM", reason: "unknown data group tag \(TLVTag(rawValue: tag))")
+                    throw LDSError(
+                        code: .malformedFile, field: "EF.COM", reason: "unknown data group tag \(TLVTag(rawValue: tag))"
+                    )
                 }
                 groups.append(group)
             }

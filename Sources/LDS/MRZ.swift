@@ -73,9 +73,11 @@ public struct MRZ: Hashable, Sendable, CustomStringConvertible {
         switch format {
         case .td1:
             let line1 = (documentCode.padded(2) + issuingState.padded(3) + number + cdNumber + optionalData1.padded(15))
-            let line2Head = dateOfBirth + cdBirth + sex.padded(1) + dateOfExpiry + cdExpiry + nationality.padded(3)
+            let line2Head =
+                dateOfBirth + cdBirth + sex.padded(1) + dateOfExpiry + cdExpiry + nationality.padded(3)
                 + optionalData2.padded(11)
-            let compositeInput = String(line1.dropFirst(5)) + dateOfBirth + cdBirth + dateOfExpiry + cdExpiry
+            let compositeInput =
+                String(line1.dropFirst(5)) + dateOfBirth + cdBirth + dateOfExpiry + cdExpiry
                 + optionalData2.padded(11)
             let line2 = line2Head + String(CheckDigit.character(compositeInput))
             return [line1, line2, nameField.padded(w)]
@@ -83,9 +85,11 @@ public struct MRZ: Hashable, Sendable, CustomStringConvertible {
             let line1 = (documentCode.padded(2) + issuingState.padded(3) + nameField).padded(w)
             let personal = optionalData1.padded(14)
             let cdPersonal = personal.allSatisfy { $0 == "<" } ? "<" : String(CheckDigit.character(personal))
-            let compositeInput = number + cdNumber + dateOfBirth + cdBirth + dateOfExpiry + cdExpiry + personal
+            let compositeInput =
+                number + cdNumber + dateOfBirth + cdBirth + dateOfExpiry + cdExpiry + personal
                 + cdPersonal
-            let line2 = number + cdNumber + nationality.padded(3) + dateOfBirth + cdBirth + sex.padded(1)
+            let line2 =
+                number + cdNumber + nationality.padded(3) + dateOfBirth + cdBirth + sex.padded(1)
                 + dateOfExpiry + cdExpiry + personal + cdPersonal + String(CheckDigit.character(compositeInput))
             return [line1, line2]
         }

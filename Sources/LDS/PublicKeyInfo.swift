@@ -70,7 +70,9 @@ public enum PublicKeyInfo {
                 _ = try ASN1ObjectIdentifier(derEncoded: &f)
                 return try ArraySlice<UInt8>(derEncoded: &f)
             }
-            let (a, b): (ArraySlice<UInt8>, ArraySlice<UInt8>) = try DER.sequence(n.next() ?? node, identifier: .sequence) { c in
+            let (a, b): (ArraySlice<UInt8>, ArraySlice<UInt8>) = try DER.sequence(
+                n.next() ?? node, identifier: .sequence
+            ) { c in
                 let a = try ASN1OctetString(derEncoded: &c).bytes
                 let b = try ASN1OctetString(derEncoded: &c).bytes
                 _ = c.next()
@@ -79,9 +81,12 @@ public enum PublicKeyInfo {
             let base = try ASN1OctetString(derEncoded: &n).bytes
             let order = try ArraySlice<UInt8>(derEncoded: &n)
             let cofactor = try n.next().map { try ArraySlice<UInt8>(derEncoded: $0) } ?? [1]
-            let group = try ECGroup(p: Array(p), a: Array(a), b: Array(b), generator: Array(base), order: Array(order), cofactor: Array(cofactor))
+            let group = try ECGroup(
+                p: Array(p), a: Array(a), b: Array(b), generator: Array(base), order: Array(order),
+                cofactor: Array(cofactor))
             guard let named = group.curve else {
-                throw LDSError(code: .malformedFile, field: "public key", reason: "explicit curve parameters of an unknown curve")
+                throw LDSError(
+                    code: .malformedFile, field: "public key", reason: "explicit curve parameters of an unknown curve")
             }
             return named
         }
@@ -94,7 +99,11 @@ public enum PublicKeyInfo {
             let q = Array(try ArraySlice<UInt8>(derEncoded: &n))
             while n.next() != nil {}
             for id in 0...2 {
-                if let s = DHGroup.standardized(id), s.p == stripZeros(p), s.g == leftPad(stripZeros(g), s.p.count), s.q == stripZeros(q) { return s }
+                if let s = DHGroup.standardized(id), s.p == stripZeros(p), s.g == leftPad(stripZeros(g), s.p.count),
+                    s.q == stripZeros(q)
+                {
+                    return s
+                }
             }
             return DHGroup(p: stripZeros(p), q: stripZeros(q), g: stripZeros(g))
         }
@@ -152,7 +161,8 @@ public struct DataGroup14: Hashable, Sendable {
 
     /// The name of the Chip Authentication protocol DG14 offers ("Chip Authentication" when unknown).
     public static func caProtocolName(_ bytes: [UInt8]?) -> String {
-        bytes.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.chipAuthenticationInfos.first?.chipAuthenticationProtocol?.description
+        bytes.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.chipAuthenticationInfos.first?
+            .chipAuthenticationProtocol?.description
             ?? "Chip Authentication"
     }
 }
@@ -162,7 +172,9 @@ public struct DataGroup15: Hashable, Sendable {
     public var subjectPublicKeyInfo: [UInt8]
     public init(subjectPublicKeyInfo: [UInt8]) { self.subjectPublicKeyInfo = subjectPublicKeyInfo }
     public init(bytes: [UInt8]) throws(LDSError) {
-        subjectPublicKeyInfo = try LDSError.parsing("DG15") { Array(try LDSError.outerObject(bytes, tag: 0x6F, field: "DG15").value) }
+        subjectPublicKeyInfo = try LDSError.parsing("DG15") {
+            Array(try LDSError.outerObject(bytes, tag: 0x6F, field: "DG15").value)
+        }
     }
     public var encoded: [UInt8] { TLVWriter.encode(tag: 0x6F, value: subjectPublicKeyInfo) }
     /// The key, through OpenSSL.

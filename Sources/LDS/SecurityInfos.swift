@@ -59,7 +59,9 @@ public enum SecurityInfo: Hashable, Sendable, DERParseable, DERSerializable {
         self = try DER.sequence(node, identifier: .sequence) { nodes in
             let oidObject = try ASN1ObjectIdentifier(derEncoded: &nodes)
             let oid = try OID.content(oidObject)
-            guard let required = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "SecurityInfo without required data") }
+            guard let required = nodes.next() else {
+                throw ASN1Error.invalidASN1Object(reason: "SecurityInfo without required data")
+            }
             let optional = nodes.next()
             guard nodes.next() == nil else { throw ASN1Error.invalidASN1Object(reason: "SecurityInfo with extra data") }
             func int(_ n: ASN1Node) throws -> Int { try Int(derEncoded: n) }
@@ -68,21 +70,31 @@ public enum SecurityInfo: Hashable, Sendable, DERParseable, DERSerializable {
             }
             if oid.starts(with: ObjectIdentifiers.pace) && oid.count == ObjectIdentifiers.pace.count + 1 {
                 return .paceDomainParameters(
-                    PACEDomainParameterInfo(protocolOID: oid, domainParameter: Array(required.encodedBytes), parameterID: try optional.map(int)))
+                    PACEDomainParameterInfo(
+                        protocolOID: oid, domainParameter: Array(required.encodedBytes),
+                        parameterID: try optional.map(int)))
             }
-            if oid.starts(with: ObjectIdentifiers.chipAuthentication) && oid.count == ObjectIdentifiers.chipAuthentication.count + 2 {
-                return .chipAuthentication(ChipAuthenticationInfo(protocolOID: oid, version: try int(required), keyID: try optional.map(int)))
+            if oid.starts(with: ObjectIdentifiers.chipAuthentication)
+                && oid.count == ObjectIdentifiers.chipAuthentication.count + 2
+            {
+                return .chipAuthentication(
+                    ChipAuthenticationInfo(protocolOID: oid, version: try int(required), keyID: try optional.map(int)))
             }
             if oid.starts(with: ObjectIdentifiers.publicKey) && oid.count == ObjectIdentifiers.publicKey.count + 1 {
                 return .chipAuthenticationPublicKey(
-                    ChipAuthenticationPublicKeyInfo(protocolOID: oid, subjectPublicKeyInfo: Array(required.encodedBytes), keyID: try optional.map(int)))
+                    ChipAuthenticationPublicKeyInfo(
+                        protocolOID: oid, subjectPublicKeyInfo: Array(required.encodedBytes),
+                        keyID: try optional.map(int)))
             }
             if oid == ObjectIdentifiers.terminalAuthentication {
-                return .terminalAuthentication(TerminalAuthenticationInfo(version: try int(required), optional: optional.map { Array($0.encodedBytes) }))
+                return .terminalAuthentication(
+                    TerminalAuthenticationInfo(
+                        version: try int(required), optional: optional.map { Array($0.encodedBytes) }))
             }
             if oid == ObjectIdentifiers.activeAuthentication, let optional {
                 let alg = try OID.content(try ASN1ObjectIdentifier(derEncoded: optional))
-                return .activeAuthentication(ActiveAuthenticationInfo(version: try int(required), signatureAlgorithm: alg))
+                return .activeAuthentication(
+                    ActiveAuthenticationInfo(version: try int(required), signatureAlgorithm: alg))
             }
             return .other(oid: oid, encoded: Array(node.encodedBytes))
         }
@@ -135,7 +147,9 @@ public struct PACEInfo: Hashable, Sendable {
         self.version = version
         self.parameterID = parameterID
     }
-    public init(protocol proto: PACEProtocol, parameterID: Int?) { self.init(protocolOID: proto.oid, parameterID: parameterID) }
+    public init(protocol proto: PACEProtocol, parameterID: Int?) {
+        self.init(protocolOID: proto.oid, parameterID: parameterID)
+    }
     /// The protocol, when this toolchain knows it.
     public var paceProtocol: PACEProtocol? { PACEProtocol(oid: protocolOID) }
     /// The standardized domain parameters named by parameterId.
@@ -206,10 +220,13 @@ public struct ActiveAuthenticationInfo: Hashable, Sendable {
     }
     /// The hash of an ecdsa-plain-SHAx algorithm.
     public var hash: HashAlgorithm? {
-        guard signatureAlgorithm.count == ObjectIdentifiers.ecdsaPlain.count + 1, signatureAlgorithm.starts(with: ObjectIdentifiers.ecdsaPlain) else {
+        guard signatureAlgorithm.count == ObjectIdentifiers.ecdsaPlain.count + 1,
+            signatureAlgorithm.starts(with: ObjectIdentifiers.ecdsaPlain)
+        else {
             return nil
         }
-        return [1: .sha1, 2: .sha224, 3: .sha256, 4: .sha384, 5: .sha512][signatureAlgorithm[signatureAlgorithm.count - 1]]
+        return [1: .sha1, 2: .sha224, 3: .sha256, 4: .sha384, 5: .sha512][
+            signatureAlgorithm[signatureAlgorithm.count - 1]]
     }
 }
 

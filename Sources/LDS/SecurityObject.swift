@@ -13,7 +13,10 @@ public struct LDSSecurityObject: Hashable, Sendable {
     public var ldsVersion: String?
     public var unicodeVersion: String?
 
-    public init(hashAlgorithm: HashAlgorithm, dataGroupHashes: [Int: [UInt8]], version: Int = 0, ldsVersion: String? = nil, unicodeVersion: String? = nil) {
+    public init(
+        hashAlgorithm: HashAlgorithm, dataGroupHashes: [Int: [UInt8]], version: Int = 0, ldsVersion: String? = nil,
+        unicodeVersion: String? = nil
+    ) {
         self.version = version
         self.hashAlgorithm = hashAlgorithm
         self.dataGroupHashes = dataGroupHashes
@@ -38,7 +41,9 @@ public struct LDSSecurityObject: Hashable, Sendable {
             let root = try DER.parse(bytes)
             self = try DER.sequence(root, identifier: .sequence) { n in
                 let version = try Int(derEncoded: &n)
-                guard version == 0 || version == 1 else { throw ASN1Error.invalidASN1Object(reason: "LDSSecurityObject version \(version)") }
+                guard version == 0 || version == 1 else {
+                    throw ASN1Error.invalidASN1Object(reason: "LDSSecurityObject version \(version)")
+                }
                 let hash: HashAlgorithm = try DER.sequence(n.next() ?? root, identifier: .sequence) { a in
                     let oid = try ASN1ObjectIdentifier(derEncoded: &a)
                     _ = a.next()  // parameters: NULL or absent
@@ -60,13 +65,19 @@ public struct LDSSecurityObject: Hashable, Sendable {
                         }
                     }
                 }
-                var lds: String? = nil, unicode: String? = nil
+                var lds: String? = nil
+                var unicode: String? = nil
                 if let info = n.next() {
                     (lds, unicode) = try DER.sequence(info, identifier: .sequence) { v in
-                        (String(try ASN1PrintableString(derEncoded: &v)), String(try ASN1PrintableString(derEncoded: &v)))
+                        (
+                            String(try ASN1PrintableString(derEncoded: &v)),
+                            String(try ASN1PrintableString(derEncoded: &v))
+                        )
                     }
                 }
-                return LDSSecurityObject(hashAlgorithm: hash, dataGroupHashes: hashes, version: version, ldsVersion: lds, unicodeVersion: unicode)
+                return LDSSecurityObject(
+                    hashAlgorithm: hash, dataGroupHashes: hashes, version: version, ldsVersion: lds,
+                    unicodeVersion: unicode)
             }
         } catch {
             throw LDSError(code: .malformedFile, field: "EF.SOD", reason: "LDSSecurityObject: \(error)")
@@ -77,7 +88,9 @@ public struct LDSSecurityObject: Hashable, Sendable {
         var s = DER.Serializer()
         try s.appendConstructedNode(identifier: .sequence) { c in
             try c.serialize(version)
-            try c.appendConstructedNode(identifier: .sequence) { a in try a.serialize(Self.hashOIDs[hashAlgorithm] ?? "2.16.840.1.101.3.4.2.1") }
+            try c.appendConstructedNode(identifier: .sequence) { a in
+                try a.serialize(Self.hashOIDs[hashAlgorithm] ?? "2.16.840.1.101.3.4.2.1")
+            }
             try c.appendConstructedNode(identifier: .sequence) { list in
                 for number in dataGroupHashes.keys.sorted() {
                     try list.appendConstructedNode(identifier: .sequence) { e in
@@ -109,17 +122,21 @@ public struct SecurityObjectDocument: Hashable, Sendable {
     public init(cms: [UInt8]) { self.cms = cms }
 
     public init(bytes: [UInt8]) throws(LDSError) {
-        cms = try LDSError.parsing("EF.SOD") { Array(try LDSError.outerObject(bytes, tag: 0x77, field: "EF.SOD").value) }
+        cms = try LDSError.parsing("EF.SOD") {
+            Array(try LDSError.outerObject(bytes, tag: 0x77, field: "EF.SOD").value)
+        }
     }
 
     public var encoded: [UInt8] { TLVWriter.encode(tag: 0x77, value: cms) }
 
     /// Signs a security object with a document signer.
     public static func sign(
-        _ object: LDSSecurityObject, signer: Certificate, key: AsymmetricKey, signatureHash: HashAlgorithm, pss: Bool = false
+        _ object: LDSSecurityObject, signer: Certificate, key: AsymmetricKey, signatureHash: HashAlgorithm,
+        pss: Bool = false
     ) throws -> SecurityObjectDocument {
         SecurityObjectDocument(
-            cms: try CMS.sign(object.derEncoded(), contentType: contentType, signer: signer, key: key, hash: signatureHash, pss: pss))
+            cms: try CMS.sign(
+                object.derEncoded(), contentType: contentType, signer: signer, key: key, hash: signatureHash, pss: pss))
     }
 
     /// The LDSSecurityObject inside (not verified).
@@ -128,7 +145,8 @@ public struct SecurityObjectDocument: Hashable, Sendable {
             throw LDSError(code: .malformedFile, field: "EF.SOD", reason: "not a CMS SignedData with content")
         }
         guard type == Self.contentType else {
-            throw LDSError(code: .malformedFile, field: "EF.SOD", reason: "content type \(type) is not an LDS security object")
+            throw LDSError(
+                code: .malformedFile, field: "EF.SOD", reason: "content type \(type) is not an LDS security object")
         }
         return try LDSSecurityObject(derEncoded: content)
     }

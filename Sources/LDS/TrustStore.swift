@@ -36,7 +36,9 @@ public final class TrustStore: @unchecked Sendable {
             let before = store.anchors.count + store.crls.count
             for file in files { try store.add(file: file, explicit: !isDirectory.boolValue) }
             if store.anchors.count + store.crls.count == before {
-                throw LDSError(code: .invalidImage, field: "trust store", reason: "\(path) holds no certificates, CRLs or master lists")
+                throw LDSError(
+                    code: .invalidImage, field: "trust store",
+                    reason: "\(path) holds no certificates, CRLs or master lists")
             }
         }
         return store
@@ -45,7 +47,9 @@ public final class TrustStore: @unchecked Sendable {
     private func add(file: String, explicit: Bool) throws(LDSError) {
         let ext = (file as NSString).pathExtension.lowercased()
         guard ["pem", "crt", "cer", "der", "crl", "ml"].contains(ext) else {
-            if explicit { throw LDSError(code: .invalidImage, field: "trust store", reason: "\(file): unknown kind of file") }
+            if explicit {
+                throw LDSError(code: .invalidImage, field: "trust store", reason: "\(file): unknown kind of file")
+            }
             return
         }
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -54,7 +58,9 @@ public final class TrustStore: @unchecked Sendable {
         let bytes = [UInt8](data)
         switch ext {
         case "crl":
-            if let pem = Self.pemBodies(bytes, label: "X509 CRL").first, let crl = try? CertificateRevocationList(der: pem) {
+            if let pem = Self.pemBodies(bytes, label: "X509 CRL").first,
+                let crl = try? CertificateRevocationList(der: pem)
+            {
                 crls.append(crl)
             } else if let crl = try? CertificateRevocationList(der: bytes) {
                 crls.append(crl)
@@ -82,7 +88,9 @@ public final class TrustStore: @unchecked Sendable {
             throw LDSError(code: .invalidImage, field: "trust store", reason: "\(name) is not a CSCA master list")
         }
         guard CMS.verifySignature(bytes).0 == .valid else {
-            throw LDSError(code: .invalidImage, field: "trust store", reason: "\(name): the master list's signature does not verify")
+            throw LDSError(
+                code: .invalidImage, field: "trust store",
+                reason: "\(name): the master list's signature does not verify")
         }
         do {
             let root = try DER.parse(content)
@@ -99,22 +107,29 @@ public final class TrustStore: @unchecked Sendable {
     }
 
     /// A master list of `certificates`, signed by `signer` (tests and demos).
-    public static func makeMasterList(_ certificates: [Certificate], signer: Certificate, key: AsymmetricKey) throws -> [UInt8] {
+    public static func makeMasterList(_ certificates: [Certificate], signer: Certificate, key: AsymmetricKey) throws
+        -> [UInt8]
+    {
         var s = DER.Serializer()
         try s.appendConstructedNode(identifier: .sequence) { c in
             try c.serialize(0)
             try c.appendConstructedNode(identifier: .set) { set in
-                for der in certificates.map(\.der).sorted(by: { $0.lexicographicallyPrecedes($1) }) { set.serializeRawBytes(der) }
+                for der in certificates.map(\.der).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                    set.serializeRawBytes(der)
+                }
             }
         }
-        return try CMS.sign(s.serializedBytes, contentType: masterListContentType, signer: signer, key: key, hash: .sha256)
+        return try CMS.sign(
+            s.serializedBytes, contentType: masterListContentType, signer: signer, key: key, hash: .sha256)
     }
 
     static func pemBodies(_ bytes: [UInt8], label: String) -> [[UInt8]] {
         let text = String(decoding: bytes, as: UTF8.self)
         var out: [[UInt8]] = []
         var rest = Substring(text)
-        while let begin = rest.firstRange(of: "-----BEGIN \(label)-----"), let end = rest[begin.upperBound...].firstRange(of: "-----END \(label)-----") {
+        while let begin = rest.firstRange(of: "-----BEGIN \(label)-----"),
+            let end = rest[begin.upperBound...].firstRange(of: "-----END \(label)-----")
+        {
             let body = rest[begin.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
             if let data = Data(base64Encoded: String(body)) { out.append([UInt8](data)) }
             rest = rest[end.upperBound...]
@@ -141,21 +156,29 @@ public enum PassiveAuthentication {
 
         /// The one verdict for a report: failed if anything failed; passed when hashes, signature and chain passed.
         public var overall: Verdict {
-            let all = [("data group hashes", dataGroupHashes), ("signature", signature), ("certificate chain", certificateChain),
-                       ("validity", validity), ("revocation", revocation)]
+            let all = [
+                ("data group hashes", dataGroupHashes), ("signature", signature),
+                ("certificate chain", certificateChain),
+                ("validity", validity), ("revocation", revocation),
+            ]
             if let failed = all.first(where: { $0.1.status == .failed }) { return .failed(failed.1.reason) }
             if certificateChain.status == .notChecked {
                 return .notChecked("hashes and signature are good, but \(certificateChain.reason)")
             }
-            return .passed("data groups match EF.SOD, signed by \(documentSigner ?? "the document signer"), chained to a trusted CSCA")
+            return .passed(
+                "data groups match EF.SOD, signed by \(documentSigner ?? "the document signer"), chained to a trusted CSCA"
+            )
         }
     }
 
     /// Verifies EF.SOD against the data groups read (number → bytes) and the trust store (nil: chain not checked).
     public static func verify(sod bytes: [UInt8], dataGroups: [Int: [UInt8]], trust: TrustStore?) -> Result {
         let malformed = Verdict.failed("EF.SOD cannot be read")
-        guard let document = try? SecurityObjectDocument(bytes: bytes), let object = try? document.securityObject() else {
-            return Result(dataGroupHashes: malformed, signature: malformed, certificateChain: malformed, validity: malformed, revocation: malformed)
+        guard let document = try? SecurityObjectDocument(bytes: bytes), let object = try? document.securityObject()
+        else {
+            return Result(
+                dataGroupHashes: malformed, signature: malformed, certificateChain: malformed, validity: malformed,
+                revocation: malformed)
         }
         // 1. Hashes.
         var mismatched: [Int] = []
@@ -169,25 +192,30 @@ public enum PassiveAuthentication {
         }
         let hashes: Verdict
         if !mismatched.isEmpty {
-            hashes = .failed("the hash of " + mismatched.map { "DG\($0)" }.joined(separator: ", ") + " does not match EF.SOD (data changed)")
+            hashes = .failed(
+                "the hash of " + mismatched.map { "DG\($0)" }.joined(separator: ", ")
+                    + " does not match EF.SOD (data changed)")
         } else if !unlisted.isEmpty {
             hashes = .failed(unlisted.map { "DG\($0)" }.joined(separator: ", ") + " is not listed in EF.SOD")
         } else {
-            hashes = .passed("\(dataGroups.count) data groups match their \(object.hashAlgorithm.rawValue) hashes in EF.SOD")
+            hashes = .passed(
+                "\(dataGroups.count) data groups match their \(object.hashAlgorithm.rawValue) hashes in EF.SOD")
         }
         // 2. Signature.
         let (check, signer) = CMS.verifySignature(document.cms)
         let signature: Verdict
         switch check {
         case .valid: signature = .passed("the document signer's signature over EF.SOD verifies")
-        case .contentDigestMismatch: signature = .failed("the security object was changed after signing (message digest mismatch)")
+        case .contentDigestMismatch:
+            signature = .failed("the security object was changed after signing (message digest mismatch)")
         case .badSignature: signature = .failed("the document signer's signature over EF.SOD does not verify")
         case .noSignerCertificate: signature = .failed("EF.SOD carries no document signer certificate")
         case .malformed: signature = .failed("EF.SOD is not a well-formed signed object")
         }
         guard let signer else {
             let none = Verdict.notChecked("no document signer certificate")
-            return Result(dataGroupHashes: hashes, signature: signature, certificateChain: none, validity: none, revocation: none)
+            return Result(
+                dataGroupHashes: hashes, signature: signature, certificateChain: none, validity: none, revocation: none)
         }
         // 3. Validity period of the document signer certificate.
         let validity: Verdict
@@ -199,7 +227,9 @@ public enum PassiveAuthentication {
         // 4. Chain and 5. revocation.
         guard let trust, !trust.anchors.isEmpty else {
             let none = Verdict.notChecked("no trusted CSCA configured (give --trust)")
-            return Result(dataGroupHashes: hashes, signature: signature, certificateChain: none, validity: validity, revocation: none, documentSigner: signer.subject)
+            return Result(
+                dataGroupHashes: hashes, signature: signature, certificateChain: none, validity: validity,
+                revocation: none, documentSigner: signer.subject)
         }
         let chain: Verdict
         if let error = signer.verifyChain(trusted: trust.anchors, crls: [], checkRevocation: false, checkTime: false) {
@@ -212,7 +242,9 @@ public enum PassiveAuthentication {
             revocation = .notChecked("no CRL configured")
         } else if chain.status != .passed {
             revocation = .notChecked("no trusted chain to check revocation on")
-        } else if let error = signer.verifyChain(trusted: trust.anchors, crls: trust.crls, checkRevocation: true, checkTime: false) {
+        } else if let error = signer.verifyChain(
+            trusted: trust.anchors, crls: trust.crls, checkRevocation: true, checkTime: false)
+        {
             if error.isRevoked {
                 revocation = .failed("the document signer certificate is revoked")
             } else if error.isMissingCRL {
@@ -223,6 +255,8 @@ public enum PassiveAuthentication {
         } else {
             revocation = .passed("the document signer certificate is not on the CSCA's CRL")
         }
-        return Result(dataGroupHashes: hashes, signature: signature, certificateChain: chain, validity: validity, revocation: revocation, documentSigner: signer.subject)
+        return Result(
+            dataGroupHashes: hashes, signature: signature, certificateChain: chain, validity: validity,
+            revocation: revocation, documentSigner: signer.subject)
     }
 }

@@ -18,4 +18,3 @@ public struct Verdict: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public var description: String { "\(status.rawValue): \(reason)" }
 }
-

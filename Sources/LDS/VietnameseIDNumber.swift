@@ -1,3 +1,5 @@
+import Foundation
+
 /// A calendar date (proleptic Gregorian), for record rules without time zones.
 public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let year: Int
@@ -6,7 +8,9 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// nil when the date does not exist (31/02, 29/02 of a common year, month 13 …).
     public init?(year: Int, month: Int, day: Int) {
-        guard (1...9999).contains(year), (1...12).contains(month), day >= 1, day <= Self.daysIn(month: month, year: year) else { return nil }
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1,
+            day <= Self.daysIn(month: month, year: year)
+        else { return nil }
         self.year = year
         self.month = month
         self.day = day
@@ -40,7 +44,9 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
         return a
     }
 
-    public static func < (a: CalendarDate, b: CalendarDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
+    public static func < (a: CalendarDate, b: CalendarDate) -> Bool {
+        (a.year, a.month, a.day) < (b.year, b.month, b.day)
+    }
 
     private func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
     public var iso: String { "\(year)-\(two(month))-\(two(day))" }
@@ -56,14 +62,19 @@ public enum VietnameseIDNumber {
     /// Province and city codes of birth registration (Circular 07/2016/TT-BCA, Appendix I).
     public static let provinces: [Int: String] = [
         1: "Hà Nội", 2: "Hà Giang", 4: "Cao Bằng", 6: "Bắc Kạn", 8: "Tuyên Quang", 10: "Lào Cai", 11: "Điện Biên",
-        12: "Lai Châu", 14: "Sơn La", 15: "Yên Bái", 17: "Hòa Bình", 19: "Thái Nguyên", 20: "Lạng Sơn", 22: "Quảng Ninh",
-        24: "Bắc Giang", 25: "Phú Thọ", 26: "Vĩnh Phúc", 27: "Bắc Ninh", 30: "Hải Dương", 31: "Hải Phòng", 33: "Hưng Yên",
+        12: "Lai Châu", 14: "Sơn La", 15: "Yên Bái", 17: "Hòa Bình", 19: "Thái Nguyên", 20: "Lạng Sơn",
+        22: "Quảng Ninh",
+        24: "Bắc Giang", 25: "Phú Thọ", 26: "Vĩnh Phúc", 27: "Bắc Ninh", 30: "Hải Dương", 31: "Hải Phòng",
+        33: "Hưng Yên",
         34: "Thái Bình", 35: "Hà Nam", 36: "Nam Định", 37: "Ninh Bình", 38: "Thanh Hóa", 40: "Nghệ An", 42: "Hà Tĩnh",
         44: "Quảng Bình", 45: "Quảng Trị", 46: "Thừa Thiên Huế", 48: "Đà Nẵng", 49: "Quảng Nam", 51: "Quảng Ngãi",
-        52: "Bình Định", 54: "Phú Yên", 56: "Khánh Hòa", 58: "Ninh Thuận", 60: "Bình Thuận", 62: "Kon Tum", 64: "Gia Lai",
-        66: "Đắk Lắk", 67: "Đắk Nông", 68: "Lâm Đồng", 70: "Bình Phước", 72: "Tây Ninh", 74: "Bình Dương", 75: "Đồng Nai",
+        52: "Bình Định", 54: "Phú Yên", 56: "Khánh Hòa", 58: "Ninh Thuận", 60: "Bình Thuận", 62: "Kon Tum",
+        64: "Gia Lai",
+        66: "Đắk Lắk", 67: "Đắk Nông", 68: "Lâm Đồng", 70: "Bình Phước", 72: "Tây Ninh", 74: "Bình Dương",
+        75: "Đồng Nai",
         77: "Bà Rịa - Vũng Tàu", 79: "TP Hồ Chí Minh", 80: "Long An", 82: "Tiền Giang", 83: "Bến Tre", 84: "Trà Vinh",
-        86: "Vĩnh Long", 87: "Đồng Tháp", 89: "An Giang", 91: "Kiên Giang", 92: "Cần Thơ", 93: "Hậu Giang", 94: "Sóc Trăng",
+        86: "Vĩnh Long", 87: "Đồng Tháp", 89: "An Giang", 91: "Kiên Giang", 92: "Cần Thơ", 93: "Hậu Giang",
+        94: "Sóc Trăng",
         95: "Bạc Liêu", 96: "Cà Mau",
     ]
 
@@ -88,21 +99,30 @@ public enum VietnameseIDNumber {
         var problems: [Problem] = []
         let place = digits[0] * 100 + digits[1] * 10 + digits[2]
         if provinces[place] == nil && !(101...295).contains(place) {
-            problems.append(Problem(rule: "idNumber.province", message: "place code \(String(id.prefix(3))) is neither a province code nor a country code (101–295)"))
+            problems.append(
+                Problem(
+                    rule: "idNumber.province",
+                    message:
+                        "place code \(String(id.prefix(3))) is neither a province code nor a country code (101–295)"))
         }
         let g = digits[3]
         let yy = digits[4] * 10 + digits[5]
         if let dob = dateOfBirth {
             if let sex, let expected = centuryDigit(year: dob.year, sex: sex), expected != g {
                 let centuryOK = g / 2 == expected / 2
-                problems.append(Problem(
-                    rule: centuryOK ? "idNumber.sex" : "idNumber.century",
-                    message: centuryOK
-                        ? "digit 4 is \(g) (\(g % 2 == 0 ? "male" : "female")) but the holder's sex is \(sex == "M" ? "male" : "female")"
-                        : "digit 4 is \(g) (born \(1900 + (g / 2) * 100)s) but the holder was born in \(dob.year); expected \(expected)"))
+                problems.append(
+                    Problem(
+                        rule: centuryOK ? "idNumber.sex" : "idNumber.century",
+                        message: centuryOK
+                            ? "digit 4 is \(g) (\(g % 2 == 0 ? "male" : "female")) but the holder's sex is \(sex == "M" ? "male" : "female")"
+                            : "digit 4 is \(g) (born \(1900 + (g / 2) * 100)s) but the holder was born in \(dob.year); expected \(expected)"
+                    ))
             }
             if yy != dob.year % 100 {
-                problems.append(Problem(rule: "idNumber.birthYear", message: "digits 5–6 are \(String(format2: yy)) but the holder was born in \(dob.year)"))
+                problems.append(
+                    Problem(
+                        rule: "idNumber.birthYear",
+                        message: "digits 5–6 are \(String(format2: yy)) but the holder was born in \(dob.year)"))
             }
         }
         return problems
@@ -123,8 +143,6 @@ public enum VietnameseIDNumber {
 extension String {
     init(format2 v: Int) { self = v < 10 ? "0\(v)" : "\(v)" }
 }
-
-import Foundation
 
 extension CalendarDate {
     /// Today's date in Vietnam (UTC+7), for expiry and "not in the future" rules.

@@ -1,5 +1,5 @@
-import CardCore
 import CPCSCLite
+import CardCore
 import Foundation
 
 /// A PC/SC resource-manager context (owns an SCARDCONTEXT). Used from one thread; `cancel()` may be called
@@ -41,7 +41,9 @@ public final class PCSCContext: @unchecked Sendable {
         try readers().map { name throws(PCSCError) in try state(name, timeout: 0) }
     }
 
-    func state(_ reader: String, currentState: DWORD = DWORD(SCARD_STATE_UNAWARE), timeout: Int) throws(PCSCError) -> ReaderState {
+    func state(_ reader: String, currentState: DWORD = DWORD(SCARD_STATE_UNAWARE), timeout: Int) throws(PCSCError)
+        -> ReaderState
+    {
         let (rv, event, atr): (LONG, DWORD, [UInt8]) = reader.withCString { name in
             var s = SCARD_READERSTATE()
             s.szReader = name
@@ -88,7 +90,9 @@ public final class PCSCContext: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while try state(reader, timeout: 0).cardPresent {
             let left = deadline.timeIntervalSinceNow
-            guard left > 0 else { throw PCSCError(status: 0x8010_000A, operation: "waiting for the card to be removed") }
+            guard left > 0 else {
+                throw PCSCError(status: 0x8010_000A, operation: "waiting for the card to be removed")
+            }
             do {
                 _ = try state(reader, currentState: DWORD(SCARD_STATE_PRESENT), timeout: Int(min(left, 0.5) * 1000))
             } catch let e where e.code == .timeout {
@@ -110,7 +114,8 @@ public final class PCSCContext: @unchecked Sendable {
         let rv = SCardConnect(handle, reader, DWORD(mode), DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1), &card, &active)
         guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardConnect") }
         let s = try state(reader, timeout: 0)
-        return PCSCCard(context: self, handle: card, protocolT1: active == DWORD(SCARD_PROTOCOL_T1), atr: s.atr, reader: reader)
+        return PCSCCard(
+            context: self, handle: card, protocolT1: active == DWORD(SCARD_PROTOCOL_T1), atr: s.atr, reader: reader)
     }
 }
 
@@ -165,8 +170,9 @@ public final class PCSCCard: CardTransport {
     /// Reconnects (optionally resetting the card).
     public func reconnect(reset: Bool) throws(PCSCError) {
         var active: DWORD = 0
-        let rv = SCardReconnect(handle, DWORD(SCARD_SHARE_SHARED), DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1),
-                                DWORD(reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD), &active)
+        let rv = SCardReconnect(
+            handle, DWORD(SCARD_SHARE_SHARED), DWORD(SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1),
+            DWORD(reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD), &active)
         guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardReconnect") }
         isT1 = active == DWORD(SCARD_PROTOCOL_T1)
     }

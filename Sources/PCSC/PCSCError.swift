@@ -1,5 +1,5 @@
-import CardCore
 import CPCSCLite
+import CardCore
 
 /// A PC/SC failure in the user's terms (shape of swift-asn1's error type): no service, no reader, no card,
 /// card removed, timeout, cancelled, or another pcsc-lite status.
@@ -61,7 +61,8 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The same failure as a transport error (for readers above the PC/SC layer).
     public var transportError: TransportError {
         switch code {
-        case .cardRemoved, .noCard, .cardReset, .communication: return TransportError(code: .cardRemoved, reason: description)
+        case .cardRemoved, .noCard, .cardReset, .communication:
+            return TransportError(code: .cardRemoved, reason: description)
         case .noService: return TransportError(code: .noService, reason: description)
         case .noReader, .unknownReader: return TransportError(code: .noReader, reason: description)
         case .timeout: return TransportError(code: .timeout, reason: description)

@@ -10,12 +10,39 @@ extension CardProfile {
     public init(yaml text: String) throws {
         struct File: Decodable {
             struct Quirks: Decodable { var selectMasterFileUnsupported: Bool? }
-            struct PACE: Decodable { var mapping: String; var agreement: String; var cipher: String; var parameterId: Int }
-            struct Access: Decodable { var bac: Bool?; var pace: PACE; var can: String? }
-            struct CA: Decodable { var agreement: String; var cipher: String; var curve: String; var version: Int }
-            struct AA: Decodable { var key: String; var hash: String }
-            struct SOD: Decodable { var dataGroupHash: String; var signatureHash: String; var rsaPSS: Bool?; var version: Int? }
-            struct Limits: Decodable { var fullName: Int?; var place: Int?; var otherText: Int?; var portraitBytes: Int? }
+            struct PACE: Decodable {
+                var mapping: String
+                var agreement: String
+                var cipher: String
+                var parameterId: Int
+            }
+            struct Access: Decodable {
+                var bac: Bool?
+                var pace: PACE
+                var can: String?
+            }
+            struct CA: Decodable {
+                var agreement: String
+                var cipher: String
+                var curve: String
+                var version: Int
+            }
+            struct AA: Decodable {
+                var key: String
+                var hash: String
+            }
+            struct SOD: Decodable {
+                var dataGroupHash: String
+                var signatureHash: String
+                var rsaPSS: Bool?
+                var version: Int?
+            }
+            struct Limits: Decodable {
+                var fullName: Int?
+                var place: Int?
+                var otherText: Int?
+                var portraitBytes: Int?
+            }
             var name: String
             var application: String
             var quirks: Quirks?
@@ -33,7 +60,9 @@ extension CardProfile {
         } catch {
             throw PreparationError(reason: "profile: not valid YAML (\(error))")
         }
-        func bad(_ key: String, _ value: String) -> PreparationError { PreparationError(reason: "profile: \(key) \"\(value)\" is not supported") }
+        func bad(_ key: String, _ value: String) -> PreparationError {
+            PreparationError(reason: "profile: \(key) \"\(value)\" is not supported")
+        }
         func cipher(_ key: String, _ v: String) throws -> SecureMessagingCipher {
             guard let c = SecureMessagingCipher(rawValue: v) else { throw bad(key, v) }
             return c
@@ -46,23 +75,38 @@ extension CardProfile {
             guard let h = HashAlgorithm(rawValue: v) else { throw bad(key, v) }
             return h
         }
-        guard let aid = try? Hex.decode(file.application), (5...16).contains(aid.count) else { throw bad("application", file.application) }
-        guard let mapping = PACEProtocol.Mapping(rawValue: file.accessControl.pace.mapping) else { throw bad("accessControl.pace.mapping", file.accessControl.pace.mapping) }
+        guard let aid = try? Hex.decode(file.application), (5...16).contains(aid.count) else {
+            throw bad("application", file.application)
+        }
+        guard let mapping = PACEProtocol.Mapping(rawValue: file.accessControl.pace.mapping) else {
+            throw bad("accessControl.pace.mapping", file.accessControl.pace.mapping)
+        }
         let pace = PACEProtocol(
-            mapping: mapping, agreement: try agreement("accessControl.pace.agreement", file.accessControl.pace.agreement),
+            mapping: mapping,
+            agreement: try agreement("accessControl.pace.agreement", file.accessControl.pace.agreement),
             cipher: try cipher("accessControl.pace.cipher", file.accessControl.pace.cipher))
         guard PACEProtocol(oid: pace.oid) != nil else { throw bad("accessControl.pace", pace.description) }
-        guard let parameters = DomainParameters(standardizedID: file.accessControl.pace.parameterId), parameters.agreement == pace.agreement else {
+        guard let parameters = DomainParameters(standardizedID: file.accessControl.pace.parameterId),
+            parameters.agreement == pace.agreement
+        else {
             throw bad("accessControl.pace.parameterId", "\(file.accessControl.pace.parameterId)")
         }
-        guard let curve = NamedCurve(rawValue: file.chipAuthentication.curve) else { throw bad("chipAuthentication.curve", file.chipAuthentication.curve) }
+        guard let curve = NamedCurve(rawValue: file.chipAuthentication.curve) else {
+            throw bad("chipAuthentication.curve", file.chipAuthentication.curve)
+        }
         let ca = ChipAuthenticationProtocol(
             agreement: try agreement("chipAuthentication.agreement", file.chipAuthentication.agreement),
             cipher: try cipher("chipAuthentication.cipher", file.chipAuthentication.cipher))
-        guard ca.agreement == .ecdh else { throw bad("chipAuthentication.agreement", "DH (the emulator's CA keys are EC)") }
-        guard [1, 2].contains(file.chipAuthentication.version) else { throw bad("chipAuthentication.version", "\(file.chipAuthentication.version)") }
+        guard ca.agreement == .ecdh else {
+            throw bad("chipAuthentication.agreement", "DH (the emulator's CA keys are EC)")
+        }
+        guard [1, 2].contains(file.chipAuthentication.version) else {
+            throw bad("chipAuthentication.version", "\(file.chipAuthentication.version)")
+        }
         let aaKey = file.activeAuthentication.key
-        guard ["rsa1024", "rsa2048", "rsa3072"].contains(aaKey) || NamedCurve(rawValue: aaKey) != nil else { throw bad("activeAuthentication.key", aaKey) }
+        guard ["rsa1024", "rsa2048", "rsa3072"].contains(aaKey) || NamedCurve(rawValue: aaKey) != nil else {
+            throw bad("activeAuthentication.key", aaKey)
+        }
         var limits = RecordLimits()
         if let l = file.limits {
             limits.fullName = l.fullName ?? limits.fullName
@@ -71,9 +115,12 @@ extension CardProfile {
             limits.portraitBytes = l.portraitBytes ?? limits.portraitBytes
         }
         self.init(
-            name: file.name, applicationID: aid, paceProtocol: pace, paceParameterID: file.accessControl.pace.parameterId,
-            chipAuthentication: ca, chipAuthenticationCurve: curve, chipAuthenticationVersion: file.chipAuthentication.version,
-            activeAuthenticationKey: aaKey, activeAuthenticationHash: try hash("activeAuthentication.hash", file.activeAuthentication.hash),
+            name: file.name, applicationID: aid, paceProtocol: pace,
+            paceParameterID: file.accessControl.pace.parameterId,
+            chipAuthentication: ca, chipAuthenticationCurve: curve,
+            chipAuthenticationVersion: file.chipAuthentication.version,
+            activeAuthenticationKey: aaKey,
+            activeAuthenticationHash: try hash("activeAuthentication.hash", file.activeAuthentication.hash),
             sodHash: try hash("securityObject.dataGroupHash", file.securityObject.dataGroupHash),
             signatureHash: try hash("securityObject.signatureHash", file.securityObject.signatureHash),
             rsaPSS: file.securityObject.rsaPSS ?? false, securityObjectVersion: file.securityObject.version ?? 0,
@@ -81,15 +128,20 @@ extension CardProfile {
     }
 
     public init(contentsOf path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw PreparationError(reason: "cannot read the profile \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PreparationError(reason: "cannot read the profile \(path)")
+        }
         try self.init(yaml: String(decoding: data, as: UTF8.self))
     }
 
     static func describe(_ error: DecodingError) -> String {
         switch error {
-        case .keyNotFound(let key, let c): return "missing key \((c.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c): return "wrong value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-        case .dataCorrupted(let c): return "malformed at \(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
+        case .keyNotFound(let key, let c):
+            return "missing key \((c.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c):
+            return "wrong value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case .dataCorrupted(let c):
+            return "malformed at \(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
         @unknown default: return "\(error)"
         }
     }

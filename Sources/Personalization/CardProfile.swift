@@ -1,6 +1,6 @@
-import Foundation
 import CardCrypto
 import ChipAccess
+import Foundation
 import LDS
 
 /// What a card of one kind holds and how it is protected (DESIGN.md: data, not code). The built-in default is
@@ -32,9 +32,12 @@ public struct CardProfile: Hashable, Sendable {
     public static let vietnamese2021 = CardProfile(
         name: "vn-cccd-2021", applicationID: VietnameseCard.applicationID,
         paceProtocol: PACEProtocol(mapping: .generic, agreement: .ecdh, cipher: .aes128), paceParameterID: 13,
-        chipAuthentication: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128), chipAuthenticationCurve: .brainpoolP256r1,
-        chipAuthenticationVersion: 1, activeAuthenticationKey: "rsa2048", activeAuthenticationHash: .sha1, sodHash: .sha256,
-        signatureHash: .sha256, rsaPSS: false, securityObjectVersion: 0, selectMasterFileUnsupported: true, limits: RecordLimits())
+        chipAuthentication: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128),
+        chipAuthenticationCurve: .brainpoolP256r1,
+        chipAuthenticationVersion: 1, activeAuthenticationKey: "rsa2048", activeAuthenticationHash: .sha1,
+        sodHash: .sha256,
+        signatureHash: .sha256, rsaPSS: false, securityObjectVersion: 0, selectMasterFileUnsupported: true,
+        limits: RecordLimits())
 }
 
 /// A document signer: certificate and private key.
@@ -50,16 +53,19 @@ public struct DocumentSigner {
     /// ds.crt and ds.key (PEM) from a folder written by `cccd pki init`.
     public static func load(directory: String) throws -> DocumentSigner {
         func read(_ name: String) throws -> [UInt8] {
-            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else {
+            guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name))
+            else {
                 throw PreparationError(reason: "cannot read \(directory)/\(name)")
             }
             return [UInt8](data)
         }
-        guard let cert = Certificate.fromPEM(try read("ds.crt")).first ?? (try? Certificate(der: try read("ds.crt"))) else {
+        guard let cert = Certificate.fromPEM(try read("ds.crt")).first ?? (try? Certificate(der: try read("ds.crt")))
+        else {
             throw PreparationError(reason: "\(directory)/ds.crt is not a certificate")
         }
         let keyBytes = try read("ds.key")
-        guard let key = (try? AsymmetricKey(privateKeyPEM: keyBytes)) ?? (try? AsymmetricKey(privateKeyDER: keyBytes)) else {
+        guard let key = (try? AsymmetricKey(privateKeyPEM: keyBytes)) ?? (try? AsymmetricKey(privateKeyDER: keyBytes))
+        else {
             throw PreparationError(reason: "\(directory)/ds.key is not a private key")
         }
         return DocumentSigner(certificate: cert, key: key)

@@ -86,7 +86,9 @@ public struct CitizenRecord: Codable, Hashable, Sendable {
     public func portraitBytes(baseDirectory: String?) -> [UInt8]? {
         guard let portrait, !portrait.isEmpty else { return nil }
         var path = portrait
-        if let base = baseDirectory, !portrait.hasPrefix("/") { path = (base as NSString).appendingPathComponent(portrait) }
+        if let base = baseDirectory, !portrait.hasPrefix("/") {
+            path = (base as NSString).appendingPathComponent(portrait)
+        }
         if let data = FileManager.default.contents(atPath: path) { return [UInt8](data) }
         if portrait.count > 64, let data = Data(base64Encoded: portrait) { return [UInt8](data) }
         return nil

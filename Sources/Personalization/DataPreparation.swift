@@ -8,7 +8,8 @@ import LDS
 /// PACE info), DG15 (AA key), EF.COM, EF.CardAccess, EF.SOD, and the secrets (MRZ key, CAN, CA and AA keys).
 public enum DataPreparation {
     public static func prepare(
-        _ record: CitizenRecord, profile: CardProfile = .vietnamese2021, signer: DocumentSigner, baseDirectory: String? = nil,
+        _ record: CitizenRecord, profile: CardProfile = .vietnamese2021, signer: DocumentSigner,
+        baseDirectory: String? = nil,
         validator: RecordValidator? = nil
     ) throws -> CardImage {
         var v = validator ?? RecordValidator()
@@ -20,20 +21,32 @@ public enum DataPreparation {
         guard let dob = CalendarDate(iso: record.dateOfBirth) else { throw PreparationError(reason: "date of birth") }
         let doe = record.dateOfExpiry.flatMap { CalendarDate(iso: $0) }
         let mrz = try VietnameseCard.mrz(
-            idNumber: record.idNumber, dateOfBirth: dob.mrz, sex: record.sex, dateOfExpiry: doe?.mrz, fullName: record.fullName)
+            idNumber: record.idNumber, dateOfBirth: dob.mrz, sex: record.sex, dateOfExpiry: doe?.mrz,
+            fullName: record.fullName)
 
         var groups: [Int: [UInt8]] = [:]
         groups[1] = DataGroup1(mrz: mrz).encoded
-        guard let portrait = record.portraitBytes(baseDirectory: baseDirectory) else { throw PreparationError(reason: "portrait cannot be read") }
-        groups[2] = DataGroup2(faces: [try DataGroup2.FaceImage(image: portrait, gender: record.sex == "F" ? 2 : 1)]).encoded
+        guard let portrait = record.portraitBytes(baseDirectory: baseDirectory) else {
+            throw PreparationError(reason: "portrait cannot be read")
+        }
+        groups[2] =
+            DataGroup2(faces: [try DataGroup2.FaceImage(image: portrait, gender: record.sex == "F" ? 2 : 1)]).encoded
         if let prints = record.fingerprints, !prints.isEmpty {
             var fingers: [DataGroup3.Finger] = []
             for p in prints {
-                let holder = CitizenRecord(idNumber: "", fullName: "", dateOfBirth: "", sex: "", placeOfOrigin: "", placeOfResidence: "", dateOfIssue: "", dateOfExpiry: nil, portrait: p.image)
-                guard let image = holder.portraitBytes(baseDirectory: baseDirectory) else { throw PreparationError(reason: "fingerprint \(p.position) cannot be read") }
+                let holder = CitizenRecord(
+                    idNumber: "", fullName: "", dateOfBirth: "", sex: "", placeOfOrigin: "", placeOfResidence: "",
+                    dateOfIssue: "", dateOfExpiry: nil, portrait: p.image)
+                guard let image = holder.portraitBytes(baseDirectory: baseDirectory) else {
+                    throw PreparationError(reason: "fingerprint \(p.position) cannot be read")
+                }
                 let dims = imageDimensions(image) ?? (0, 0)
-                let compression: UInt8 = ImageFormat(detecting: image) == .wsq ? 2 : ImageFormat(detecting: image) == .jpeg ? 4 : 5
-                fingers.append(.init(position: UInt8(clamping: p.position), compression: compression, width: dims.0, height: dims.1, image: image))
+                let compression: UInt8 =
+                    ImageFormat(detecting: image) == .wsq ? 2 : ImageFormat(detecting: image) == .jpeg ? 4 : 5
+                fingers.append(
+                    .init(
+                        position: UInt8(clamping: p.position), compression: compression, width: dims.0, height: dims.1,
+                        image: image))
             }
             groups[3] = DataGroup3(fingers: fingers).encoded
         }
@@ -53,32 +66,43 @@ public enum DataPreparation {
             aaKey = try .generateEC(curve)
         }
         var dg14Infos: [SecurityInfo] = [
-            .chipAuthentication(ChipAuthenticationInfo(protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)),
-            .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(
-                protocolOID: ObjectIdentifiers.publicKey + [2],
-                subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(curve: profile.chipAuthenticationCurve, point: try caKey.ecPublicPoint()))),
+            .chipAuthentication(
+                ChipAuthenticationInfo(protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)
+            ),
+            .chipAuthenticationPublicKey(
+                ChipAuthenticationPublicKeyInfo(
+                    protocolOID: ObjectIdentifiers.publicKey + [2],
+                    subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(
+                        curve: profile.chipAuthenticationCurve, point: try caKey.ecPublicPoint()))),
             .pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)),
             .terminalAuthentication(TerminalAuthenticationInfo(version: 1)),
         ]
-        if aaKey.kind == .ec { dg14Infos.append(.activeAuthentication(ActiveAuthenticationInfo(ecdsaPlainWith: profile.activeAuthenticationHash))) }
+        if aaKey.kind == .ec {
+            dg14Infos.append(
+                .activeAuthentication(ActiveAuthenticationInfo(ecdsaPlainWith: profile.activeAuthenticationHash)))
+        }
         groups[14] = try DataGroup14(securityInfos: SecurityInfos(dg14Infos)).encoded()
         groups[15] = DataGroup15(subjectPublicKeyInfo: try aaKey.publicKeyDER()).encoded
 
         let cardAccess = try SecurityInfos([
             .terminalAuthentication(TerminalAuthenticationInfo(version: 1)),
-            .chipAuthentication(ChipAuthenticationInfo(protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)),
+            .chipAuthentication(
+                ChipAuthenticationInfo(protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)
+            ),
             .pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)),
         ]).derEncoded()
 
         let sod = try SecurityObjectDocument.sign(
             LDSSecurityObject(hashing: groups, with: profile.sodHash, version: profile.securityObjectVersion),
-            signer: signer.certificate, key: signer.key, signatureHash: profile.signatureHash, pss: profile.rsaPSS && signer.key.kind == .rsa)
+            signer: signer.certificate, key: signer.key, signatureHash: profile.signatureHash,
+            pss: profile.rsaPSS && signer.key.kind == .rsa)
 
         var files: [LDSFile: [UInt8]] = [.cardAccess: cardAccess, .sod: sod.encoded]
         for (n, bytes) in groups { files[.dataGroup(n)] = bytes }
         files[.com] = EFCOM(dataGroups: groups.keys.sorted().map { .dataGroup($0) }).encoded
         return CardImage.eMRTD(
-            files: files, bac: mrz.bacKey, can: try VietnameseCard.can(idNumber: record.idNumber), aid: profile.applicationID,
+            files: files, bac: mrz.bacKey, can: try VietnameseCard.can(idNumber: record.idNumber),
+            aid: profile.applicationID,
             quirks: .init(selectMasterFileUnsupported: profile.selectMasterFileUnsupported), profile: profile.name,
             chipAuthenticationKey: try caKey.privateKeyDER(), activeAuthenticationKey: try aaKey.privateKeyDER())
     }

@@ -45,8 +45,12 @@ public struct RecordValidator: Sendable {
 
     public func validate(_ r: CitizenRecord, baseDirectory: String? = nil) -> ValidationResult {
         var result = ValidationResult()
-        func error(_ field: String, _ rule: String, _ message: String) { result.errors.append(.init(field: field, rule: rule, message: message)) }
-        func warning(_ field: String, _ rule: String, _ message: String) { result.warnings.append(.init(field: field, rule: rule, message: message)) }
+        func error(_ field: String, _ rule: String, _ message: String) {
+            result.errors.append(.init(field: field, rule: rule, message: message))
+        }
+        func warning(_ field: String, _ rule: String, _ message: String) {
+            result.warnings.append(.init(field: field, rule: rule, message: message))
+        }
 
         // Sex.
         let sexOK = r.sex == "M" || r.sex == "F"
@@ -66,8 +70,12 @@ public struct RecordValidator: Sendable {
         if let dob, dob > today { error("dateOfBirth", "date.future", "\(dob) is in the future") }
         if let dob, dob.year < 1900 { error("dateOfBirth", "date.range", "birth year \(dob.year) is before 1900") }
         if let issue, issue > today { error("dateOfIssue", "date.future", "\(issue) is in the future") }
-        if let dob, let issue, issue < dob { error("dateOfIssue", "date.order", "the card is issued (\(issue)) before the holder's birth (\(dob))") }
-        if let issue, let expiry, expiry <= issue { error("dateOfExpiry", "date.order", "expiry \(expiry) is not after issue \(issue)") }
+        if let dob, let issue, issue < dob {
+            error("dateOfIssue", "date.order", "the card is issued (\(issue)) before the holder's birth (\(dob))")
+        }
+        if let issue, let expiry, expiry <= issue {
+            error("dateOfExpiry", "date.order", "expiry \(expiry) is not after issue \(issue)")
+        }
 
         // ID number against the holder.
         for p in VietnameseIDNumber.check(r.idNumber, dateOfBirth: dob, sex: sexOK ? r.sex : nil) {
@@ -80,15 +88,23 @@ public struct RecordValidator: Sendable {
             switch (expected, expiry) {
             case (nil, nil): break
             case (nil, let got?):
-                error("dateOfExpiry", "expiry.rule", "a card issued at age \(dob.age(on: issue)) has no expiry (must be null), not \(got)")
+                error(
+                    "dateOfExpiry", "expiry.rule",
+                    "a card issued at age \(dob.age(on: issue)) has no expiry (must be null), not \(got)")
             case (let want?, nil):
-                error("dateOfExpiry", "expiry.rule", "a card issued at age \(dob.age(on: issue)) expires on \(want), not never")
+                error(
+                    "dateOfExpiry", "expiry.rule",
+                    "a card issued at age \(dob.age(on: issue)) expires on \(want), not never")
             case (let want?, let got?) where want != got:
-                error("dateOfExpiry", "expiry.rule", "expected \(want) (25/40/60 rule, issued at age \(dob.age(on: issue))), not \(got)")
+                error(
+                    "dateOfExpiry", "expiry.rule",
+                    "expected \(want) (25/40/60 rule, issued at age \(dob.age(on: issue))), not \(got)")
             default: break
             }
         }
-        if let expiry, expiry < today { warning("dateOfExpiry", "expiry.past", "the card would already be expired (\(expiry))") }
+        if let expiry, expiry < today {
+            warning("dateOfExpiry", "expiry.past", "the card would already be expired (\(expiry))")
+        }
 
         // Names and text.
         if r.fullName.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -96,27 +112,47 @@ public struct RecordValidator: Sendable {
         } else {
             do {
                 let split = MRZTransliteration.splitVietnameseName(r.fullName)
-                if split.secondary.isEmpty { warning("fullName", "name.single", "only one name: the MRZ will hold no given names") }
-                let full = try MRZTransliteration.transliterate(split.primary) + "<<" + (try MRZTransliteration.transliterate(split.secondary))
-                if full.count > 30 { warning("fullName", "name.truncated", "the MRZ name field will be truncated (\(full.count) > 30 characters)") }
+                if split.secondary.isEmpty {
+                    warning("fullName", "name.single", "only one name: the MRZ will hold no given names")
+                }
+                let full =
+                    try MRZTransliteration.transliterate(split.primary) + "<<"
+                    + (try MRZTransliteration.transliterate(split.secondary))
+                if full.count > 30 {
+                    warning(
+                        "fullName", "name.truncated",
+                        "the MRZ name field will be truncated (\(full.count) > 30 characters)")
+                }
             } catch let problem {
                 error("fullName", "name.transliteration", problem.reason)
             }
-            if r.fullName.utf8.count > limits.fullName { error("fullName", "length", "\(r.fullName.utf8.count) bytes, the profile allows \(limits.fullName)") }
+            if r.fullName.utf8.count > limits.fullName {
+                error("fullName", "length", "\(r.fullName.utf8.count) bytes, the profile allows \(limits.fullName)")
+            }
         }
         for (field, value, limit, required) in [
-            ("placeOfOrigin", r.placeOfOrigin as String?, limits.place, true), ("placeOfResidence", r.placeOfResidence, limits.place, true),
+            ("placeOfOrigin", r.placeOfOrigin as String?, limits.place, true),
+            ("placeOfResidence", r.placeOfResidence, limits.place, true),
             ("nationality", r.nationality, limits.otherText, true), ("ethnicity", r.ethnicity, limits.otherText, false),
-            ("religion", r.religion, limits.otherText, false), ("identifyingMarks", r.identifyingMarks, limits.place, false),
+            ("religion", r.religion, limits.otherText, false),
+            ("identifyingMarks", r.identifyingMarks, limits.place, false),
             ("fatherName", r.fatherName, limits.fullName, false), ("motherName", r.motherName, limits.fullName, false),
             ("spouseName", r.spouseName, limits.fullName, false),
         ] {
             guard let value else { continue }
-            if required && value.trimmingCharacters(in: .whitespaces).isEmpty { error(field, "text.required", "must not be empty") }
-            if value.utf8.count > limit { error(field, "length", "\(value.utf8.count) bytes, the profile allows \(limit)") }
-            if value.unicodeScalars.contains(where: { $0.value < 0x20 }) { error(field, "text.control", "contains control characters") }
+            if required && value.trimmingCharacters(in: .whitespaces).isEmpty {
+                error(field, "text.required", "must not be empty")
+            }
+            if value.utf8.count > limit {
+                error(field, "length", "\(value.utf8.count) bytes, the profile allows \(limit)")
+            }
+            if value.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                error(field, "text.control", "contains control characters")
+            }
         }
-        if r.nationality != "Việt Nam" { warning("nationality", "nationality.value", "\"\(r.nationality)\" is not \"Việt Nam\"") }
+        if r.nationality != "Việt Nam" {
+            warning("nationality", "nationality.value", "\"\(r.nationality)\" is not \"Việt Nam\"")
+        }
         if let old = r.oldIdNumber, !(old.count == 9 && old.allSatisfy({ $0.isASCII && $0.isNumber })) {
             error("oldIdNumber", "oldId.format", "must be the 9-digit CMND number")
         }
@@ -150,7 +186,9 @@ public struct BatchValidation: Sendable {
     }
 
     /// Validates each non-empty line; a line that is not a record is invalid with rule "record.json".
-    public static func validate(jsonLines data: Data, baseDirectory: String?, validator: RecordValidator = .init()) -> [Line] {
+    public static func validate(jsonLines data: Data, baseDirectory: String?, validator: RecordValidator = .init())
+        -> [Line]
+    {
         let text = String(decoding: data, as: UTF8.self)
         var out: [Line] = []
         let decoder = JSONDecoder()
@@ -160,10 +198,16 @@ public struct BatchValidation: Sendable {
             do {
                 let record = try decoder.decode(CitizenRecord.self, from: Data(line.utf8))
                 let result = validator.validate(record, baseDirectory: baseDirectory)
-                out.append(Line(line: index + 1, idNumber: record.idNumber, valid: result.isValid, errors: result.errors, warnings: result.warnings))
+                out.append(
+                    Line(
+                        line: index + 1, idNumber: record.idNumber, valid: result.isValid, errors: result.errors,
+                        warnings: result.warnings))
             } catch {
-                out.append(Line(line: index + 1, idNumber: nil, valid: false,
-                                errors: [ValidationIssue(field: "record", rule: "record.json", message: Self.describe(error))], warnings: []))
+                out.append(
+                    Line(
+                        line: index + 1, idNumber: nil, valid: false,
+                        errors: [ValidationIssue(field: "record", rule: "record.json", message: Self.describe(error))],
+                        warnings: []))
             }
         }
         return out
@@ -172,8 +216,10 @@ public struct BatchValidation: Sendable {
     static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, _): return "missing field \"\(key.stringValue)\""
-        case DecodingError.typeMismatch(_, let c): return "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.valueNotFound(_, let c): return "null at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let c):
+            return "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.valueNotFound(_, let c):
+            return "null at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
         case DecodingError.dataCorrupted: return "not valid JSON"
         default: return "not a record"
         }

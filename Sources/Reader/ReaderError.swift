@@ -44,8 +44,10 @@ public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
         case let e as ReaderError: return e
         case let e as TransportError:
             switch e.code {
-            case .cardRemoved, .noCard: return ReaderError(code: .cardRemoved, reason: "\(what): card removed (\(e.reason))")
-            case .timeout: return ReaderError(code: .cardRemoved, reason: "\(what): the card stopped answering (\(e.reason))")
+            case .cardRemoved, .noCard:
+                return ReaderError(code: .cardRemoved, reason: "\(what): card removed (\(e.reason))")
+            case .timeout:
+                return ReaderError(code: .cardRemoved, reason: "\(what): the card stopped answering (\(e.reason))")
             case .noReader, .noService: return ReaderError(code: .noReader, reason: "\(what): \(e)")
             default: return ReaderError(code: .protocolError, reason: "\(what): \(e)")
             }

@@ -37,9 +37,11 @@ public final class ReaderSession {
 
     /// SELECT the eMRTD application by AID (P2 = 0C: no FCI, nothing to transfer).
     public func selectApplication(_ aid: [UInt8] = VietnameseCard.applicationID) throws {
-        let response = try send(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: aid), doing: "selecting the eMRTD application")
+        let response = try send(
+            CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: aid), doing: "selecting the eMRTD application")
         guard response.statusWord == .success else {
-            throw ReaderError(code: .notAnEMRTD, reason: "the card has no eMRTD application", statusWord: response.statusWord)
+            throw ReaderError(
+                code: .notAnEMRTD, reason: "the card has no eMRTD application", statusWord: response.statusWord)
         }
     }
 
@@ -75,11 +77,14 @@ public final class ReaderSession {
     /// PACE with the protocol and parameters EF.CardAccess offers (tag 84 always sent when known).
     public func performPACE(_ key: AccessKey, cardAccess: SecurityInfos) throws -> PACE.Result {
         guard let (info, proto, parameters) = Self.choosePACE(cardAccess) else {
-            throw ReaderError(code: .protocolError, reason: "EF.CardAccess offers no PACE protocol this reader supports")
+            throw ReaderError(
+                code: .protocolError, reason: "EF.CardAccess offers no PACE protocol this reader supports")
         }
         closeSecureMessaging()
         do {
-            let result = try PACE.authenticate(meter, protocol: proto, parameters: parameters, parameterID: info.parameterID, password: key, random: random)
+            let result = try PACE.authenticate(
+                meter, protocol: proto, parameters: parameters, parameterID: info.parameterID, password: key,
+                random: random)
             open(result.session)
             accessControl = "PACE-\(key.kind)"
             return result
@@ -91,7 +96,9 @@ public final class ReaderSession {
     /// The preferred PACE offer: CAM (it also authenticates the chip), then GM, then IM.
     static func choosePACE(_ infos: SecurityInfos) -> (PACEInfo, PACEProtocol, DomainParameters)? {
         let usable = infos.paceInfos.compactMap { info -> (PACEInfo, PACEProtocol, DomainParameters)? in
-            guard let p = info.paceProtocol, let d = info.domainParameters, d.agreement == p.agreement else { return nil }
+            guard let p = info.paceProtocol, let d = info.domainParameters, d.agreement == p.agreement else {
+                return nil
+            }
             if p.mapping == .integrated, case .curve(.secp224r1) = d { return nil }  // no point encoding for p ≡ 1 mod 4
             return (info, p, d)
         }
@@ -125,7 +132,9 @@ public final class ReaderSession {
 
     /// The largest plaintext Le without extended length in the current channel.
     private var shortLe: Int {
-        secureMessaging.map { SecureMessagingCodec.maxPlaintextLength(responseLength: 256, blockSize: $0.keys.blockSize) } ?? 256
+        secureMessaging.map {
+            SecureMessagingCodec.maxPlaintextLength(responseLength: 256, blockSize: $0.keys.blockSize)
+        } ?? 256
     }
 
     // MARK: Reading files
@@ -140,7 +149,8 @@ public final class ReaderSession {
             let want = min(workingLe, total - data.count)
             let chunk = try readChunk(file: file, offset: data.count, length: want, bySFI: false, doing: what)
             guard !chunk.isEmpty else {
-                throw ReaderError(code: .malformedData, reason: "\(file.name) ends after \(data.count) of \(total) bytes")
+                throw ReaderError(
+                    code: .malformedData, reason: "\(file.name) ends after \(data.count) of \(total) bytes")
             }
             if chunk.count < want { workingLe = chunk.count }  // the chip's own limit: remember it
             data += chunk
@@ -188,15 +198,21 @@ public final class ReaderSession {
             } else if offset <= 0x7FFF {
                 command = CommandAPDU(ins: 0xB0, p1: UInt8(offset >> 8), p2: UInt8(offset & 0xFF), ne: ne)
             } else {
-                let o = offset > 0xFFFF ? [UInt8(offset >> 16), UInt8(offset >> 8 & 0xFF), UInt8(offset & 0xFF)] : [UInt8(offset >> 8), UInt8(offset & 0xFF)]
-                command = CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x54, value: o), ne: min(ne + 4, usesExtendedLength ? 65536 : 256))
+                let o =
+                    offset > 0xFFFF
+                    ? [UInt8(offset >> 16), UInt8(offset >> 8 & 0xFF), UInt8(offset & 0xFF)]
+                    : [UInt8(offset >> 8), UInt8(offset & 0xFF)]
+                command = CommandAPDU(
+                    ins: 0xB1, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x54, value: o),
+                    ne: min(ne + 4, usesExtendedLength ? 65536 : 256))
             }
             let response = try send(command, doing: what)
             switch response.statusWord {
             case .success, .endOfFileWarning:
                 if command.ins == 0xB1 {
                     guard let tlv = try? TLV(parsing: response.data), tlv.tag == 0x53 else {
-                        throw ReaderError(code: .malformedData, reason: "\(what): odd READ BINARY answer without DO'53'")
+                        throw ReaderError(
+                            code: .malformedData, reason: "\(what): odd READ BINARY answer without DO'53'")
                     }
                     return Array(tlv.value)
                 }
@@ -210,13 +226,19 @@ public final class ReaderSession {
                 ne = response.statusWord.exactLe ?? ne
                 workingLe = min(workingLe, ne)
             case .securityStatusNotSatisfied:
-                throw ReaderError(code: .fileUnreadable, reason: "\(file.name): access denied", statusWord: response.statusWord)
+                throw ReaderError(
+                    code: .fileUnreadable, reason: "\(file.name): access denied", statusWord: response.statusWord)
             case .fileNotFound:
-                throw ReaderError(code: .fileUnreadable, reason: "\(file.name): not on this card", statusWord: response.statusWord)
+                throw ReaderError(
+                    code: .fileUnreadable, reason: "\(file.name): not on this card", statusWord: response.statusWord)
             case .wrongP1P2:
-                throw ReaderError(code: .malformedData, reason: "\(file.name): offset \(offset) is past the end", statusWord: response.statusWord)
+                throw ReaderError(
+                    code: .malformedData, reason: "\(file.name): offset \(offset) is past the end",
+                    statusWord: response.statusWord)
             default:
-                throw ReaderError(code: .protocolError, reason: "\(what): the chip answered \(response.statusWord)", statusWord: response.statusWord)
+                throw ReaderError(
+                    code: .protocolError, reason: "\(what): the chip answered \(response.statusWord)",
+                    statusWord: response.statusWord)
             }
         }
     }
@@ -233,17 +255,23 @@ public final class ReaderSession {
                 paceParameters = Self.choosePACE(cardAccess)?.2
                 try selectApplication()
                 return
-            } catch let error as ReaderError where error.code != .accessDenied && error.code != .cardRemoved && options.allowBACFallback {
+            } catch let error as ReaderError
+                where error.code != .accessDenied && error.code != .cardRemoved && options.allowBACFallback
+            {
                 notes.append("PACE failed (\(error)); fell back to BAC as allowed")
             }
         } else if cardAccess != nil {
             guard options.allowBACFallback else {
-                throw ReaderError(code: .protocolError, reason: "EF.CardAccess offers no PACE this reader supports, and BAC fallback is not allowed")
+                throw ReaderError(
+                    code: .protocolError,
+                    reason: "EF.CardAccess offers no PACE this reader supports, and BAC fallback is not allowed")
             }
             notes.append("EF.CardAccess offers no usable PACE; BAC used as allowed")
         }
         guard case .mrz(let bacKey) = key else {
-            throw ReaderError(code: .accessDenied, reason: "the card does not offer PACE, and BAC needs the MRZ (not the \(key.kind))")
+            throw ReaderError(
+                code: .accessDenied, reason: "the card does not offer PACE, and BAC needs the MRZ (not the \(key.kind))"
+            )
         }
         closeSecureMessaging()
         try selectApplication()
@@ -272,7 +300,8 @@ public final class ReaderSession {
 
     /// Reads the files after access control (see `readCard`). `reauthenticate` re-opens the card when Chip
     /// Authentication broke the channel (a clone).
-    public func readAll(reauthenticate: (() throws -> Void)? = nil, options: ReadOptions = .init()) throws -> ReadResult {
+    public func readAll(reauthenticate: (() throws -> Void)? = nil, options: ReadOptions = .init()) throws -> ReadResult
+    {
         var result = ReadResult(accessControl: accessControl)
         let comBytes = try readFile(.com)
         result.files[.com] = comBytes
@@ -293,11 +322,13 @@ public final class ReaderSession {
             chipAuthenticationPending = nil
             do {
                 let bytes = try readFile(file)
-                result.checks.chipAuthentication = .passed("\(protocolName): the chip answered under the new session keys")
+                result.checks.chipAuthentication = .passed(
+                    "\(protocolName): the chip answered under the new session keys")
                 return bytes
             } catch let error as ReaderError where error.code == .secureMessaging {
                 result.checks.chipAuthentication = .failed(
-                    "\(protocolName): the chip could not answer under the new keys; it does not hold the key of DG14 (possible clone)")
+                    "\(protocolName): the chip could not answer under the new keys; it does not hold the key of DG14 (possible clone)"
+                )
                 guard let reauthenticate else { throw error }
                 try reauthenticate()
                 return try readFile(file)
@@ -319,7 +350,9 @@ public final class ReaderSession {
         // Chip Authentication with the key in DG14.
         if pending.contains(.dataGroup(14)) {
             try read(.dataGroup(14))
-            if let verdict = try chipAuthentication(dg14: result.files[.dataGroup(14)], options: options, reauthenticate: reauthenticate) {
+            if let verdict = try chipAuthentication(
+                dg14: result.files[.dataGroup(14)], options: options, reauthenticate: reauthenticate)
+            {
                 result.checks.chipAuthentication = verdict
             } else {
                 chipAuthenticationPending = DataGroup14.caProtocolName(result.files[.dataGroup(14)])
@@ -330,7 +363,8 @@ public final class ReaderSession {
         // Active Authentication with the key in DG15.
         if pending.contains(.dataGroup(15)) {
             try read(.dataGroup(15))
-            result.checks.activeAuthentication = try activeAuthentication(dg15: result.files[.dataGroup(15)], dg14: result.files[.dataGroup(14)], options: options)
+            result.checks.activeAuthentication = try activeAuthentication(
+                dg15: result.files[.dataGroup(15)], dg14: result.files[.dataGroup(14)], options: options)
         } else {
             result.checks.activeAuthentication = .notChecked("the card has no DG15")
         }
@@ -344,7 +378,9 @@ public final class ReaderSession {
     }
 
     /// The CA verdict, or nil when the proof is the next protected exchange (ICAO style, no token).
-    private func chipAuthentication(dg14 bytes: [UInt8]?, options: ReadOptions, reauthenticate: (() throws -> Void)?) throws -> Verdict? {
+    private func chipAuthentication(dg14 bytes: [UInt8]?, options: ReadOptions, reauthenticate: (() throws -> Void)?)
+        throws -> Verdict?
+    {
         guard let bytes, let dg14 = try? DataGroup14(bytes: bytes) else {
             return .failed("DG14 cannot be read")
         }
@@ -354,20 +390,26 @@ public final class ReaderSession {
                 return .failed("PACE-CAM: DG14 holds no Chip Authentication key to check against")
             }
             return PACE.verifyCAM(pace, parameters: parameters, chipStaticKey: key.key)
-                ? .passed("PACE-CAM: the chip proved its key from DG14") : .failed("PACE-CAM: the chip's proof does not match DG14 (possible clone)")
+                ? .passed("PACE-CAM: the chip proved its key from DG14")
+                : .failed("PACE-CAM: the chip's proof does not match DG14 (possible clone)")
         }
         guard options.chipAuthentication else { return .notChecked("Chip Authentication not asked for") }
         guard let info = infos.chipAuthenticationInfos.first, let proto = info.chipAuthenticationProtocol else {
             return .notChecked("DG14 offers no Chip Authentication protocol this reader supports")
         }
-        guard let keyInfo = infos.chipAuthenticationPublicKeys.first(where: { info.keyID == nil || $0.keyID == info.keyID }),
+        guard
+            let keyInfo = infos.chipAuthenticationPublicKeys.first(where: {
+                info.keyID == nil || $0.keyID == info.keyID
+            }),
             let (parameters, key) = try? keyInfo.publicKey()
         else {
             return .failed("DG14 holds no readable Chip Authentication public key")
         }
         guard let transport = secureTransport else { return .notChecked("no secure messaging channel") }
         do {
-            let proof = try ChipAuthentication.authenticate(transport, protocol: proto, parameters: parameters, chipPublicKey: key, keyID: keyInfo.keyID, random: random)
+            let proof = try ChipAuthentication.authenticate(
+                transport, protocol: proto, parameters: parameters, chipPublicKey: key, keyID: keyInfo.keyID,
+                random: random)
             if proof == .token { return .passed("\(proto): the chip's token verified") }
             // ICAO style: the chip proves the key by answering the next protected command (the next file read).
             return nil
@@ -387,11 +429,14 @@ public final class ReaderSession {
 
     private func activeAuthentication(dg15 bytes: [UInt8]?, dg14: [UInt8]?, options: ReadOptions) throws -> Verdict {
         guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
-        guard let bytes, let key = try? DataGroup15(bytes: bytes).publicKey() else { return .failed("DG15 holds no readable public key") }
+        guard let bytes, let key = try? DataGroup15(bytes: bytes).publicKey() else {
+            return .failed("DG15 holds no readable public key")
+        }
         let hash = dg14.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.activeAuthenticationInfo?.hash
         do {
             let ok = try ActiveAuthentication.authenticate(channel, publicKey: key, ecdsaHash: hash, random: random)
-            return ok ? .passed("the chip signed the challenge with the key of DG15")
+            return ok
+                ? .passed("the chip signed the challenge with the key of DG15")
                 : .failed("the chip's signature does not verify with DG15 (possible clone)")
         } catch let error as TransportError {
             throw ReaderError.wrap(error, doing: "Active Authentication")

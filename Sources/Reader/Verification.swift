@@ -18,26 +18,33 @@ public enum Verification {
         let mrz = result.files[.dataGroup(1)].flatMap { try? DataGroup1(bytes: $0).mrz }
         let dg13 = result.files[.dataGroup(13)].flatMap { try? DataGroup13(bytes: $0) }
         result.checks.documentValidity = documentValidity(mrz: mrz, today: options.today ?? CalendarDate.today())
-        result.checks.recordConsistency = recordConsistency(mrz: mrz, dg13: dg13, dg13Present: result.files[.dataGroup(13)] != nil)
+        result.checks.recordConsistency = recordConsistency(
+            mrz: mrz, dg13: dg13, dg13Present: result.files[.dataGroup(13)] != nil)
     }
 
     /// YYMMDD of an expiry date (20YY).
     static func expiryDate(_ yymmdd: String) -> CalendarDate? {
-        guard yymmdd.count == 6, let yy = Int(yymmdd.prefix(2)), let mm = Int(yymmdd.dropFirst(2).prefix(2)), let dd = Int(yymmdd.suffix(2)) else { return nil }
+        guard yymmdd.count == 6, let yy = Int(yymmdd.prefix(2)), let mm = Int(yymmdd.dropFirst(2).prefix(2)),
+            let dd = Int(yymmdd.suffix(2))
+        else { return nil }
         return CalendarDate(year: 2000 + yy, month: mm, day: dd)
     }
 
     static func documentValidity(mrz: MRZ?, today: CalendarDate) -> Verdict {
         guard let mrz else { return .notChecked("DG1 was not read") }
         if mrz.dateOfExpiry == VietnameseCard.noExpiry { return .passed("the card has no expiry") }
-        guard let expiry = expiryDate(mrz.dateOfExpiry) else { return .failed("the expiry date in the MRZ is not a date") }
+        guard let expiry = expiryDate(mrz.dateOfExpiry) else {
+            return .failed("the expiry date in the MRZ is not a date")
+        }
         return expiry < today ? .failed("the card expired on \(expiry)") : .passed("valid until \(expiry)")
     }
 
     /// DG1 and DG13 must describe the same person, and the ID number must agree with birth date and sex.
     static func recordConsistency(mrz: MRZ?, dg13: DataGroup13?, dg13Present: Bool) -> Verdict {
         guard let mrz else { return .notChecked("DG1 was not read") }
-        guard let dg13 else { return dg13Present ? .failed("DG13 cannot be read") : .notChecked("the card has no DG13") }
+        guard let dg13 else {
+            return dg13Present ? .failed("DG13 cannot be read") : .notChecked("the card has no DG13")
+        }
         var problems: [String] = []
         let mrzID = VietnameseCard.idNumber(from: mrz)
         if let id = dg13.idNumber {
@@ -52,23 +59,30 @@ public enum Verification {
         if let sex, sex != mrz.sex { problems.append("the sex in DG13 differs from the MRZ") }
         if let name = dg13.fullName {
             let split = MRZTransliteration.splitVietnameseName(name)
-            if let field = try? MRZTransliteration.nameField(primary: split.primary, secondary: split.secondary, width: mrz.nameField.count),
+            if let field = try? MRZTransliteration.nameField(
+                primary: split.primary, secondary: split.secondary, width: mrz.nameField.count),
                 field != mrz.nameField
             {
                 problems.append("the name in DG13 does not transliterate to the MRZ name")
             }
         }
         if let id = dg13.idNumber ?? mrzID {
-            for p in VietnameseIDNumber.check(id, dateOfBirth: dob, sex: sex) { problems.append("ID number: \(p.message)") }
+            for p in VietnameseIDNumber.check(id, dateOfBirth: dob, sex: sex) {
+                problems.append("ID number: \(p.message)")
+            }
         }
         if let expiry = dg13.dateOfExpiry {
             if expiry == DataGroup13.noExpiryText {
-                if mrz.dateOfExpiry != VietnameseCard.noExpiry { problems.append("DG13 says no expiry but the MRZ has one") }
+                if mrz.dateOfExpiry != VietnameseCard.noExpiry {
+                    problems.append("DG13 says no expiry but the MRZ has one")
+                }
             } else if let date = Self.vietnameseDate(expiry), date.mrz != mrz.dateOfExpiry {
                 problems.append("the expiry date in DG13 differs from the MRZ")
             }
         }
-        return problems.isEmpty ? .passed("DG1 and DG13 agree, and the ID number fits the holder") : .failed(problems.joined(separator: "; "))
+        return problems.isEmpty
+            ? .passed("DG1 and DG13 agree, and the ID number fits the holder")
+            : .failed(problems.joined(separator: "; "))
     }
 
     /// dd/mm/yyyy.

@@ -32,8 +32,9 @@ struct APDUCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let form = command.encoded() == apdu.bytes ? "short" : "extended"
-        print("case \(command.isoCase) (\(form)): CLA \([command.cla].hexString) INS \([command.ins].hexString)"
-            + " P1 \([command.p1].hexString) P2 \([command.p2].hexString)")
+        print(
+            "case \(command.isoCase) (\(form)): CLA \([command.cla].hexString) INS \([command.ins].hexString)"
+                + " P1 \([command.p1].hexString) P2 \([command.p2].hexString)")
         print("Nc = \(command.data.count)" + (command.data.isEmpty ? "" : "  data \(command.data.hexString)"))
         print("Ne = " + (command.ne.map(String.init) ?? "none"))
         if command.isSecureMessaging { print("secure messaging (header authenticated)") }

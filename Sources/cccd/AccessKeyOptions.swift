@@ -8,7 +8,9 @@ struct AccessKeyOptions: ParsableArguments {
     @Option(help: "The card access number for PACE (on the CCCD: the last 6 digits of the ID number).")
     var can: String?
 
-    @Option(name: .customLong("id"), help: "The 12-digit ID number (with --dob and --doe): the BAC document number is its last 9 digits.")
+    @Option(
+        name: .customLong("id"),
+        help: "The 12-digit ID number (with --dob and --doe): the BAC document number is its last 9 digits.")
     var idNumber: String?
 
     @Option(help: "Date of birth, YYMMDD.")
@@ -25,7 +27,8 @@ struct AccessKeyOptions: ParsableArguments {
         let ways = [byID, mrz != nil, can != nil].filter { $0 }.count
         if ways > 1 { throw ValidationError("Give one access key: --can, --id/--dob/--doe, or --mrz.") }
         if ways == 0 {
-            throw ValidationError("Give the access key: --can DIGITS, --id 12DIGITS --dob YYMMDD --doe YYMMDD, or --mrz \"LINES\".")
+            throw ValidationError(
+                "Give the access key: --can DIGITS, --id 12DIGITS --dob YYMMDD --doe YYMMDD, or --mrz \"LINES\".")
         }
         if let can, can.isEmpty || !can.allSatisfy({ $0.isASCII && $0.isNumber }) || can.count > 10 {
             throw ValidationError("--can must be digits (6 on the Vietnamese card).")

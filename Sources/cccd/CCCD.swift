@@ -17,6 +17,9 @@ struct CCCD: ParsableCommand {
             BER-TLV data and APDUs (tlv, apdu).
             """,
         version: version,
-        subcommands: [ReadCommand.self, ReadersCommand.self, EmulateCommand.self, PrepareCommand.self, ValidateCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self]
+        subcommands: [
+            ReadCommand.self, ReadersCommand.self, EmulateCommand.self, PrepareCommand.self, ValidateCommand.self,
+            PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self,
+        ]
     )
 }

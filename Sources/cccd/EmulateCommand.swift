@@ -35,7 +35,9 @@ struct EmulateCommand: ParsableCommand {
 
     func validate() throws {
         let parts = vpcd.split(separator: ":")
-        guard parts.count == 2, UInt16(parts[1]) != nil else { throw ValidationError("--vpcd must be HOST:PORT, like 127.0.0.1:35963.") }
+        guard parts.count == 2, UInt16(parts[1]) != nil else {
+            throw ValidationError("--vpcd must be HOST:PORT, like 127.0.0.1:35963.")
+        }
     }
 
     func run() throws {
@@ -46,9 +48,11 @@ struct EmulateCommand: ParsableCommand {
             throw fail("\(card): \(error)", code: CCCDExit.failure)
         }
         let parts = vpcd.split(separator: ":")
-        let settings = EmulatorSettings(supportsExtendedLength: !noExtendedLength, faultPlan: FaultPlan(dropLinkAfterCommands: dropAfter))
+        let settings = EmulatorSettings(
+            supportsExtendedLength: !noExtendedLength, faultPlan: FaultPlan(dropLinkAfterCommands: dropAfter))
         let chip = try EmulatedChip(image: image, settings: settings)
-        let bridge = VPCDBridge(chip: chip, host: String(parts[0]), port: UInt16(parts[1]) ?? VPCDBridge.defaultPort) { message in
+        let bridge = VPCDBridge(chip: chip, host: String(parts[0]), port: UInt16(parts[1]) ?? VPCDBridge.defaultPort) {
+            message in
             FileHandle.standardError.write(Data("cccd emulate: \(message)\n".utf8))
         }
         signal(SIGINT, SIG_IGN)
@@ -62,6 +66,7 @@ struct EmulateCommand: ParsableCommand {
         FileHandle.standardError.write(Data("cccd emulate: serving \(image) (Ctrl-C to stop)\n".utf8))
         let outcome = bridge.run()
         sources.forEach { $0.cancel() }
-        FileHandle.standardError.write(Data("cccd emulate: \(outcome == .stopped ? "stopped" : "the card left the field (fault plan)")\n".utf8))
+        FileHandle.standardError.write(
+            Data("cccd emulate: \(outcome == .stopped ? "stopped" : "the card left the field (fault plan)")\n".utf8))
     }
 }

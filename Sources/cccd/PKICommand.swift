@@ -29,7 +29,10 @@ struct PKIInit: ParsableCommand {
     @Flag(help: "Overwrite existing files.")
     var force = false
 
-    static let algorithms = ["brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1", "p256", "p384", "p521", "rsa2048", "rsa3072", "rsa4096"]
+    static let algorithms = [
+        "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1", "p256", "p384", "p521", "rsa2048", "rsa3072",
+        "rsa4096",
+    ]
 
     func validate() throws {
         guard Self.algorithms.contains(algorithm) else {
@@ -52,27 +55,40 @@ struct PKIInit: ParsableCommand {
     func run() throws {
         let folder = URL(fileURLWithPath: out, isDirectory: true)
         let names = ["csca.crt", "csca.key", "ds.crt", "ds.key"]
-        if !force, let existing = names.first(where: { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }) {
+        if !force,
+            let existing = names.first(where: {
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+            })
+        {
             throw fail("\(out)/\(existing) exists; use --force to overwrite", code: CCCDExit.failure)
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let hash: HashAlgorithm = algorithm.hasSuffix("384") || algorithm == "rsa3072" ? .sha384 : algorithm.hasSuffix("512") || algorithm == "p521" || algorithm == "rsa4096" ? .sha512 : .sha256
+        let hash: HashAlgorithm =
+            algorithm.hasSuffix("384") || algorithm == "rsa3072"
+            ? .sha384 : algorithm.hasSuffix("512") || algorithm == "p521" || algorithm == "rsa4096" ? .sha512 : .sha256
         let cscaKey = try key()
         let csca = try Certificate.create(
-            subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil, distinguishedName: "C=VN,O=CCCDKit TEST,CN=CCCDKit TEST CSCA - NOT FOR PRODUCTION",
-            serial: Int(UInt32.random(in: 1...UInt32.max)), notBeforeOffset: -86400, validity: 86400 * 3653, isCA: true, hash: hash)
+            subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil,
+            distinguishedName: "C=VN,O=CCCDKit TEST,CN=CCCDKit TEST CSCA - NOT FOR PRODUCTION",
+            serial: Int(UInt32.random(in: 1...UInt32.max)), notBeforeOffset: -86400, validity: 86400 * 3653, isCA: true,
+            hash: hash)
         let dsKey = try key()
         let ds = try Certificate.create(
-            subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,O=CCCDKit TEST,CN=CCCDKit TEST Document Signer",
-            serial: Int(UInt32.random(in: 1...UInt32.max)), notBeforeOffset: -3600, validity: 86400 * 1826, isCA: false, hash: hash)
+            subjectKey: dsKey, issuerKey: cscaKey, issuer: csca,
+            distinguishedName: "C=VN,O=CCCDKit TEST,CN=CCCDKit TEST Document Signer",
+            serial: Int(UInt32.random(in: 1...UInt32.max)), notBeforeOffset: -3600, validity: 86400 * 1826, isCA: false,
+            hash: hash)
         try csca.pem.write(to: folder.appendingPathComponent("csca.crt"), atomically: true, encoding: .utf8)
-        try cscaKey.privateKeyPEM().write(to: folder.appendingPathComponent("csca.key"), atomically: true, encoding: .utf8)
+        try cscaKey.privateKeyPEM().write(
+            to: folder.appendingPathComponent("csca.key"), atomically: true, encoding: .utf8)
         try ds.pem.write(to: folder.appendingPathComponent("ds.crt"), atomically: true, encoding: .utf8)
         try dsKey.privateKeyPEM().write(to: folder.appendingPathComponent("ds.key"), atomically: true, encoding: .utf8)
         for name in ["csca.key", "ds.key"] {
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: folder.appendingPathComponent(name).path)
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600], ofItemAtPath: folder.appendingPathComponent(name).path)
         }
-        print("""
+        print(
+            """
             wrote \(out)/csca.crt, csca.key, ds.crt, ds.key (\(algorithm), \(hash.rawValue))
             *** FOR TESTING ONLY: these keys are unprotected and the CSCA is self-made. Never sign real documents with them. ***
             """)

@@ -37,7 +37,9 @@ struct PrepareCommand: ParsableCommand {
         do {
             cardProfile = try CardProfile(contentsOf: profile)
             documentSigner = try DocumentSigner.load(directory: signer)
-            guard let data = FileManager.default.contents(atPath: record) else { throw PreparationError(reason: "cannot read \(record)") }
+            guard let data = FileManager.default.contents(atPath: record) else {
+                throw PreparationError(reason: "cannot read \(record)")
+            }
             citizen = try JSONDecoder().decode(CitizenRecord.self, from: data)
         } catch let error as PreparationError {
             throw fail(error.description, code: CCCDExit.failure)
@@ -47,7 +49,8 @@ struct PrepareCommand: ParsableCommand {
         let folder = (record as NSString).deletingLastPathComponent
         let image: CardImage
         do {
-            image = try DataPreparation.prepare(citizen, profile: cardProfile, signer: documentSigner, baseDirectory: folder.isEmpty ? "." : folder)
+            image = try DataPreparation.prepare(
+                citizen, profile: cardProfile, signer: documentSigner, baseDirectory: folder.isEmpty ? "." : folder)
         } catch let error as PreparationError {
             throw fail(error.description, code: error.issues.isEmpty ? CCCDExit.failure : CCCDExit.invalidRecords)
         }

@@ -54,7 +54,10 @@ struct ReadCommand: ParsableCommand {
     @Flag(help: "Allow BAC when the card offers PACE but PACE cannot run (reported; never after a wrong key).")
     var allowBACFallback = false
 
-    @Option(help: "Trusted CSCA certificates for Passive Authentication: a file (PEM/DER, .crl, .ml master list) or a folder. Repeatable.")
+    @Option(
+        help:
+            "Trusted CSCA certificates for Passive Authentication: a file (PEM/DER, .crl, .ml master list) or a folder. Repeatable."
+    )
     var trust: [String] = []
 
     func validate() throws {
@@ -81,7 +84,8 @@ struct ReadCommand: ParsableCommand {
             } catch {
                 throw failRead("cannot read \(card): \(error.localizedDescription)", code: CCCDExit.failure)
             }
-            transport = try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: !noExtendedLength))
+            transport = try EmulatedChip(
+                image: image, settings: EmulatorSettings(supportsExtendedLength: !noExtendedLength))
         } else {
             let opened = try openReader()
             pcscContext = opened.context
@@ -92,7 +96,9 @@ struct ReadCommand: ParsableCommand {
         let result: ReadResult
         do {
             let groups: Set<Int>? = fields == .basic ? [1, 13] : nil
-            result = try session.readCard(accessKey, options: ReadOptions(allowBACFallback: allowBACFallback, dataGroups: groups, trust: trustStore))
+            result = try session.readCard(
+                accessKey,
+                options: ReadOptions(allowBACFallback: allowBACFallback, dataGroups: groups, trust: trustStore))
         } catch let error as ReaderError {
             throw failRead(error.description, code: CCCDExit.code(for: error))
         }
@@ -105,7 +111,9 @@ struct ReadCommand: ParsableCommand {
         } else {
             print(report.text)
         }
-        if report.checks.values.contains(where: { $0.status == .failed }) { throw ExitCode(CCCDExit.verificationFailed) }
+        if report.checks.values.contains(where: { $0.status == .failed }) {
+            throw ExitCode(CCCDExit.verificationFailed)
+        }
     }
 
     /// Reports a failure: on standard error, and with --json also as `{"error": {"code", "message", "exitCode"}}`
@@ -113,13 +121,20 @@ struct ReadCommand: ParsableCommand {
     private func failRead(_ message: String, code: Int32) -> ExitCode {
         if json {
             let names: [Int32: String] = [
-                CCCDExit.failure: "failure", CCCDExit.accessDenied: "accessDenied", CCCDExit.verificationFailed: "verificationFailed",
+                CCCDExit.failure: "failure", CCCDExit.accessDenied: "accessDenied",
+                CCCDExit.verificationFailed: "verificationFailed",
                 CCCDExit.noCard: "noCard", CCCDExit.noReader: "noReader", CCCDExit.protocolError: "protocolError",
             ]
-            struct Body: Encodable { var code: String; var message: String; var exitCode: Int32 }
+            struct Body: Encodable {
+                var code: String
+                var message: String
+                var exitCode: Int32
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            if let data = try? encoder.encode(["error": Body(code: names[code] ?? "failure", message: message, exitCode: code)]) {
+            if let data = try? encoder.encode([
+                "error": Body(code: names[code] ?? "failure", message: message, exitCode: code)
+            ]) {
                 print(String(decoding: data, as: UTF8.self))
             }
         }
@@ -200,8 +215,10 @@ struct ReadReport: Encodable {
         accessControl = result.accessControl
         notes = result.notes
         checks = [
-            "passiveAuthentication": result.checks.passiveAuthentication, "chipAuthentication": result.checks.chipAuthentication,
-            "activeAuthentication": result.checks.activeAuthentication, "documentValidity": result.checks.documentValidity,
+            "passiveAuthentication": result.checks.passiveAuthentication,
+            "chipAuthentication": result.checks.chipAuthentication,
+            "activeAuthentication": result.checks.activeAuthentication,
+            "documentValidity": result.checks.documentValidity,
             "recordConsistency": result.checks.recordConsistency,
         ]
         apdus = result.apduCount
@@ -213,11 +230,13 @@ struct ReadReport: Encodable {
             do {
                 let mrz = try DataGroup1(bytes: dg1).mrz
                 holder.idNumber = VietnameseCard.idNumber(from: mrz)
-                holder.fullName = [mrz.primaryIdentifier, mrz.secondaryIdentifier].filter { !$0.isEmpty }.joined(separator: " ")
+                holder.fullName = [mrz.primaryIdentifier, mrz.secondaryIdentifier].filter { !$0.isEmpty }.joined(
+                    separator: " ")
                 holder.dateOfBirth = Self.date(mrz.dateOfBirth, birth: true)
                 holder.sex = mrz.sex == "<" ? nil : mrz.sex
                 document.documentNumber = mrz.documentNumber.replacingOccurrences(of: "<", with: "")
-                document.dateOfExpiry = mrz.dateOfExpiry == VietnameseCard.noExpiry ? nil : Self.date(mrz.dateOfExpiry, birth: false)
+                document.dateOfExpiry =
+                    mrz.dateOfExpiry == VietnameseCard.noExpiry ? nil : Self.date(mrz.dateOfExpiry, birth: false)
                 document.mrz = mrz.text
             } catch {
                 problems.append("DG1: \(error)")
@@ -263,18 +282,28 @@ struct ReadReport: Encodable {
 
     var text: String {
         var lines: [String] = []
-        lines.append("Card read over \(accessControl ?? "no access control") in \(apdus) APDUs (\(bytes) bytes on the wire)")
+        lines.append(
+            "Card read over \(accessControl ?? "no access control") in \(apdus) APDUs (\(bytes) bytes on the wire)")
         lines.append("  Name:          \(holder.fullName ?? "?")")
         lines.append("  ID number:     \(holder.idNumber ?? "?")")
-        lines.append("  Date of birth: \(holder.dateOfBirth ?? "?")   Sex: \(holder.sex.map { $0 == "M" ? "Nam (M)" : "Nữ (F)" } ?? "?")")
+        lines.append(
+            "  Date of birth: \(holder.dateOfBirth ?? "?")   Sex: \(holder.sex.map { $0 == "M" ? "Nam (M)" : "Nữ (F)" } ?? "?")"
+        )
         if let residence = holder.placeOfResidence { lines.append("  Residence:     \(residence)") }
         if let origin = holder.placeOfOrigin { lines.append("  Origin:        \(origin)") }
         lines.append("  Expiry:        \(document.dateOfExpiry ?? "none")")
-        lines.append("  Files:         " + files.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) B" }.joined(separator: ", "))
-        for (name, reason) in skipped.sorted(by: { $0.key < $1.key }) { lines.append("  Skipped:       \(name): \(reason)") }
+        lines.append(
+            "  Files:         "
+                + files.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) B" }.joined(separator: ", "))
+        for (name, reason) in skipped.sorted(by: { $0.key < $1.key }) {
+            lines.append("  Skipped:       \(name): \(reason)")
+        }
         for problem in problems { lines.append("  Problem:       \(problem)") }
         for note in notes { lines.append("  Note:          \(note)") }
-        let order = ["passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity", "recordConsistency"]
+        let order = [
+            "passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity",
+            "recordConsistency",
+        ]
         let names = [
             "passiveAuthentication": "Passive Authentication", "chipAuthentication": "Chip Authentication",
             "activeAuthentication": "Active Authentication", "documentValidity": "Document validity",

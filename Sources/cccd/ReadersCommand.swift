@@ -20,9 +20,18 @@ struct ReadersCommand: ParsableCommand {
             throw fail(error.description, code: CCCDExit.noReader)
         }
         if json {
-            struct Row: Encodable { var reader: String; var cardPresent: Bool; var atr: String?; var extendedLength: Bool? }
-            let rows = states.map { Row(reader: $0.reader, cardPresent: $0.cardPresent, atr: $0.cardPresent ? $0.atr.map { String(format: "%02X", $0) }.joined() : nil,
-                                        extendedLength: $0.cardPresent ? ATR($0.atr)?.supportsExtendedLength : nil) }
+            struct Row: Encodable {
+                var reader: String
+                var cardPresent: Bool
+                var atr: String?
+                var extendedLength: Bool?
+            }
+            let rows = states.map {
+                Row(
+                    reader: $0.reader, cardPresent: $0.cardPresent,
+                    atr: $0.cardPresent ? $0.atr.map { String(format: "%02X", $0) }.joined() : nil,
+                    extendedLength: $0.cardPresent ? ATR($0.atr)?.supportsExtendedLength : nil)
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))

@@ -31,7 +31,9 @@ struct SampleCardCommand: ParsableCommand {
     }
 
     func run() throws {
-        let data = try SampleCard.image(dg2Size: dg2Size, security: bacOnly ? .bacOnly : .vietnamese, mismatchedKeys: clone).json()
+        let data = try SampleCard.image(
+            dg2Size: dg2Size, security: bacOnly ? .bacOnly : .vietnamese, mismatchedKeys: clone
+        ).json()
         let url = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: url)

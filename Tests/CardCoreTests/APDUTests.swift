@@ -46,7 +46,8 @@ struct APDUTests {
     func leConventions() throws {
         #expect(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 256).encoded() == [0x00, 0xB0, 0, 0, 0x00])
         #expect(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 65536).encoded() == [0x00, 0xB0, 0, 0, 0, 0, 0])
-        #expect(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 256).encoded(extended: true) == [0, 0xB0, 0, 0, 0, 0x01, 0x00])
+        #expect(
+            CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 256).encoded(extended: true) == [0, 0xB0, 0, 0, 0, 0x01, 0x00])
         #expect(try CommandAPDU(bytes: [0, 0xB0, 0, 0, 0]).ne == 256)
         #expect(try CommandAPDU(bytes: [0, 0xB0, 0, 0, 0, 0, 0]).ne == 65536)
         #expect(

@@ -26,7 +26,8 @@ struct TLVTests {
             #expect(parsed.encoded == encoded)
         }
         #expect(TLVWriter.encode(tag: 0x04, value: [UInt8](repeating: 0, count: 128)).prefix(3) == [0x04, 0x81, 0x80])
-        #expect(TLVWriter.encode(tag: 0x04, value: [UInt8](repeating: 0, count: 256)).prefix(4) == [0x04, 0x82, 0x01, 0x00])
+        #expect(
+            TLVWriter.encode(tag: 0x04, value: [UInt8](repeating: 0, count: 256)).prefix(4) == [0x04, 0x82, 0x01, 0x00])
         // A four-byte length field (84) is read.
         let four = try TLV(parsing: Hex.decode("04840000000201FF"))
         #expect(four.value == [0x01, 0xFF] && four.explicitLengthWidth == 5)

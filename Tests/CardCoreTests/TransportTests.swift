@@ -51,7 +51,8 @@ struct TransportTests {
 
     @Test("A card that answers 61xx forever is stopped")
     func endless() throws {
-        let script = [try exchange("00B0000000", "6101")]
+        let script =
+            [try exchange("00B0000000", "6101")]
             + (0..<5).map { _ in try! exchange("00C0000001", "AA6101") }
         let t = T0ResponseHandling(ScriptedTransport(script), maxGetResponses: 4)
         #expect(throws: TransportError.self) { try t.transmit(CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 256)) }

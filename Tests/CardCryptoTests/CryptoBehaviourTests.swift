@@ -7,8 +7,12 @@ import Testing
 struct CryptoBehaviourTests {
     @Test("Wrong key lengths are refused with a typed error")
     func keyLengths() {
-        #expect(throws: CryptoError.self) { try BlockCipher(.aes128, mode: .ecb, key: [UInt8](repeating: 0, count: 15)) }
-        #expect(throws: CryptoError.self) { try BlockCipher(.tripleDES2Key, mode: .cbc, key: [UInt8](repeating: 0, count: 24)) }
+        #expect(throws: CryptoError.self) {
+            try BlockCipher(.aes128, mode: .ecb, key: [UInt8](repeating: 0, count: 15))
+        }
+        #expect(throws: CryptoError.self) {
+            try BlockCipher(.tripleDES2Key, mode: .cbc, key: [UInt8](repeating: 0, count: 24))
+        }
         #expect(throws: CryptoError.self) { try RetailMAC(key: [UInt8](repeating: 0, count: 8)) }
         #expect(throws: CryptoError.self) { try CMAC(key: [UInt8](repeating: 0, count: 10)) }
     }

@@ -1,7 +1,7 @@
 import CardCore
+import CardEmulator
 import CardFixtures
 import ChipAccess
-import CardEmulator
 import LDS
 import TestSupport
 import Testing
@@ -72,11 +72,13 @@ struct EmulatedChipTests {
         let last = dg13.count - 5
         let end = try t.transmit(CommandAPDU(ins: 0xB0, p1: UInt8(last >> 8), p2: UInt8(last & 0xFF), ne: 50))
         #expect(end.statusWord == .endOfFileWarning && end.data == Array(dg13.suffix(5)))
-        let tail = try t.transmit(CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: [0x54, 0x02, UInt8(last >> 8), UInt8(last & 0xFF)], ne: 50))
+        let tail = try t.transmit(
+            CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: [0x54, 0x02, UInt8(last >> 8), UInt8(last & 0xFF)], ne: 50))
         #expect(tail.statusWord == .endOfFileWarning && tail.data == [0x53, 0x05] + dg13.suffix(5))
         let beyond = try t.transmit(CommandAPDU(ins: 0xB1, p1: 0, p2: 0, data: [0x54, 0x02, 0xFF, 0x00], ne: 20))
         #expect(beyond.statusWord == .wrongP1P2)
-        #expect(try t.transmit(CommandAPDU(ins: 0xB0, p1: 0x83, p2: 0, ne: 16)).statusWord == .securityStatusNotSatisfied)
+        #expect(
+            try t.transmit(CommandAPDU(ins: 0xB0, p1: 0x83, p2: 0, ne: 16)).statusWord == .securityStatusNotSatisfied)
         #expect(c.hasSecureMessaging)
     }
 
@@ -121,7 +123,9 @@ struct EmulatedChipTests {
 
     @Test("Fault plan: a status word for the k-th command, then the link drops")
     func faults() throws {
-        let c = try chip(EmulatorSettings(faultPlan: FaultPlan(dropLinkAfterCommands: 3, statusForCommand: [2: .noPreciseDiagnosis])))
+        let c = try chip(
+            EmulatorSettings(faultPlan: FaultPlan(dropLinkAfterCommands: 3, statusForCommand: [2: .noPreciseDiagnosis]))
+        )
         #expect(try send(c, "00A4020C02011C").statusWord == .success)
         #expect(try send(c, "00A4020C02011C").statusWord == .noPreciseDiagnosis)
         #expect(try send(c, "00A4020C02011C").statusWord == .success)
@@ -144,8 +148,12 @@ struct EmulatedChipTests {
                 _ = try BAC.authenticate(c, key: try SampleCards.bacKey)
             }
             var bytes = rng.bytes(Int.random(in: 0...40, using: &rng))
-            if bytes.count > 1, Bool.random(using: &rng) { bytes[1] = [0xA4, 0xB0, 0xB1, 0x84, 0x82][Int.random(in: 0..<5, using: &rng)] }
-            if bytes.count > 0, Bool.random(using: &rng) { bytes[0] = [0x00, 0x0C][Int.random(in: 0..<2, using: &rng)] }
+            if bytes.count > 1, Bool.random(using: &rng) {
+                bytes[1] = [0xA4, 0xB0, 0xB1, 0x84, 0x82][Int.random(in: 0..<5, using: &rng)]
+            }
+            if bytes.count > 0, Bool.random(using: &rng) {
+                bytes[0] = [0x00, 0x0C][Int.random(in: 0..<2, using: &rng)]
+            }
             let answer = try c.process(bytes)
             #expect(answer.count >= 2)
         }

@@ -1,8 +1,9 @@
 import CardCore
 import CardCrypto
-@testable import ChipAccess
 import TestSupport
 import Testing
+
+@testable import ChipAccess
 
 @Suite("BAC: ICAO 9303-11 Appendix D")
 struct BACTests {
@@ -25,7 +26,9 @@ struct BACTests {
         #expect(Array(key.mrzInformation.utf8) == (try d.hex("MRZ_information_hex")))
         #expect(HashAlgorithm.sha1.hash(Array(key.mrzInformation.utf8)) == (try d.hex("SHA1_MRZ_information")))
         #expect(BAC.keySeed(key) == (try d.hex("Kseed")))
-        #expect(HashAlgorithm.sha1.hash(BAC.keySeed(key) + [0, 0, 0, 1]) == (try d.hex("SHA1_Kseed_00000001_before_parity")))
+        #expect(
+            HashAlgorithm.sha1.hash(BAC.keySeed(key) + [0, 0, 0, 1]) == (try d.hex("SHA1_Kseed_00000001_before_parity"))
+        )
         let (kEnc, kMac) = BAC.documentKeys(key)
         #expect(kEnc == (try d.hex("KEnc")))
         #expect(kMac == (try d.hex("KMAC")))
@@ -79,7 +82,8 @@ struct BACTests {
             func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
                 if command.ins == 0x84 { return ResponseAPDU(data: try chip.getChallenge(), statusWord: .success) }
                 do {
-                    return ResponseAPDU(data: try chip.externalAuthenticate(command.data).response, statusWord: .success)
+                    return ResponseAPDU(
+                        data: try chip.externalAuthenticate(command.data).response, statusWord: .success)
                 } catch let error as AccessControlError {
                     return ResponseAPDU(statusWord: error.statusWord ?? .verificationFailed)
                 }

@@ -1,8 +1,9 @@
 import CardCore
 import CardCrypto
-@testable import ChipAccess
 import TestSupport
 import Testing
+
+@testable import ChipAccess
 
 /// A transport that checks each command against the trace (nil: any command accepted) and answers from it.
 final class TraceTransport: CardTransport {
@@ -16,7 +17,8 @@ final class TraceTransport: CardTransport {
         guard !steps.isEmpty else { throw TransportError(code: .unexpectedCommand, reason: "trace exhausted") }
         let step = steps.removeFirst()
         if let expected = step.command, expected != bytes {
-            throw TransportError(code: .unexpectedCommand, reason: "sent \(bytes.hexString), trace has \(expected.hexString)")
+            throw TransportError(
+                code: .unexpectedCommand, reason: "sent \(bytes.hexString), trace has \(expected.hexString)")
         }
         return try ResponseAPDU(bytes: step.response)
     }
@@ -62,7 +64,9 @@ struct PACETests {
         #expect(PACE.passwordKey(password, cipher: .aes128) == (try f.hex("Kpi")))
         let proto = try #require(PACEProtocol(oid: try f.hex("OID_id-PACE-ECDH-GM-AES-CBC-CMAC-128")))
         #expect(proto.description == "id-PACE-ECDH-GM-AES-CBC-CMAC-128")
-        #expect(try PACE.nonceCipher(password, cipher: .aes128).decrypt(f.hex("encrypted_nonce")) == f.hex("s_decrypted_nonce"))
+        #expect(
+            try PACE.nonceCipher(password, cipher: .aes128).decrypt(f.hex("encrypted_nonce"))
+                == f.hex("s_decrypted_nonce"))
 
         // Intermediate values of the mapping and the agreement.
         let ka = KeyAgreement(.curve(.brainpoolP256r1))
@@ -118,9 +122,13 @@ struct PACETests {
         let ka = KeyAgreement(.dh(group))
         #expect(try ka.publicKey(f.hex("x_map_IFD")) == f.hex("PK_map_IFD"))
         #expect(try ka.sharedElement(f.hex("x_map_IFD"), peer: f.hex("PK_map_IC")) == f.hex("h_shared"))
-        #expect(try ka.genericMap(nonce: f.hex("s_decrypted_nonce"), shared: f.hex("h_shared")) == f.hex("g_mapped_generator"))
+        #expect(
+            try ka.genericMap(nonce: f.hex("s_decrypted_nonce"), shared: f.hex("h_shared"))
+                == f.hex("g_mapped_generator"))
         #expect(try ka.publicKey(f.hex("y_eph_IFD"), generator: f.hex("g_mapped_generator")) == f.hex("PK_eph_IFD"))
-        #expect(try ka.publicKey(f.hex("y_eph_IFD_alt_fulllength"), generator: f.hex("g_mapped_generator")) == f.hex("PK_eph_IFD"))
+        #expect(
+            try ka.publicKey(f.hex("y_eph_IFD_alt_fulllength"), generator: f.hex("g_mapped_generator"))
+                == f.hex("PK_eph_IFD"))
         #expect(try ka.sharedSecret(f.hex("y_eph_IFD"), peer: f.hex("PK_eph_IC")) == f.hex("K_shared_secret"))
         let proto = try #require(PACEProtocol(oid: [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x01, 0x02]))
         #expect(ka.tokenInput(oid: proto.oid, publicKey: try f.hex("PK_eph_IC")) == (try f.hex("T_IFD_input")))
@@ -155,7 +163,8 @@ struct PACETests {
         let password = AccessKey.pin("123456")
         #expect(PACE.passwordKey(password, cipher: .aes128) == (try f.hex("Kpi")))
         #expect(try PACEMapping.c0_128 == f.hex("c0_128") && PACEMapping.c1_128 == f.hex("c1_128"))
-        let s = try f.hex("s_decrypted_nonce"), t = try f.hex("t_terminal_nonce")
+        let s = try f.hex("s_decrypted_nonce")
+        let t = try f.hex("t_terminal_nonce")
         #expect(try PACEMapping.pseudoRandomBlocks(s: s, t: t, bits: 256) == f.hex("R_s_t"))
         let group = ECGroup(.brainpoolP256r1)
         let rp = try PACEMapping.pseudoRandom(s: s, t: t, p: group.prime, cipher: .aes128)
@@ -163,47 +172,68 @@ struct PACETests {
         #expect(try PACEMapping.encodePoint(rp, group: group).encoded == f.hex("G_mapped_generator"))
         let proto = PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: .aes128)
         let trace = TraceTransport([
-            (nil, [0x90, 0x00]), (try f.hex("GA1_cmd"), try f.hex("GA1_resp")), (try f.hex("GA2_cmd (81 is t)"), [0x7C, 0x00, 0x90, 0x00]),
+            (nil, [0x90, 0x00]), (try f.hex("GA1_cmd"), try f.hex("GA1_resp")),
+            (try f.hex("GA2_cmd (81 is t)"), [0x7C, 0x00, 0x90, 0x00]),
             (try f.hex("GA3_cmd"), try f.hex("GA3_resp")), (try f.hex("GA4_cmd"), try f.hex("GA4_resp")),
         ])
         let result = try PACE.authenticate(
             trace, protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: nil, password: password,
             random: FixedRandom([t, try f.hex("SK_IFD")]))
         #expect(try result.session.keys.encryptionKey == f.hex("KSenc") && result.session.keys.macKey == f.hex("KSmac"))
-        #expect(try KeyAgreement(.curve(.brainpoolP256r1)).sharedSecret(f.hex("SK_IFD"), peer: f.hex("PK_IC")) == f.hex("K_shared_secret_x"))
+        #expect(
+            try KeyAgreement(.curve(.brainpoolP256r1)).sharedSecret(f.hex("SK_IFD"), peer: f.hex("PK_IC"))
+                == f.hex("K_shared_secret_x"))
 
         let chip = PACEChip(
-            offers: [.init(protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13)], passwords: [password],
+            offers: [.init(protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13)],
+            passwords: [password],
             random: FixedRandom([s, try f.hex("SK_IC")]))
         try chip.setAuthenticationTemplate(TLVWriter.encode(tag: 0x80, value: proto.oid) + [0x83, 0x01, 0x03])
-        #expect(try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA1_cmd")).data).response + [0x90, 0x00] == f.hex("GA1_resp"))
-        #expect(try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA2_cmd (81 is t)")).data).response == [0x7C, 0x00])
-        #expect(try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA3_cmd")).data).response + [0x90, 0x00] == f.hex("GA3_resp"))
-        #expect(try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA4_cmd")).data).response + [0x90, 0x00] == f.hex("GA4_resp"))
+        #expect(
+            try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA1_cmd")).data).response + [0x90, 0x00]
+                == f.hex("GA1_resp"))
+        #expect(
+            try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA2_cmd (81 is t)")).data).response == [0x7C, 0x00])
+        #expect(
+            try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA3_cmd")).data).response + [0x90, 0x00]
+                == f.hex("GA3_resp"))
+        #expect(
+            try chip.generalAuthenticate(CommandAPDU(bytes: f.hex("GA4_cmd")).data).response + [0x90, 0x00]
+                == f.hex("GA4_resp"))
     }
 
     @Test("H.2 DH-IM: PRF, Rp, g^ = Rp^((p−1)/q); terminal role against the published chip key")
     func h2() throws {
         let f = try VectorFile("icao9303-p11-appH2-pace-dh-im-1024-160.txt")
         let group = DHGroup.rfc5114_1024_160
-        let s = try f.hex("s"), t = try f.hex("t")
+        let s = try f.hex("s")
+        let t = try f.hex("t")
         #expect(try PACEMapping.pseudoRandomBlocks(s: s, t: t, bits: 1024) == f.hex("R_s_t"))
         #expect(try PACEMapping.pseudoRandom(s: s, t: t, p: group.p, cipher: .aes128) == f.hex("Rp_s_t"))
         let ka = KeyAgreement(.dh(group))
         let g = try ka.integratedMap(nonce: s, terminalNonce: t, cipher: .aes128)
         #expect(g == (try f.hex("g_mapped_generator")))
         #expect(try ka.publicKey(f.hex("x_IFD (1024-bit form)"), generator: g) == f.hex("PK_IFD"))
-        #expect(try ka.sharedSecret(f.hex("x_IFD (1024-bit form)"), peer: f.hex("PK_IC (published)")) == f.hex("K_shared_secret"))
+        #expect(
+            try ka.sharedSecret(f.hex("x_IFD (1024-bit form)"), peer: f.hex("PK_IC (published)"))
+                == f.hex("K_shared_secret"))
         let keys = try SecureMessagingKeys(cipher: .aes128, sharedSecret: try f.hex("K_shared_secret"))
         #expect(try keys.encryptionKey == f.hex("KSenc") && keys.macKey == f.hex("KSmac"))
         let proto = PACEProtocol(mapping: .integrated, agreement: .dh, cipher: .aes128)
-        #expect(try keys.authenticationToken(ka.tokenInput(oid: proto.oid, publicKey: f.hex("PK_IC (published)"))) == f.hex("T_IFD"))
-        #expect(try keys.authenticationToken(ka.tokenInput(oid: proto.oid, publicKey: f.hex("PK_IFD"))) == f.hex("T_IC"))
+        #expect(
+            try keys.authenticationToken(ka.tokenInput(oid: proto.oid, publicKey: f.hex("PK_IC (published)")))
+                == f.hex("T_IFD"))
+        #expect(
+            try keys.authenticationToken(ka.tokenInput(oid: proto.oid, publicKey: f.hex("PK_IFD"))) == f.hex("T_IC"))
         #expect(try PACE.nonceCipher(.pin("123456"), cipher: .aes128).decrypt(f.hex("encrypted_nonce")) == s)
-        #expect(try CommandAPDU(bytes: f.hex("GA2_cmd (81 is t)")).data == TLVWriter.encode(tag: 0x7C, value: TLVWriter.encode(tag: 0x81, value: t)))
+        #expect(
+            try CommandAPDU(bytes: f.hex("GA2_cmd (81 is t)")).data
+                == TLVWriter.encode(tag: 0x7C, value: TLVWriter.encode(tag: 0x81, value: t)))
     }
 
-    @Test("I / gmrtd ECDH-CAM: terminal role, CA_IC decrypted and checked against the chip's static key; then 11 AES-SM reads")
+    @Test(
+        "I / gmrtd ECDH-CAM: terminal role, CA_IC decrypted and checked against the chip's static key; then 11 AES-SM reads"
+    )
     func cam() throws {
         let i = try VectorFile("icao9303-p11-appI-pace-ecdh-cam-brainpoolP256r1.txt")
         let mrz = BACKey(documentNumber: "C11T002JM", dateOfBirth: "960812", dateOfExpiry: "231031")
@@ -232,7 +262,10 @@ struct PACETests {
         let mrz2 = BACKey(documentNumber: "C4KHNY1PF", dateOfBirth: "780214", dateOfExpiry: "330315")
         #expect(mrz2.mrzInformation == (try g.section(with: "MRZ_information").text("MRZ_information")))
         var steps: [(command: [UInt8]?, response: [UInt8])] = []
-        for n in 0...15 { steps.append((try g.hex(String(format2: n, "apdu", "_cmd")), try g.hex(String(format2: n, "apdu", "_resp")))) }
+        for n in 0...15 {
+            steps.append(
+                (try g.hex(String(format2: n, "apdu", "_cmd")), try g.hex(String(format2: n, "apdu", "_resp"))))
+        }
         let gtrace = TraceTransport(Array(steps.prefix(5)))
         let pace = try PACE.authenticate(
             gtrace, protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13, password: .mrz(mrz2),
@@ -245,7 +278,8 @@ struct PACETests {
         let total = try Int(g.section(with: "EF_CardSecurity_length").text("EF_CardSecurity_length"))!
         while content.count < total {
             let want = min(256, total - content.count)
-            let r = try sm.transmit(CommandAPDU(ins: 0xB0, p1: UInt8(content.count >> 8), p2: UInt8(content.count & 0xFF), ne: want))
+            let r = try sm.transmit(
+                CommandAPDU(ins: 0xB0, p1: UInt8(content.count >> 8), p2: UInt8(content.count & 0xFF), ne: want))
             #expect(r.data.count == min(223, want))
             content += r.data
         }
@@ -253,15 +287,22 @@ struct PACETests {
         #expect(pace.session.sendSequenceCounter == (try g.hex("final_SSC")))
     }
 
-    @Test("BSI ECDH and DH worked examples: terminal and chip drive each other to every published value", arguments: ["ecdh", "dh"])
+    @Test(
+        "BSI ECDH and DH worked examples: terminal and chip drive each other to every published value",
+        arguments: ["ecdh", "dh"])
     func bsi(_ kind: String) throws {
-        let f = try VectorFile(kind == "ecdh" ? "bsi-tr03110-worked-example-ecdh-pace-sm-ca.txt" : "bsi-tr03110-worked-example-dh-pace-sm-ca-extended-length.txt")
+        let f = try VectorFile(
+            kind == "ecdh"
+                ? "bsi-tr03110-worked-example-ecdh-pace-sm-ca.txt"
+                : "bsi-tr03110-worked-example-dh-pace-sm-ca-extended-length.txt")
         let pin = AccessKey.pin("123456")
         #expect(PACE.passwordKey(pin, cipher: .aes128) == (try f.hex(kind == "ecdh" ? "Kpi" : "Kpi(\"123456\")")))
         let parameters: DomainParameters = kind == "ecdh" ? .curve(.brainpoolP256r1) : .dh(.rfc5114_1024_160)
         let proto = PACEProtocol(mapping: .generic, agreement: kind == "ecdh" ? .ecdh : .dh, cipher: .aes128)
         let (mapPCD, mapPICC, ephPCD, ephPICC) =
-            kind == "ecdh" ? ("SK_map_PCD", "SK_map_PICC", "SK_eph_PCD", "SK_eph_PICC") : ("x_map_PCD (1024-bit)", "x_map_PICC (1024-bit)", "", "")
+            kind == "ecdh"
+            ? ("SK_map_PCD", "SK_map_PICC", "SK_eph_PCD", "SK_eph_PICC")
+            : ("x_map_PCD (1024-bit)", "x_map_PICC (1024-bit)", "", "")
         let chipRandom: [[UInt8]]
         let terminalRandom: [[UInt8]]
         if kind == "ecdh" {
@@ -273,9 +314,13 @@ struct PACETests {
             chipRandom = [try f.hex("s"), try f.hex(mapPICC), try g2.hex("y_eph_IC")]
             terminalRandom = [try f.hex(mapPCD), try g2.hex("y_eph_IFD")]
         }
-        let chip = PACEChip(offers: [.init(protocol: proto, parameters: parameters, parameterID: parameters.standardizedID)], passwords: [pin], random: FixedRandom(chipRandom))
+        let chip = PACEChip(
+            offers: [.init(protocol: proto, parameters: parameters, parameterID: parameters.standardizedID)],
+            passwords: [pin], random: FixedRandom(chipRandom))
         let link = PACEChipTransport(chip)
-        let result = try PACE.authenticate(link, protocol: proto, parameters: parameters, parameterID: parameters.standardizedID, password: pin, random: FixedRandom(terminalRandom))
+        let result = try PACE.authenticate(
+            link, protocol: proto, parameters: parameters, parameterID: parameters.standardizedID, password: pin,
+            random: FixedRandom(terminalRandom))
         #expect(try PACE.dynamicObjects(link.responses[0], label: "")[0x80].map(Array.init) == f.hex("encrypted_nonce"))
         #expect(try PACE.dynamicObjects(link.responses[1], label: "")[0x82].map(Array.init) == f.hex("PK_map_PICC"))
         #expect(result.session.keys.encryptionKey == (try f.hex("KSenc")))
@@ -298,58 +343,85 @@ struct PACETests {
     @Test("Wrong password: the chip answers 6300 at mutual authentication and the terminal says wrong CAN")
     func wrongCAN() throws {
         let proto = PACEProtocol(mapping: .generic, agreement: .ecdh, cipher: .aes128)
-        let chip = PACEChip(offers: [.init(protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13)], passwords: [.can("123456")])
+        let chip = PACEChip(
+            offers: [.init(protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13)],
+            passwords: [.can("123456")])
         let link = PACEChipTransport(chip)
         do {
-            _ = try PACE.authenticate(link, protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13, password: .can("654321"))
+            _ = try PACE.authenticate(
+                link, protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13, password: .can("654321"))
             Issue.record("wrong CAN accepted")
         } catch let error as AccessControlError {
             #expect(error.code == .wrongPassword && error.statusWord == .verificationFailed)
             #expect("\(error)" == "PACE-CAN failed: wrong CAN (6300)")
         }
         #expect(link.session == nil)
-        let ok = try PACE.authenticate(link, protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13, password: .can("123456"))
+        let ok = try PACE.authenticate(
+            link, protocol: proto, parameters: .curve(.brainpoolP256r1), parameterID: 13, password: .can("123456"))
         #expect(ok.session.keys.encryptionKey == link.session?.keys.encryptionKey)
     }
 
-    @Test("Every standardized domain parameter set runs GM (and CAM on curves) between the two roles", arguments: [0, 1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
+    @Test(
+        "Every standardized domain parameter set runs GM (and CAM on curves) between the two roles",
+        arguments: [0, 1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
     func allParameters(_ id: Int) throws {
         let parameters = try #require(DomainParameters(standardizedID: id))
         for cipher in SecureMessagingCipher.allCases {
             if case .dh = parameters, cipher != .aes128 {
                 // DH integrated mapping with the other ciphers, between the two roles.
                 let im = PACEProtocol(mapping: .integrated, agreement: .dh, cipher: cipher)
-                let link = PACEChipTransport(PACEChip(offers: [.init(protocol: im, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
-                _ = try PACE.authenticate(link, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
+                let link = PACEChipTransport(
+                    PACEChip(
+                        offers: [.init(protocol: im, parameters: parameters, parameterID: id)],
+                        passwords: [.can("000000")]))
+                _ = try PACE.authenticate(
+                    link, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
                 #expect(link.session != nil)
             }
             let proto = PACEProtocol(mapping: .generic, agreement: parameters.agreement, cipher: cipher)
-            let link = PACEChipTransport(PACEChip(offers: [.init(protocol: proto, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
-            let result = try PACE.authenticate(link, protocol: proto, parameters: parameters, parameterID: id, password: .can("000000"))
+            let link = PACEChipTransport(
+                PACEChip(
+                    offers: [.init(protocol: proto, parameters: parameters, parameterID: id)],
+                    passwords: [.can("000000")]))
+            let result = try PACE.authenticate(
+                link, protocol: proto, parameters: parameters, parameterID: id, password: .can("000000"))
             #expect(result.session.keys.encryptionKey == link.session?.keys.encryptionKey)
             #expect(result.session.keys.cipher == cipher)
         }
         if case .curve(let curve) = parameters {
             let staticKey = try AsymmetricKey.generateEC(curve)
             let proto = PACEProtocol(mapping: .chipAuthentication, agreement: .ecdh, cipher: .aes128)
-            let chip = PACEChip(offers: [.init(protocol: proto, parameters: parameters, parameterID: id)], passwords: [.can("000000")], camStaticPrivateKey: try staticKey.ecPrivateScalar().bytes())
-            let result = try PACE.authenticate(PACEChipTransport(chip), protocol: proto, parameters: parameters, parameterID: id, password: .can("000000"), chipStaticKey: try staticKey.ecPublicPoint())
+            let chip = PACEChip(
+                offers: [.init(protocol: proto, parameters: parameters, parameterID: id)], passwords: [.can("000000")],
+                camStaticPrivateKey: try staticKey.ecPrivateScalar().bytes())
+            let result = try PACE.authenticate(
+                PACEChipTransport(chip), protocol: proto, parameters: parameters, parameterID: id,
+                password: .can("000000"), chipStaticKey: try staticKey.ecPublicPoint())
             #expect(result.chipAuthenticationMapping == true)
             // IM on every curve with p ≡ 3 (mod 4), with every cipher; secp224r1 (p ≡ 1) is refused with a typed error.
             for cipher in [SecureMessagingCipher.tripleDES, .aes192, .aes256] where curve != .secp224r1 {
                 let im = PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: cipher)
-                let link = PACEChipTransport(PACEChip(offers: [.init(protocol: im, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
-                let result = try PACE.authenticate(link, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
+                let link = PACEChipTransport(
+                    PACEChip(
+                        offers: [.init(protocol: im, parameters: parameters, parameterID: id)],
+                        passwords: [.can("000000")]))
+                let result = try PACE.authenticate(
+                    link, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
                 #expect(result.session.keys.encryptionKey == link.session?.keys.encryptionKey)
             }
             let im = PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: .aes128)
-            let imLink = PACEChipTransport(PACEChip(offers: [.init(protocol: im, parameters: parameters, parameterID: id)], passwords: [.can("000000")]))
+            let imLink = PACEChipTransport(
+                PACEChip(
+                    offers: [.init(protocol: im, parameters: parameters, parameterID: id)], passwords: [.can("000000")])
+            )
             if curve == .secp224r1 {
                 #expect(throws: AccessControlError.self) {
-                    try PACE.authenticate(imLink, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
+                    try PACE.authenticate(
+                        imLink, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
                 }
             } else {
-                _ = try PACE.authenticate(imLink, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
+                _ = try PACE.authenticate(
+                    imLink, protocol: im, parameters: parameters, parameterID: id, password: .can("000000"))
                 #expect(imLink.session != nil)
             }
         }
@@ -359,7 +431,8 @@ struct PACETests {
     func oids() {
         for mapping in [PACEProtocol.Mapping.generic, .integrated, .chipAuthentication] {
             for agreement in [KeyAgreementKind.dh, .ecdh] where !(mapping == .chipAuthentication && agreement == .dh) {
-                for cipher in SecureMessagingCipher.allCases where !(mapping == .chipAuthentication && cipher == .tripleDES) {
+                for cipher in SecureMessagingCipher.allCases
+                where !(mapping == .chipAuthentication && cipher == .tripleDES) {
                     let p = PACEProtocol(mapping: mapping, agreement: agreement, cipher: cipher)
                     #expect(PACEProtocol(oid: p.oid) == p)
                 }

@@ -14,29 +14,41 @@ struct CLITests {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     @Test("read --json of the sample card: every contract key, genuine, exit 0")
     func readJSON() throws {
-        let r = try run(["read", "--card", "Vectors/sample-card/card.json", "--can", "000000", "--trust", "Vectors/sample-card/csca.crt", "--json"])
+        let r = try run([
+            "read", "--card", "Vectors/sample-card/card.json", "--can", "000000", "--trust",
+            "Vectors/sample-card/csca.crt", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        for key in ["holder", "document", "accessControl", "checks", "files", "apdus", "bytes", "genuine"] { #expect(object[key] != nil, "\(key)") }
+        for key in ["holder", "document", "accessControl", "checks", "files", "apdus", "bytes", "genuine"] {
+            #expect(object[key] != nil, "\(key)")
+        }
         #expect(object["accessControl"] as? String == "PACE-CAN")
         #expect(object["genuine"] as? Bool == true)
         let holder = try #require(object["holder"] as? [String: Any])
         #expect(holder["fullName"] as? String == "Nguyễn Văn A")
         #expect(holder["dateOfBirth"] as? String == "1990-01-01")
         let checks = try #require(object["checks"] as? [String: [String: String]])
-        #expect(Set(checks.keys) == ["passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity", "recordConsistency"])
+        #expect(
+            Set(checks.keys) == [
+                "passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity",
+                "recordConsistency",
+            ])
         #expect(checks.values.allSatisfy { $0["status"] == "passed" })
         let document = try #require(object["document"] as? [String: Any])
         #expect(document["documentNumber"] as? String == "090000000")

@@ -17,9 +17,13 @@ struct Issuer {
 
     init(dsSerial: Int = 99) throws {
         cscaKey = try .generateEC(.brainpoolP384r1)
-        csca = try Certificate.create(subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil, distinguishedName: "C=VN,O=Test,CN=CSCA", serial: 1, notBeforeOffset: -86400, validity: 86400 * 3650, isCA: true, hash: .sha384)
+        csca = try Certificate.create(
+            subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil, distinguishedName: "C=VN,O=Test,CN=CSCA", serial: 1,
+            notBeforeOffset: -86400, validity: 86400 * 3650, isCA: true, hash: .sha384)
         let dsKey = try AsymmetricKey.generateEC(.brainpoolP256r1)
-        let ds = try Certificate.create(subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,O=Test,CN=DS", serial: dsSerial, notBeforeOffset: -3600, validity: 86400 * 365, isCA: false, hash: .sha384)
+        let ds = try Certificate.create(
+            subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,O=Test,CN=DS",
+            serial: dsSerial, notBeforeOffset: -3600, validity: 86400 * 365, isCA: false, hash: .sha384)
         signer = DocumentSigner(certificate: ds, key: dsKey)
     }
 }
@@ -30,7 +34,8 @@ struct GenuineCardTests {
     static let today = CalendarDate(year: 2026, month: 11, day: 22)!
 
     static func record() throws -> CitizenRecord {
-        try JSONDecoder().decode(CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/record.json")))
+        try JSONDecoder().decode(
+            CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/record.json")))
     }
 
     func read(_ image: CardImage, trust: TrustStore?) throws -> ReadResult {
@@ -41,29 +46,43 @@ struct GenuineCardTests {
     @Test("The sample record becomes a card whose every check passes: PA, CA, AA, validity, consistency")
     func genuine() throws {
         let issuer = try Issuer()
-        let image = try DataPreparation.prepare(try Self.record(), signer: issuer.signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
+        let image = try DataPreparation.prepare(
+            try Self.record(), signer: issuer.signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: Self.today))
         let result = try read(image, trust: TrustStore(anchors: [issuer.csca]))
         let c = result.checks
-        for (name, v) in [("PA", c.passiveAuthentication), ("CA", c.chipAuthentication), ("AA", c.activeAuthentication), ("validity", c.documentValidity), ("consistency", c.recordConsistency)] {
+        for (name, v) in [
+            ("PA", c.passiveAuthentication), ("CA", c.chipAuthentication), ("AA", c.activeAuthentication),
+            ("validity", c.documentValidity), ("consistency", c.recordConsistency),
+        ] {
             #expect(v.status == .passed, "\(name): \(v)")
         }
         let dg13 = try DataGroup13(bytes: try #require(result.files[.dataGroup(13)]))
         #expect(dg13.fullName == "Nguyễn Văn A" && dg13.placeOfResidence?.contains("Hoàn Kiếm") == true)
         let dg2 = try DataGroup2(bytes: try #require(result.files[.dataGroup(2)]))
-        #expect(dg2.faces.first?.image == [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.folder + "/portrait.jpg"))))
+        #expect(
+            dg2.faces.first?.image == [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.folder + "/portrait.jpg")))
+        )
         let mrz = try DataGroup1(bytes: try #require(result.files[.dataGroup(1)])).mrz
-        #expect(mrz.lines == ["IDVNM0900000007001090000000<<8", "9001011M3001019VNM<<<<<<<<<<<4", "NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<"])
+        #expect(
+            mrz.lines == [
+                "IDVNM0900000007001090000000<<8", "9001011M3001019VNM<<<<<<<<<<<4", "NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<",
+            ])
     }
 
     @Test("Without a trust store PA says the chain was not checked")
     func noTrust() throws {
-        let image = try DataPreparation.prepare(try Self.record(), signer: try Issuer().signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
+        let image = try DataPreparation.prepare(
+            try Self.record(), signer: try Issuer().signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: Self.today))
         #expect(try read(image, trust: nil).checks.passiveAuthentication.status == .notChecked)
     }
 
     @Test("A card signed under another CSCA fails PA")
     func otherCSCA() throws {
-        let image = try DataPreparation.prepare(try Self.record(), signer: try Issuer().signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
+        let image = try DataPreparation.prepare(
+            try Self.record(), signer: try Issuer().signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: Self.today))
         let result = try read(image, trust: TrustStore(anchors: [try Issuer().csca]))
         #expect(result.checks.passiveAuthentication.status == .failed)
         #expect(result.passiveAuthentication?.certificateChain.status == .failed)
@@ -72,7 +91,9 @@ struct GenuineCardTests {
     @Test("A DG13 changed after signing fails PA, naming DG13")
     func forgedDG13() throws {
         let issuer = try Issuer()
-        var image = try DataPreparation.prepare(try Self.record(), signer: issuer.signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
+        var image = try DataPreparation.prepare(
+            try Self.record(), signer: issuer.signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: Self.today))
         var dg13 = try DataGroup13(bytes: try #require(image.content(of: .dataGroup(13))))
         dg13.placeOfResidence = "Somewhere else"
         image.applications[0].files = image.applications[0].files.map { f in
@@ -90,7 +111,9 @@ struct GenuineCardTests {
         var record = try Self.record()
         record.idNumber = "001290000000"
         do {
-            _ = try DataPreparation.prepare(record, signer: try Issuer().signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
+            _ = try DataPreparation.prepare(
+                record, signer: try Issuer().signer, baseDirectory: Self.folder,
+                validator: RecordValidator(today: Self.today))
             Issue.record("prepared")
         } catch let error as PreparationError {
             #expect(error.issues.contains { $0.rule == "idNumber.century" })
@@ -100,26 +123,36 @@ struct GenuineCardTests {
     @Test("An expired card and an inconsistent DG13 are reported by their own verdicts")
     func validityAndConsistency() throws {
         let issuer = try Issuer()
-        let image = try DataPreparation.prepare(try Self.record(), signer: issuer.signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
-        let later = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can("000000"), options: ReadOptions(today: CalendarDate(year: 2031, month: 1, day: 1)))
-        #expect(later.checks.documentValidity.status == .failed && later.checks.documentValidity.reason.contains("2030-01-01"))
+        let image = try DataPreparation.prepare(
+            try Self.record(), signer: issuer.signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: Self.today))
+        let later = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(
+            .can("000000"), options: ReadOptions(today: CalendarDate(year: 2031, month: 1, day: 1)))
+        #expect(
+            later.checks.documentValidity.status == .failed
+                && later.checks.documentValidity.reason.contains("2030-01-01"))
 
         // A card signed correctly by an issuer but with a DG13 that names someone else.
         var record = try Self.record()
         record.fullName = "Lê Văn A"
-        var mismatched = try DataPreparation.prepare(record, signer: issuer.signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
+        var mismatched = try DataPreparation.prepare(
+            record, signer: issuer.signer, baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
         let dg1 = try #require(image.content(of: .dataGroup(1)))
         var files = mismatched.lDSFiles
         files[.dataGroup(1)] = dg1
         var groups: [Int: [UInt8]] = [:]
         for (f, b) in files { if case .dataGroup(let n) = f { groups[n] = b } }
-        files[.sod] = try SecurityObjectDocument.sign(LDSSecurityObject(hashing: groups, with: .sha256), signer: issuer.signer.certificate, key: issuer.signer.key, signatureHash: .sha256).encoded
+        files[.sod] = try SecurityObjectDocument.sign(
+            LDSSecurityObject(hashing: groups, with: .sha256), signer: issuer.signer.certificate,
+            key: issuer.signer.key, signatureHash: .sha256
+        ).encoded
         mismatched.applications[0].files = mismatched.applications[0].files.map { f in
             var f = f
             if let file = LDSFile(name: f.name), let content = files[file] { f.content = content }
             return f
         }
-        let result = try ReaderSession(transport: try EmulatedChip(image: mismatched)).readCard(.can("000000"), options: ReadOptions(trust: TrustStore(anchors: [issuer.csca]), today: Self.today))
+        let result = try ReaderSession(transport: try EmulatedChip(image: mismatched)).readCard(
+            .can("000000"), options: ReadOptions(trust: TrustStore(anchors: [issuer.csca]), today: Self.today))
         #expect(result.checks.recordConsistency.status == .failed, "\(result.checks.recordConsistency)")
         #expect(result.checks.recordConsistency.reason.contains("name"))
         #expect(result.checks.passiveAuthentication.status == .passed)
@@ -134,10 +167,16 @@ struct SampleCardFileTests {
         let image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: folder + "/card.json")))
         let trust = try TrustStore.load(paths: [folder + "/csca.crt"])
         let result = try ReaderSession(transport: try EmulatedChip(image: image))
-            .readCard(.can("000000"), options: ReadOptions(trust: trust, today: CalendarDate(year: 2026, month: 11, day: 22)))
-        #expect(!([result.checks.passiveAuthentication, result.checks.chipAuthentication, result.checks.activeAuthentication,
-                   result.checks.documentValidity, result.checks.recordConsistency].contains { $0.status != .passed }))
-        let record = try JSONDecoder().decode(CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/record.json")))
+            .readCard(
+                .can("000000"), options: ReadOptions(trust: trust, today: CalendarDate(year: 2026, month: 11, day: 22)))
+        #expect(
+            !([
+                result.checks.passiveAuthentication, result.checks.chipAuthentication,
+                result.checks.activeAuthentication,
+                result.checks.documentValidity, result.checks.recordConsistency,
+            ].contains { $0.status != .passed }))
+        let record = try JSONDecoder().decode(
+            CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/record.json")))
         #expect(try DataGroup13(bytes: try #require(result.files[.dataGroup(13)])) == record.dataGroup13())
     }
 }

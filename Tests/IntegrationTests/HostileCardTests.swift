@@ -27,7 +27,8 @@ final class HostileTransport: CardTransport {
         guard count == target else { return answer }
         var bytes = answer.encoded
         switch kind {
-        case 0 where bytes.count > 2: bytes[Int.random(in: 0..<(bytes.count - 2), using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+        case 0 where bytes.count > 2:
+            bytes[Int.random(in: 0..<(bytes.count - 2), using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
         case 1: bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))) + [0x90, 0x00]
         case 2: bytes = rng.bytes(Int.random(in: 0...300, using: &rng)) + [0x90, 0x00]
         default: bytes = [0x6F, 0x00]
@@ -46,12 +47,15 @@ struct HostileCardTests {
         for run in 0..<400 {
             let target = Int.random(in: 1...17, using: &rng)
             let kind = Int.random(in: 0...3, using: &rng)
-            let transport = HostileTransport(try EmulatedChip(image: image), target: target, kind: kind, seed: UInt64(run))
+            let transport = HostileTransport(
+                try EmulatedChip(image: image), target: target, kind: kind, seed: UInt64(run))
             do {
                 let result = try ReaderSession(transport: transport).readCard(.can(SampleCards.can))
                 // Completing despite a corrupted answer is only acceptable when no corruption reached the data.
                 for (file, content) in result.files {
-                    #expect(content == image.content(of: file), "run \(run): \(file) differs after answer \(target) was corrupted")
+                    #expect(
+                        content == image.content(of: file),
+                        "run \(run): \(file) differs after answer \(target) was corrupted")
                 }
             } catch is ReaderError {
                 failures += 1

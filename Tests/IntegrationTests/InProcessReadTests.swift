@@ -57,7 +57,8 @@ struct InProcessReadTests {
 
     @Test("Fault plan 6700 to extended Le: one refused READ, then short reads complete the job")
     func fallback() throws {
-        let (result, files, session) = try read(EmulatorSettings(supportsExtendedLength: true, faultPlan: FaultPlan(wrongLengthForExtendedLe: true)))
+        let (result, files, session) = try read(
+            EmulatorSettings(supportsExtendedLength: true, faultPlan: FaultPlan(wrongLengthForExtendedLe: true)))
         expectIdentical(result, files)
         #expect(!session.usesExtendedLength)
         let reads = files.values.reduce(0) { $0 + ($1.count + 230) / 231 }
@@ -67,7 +68,10 @@ struct InProcessReadTests {
     @Test("Fault plan 6C xx on a read: the reader retries with the chip's exact Le and stays in sync")
     func exactLe() throws {
         // Command 4 is the first READ BINARY (EF.COM).
-        let (result, files, _) = try read(EmulatorSettings(supportsExtendedLength: false, faultPlan: FaultPlan(statusForCommand: [4: StatusWord(rawValue: 0x6C10)])))
+        let (result, files, _) = try read(
+            EmulatorSettings(
+                supportsExtendedLength: false, faultPlan: FaultPlan(statusForCommand: [4: StatusWord(rawValue: 0x6C10)])
+            ))
         expectIdentical(result, files)
     }
 
@@ -75,7 +79,8 @@ struct InProcessReadTests {
     func linkDrop() throws {
         let chip = try EmulatedChip(
             image: try SampleCards.image(security: .bacOnly),
-            settings: EmulatorSettings(supportsExtendedLength: false, faultPlan: FaultPlan(dropLinkAfterCommands: Self.setupAPDUs + 2 + 10)))
+            settings: EmulatorSettings(
+                supportsExtendedLength: false, faultPlan: FaultPlan(dropLinkAfterCommands: Self.setupAPDUs + 2 + 10)))
         let session = ReaderSession(transport: chip)
         try session.selectApplication()
         try session.performBAC(try SampleCards.bacKey)
@@ -130,7 +135,9 @@ struct InProcessReadTests {
 
 @Suite("Large files: past offset 32767 with odd-INS READ BINARY")
 struct LargeFileTests {
-    @Test("A 40 KB DG2 without extended length: B0 up to 32767, then B1 with DO'54', byte-identical", arguments: [SampleCards.Security.bacOnly, .vietnamese])
+    @Test(
+        "A 40 KB DG2 without extended length: B0 up to 32767, then B1 with DO'54', byte-identical",
+        arguments: [SampleCards.Security.bacOnly, .vietnamese])
     func beyond32K(_ security: SampleCards.Security) throws {
         let image = try SampleCards.image(dg2Size: 40_000, security: security)
         final class Recorder: CardTransport {
@@ -138,9 +145,13 @@ struct LargeFileTests {
             var instructions: [UInt8] = []
             init(_ base: any CardTransport) { self.base = base }
             var capabilities: TransportCapabilities { base.capabilities }
-            func transmit(_ c: CommandAPDU) throws -> ResponseAPDU { instructions.append(c.ins); return try base.transmit(c) }
+            func transmit(_ c: CommandAPDU) throws -> ResponseAPDU {
+                instructions.append(c.ins)
+                return try base.transmit(c)
+            }
         }
-        let recorder = Recorder(try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false)))
+        let recorder = Recorder(
+            try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false)))
         let session = ReaderSession(transport: recorder)
         let result = try session.readCard(security == .bacOnly ? .mrz(try SampleCards.bacKey) : .can(SampleCards.can))
         #expect(result.files[.dataGroup(2)] == image.content(of: .dataGroup(2)))

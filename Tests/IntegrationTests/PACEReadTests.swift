@@ -46,15 +46,22 @@ struct PACEReadTests {
         #expect(recorder.commands.count == 17)
     }
 
-    @Test("PACE-IM on brainpoolP384r1 with AES-256 and with 3DES: the whole read", arguments: [SecureMessagingCipher.aes256, .tripleDES])
+    @Test(
+        "PACE-IM on brainpoolP384r1 with AES-256 and with 3DES: the whole read",
+        arguments: [SecureMessagingCipher.aes256, .tripleDES])
     func integratedMapping(_ cipher: SecureMessagingCipher) throws {
         var image = try SampleCards.image()
-        let im = SecurityInfos([.pace(PACEInfo(protocol: PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: cipher), parameterID: 16))])
+        let im = SecurityInfos([
+            .pace(
+                PACEInfo(
+                    protocol: PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: cipher), parameterID: 16))
+        ])
         image.masterFiles = [CardImage.File(.cardAccess, content: try im.derEncoded())]
         let result = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCards.can))
         #expect(result.accessControl == "PACE-CAN")
         #expect(result.files[.dataGroup(2)] == image.content(of: .dataGroup(2)))
-        #expect(result.checks.chipAuthentication.status == .passed && result.checks.activeAuthentication.status == .passed)
+        #expect(
+            result.checks.chipAuthentication.status == .passed && result.checks.activeAuthentication.status == .passed)
     }
 
     @Test("PACE-MRZ works the same")
@@ -62,7 +69,8 @@ struct PACEReadTests {
         let session = ReaderSession(transport: try EmulatedChip(image: try SampleCards.image()))
         let result = try session.readCard(.mrz(try SampleCards.bacKey))
         #expect(result.accessControl == "PACE-MRZ")
-        #expect(result.checks.chipAuthentication.status == .passed && result.checks.activeAuthentication.status == .passed)
+        #expect(
+            result.checks.chipAuthentication.status == .passed && result.checks.activeAuthentication.status == .passed)
     }
 
     @Test("A wrong CAN: access denied, in the user's words, with the chip's 6300")
@@ -92,10 +100,17 @@ struct PACEReadTests {
     @Test("CAM: PACE-CAM proves the chip's key from DG14; a mismatched key fails", arguments: [false, true])
     func cam(_ mismatched: Bool) throws {
         var image = try SampleCards.image(mismatchedKeys: mismatched)
-        let cam = SecurityInfos([.pace(PACEInfo(protocol: PACEProtocol(mapping: .chipAuthentication, agreement: .ecdh, cipher: .aes128), parameterID: 13))])
+        let cam = SecurityInfos([
+            .pace(
+                PACEInfo(
+                    protocol: PACEProtocol(mapping: .chipAuthentication, agreement: .ecdh, cipher: .aes128),
+                    parameterID: 13))
+        ])
         image.masterFiles = [CardImage.File(.cardAccess, content: try cam.derEncoded())]
         let result = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCards.can))
-        #expect(result.checks.chipAuthentication.status == (mismatched ? .failed : .passed), "\(result.checks.chipAuthentication)")
+        #expect(
+            result.checks.chipAuthentication.status == (mismatched ? .failed : .passed),
+            "\(result.checks.chipAuthentication)")
         #expect(result.checks.chipAuthentication.reason.contains("CAM"))
     }
 
@@ -103,12 +118,17 @@ struct PACEReadTests {
     func fallback() throws {
         var image = try SampleCards.image()
         // A card that offers only IM on secp224r1 (no point encoding for p ≡ 1 mod 4 here) in EF.CardAccess, and BAC.
-        let unsupported = SecurityInfos([.pace(PACEInfo(protocol: PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: .aes128), parameterID: 10))])
+        let unsupported = SecurityInfos([
+            .pace(
+                PACEInfo(
+                    protocol: PACEProtocol(mapping: .integrated, agreement: .ecdh, cipher: .aes128), parameterID: 10))
+        ])
         image.masterFiles = [CardImage.File(.cardAccess, content: try unsupported.derEncoded())]
         #expect(throws: ReaderError.self) {
             try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.mrz(try SampleCards.bacKey))
         }
-        let result = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.mrz(try SampleCards.bacKey), options: ReadOptions(allowBACFallback: true))
+        let result = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(
+            .mrz(try SampleCards.bacKey), options: ReadOptions(allowBACFallback: true))
         #expect(result.accessControl == "BAC")
         #expect(result.notes.contains { $0.contains("BAC") })
         #expect(result.checks.chipAuthentication.status == .passed)
@@ -120,13 +140,16 @@ struct PACEReadTests {
         let result = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.mrz(try SampleCards.bacKey))
         #expect(result.accessControl == "BAC")
         #expect(result.checks.chipAuthentication.status == .notChecked)
-        #expect(throws: ReaderError.self) { try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCards.can)) }
+        #expect(throws: ReaderError.self) {
+            try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCards.can))
+        }
     }
 
     @Test("Without extended length the PACE read completes with 223-byte AES reads")
     func shortAES() throws {
         let image = try SampleCards.image()
-        let session = ReaderSession(transport: try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false)))
+        let session = ReaderSession(
+            transport: try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false)))
         let result = try session.readCard(.can(SampleCards.can))
         #expect(session.workingLe == 223)
         #expect(result.files[.dataGroup(2)] == image.content(of: .dataGroup(2)))

@@ -22,7 +22,9 @@ struct PCSCReadTests {
     func withVirtualCard<T>(_ chip: EmulatedChip, _ body: (PCSCContext) throws -> T) throws -> T {
         let context = try PCSCContext()
         let readers = try context.readers()
-        try #require(readers.contains(Self.readerName), "pcscd with vsmartcard-vpcd is not running (readers: \(readers)); run the tests with `make test`")
+        try #require(
+            readers.contains(Self.readerName),
+            "pcscd with vsmartcard-vpcd is not running (readers: \(readers)); run the tests with `make test`")
         // The previous test's card must be gone before this one goes in.
         try context.waitForRemoval(reader: Self.readerName, timeout: 15)
         let bridge = VPCDBridge(chip: chip, port: Self.port)
@@ -42,11 +44,18 @@ struct PCSCReadTests {
 
     func preparedCard() throws -> (CardImage, Certificate) {
         let cscaKey = try AsymmetricKey.generateEC(.brainpoolP256r1)
-        let csca = try Certificate.create(subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil, distinguishedName: "C=VN,CN=Test CSCA", serial: 1, notBeforeOffset: -86400, validity: 86400 * 3650, isCA: true)
+        let csca = try Certificate.create(
+            subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil, distinguishedName: "C=VN,CN=Test CSCA", serial: 1,
+            notBeforeOffset: -86400, validity: 86400 * 3650, isCA: true)
         let dsKey = try AsymmetricKey.generateEC(.brainpoolP256r1)
-        let ds = try Certificate.create(subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,CN=Test DS", serial: 2, notBeforeOffset: -3600, validity: 86400 * 365, isCA: false)
-        let record = try JSONDecoder().decode(CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/record.json")))
-        let image = try DataPreparation.prepare(record, signer: DocumentSigner(certificate: ds, key: dsKey), baseDirectory: Self.folder, validator: RecordValidator(today: Self.today))
+        let ds = try Certificate.create(
+            subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,CN=Test DS", serial: 2,
+            notBeforeOffset: -3600, validity: 86400 * 365, isCA: false)
+        let record = try JSONDecoder().decode(
+            CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/record.json")))
+        let image = try DataPreparation.prepare(
+            record, signer: DocumentSigner(certificate: ds, key: dsKey), baseDirectory: Self.folder,
+            validator: RecordValidator(today: Self.today))
         return (image, csca)
     }
 
@@ -56,13 +65,19 @@ struct PCSCReadTests {
         let result = try withVirtualCard(try EmulatedChip(image: image)) { context in
             let card = try context.connect(reader: Self.readerName)
             #expect(card.capabilities.supportsExtendedLength)
-            return try ReaderSession(transport: card).readCard(.can("000000"), options: ReadOptions(trust: TrustStore(anchors: [csca]), today: Self.today))
+            return try ReaderSession(transport: card).readCard(
+                .can("000000"), options: ReadOptions(trust: TrustStore(anchors: [csca]), today: Self.today))
         }
-        for v in [result.checks.passiveAuthentication, result.checks.chipAuthentication, result.checks.activeAuthentication, result.checks.documentValidity, result.checks.recordConsistency] {
+        for v in [
+            result.checks.passiveAuthentication, result.checks.chipAuthentication, result.checks.activeAuthentication,
+            result.checks.documentValidity, result.checks.recordConsistency,
+        ] {
             #expect(v.status == .passed, "\(v)")
         }
         let dg13 = try DataGroup13(bytes: try #require(result.files[.dataGroup(13)]))
-        #expect(dg13.fullName == "Nguyễn Văn A" && dg13.placeOfResidence == "Số 1 Phố Tràng Tiền, Phường Tràng Tiền, Quận Hoàn Kiếm, Hà Nội")
+        #expect(
+            dg13.fullName == "Nguyễn Văn A"
+                && dg13.placeOfResidence == "Số 1 Phố Tràng Tiền, Phường Tràng Tiền, Quận Hoàn Kiếm, Hà Nội")
         #expect(result.apduCount == 17)
     }
 
@@ -83,7 +98,8 @@ struct PCSCReadTests {
     @Test("A chip without extended length: the ATR says so and the read uses short protected reads")
     func shortReads() throws {
         let (image, _) = try preparedCard()
-        try withVirtualCard(try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false))) { context in
+        try withVirtualCard(try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false))) {
+            context in
             let card = try context.connect(reader: Self.readerName)
             #expect(!card.capabilities.supportsExtendedLength)
             let session = ReaderSession(transport: card)
@@ -96,7 +112,9 @@ struct PCSCReadTests {
     @Test("The card leaves mid-read (fault plan): a typed card-removed error, promptly, not a hang")
     func pulledCard() throws {
         let (image, _) = try preparedCard()
-        let chip = try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: false, faultPlan: FaultPlan(dropLinkAfterCommands: 20)))
+        let chip = try EmulatedChip(
+            image: image,
+            settings: EmulatorSettings(supportsExtendedLength: false, faultPlan: FaultPlan(dropLinkAfterCommands: 20)))
         try withVirtualCard(chip) { context in
             let card = try context.connect(reader: Self.readerName)
             let start = ContinuousClock.now

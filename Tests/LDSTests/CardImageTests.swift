@@ -8,7 +8,9 @@ import Testing
 struct CardImageTests {
     @Test("EF.COM round trip: build → bytes → parse → same; ICAO D.4 EF.COM prefix")
     func efCOM() throws {
-        let com = EFCOM(dataGroups: [.dataGroup(1), .dataGroup(2), .dataGroup(3), .dataGroup(13), .dataGroup(14), .dataGroup(15)])
+        let com = EFCOM(dataGroups: [
+            .dataGroup(1), .dataGroup(2), .dataGroup(3), .dataGroup(13), .dataGroup(14), .dataGroup(15),
+        ])
         let bytes = com.encoded
         #expect(try EFCOM(bytes: bytes) == com)
         #expect(bytes.starts(with: [0x60]))
@@ -34,7 +36,10 @@ struct CardImageTests {
     func json() throws {
         let key = BACKey(documentNumber: "090000000", dateOfBirth: "900101", dateOfExpiry: "300101")
         let image = CardImage.eMRTD(
-            files: [.com: EFCOM(dataGroups: [.dataGroup(1)]).encoded, .dataGroup(1): [0x61, 0x01, 0x00], .cardAccess: [0x31, 0x00]],
+            files: [
+                .com: EFCOM(dataGroups: [.dataGroup(1)]).encoded, .dataGroup(1): [0x61, 0x01, 0x00],
+                .cardAccess: [0x31, 0x00],
+            ],
             bac: key, can: "000000")
         let data = try image.json()
         let back = try CardImage(json: data)
@@ -46,6 +51,8 @@ struct CardImageTests {
         let text = String(decoding: data, as: UTF8.self)
         #expect(text.contains("\"fileID\" : \"0101\""))
         #expect(throws: LDSError.self) { try CardImage(json: Data("{}".utf8)) }
-        #expect(throws: LDSError.self) { try CardImage(json: Data(text.replacingOccurrences(of: "0101", with: "XYZ1").utf8)) }
+        #expect(throws: LDSError.self) {
+            try CardImage(json: Data(text.replacingOccurrences(of: "0101", with: "XYZ1").utf8))
+        }
     }
 }

@@ -29,7 +29,9 @@ struct DataGroupTests {
         var rng = SeededGenerator(seed: 5)
         for _ in 0..<3000 {
             var bytes = good
-            for _ in 0..<3 { bytes[Int.random(in: 0..<min(bytes.count, 120), using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            for _ in 0..<3 {
+                bytes[Int.random(in: 0..<min(bytes.count, 120), using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
             _ = try? DataGroup2(bytes: bytes)
             _ = try? DataGroup2(bytes: Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng))))
         }
@@ -47,7 +49,11 @@ struct DataGroupTests {
 
     @Test("DG11/DG12 read generically")
     func generic() throws {
-        let dg11 = GenericDataGroup(number: 11, elements: [TLV(tag: 0x5F0E, value: Array("NGUYEN<<VAN<AN".utf8)), TLV(tag: 0x5F11, value: Array("HA NOI".utf8))])
+        let dg11 = GenericDataGroup(
+            number: 11,
+            elements: [
+                TLV(tag: 0x5F0E, value: Array("NGUYEN<<VAN<AN".utf8)), TLV(tag: 0x5F11, value: Array("HA NOI".utf8)),
+            ])
         let back = try GenericDataGroup(number: 11, bytes: dg11.encoded)
         #expect(back == dg11 && back.text(0x5F11) == "HA NOI")
         #expect(throws: LDSError.self) { try GenericDataGroup(number: 12, bytes: dg11.encoded) }
@@ -56,10 +62,22 @@ struct DataGroupTests {
     @Test("DG13 with every field, an unknown field kept, and a hostile run")
     func dg13() throws {
         var dg = DataGroup13()
-        dg.idNumber = "001090000123"; dg.fullName = "Nguyễn Văn An"; dg.dateOfBirth = "01/01/1990"; dg.sex = "Nam"
-        dg.nationality = "Việt Nam"; dg.ethnicity = "Kinh"; dg.religion = "Không"; dg.placeOfOrigin = "Hà Nội"
-        dg.placeOfResidence = "Hà Nội"; dg.identifyingMarks = "Sẹo"; dg.dateOfIssue = "15/06/2021"; dg.dateOfExpiry = "01/01/2030"
-        dg.fatherName = "Nguyễn Văn Bình"; dg.motherName = "Trần Thị Cúc"; dg.oldIdNumber = "012345678"; dg.field16 = "ABCDEF0123456789"
+        dg.idNumber = "001090000123"
+        dg.fullName = "Nguyễn Văn An"
+        dg.dateOfBirth = "01/01/1990"
+        dg.sex = "Nam"
+        dg.nationality = "Việt Nam"
+        dg.ethnicity = "Kinh"
+        dg.religion = "Không"
+        dg.placeOfOrigin = "Hà Nội"
+        dg.placeOfResidence = "Hà Nội"
+        dg.identifyingMarks = "Sẹo"
+        dg.dateOfIssue = "15/06/2021"
+        dg.dateOfExpiry = "01/01/2030"
+        dg.fatherName = "Nguyễn Văn Bình"
+        dg.motherName = "Trần Thị Cúc"
+        dg.oldIdNumber = "012345678"
+        dg.field16 = "ABCDEF0123456789"
         dg.otherFields[17] = [0x02, 0x01, 0x11, 0x0C, 0x02, 0x41, 0x42]
         let bytes = dg.encoded
         #expect(try DataGroup13(bytes: bytes) == dg)

@@ -24,7 +24,9 @@ struct MRZTests {
         #expect(mrz.dateOfBirth == "900101" && mrz.dateOfExpiry == "300101" && mrz.sex == "M")
         #expect(mrz.primaryIdentifier == "NGUYEN" && mrz.secondaryIdentifier == "VAN A")
         #expect(VietnameseCard.idNumber(from: mrz) == "001090000000")
-        #expect(mrz.bacKey == (try VietnameseCard.bacKey(idNumber: "001090000000", dateOfBirth: "900101", dateOfExpiry: "300101")))
+        #expect(
+            mrz.bacKey
+                == (try VietnameseCard.bacKey(idNumber: "001090000000", dateOfBirth: "900101", dateOfExpiry: "300101")))
         #expect(mrz.bacKey.mrzInformation == "090000000790010113001019")
         #expect(try VietnameseCard.can(idNumber: "001090000000") == "000000")
         #expect(try VietnameseCard.can(idNumber: "079203123456") == "123456")
@@ -51,7 +53,9 @@ struct MRZTests {
         #expect(mrz.lines == lines)
     }
 
-    @Test("A wrong check digit names its field", arguments: [(14, "document number"), (36, "date of birth"), (44, "date of expiry"), (59, "composite")])
+    @Test(
+        "A wrong check digit names its field",
+        arguments: [(14, "document number"), (36, "date of birth"), (44, "date of expiry"), (59, "composite")])
     func wrongCheckDigit(_ position: Int, _ field: String) throws {
         var chars = Array(Self.vietnameseLines.joined())
         chars[position] = chars[position] == "0" ? "1" : "0"
@@ -64,7 +68,9 @@ struct MRZTests {
         }
     }
 
-    @Test("Malformed MRZ text is rejected", arguments: ["", "IDVNM", String(repeating: "a", count: 90), String(repeating: "<", count: 89)])
+    @Test(
+        "Malformed MRZ text is rejected",
+        arguments: ["", "IDVNM", String(repeating: "a", count: 90), String(repeating: "<", count: 89)])
     func malformed(_ text: String) {
         #expect(throws: LDSError.self) { try MRZ(parsing: text) }
     }
@@ -87,11 +93,13 @@ struct MRZTests {
 
     @Test("Long names are truncated the ICAO way: given names to initials first, then cut")
     func truncation() throws {
-        let field = try MRZTransliteration.nameField(primary: "Tôn Nữ", secondary: "Hoàng Thị Thanh Tuyết Mai", width: 30)
+        let field = try MRZTransliteration.nameField(
+            primary: "Tôn Nữ", secondary: "Hoàng Thị Thanh Tuyết Mai", width: 30)
         #expect(field.count == 30)
         #expect(field.hasPrefix("TON<NU<<"))
         #expect(field == "TON<NU<<HOANG<THI<THANH<T<M<<<")
-        let cut = try MRZTransliteration.nameField(primary: String(repeating: "Nguyễn", count: 8), secondary: "Văn", width: 30)
+        let cut = try MRZTransliteration.nameField(
+            primary: String(repeating: "Nguyễn", count: 8), secondary: "Văn", width: 30)
         #expect(cut.count == 30 && cut.last != "<")
     }
 }

@@ -13,9 +13,14 @@ struct TestPKI {
     var dataGroups: [Int: [UInt8]]
     var sod: [UInt8]
 
-    init(signer: String = "ec", hash: HashAlgorithm = .sha256, pss: Bool = false, dsNotBefore: Int = -3600, dsValidity: Int = 86400 * 90, dsSerial: Int = 7) throws {
+    init(
+        signer: String = "ec", hash: HashAlgorithm = .sha256, pss: Bool = false, dsNotBefore: Int = -3600,
+        dsValidity: Int = 86400 * 90, dsSerial: Int = 7
+    ) throws {
         cscaKey = try .generateEC(.brainpoolP384r1)
-        csca = try Certificate.create(subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil, distinguishedName: "C=VN,O=Test,CN=Test CSCA", serial: 1, notBeforeOffset: -86400, validity: 86400 * 3650, isCA: true)
+        csca = try Certificate.create(
+            subjectKey: cscaKey, issuerKey: cscaKey, issuer: nil, distinguishedName: "C=VN,O=Test,CN=Test CSCA",
+            serial: 1, notBeforeOffset: -86400, validity: 86400 * 3650, isCA: true)
         switch signer {
         case "rsa": dsKey = try .generateRSA(bits: 2048)
         case "p256": dsKey = try .generateEC(.secp256r1)
@@ -25,9 +30,13 @@ struct TestPKI {
         case "bp512": dsKey = try .generateEC(.brainpoolP512r1)
         default: dsKey = try .generateEC(.brainpoolP256r1)
         }
-        ds = try Certificate.create(subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,O=Test,CN=Test DS", serial: dsSerial, notBeforeOffset: dsNotBefore, validity: dsValidity, isCA: false)
+        ds = try Certificate.create(
+            subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,O=Test,CN=Test DS",
+            serial: dsSerial, notBeforeOffset: dsNotBefore, validity: dsValidity, isCA: false)
         dataGroups = [1: [0x61, 0x03, 0x5F, 0x1F, 0x00], 2: [0x75, 0x02, 0xAA, 0xBB], 13: Array("6D Việt Nam".utf8)]
-        sod = try SecurityObjectDocument.sign(LDSSecurityObject(hashing: dataGroups, with: hash), signer: ds, key: dsKey, signatureHash: hash, pss: pss).encoded
+        sod = try SecurityObjectDocument.sign(
+            LDSSecurityObject(hashing: dataGroups, with: hash), signer: ds, key: dsKey, signatureHash: hash, pss: pss
+        ).encoded
     }
 
     var trust: TrustStore { TrustStore(anchors: [csca]) }
@@ -44,10 +53,13 @@ struct PassiveAuthenticationTests {
         #expect(throws: LDSError.self) { try LDSSecurityObject(derEncoded: [0x30, 0x03, 0x02, 0x01, 0x05]) }
     }
 
-    @Test("A genuine EF.SOD passes every check", arguments: [
-        ("ec", HashAlgorithm.sha256, false), ("rsa", .sha256, false), ("rsa", .sha384, true), ("p256", .sha256, false),
-        ("p384", .sha384, false), ("p521", .sha512, false), ("bp384", .sha384, false), ("bp512", .sha512, false),
-    ])
+    @Test(
+        "A genuine EF.SOD passes every check",
+        arguments: [
+            ("ec", HashAlgorithm.sha256, false), ("rsa", .sha256, false), ("rsa", .sha384, true),
+            ("p256", .sha256, false),
+            ("p384", .sha384, false), ("p521", .sha512, false), ("bp384", .sha384, false), ("bp512", .sha512, false),
+        ])
     func genuine(_ signer: String, _ hash: HashAlgorithm, _ pss: Bool) throws {
         let pki = try TestPKI(signer: signer, hash: hash, pss: pss)
         let sod = try SecurityObjectDocument(bytes: pki.sod)
@@ -63,15 +75,19 @@ struct PassiveAuthenticationTests {
     @Test("openssl cms -verify accepts our EF.SOD with the CSCA as trust anchor", arguments: ["ec", "rsa"])
     func opensslVerifies(_ signer: String) throws {
         let pki = try TestPKI(signer: signer)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cccd-sod-\(UInt32.random(in: 0...UInt32.max))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cccd-sod-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(try SecurityObjectDocument(bytes: pki.sod).cms).write(to: dir.appendingPathComponent("sod.der"))
         try pki.csca.pem.write(to: dir.appendingPathComponent("csca.pem"), atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["cms", "-verify", "-inform", "DER", "-in", dir.appendingPathComponent("sod.der").path,
-                             "-CAfile", dir.appendingPathComponent("csca.pem").path, "-out", dir.appendingPathComponent("content.der").path]
+        process.arguments = [
+            "cms", "-verify", "-inform", "DER", "-in", dir.appendingPathComponent("sod.der").path,
+            "-CAfile", dir.appendingPathComponent("csca.pem").path, "-out",
+            dir.appendingPathComponent("content.der").path,
+        ]
         let errors = Pipe()
         process.standardError = errors
         try process.run()
@@ -80,7 +96,8 @@ struct PassiveAuthenticationTests {
         #expect(process.terminationStatus == 0, "\(message)")
         #expect(message.contains("Verification successful"))
         let content = try [UInt8](Data(contentsOf: dir.appendingPathComponent("content.der")))
-        #expect(try LDSSecurityObject(derEncoded: content) == (try SecurityObjectDocument(bytes: pki.sod).securityObject()))
+        #expect(
+            try LDSSecurityObject(derEncoded: content) == (try SecurityObjectDocument(bytes: pki.sod).securityObject()))
     }
 
     @Test("One byte of any data group changed: the hash verdict fails, naming the group", arguments: [1, 2, 13])
@@ -101,7 +118,9 @@ struct PassiveAuthenticationTests {
         let range = try #require(sod.firstRange(of: object))
         sod[range.upperBound - 1] ^= 0x01
         let result = PassiveAuthentication.verify(sod: sod, dataGroups: pki.dataGroups, trust: pki.trust)
-        #expect(result.signature.status == .failed && result.signature.reason.contains("changed after signing"), "\(result.signature)")
+        #expect(
+            result.signature.status == .failed && result.signature.reason.contains("changed after signing"),
+            "\(result.signature)")
     }
 
     @Test("One byte of the signature changed: the signature verdict fails")
@@ -110,7 +129,9 @@ struct PassiveAuthenticationTests {
         var sod = pki.sod
         sod[sod.count - 1] ^= 0x01
         let result = PassiveAuthentication.verify(sod: sod, dataGroups: pki.dataGroups, trust: pki.trust)
-        #expect(result.signature.status == .failed && result.signature.reason.contains("does not verify"), "\(result.signature)")
+        #expect(
+            result.signature.status == .failed && result.signature.reason.contains("does not verify"),
+            "\(result.signature)")
         #expect(result.dataGroupHashes.status == .passed)
     }
 
@@ -135,11 +156,15 @@ struct PassiveAuthenticationTests {
     func revoked() throws {
         let pki = try TestPKI(dsSerial: 4242)
         let crl = try CertificateRevocationList.create(issuer: pki.csca, issuerKey: pki.cscaKey, revoking: [4242])
-        let result = PassiveAuthentication.verify(sod: pki.sod, dataGroups: pki.dataGroups, trust: TrustStore(anchors: [pki.csca], crls: [crl]))
-        #expect(result.revocation.status == .failed && result.revocation.reason.contains("revoked"), "\(result.revocation)")
+        let result = PassiveAuthentication.verify(
+            sod: pki.sod, dataGroups: pki.dataGroups, trust: TrustStore(anchors: [pki.csca], crls: [crl]))
+        #expect(
+            result.revocation.status == .failed && result.revocation.reason.contains("revoked"), "\(result.revocation)")
         #expect(result.overall.status == .failed)
         let clean = try CertificateRevocationList.create(issuer: pki.csca, issuerKey: pki.cscaKey, revoking: [1])
-        let ok = PassiveAuthentication.verify(sod: pki.sod, dataGroups: pki.dataGroups, trust: TrustStore(anchors: [pki.csca], crls: [try CertificateRevocationList(der: clean.der)]))
+        let ok = PassiveAuthentication.verify(
+            sod: pki.sod, dataGroups: pki.dataGroups,
+            trust: TrustStore(anchors: [pki.csca], crls: [try CertificateRevocationList(der: clean.der)]))
         #expect(ok.revocation.status == .passed && ok.overall.status == .passed)
     }
 
@@ -153,16 +178,20 @@ struct PassiveAuthenticationTests {
     @Test("Trust store from a folder (PEM, DER, CRL) and from a CSCA master list; hostile files are refused")
     func trustStore() throws {
         let pki = try TestPKI()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cccd-trust-\(UInt32.random(in: 0...UInt32.max))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cccd-trust-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try pki.csca.pem.write(to: dir.appendingPathComponent("csca.pem"), atomically: true, encoding: .utf8)
         let other = try TestPKI()
         try Data(other.csca.der).write(to: dir.appendingPathComponent("other.der"))
-        try Data(try CertificateRevocationList.create(issuer: pki.csca, issuerKey: pki.cscaKey, revoking: []).der).write(to: dir.appendingPathComponent("csca.crl"))
+        try Data(try CertificateRevocationList.create(issuer: pki.csca, issuerKey: pki.cscaKey, revoking: []).der)
+            .write(to: dir.appendingPathComponent("csca.crl"))
         let store = try TrustStore.load(paths: [dir.path])
         #expect(store.anchors.count == 2 && store.crls.count == 1)
-        #expect(PassiveAuthentication.verify(sod: pki.sod, dataGroups: pki.dataGroups, trust: store).overall.status == .passed)
+        #expect(
+            PassiveAuthentication.verify(sod: pki.sod, dataGroups: pki.dataGroups, trust: store).overall.status
+                == .passed)
 
         let ml = try TrustStore.makeMasterList([pki.csca, other.csca], signer: pki.csca, key: pki.cscaKey)
         let mlFile = dir.appendingPathComponent("list.ml")
@@ -181,7 +210,8 @@ struct PassiveAuthenticationTests {
     func hostileSOD() throws {
         let pki = try TestPKI()
         for cut in stride(from: 0, to: pki.sod.count, by: 37) {
-            let result = PassiveAuthentication.verify(sod: Array(pki.sod.prefix(cut)), dataGroups: pki.dataGroups, trust: pki.trust)
+            let result = PassiveAuthentication.verify(
+                sod: Array(pki.sod.prefix(cut)), dataGroups: pki.dataGroups, trust: pki.trust)
             #expect(result.overall.status == .failed)
         }
     }

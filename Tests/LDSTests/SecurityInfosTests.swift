@@ -1,22 +1,26 @@
 import CardCore
 import CardCrypto
 import ChipAccess
-@testable import LDS
 import SwiftASN1
 import TestSupport
 import Testing
+
+@testable import LDS
 
 @Suite("SecurityInfos, DG14, DG15 (TR-03110-3 §A.1, ICAO 9303-11 §9.2)")
 struct SecurityInfosTests {
     @Test("The Vietnamese EF.CardAccess: TA v1, CA ECDH-AES-128 v1, PACE ECDH-GM-AES-128 v2 on parameter 13")
     func vietnamese() throws {
         let bytes = try Hex.decode(
-            "3134300d060804007f0007020202020101300f060a04007f000702020302020201013012060a04007f0007020204020202010202010d")
+            "3134300d060804007f0007020202020101300f060a04007f000702020302020201013012060a04007f0007020204020202010202010d"
+        )
         let infos = try SecurityInfos(derEncoded: bytes)
         #expect(infos.infos.count == 3)
         #expect(infos.terminalAuthenticationInfos.map(\.version) == [1])
         let ca = try #require(infos.chipAuthenticationInfos.first)
-        #expect(ca.version == 1 && ca.chipAuthenticationProtocol == ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128))
+        #expect(
+            ca.version == 1
+                && ca.chipAuthenticationProtocol == ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128))
         #expect(ca.chipAuthenticationProtocol?.description == "id-CA-ECDH-AES-CBC-CMAC-128")
         let pace = try #require(infos.paceInfos.first)
         #expect(pace.version == 2 && pace.parameterID == 13)
@@ -25,19 +29,24 @@ struct SecurityInfosTests {
         #expect(try infos.derEncoded() == bytes)
         // Build → bytes → parse → same.
         let built = SecurityInfos([
-            .pace(PACEInfo(protocol: PACEProtocol(mapping: .generic, agreement: .ecdh, cipher: .aes128), parameterID: 13)),
-            .chipAuthentication(ChipAuthenticationInfo(protocol: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128), version: 1)),
+            .pace(
+                PACEInfo(protocol: PACEProtocol(mapping: .generic, agreement: .ecdh, cipher: .aes128), parameterID: 13)),
+            .chipAuthentication(
+                ChipAuthenticationInfo(
+                    protocol: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128), version: 1)),
             .terminalAuthentication(TerminalAuthenticationInfo(version: 1)),
         ])
         #expect(try built.derEncoded() == bytes)  // DER sorts the SET
     }
 
-    @Test("Published EF.CardAccess files parse and re-encode byte for byte", arguments: [
-        ("bsi-tr03110-worked-example-ecdh-pace-sm-ca.txt", "EF_CardAccess"),
-        ("icao9303-p11-appG1-pace-ecdh-gm-brainpoolP256r1.txt", "EF_CardAccess"),
-        ("icao9303-p11-appG2-pace-dh-gm-1024-160.txt", "EF_CardAccess"),
-        ("gmrtd-pace-cam-real-trace-223-byte-reads.txt", "EF_CardAccess"),
-    ])
+    @Test(
+        "Published EF.CardAccess files parse and re-encode byte for byte",
+        arguments: [
+            ("bsi-tr03110-worked-example-ecdh-pace-sm-ca.txt", "EF_CardAccess"),
+            ("icao9303-p11-appG1-pace-ecdh-gm-brainpoolP256r1.txt", "EF_CardAccess"),
+            ("icao9303-p11-appG2-pace-dh-gm-1024-160.txt", "EF_CardAccess"),
+            ("gmrtd-pace-cam-real-trace-223-byte-reads.txt", "EF_CardAccess"),
+        ])
     func published(_ file: String, _ name: String) throws {
         let bytes = try VectorFile(file).hex(name)
         let infos = try SecurityInfos(derEncoded: bytes)
@@ -46,9 +55,12 @@ struct SecurityInfosTests {
         #expect(try infos.derEncoded() == bytes)
     }
 
-    @Test("The BSI EF.CardAccess: TA, CA, PACE, and the CA domain parameters, card-info URL and privileged-terminal infos kept as they are")
+    @Test(
+        "The BSI EF.CardAccess: TA, CA, PACE, and the CA domain parameters, card-info URL and privileged-terminal infos kept as they are"
+    )
     func bsi() throws {
-        let infos = try SecurityInfos(derEncoded: try VectorFile("bsi-tr03110-worked-example-ecdh-pace-sm-ca.txt").hex("EF_CardAccess"))
+        let infos = try SecurityInfos(
+            derEncoded: try VectorFile("bsi-tr03110-worked-example-ecdh-pace-sm-ca.txt").hex("EF_CardAccess"))
         #expect(infos.paceInfos.count == 1 && infos.paceInfos.first?.parameterID == 13)
         #expect(infos.chipAuthenticationInfos.count == 1 && infos.terminalAuthenticationInfos.count == 1)
         let others = infos.infos.compactMap { if case .other(let oid, _) = $0 { return oid } else { return nil } }
@@ -56,7 +68,9 @@ struct SecurityInfosTests {
         #expect(others.contains(ObjectIdentifiers.chipAuthentication + [2]))  // ChipAuthenticationDomainParameterInfo
     }
 
-    @Test("Hostile SecurityInfos are typed errors", arguments: ["", "31", "3100FF", "3103300106", "30020500", "31053003060100", "3108300602010102010"])
+    @Test(
+        "Hostile SecurityInfos are typed errors",
+        arguments: ["", "31", "3100FF", "3103300106", "30020500", "31053003060100", "3108300602010102010"])
     func hostile(_ hex: String) throws {
         let bytes = (try? Hex.decode(hex)) ?? [0x31, 0x01]
         #expect(throws: LDSError.self) { try SecurityInfos(derEncoded: bytes) }
@@ -69,9 +83,17 @@ struct SecurityInfosTests {
         let dhGroup = DHGroup.rfc5114_2048_224
         let y = dhGroup.power(dhGroup.g, [0x12, 0x34, 0x56])
         let infos = SecurityInfos([
-            .chipAuthentication(ChipAuthenticationInfo(protocol: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128), version: 1, keyID: 1)),
-            .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(protocolOID: ObjectIdentifiers.publicKey + [2], subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(curve: .brainpoolP256r1, point: point), keyID: 1)),
-            .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(protocolOID: ObjectIdentifiers.publicKey + [1], subjectPublicKeyInfo: try PublicKeyInfo.encodeDH(group: dhGroup, y: y), keyID: 2)),
+            .chipAuthentication(
+                ChipAuthenticationInfo(
+                    protocol: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128), version: 1, keyID: 1)),
+            .chipAuthenticationPublicKey(
+                ChipAuthenticationPublicKeyInfo(
+                    protocolOID: ObjectIdentifiers.publicKey + [2],
+                    subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(curve: .brainpoolP256r1, point: point), keyID: 1)),
+            .chipAuthenticationPublicKey(
+                ChipAuthenticationPublicKeyInfo(
+                    protocolOID: ObjectIdentifiers.publicKey + [1],
+                    subjectPublicKeyInfo: try PublicKeyInfo.encodeDH(group: dhGroup, y: y), keyID: 2)),
             .activeAuthentication(ActiveAuthenticationInfo(ecdsaPlainWith: .sha256)),
         ])
         let dg14 = DataGroup14(securityInfos: infos)
@@ -86,10 +108,14 @@ struct SecurityInfosTests {
         #expect(dhKey.parameters == .dh(dhGroup) && dhKey.key == y)
         #expect(back.securityInfos.activeAuthenticationInfo?.hash == .sha256)
         // OpenSSL reads the EC SubjectPublicKeyInfo we write.
-        #expect(try AsymmetricKey(publicKeyDER: PublicKeyInfo.encodeEC(curve: .brainpoolP256r1, point: point)).ecPublicPoint() == point)
+        #expect(
+            try AsymmetricKey(publicKeyDER: PublicKeyInfo.encodeEC(curve: .brainpoolP256r1, point: point))
+                .ecPublicPoint() == point)
     }
 
-    @Test("Explicit EC parameters (as passports write them) are recognised as the named curve", arguments: [NamedCurve.brainpoolP256r1, .secp256r1, .brainpoolP384r1])
+    @Test(
+        "Explicit EC parameters (as passports write them) are recognised as the named curve",
+        arguments: [NamedCurve.brainpoolP256r1, .secp256r1, .brainpoolP384r1])
     func explicitCurve(_ curve: NamedCurve) throws {
         let group = ECGroup(curve)
         let point = try AsymmetricKey.generateEC(curve).ecPublicPoint()
@@ -133,14 +159,22 @@ struct SecurityInfosTests {
 
 @Suite("EF.CardSecurity")
 struct CardSecurityTests {
-    @Test("SecurityInfos signed as EF.CardSecurity: build → bytes → parse → same; signature and chain verify; tampering detected")
+    @Test(
+        "SecurityInfos signed as EF.CardSecurity: build → bytes → parse → same; signature and chain verify; tampering detected"
+    )
     func cardSecurity() throws {
         let pki = try TestPKI()
         let ca = try AsymmetricKey.generateEC(.brainpoolP256r1)
         let infos = SecurityInfos([
-            .pace(PACEInfo(protocol: PACEProtocol(mapping: .chipAuthentication, agreement: .ecdh, cipher: .aes128), parameterID: 13)),
-            .chipAuthenticationPublicKey(ChipAuthenticationPublicKeyInfo(
-                protocolOID: ObjectIdentifiers.publicKey + [2], subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(curve: .brainpoolP256r1, point: try ca.ecPublicPoint()))),
+            .pace(
+                PACEInfo(
+                    protocol: PACEProtocol(mapping: .chipAuthentication, agreement: .ecdh, cipher: .aes128),
+                    parameterID: 13)),
+            .chipAuthenticationPublicKey(
+                ChipAuthenticationPublicKeyInfo(
+                    protocolOID: ObjectIdentifiers.publicKey + [2],
+                    subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(
+                        curve: .brainpoolP256r1, point: try ca.ecPublicPoint()))),
         ])
         let file = try CardSecurity.sign(infos, signer: pki.ds, key: pki.dsKey)
         #expect(try Set(CardSecurity(cms: file.cms).securityInfos().infos) == Set(infos.infos))

@@ -26,15 +26,17 @@ struct ATRTests {
         #expect(ATR(try Hex.decode("12345678")) == nil)
     }
 
-    @Test("PC/SC statuses map to typed errors in the user's words", arguments: [
-        (0x8010_001D, PCSCError.Code.noService, TransportError.Code.noService),
-        (0x8010_002E, .noReader, .noReader),
-        (0x8010_000C, .noCard, .cardRemoved),
-        (0x8010_0069, .cardRemoved, .cardRemoved),
-        (0x8010_000A, .timeout, .timeout),
-        (0x8010_0002, .cancelled, .cancelled),
-        (0x8010_0013, .communication, .cardRemoved),
-    ])
+    @Test(
+        "PC/SC statuses map to typed errors in the user's words",
+        arguments: [
+            (0x8010_001D, PCSCError.Code.noService, TransportError.Code.noService),
+            (0x8010_002E, .noReader, .noReader),
+            (0x8010_000C, .noCard, .cardRemoved),
+            (0x8010_0069, .cardRemoved, .cardRemoved),
+            (0x8010_000A, .timeout, .timeout),
+            (0x8010_0002, .cancelled, .cancelled),
+            (0x8010_0013, .communication, .cardRemoved),
+        ])
     func errors(_ status: Int, _ code: PCSCError.Code, _ transport: TransportError.Code) {
         let e = PCSCError(status: status, operation: "SCardTransmit")
         #expect(e.code == code)

@@ -25,38 +25,94 @@ struct RecordValidationTests {
         CitizenRecord(
             idNumber: "001090000123", fullName: "Nguyễn Văn An", dateOfBirth: "1990-01-01", sex: "M",
             placeOfOrigin: "Xã Yên Sở, Huyện Hoài Đức, Hà Nội", placeOfResidence: "Số 1 Phố Huế, Hai Bà Trưng, Hà Nội",
-            dateOfIssue: "2021-06-15", dateOfExpiry: "2030-01-01", fatherName: "Nguyễn Văn Bình", motherName: "Trần Thị Cúc",
+            dateOfIssue: "2021-06-15", dateOfExpiry: "2030-01-01", fatherName: "Nguyễn Văn Bình",
+            motherName: "Trần Thị Cúc",
             portrait: portrait)
     }
 
-    static func person(_ id: String, _ dob: String, _ sex: String, issue: String, expiry: String?) -> @Sendable (inout CitizenRecord) -> Void {
-        { r in r.idNumber = id; r.dateOfBirth = dob; r.sex = sex; r.dateOfIssue = issue; r.dateOfExpiry = expiry }
+    static func person(_ id: String, _ dob: String, _ sex: String, issue: String, expiry: String?)
+        -> @Sendable (inout CitizenRecord) -> Void
+    {
+        { r in
+            r.idNumber = id
+            r.dateOfBirth = dob
+            r.sex = sex
+            r.dateOfIssue = issue
+            r.dateOfExpiry = expiry
+        }
     }
 
     static let cases: [RecordCase] = [
         // Valid records.
         RecordCase(name: "valid: base record", change: { _ in }, errors: []),
-        RecordCase(name: "valid: woman born 1990", change: person("001190000456", "1990-05-05", "F", issue: "2021-06-15", expiry: "2030-05-05"), errors: []),
-        RecordCase(name: "valid: man born 2004 (century digit 2)", change: person("001204000001", "2004-03-10", "M", issue: "2021-06-15", expiry: "2029-03-10"), errors: []),
-        RecordCase(name: "valid: woman born 2004 (century digit 3)", change: person("001304000002", "2004-03-10", "F", issue: "2021-06-15", expiry: "2029-03-10"), errors: []),
-        RecordCase(name: "valid: issued within 2 years before 25 runs to 40", change: person("001200000003", "2000-05-20", "M", issue: "2023-12-01", expiry: "2040-05-20"), errors: []),
-        RecordCase(name: "valid: issued at 45 runs to 60", change: person("079076000004", "1976-02-02", "M", issue: "2021-03-03", expiry: "2036-02-02"), errors: []),
-        RecordCase(name: "valid: issued at 60 has no expiry", change: person("038060000005", "1960-07-07", "M", issue: "2021-01-01", expiry: nil), errors: []),
-        RecordCase(name: "valid: issued at 57 runs to 60", change: person("038164000006", "1964-01-15", "F", issue: "2021-06-01", expiry: "2024-01-15"), errors: [], warnings: ["expiry.past"]),
-        RecordCase(name: "valid: issued on the 58th birthday has no expiry", change: person("038063000007", "1963-06-01", "M", issue: "2021-06-01", expiry: nil), errors: []),
-        RecordCase(name: "valid: born 29 February", change: person("001200000008", "2000-02-29", "M", issue: "2021-06-01", expiry: "2025-02-28"), errors: [], warnings: []),
-        RecordCase(name: "valid: birth registered abroad (country code 101)", change: { $0.idNumber = "101090000009" }, errors: []),
+        RecordCase(
+            name: "valid: woman born 1990",
+            change: person("001190000456", "1990-05-05", "F", issue: "2021-06-15", expiry: "2030-05-05"), errors: []),
+        RecordCase(
+            name: "valid: man born 2004 (century digit 2)",
+            change: person("001204000001", "2004-03-10", "M", issue: "2021-06-15", expiry: "2029-03-10"), errors: []),
+        RecordCase(
+            name: "valid: woman born 2004 (century digit 3)",
+            change: person("001304000002", "2004-03-10", "F", issue: "2021-06-15", expiry: "2029-03-10"), errors: []),
+        RecordCase(
+            name: "valid: issued within 2 years before 25 runs to 40",
+            change: person("001200000003", "2000-05-20", "M", issue: "2023-12-01", expiry: "2040-05-20"), errors: []),
+        RecordCase(
+            name: "valid: issued at 45 runs to 60",
+            change: person("079076000004", "1976-02-02", "M", issue: "2021-03-03", expiry: "2036-02-02"), errors: []),
+        RecordCase(
+            name: "valid: issued at 60 has no expiry",
+            change: person("038060000005", "1960-07-07", "M", issue: "2021-01-01", expiry: nil), errors: []),
+        RecordCase(
+            name: "valid: issued at 57 runs to 60",
+            change: person("038164000006", "1964-01-15", "F", issue: "2021-06-01", expiry: "2024-01-15"), errors: [],
+            warnings: ["expiry.past"]),
+        RecordCase(
+            name: "valid: issued on the 58th birthday has no expiry",
+            change: person("038063000007", "1963-06-01", "M", issue: "2021-06-01", expiry: nil), errors: []),
+        RecordCase(
+            name: "valid: born 29 February",
+            change: person("001200000008", "2000-02-29", "M", issue: "2021-06-01", expiry: "2025-02-28"), errors: [],
+            warnings: []),
+        RecordCase(
+            name: "valid: birth registered abroad (country code 101)", change: { $0.idNumber = "101090000009" },
+            errors: []),
         RecordCase(name: "valid: country code 295", change: { $0.idNumber = "295090000010" }, errors: []),
         RecordCase(name: "valid: Cà Mau (096)", change: { $0.idNumber = "096090000011" }, errors: []),
-        RecordCase(name: "valid: spouse and old CMND number", change: { $0.spouseName = "Lê Thị Dung"; $0.oldIdNumber = "012345678" }, errors: []),
-        RecordCase(name: "valid: JPEG 2000 portrait", change: { $0.portrait = VectorFile.directory + "/sample-portrait.jp2" }, errors: []),
-        RecordCase(name: "valid: base64 portrait", change: { $0.portrait = (try? Data(contentsOf: URL(fileURLWithPath: portrait)).base64EncodedString()) ?? "" }, errors: []),
-        RecordCase(name: "valid: long name is truncated in the MRZ (warning)", change: { $0.fullName = "Công Tôn Nữ Hoàng Thị Thanh Tuyết Mai Hương" }, errors: [], warnings: ["name.truncated"]),
-        RecordCase(name: "valid: single name (warning)", change: { $0.fullName = "Hùng" }, errors: [], warnings: ["name.single"]),
-        RecordCase(name: "valid: decomposed diacritics", change: { $0.fullName = "Nguye\u{0302}\u{0303}n Va\u{0306}n An" }, errors: []),
+        RecordCase(
+            name: "valid: spouse and old CMND number",
+            change: {
+                $0.spouseName = "Lê Thị Dung"
+                $0.oldIdNumber = "012345678"
+            }, errors: []),
+        RecordCase(
+            name: "valid: JPEG 2000 portrait", change: { $0.portrait = VectorFile.directory + "/sample-portrait.jp2" },
+            errors: []),
+        RecordCase(
+            name: "valid: base64 portrait",
+            change: {
+                $0.portrait = (try? Data(contentsOf: URL(fileURLWithPath: portrait)).base64EncodedString()) ?? ""
+            }, errors: []),
+        RecordCase(
+            name: "valid: long name is truncated in the MRZ (warning)",
+            change: { $0.fullName = "Công Tôn Nữ Hoàng Thị Thanh Tuyết Mai Hương" }, errors: [],
+            warnings: ["name.truncated"]),
+        RecordCase(
+            name: "valid: single name (warning)", change: { $0.fullName = "Hùng" }, errors: [],
+            warnings: ["name.single"]),
+        RecordCase(
+            name: "valid: decomposed diacritics", change: { $0.fullName = "Nguye\u{0302}\u{0303}n Va\u{0306}n An" },
+            errors: []),
         RecordCase(name: "valid: Đ in the name", change: { $0.fullName = "Đặng Đức Định" }, errors: []),
-        RecordCase(name: "valid: nationality spelled otherwise (warning)", change: { $0.nationality = "Viet Nam" }, errors: [], warnings: ["nationality.value"]),
-        RecordCase(name: "valid: no religion or ethnicity given", change: { $0.religion = nil; $0.ethnicity = nil }, errors: []),
+        RecordCase(
+            name: "valid: nationality spelled otherwise (warning)", change: { $0.nationality = "Viet Nam" }, errors: [],
+            warnings: ["nationality.value"]),
+        RecordCase(
+            name: "valid: no religion or ethnicity given",
+            change: {
+                $0.religion = nil
+                $0.ethnicity = nil
+            }, errors: []),
         // The ID number's form.
         RecordCase(name: "ID of 11 digits", change: { $0.idNumber = "00109000012" }, errors: ["idNumber.format"]),
         RecordCase(name: "ID of 13 digits", change: { $0.idNumber = "0010900001234" }, errors: ["idNumber.format"]),
@@ -65,21 +121,47 @@ struct RecordValidationTests {
         RecordCase(name: "ID with spaces", change: { $0.idNumber = "001 090 000123" }, errors: ["idNumber.format"]),
         // The place code.
         RecordCase(name: "place code 000", change: { $0.idNumber = "000090000123" }, errors: ["idNumber.province"]),
-        RecordCase(name: "place code 003 (no such province)", change: { $0.idNumber = "003090000123" }, errors: ["idNumber.province"]),
+        RecordCase(
+            name: "place code 003 (no such province)", change: { $0.idNumber = "003090000123" },
+            errors: ["idNumber.province"]),
         RecordCase(name: "place code 097", change: { $0.idNumber = "097090000123" }, errors: ["idNumber.province"]),
         RecordCase(name: "place code 100", change: { $0.idNumber = "100090000123" }, errors: ["idNumber.province"]),
         RecordCase(name: "place code 296", change: { $0.idNumber = "296090000123" }, errors: ["idNumber.province"]),
         RecordCase(name: "place code 999", change: { $0.idNumber = "999090000123" }, errors: ["idNumber.province"]),
         // Century, sex and birth year (the costly real-world failures).
-        RecordCase(name: "born 2004 with century digit 0", change: person("001004000001", "2004-03-10", "M", issue: "2021-06-15", expiry: "2029-03-10"), errors: ["idNumber.century"]),
-        RecordCase(name: "born 2004 woman with century digit 1", change: person("001104000001", "2004-03-10", "F", issue: "2021-06-15", expiry: "2029-03-10"), errors: ["idNumber.century"]),
-        RecordCase(name: "born 1990 with century digit 2", change: { $0.idNumber = "001290000123" }, errors: ["idNumber.century"]),
-        RecordCase(name: "born 1990 with century digit 8", change: { $0.idNumber = "001890000123" }, errors: ["idNumber.century"]),
-        RecordCase(name: "man with the women's digit", change: { $0.idNumber = "001190000123" }, errors: ["idNumber.sex"]),
+        RecordCase(
+            name: "born 2004 with century digit 0",
+            change: person("001004000001", "2004-03-10", "M", issue: "2021-06-15", expiry: "2029-03-10"),
+            errors: ["idNumber.century"]),
+        RecordCase(
+            name: "born 2004 woman with century digit 1",
+            change: person("001104000001", "2004-03-10", "F", issue: "2021-06-15", expiry: "2029-03-10"),
+            errors: ["idNumber.century"]),
+        RecordCase(
+            name: "born 1990 with century digit 2", change: { $0.idNumber = "001290000123" },
+            errors: ["idNumber.century"]),
+        RecordCase(
+            name: "born 1990 with century digit 8", change: { $0.idNumber = "001890000123" },
+            errors: ["idNumber.century"]),
+        RecordCase(
+            name: "man with the women's digit", change: { $0.idNumber = "001190000123" }, errors: ["idNumber.sex"]),
         RecordCase(name: "woman with the men's digit", change: { $0.sex = "F" }, errors: ["idNumber.sex"]),
-        RecordCase(name: "woman born 2004 with digit 2", change: person("001204000001", "2004-03-10", "F", issue: "2021-06-15", expiry: "2029-03-10"), errors: ["idNumber.sex"]),
-        RecordCase(name: "birth year 1991 but YY 90", change: { $0.dateOfBirth = "1991-01-01"; $0.dateOfExpiry = "2031-01-01" }, errors: ["idNumber.birthYear"]),
-        RecordCase(name: "birth year 1989 but YY 90", change: { $0.dateOfBirth = "1989-12-31"; $0.dateOfExpiry = "2029-12-31" }, errors: ["idNumber.birthYear"]),
+        RecordCase(
+            name: "woman born 2004 with digit 2",
+            change: person("001204000001", "2004-03-10", "F", issue: "2021-06-15", expiry: "2029-03-10"),
+            errors: ["idNumber.sex"]),
+        RecordCase(
+            name: "birth year 1991 but YY 90",
+            change: {
+                $0.dateOfBirth = "1991-01-01"
+                $0.dateOfExpiry = "2031-01-01"
+            }, errors: ["idNumber.birthYear"]),
+        RecordCase(
+            name: "birth year 1989 but YY 90",
+            change: {
+                $0.dateOfBirth = "1989-12-31"
+                $0.dateOfExpiry = "2029-12-31"
+            }, errors: ["idNumber.birthYear"]),
         // Sex.
         RecordCase(name: "sex X", change: { $0.sex = "X" }, errors: ["sex.value"]),
         RecordCase(name: "sex empty", change: { $0.sex = "" }, errors: ["sex.value"]),
@@ -87,35 +169,63 @@ struct RecordValidationTests {
         // Dates.
         RecordCase(name: "30 February", change: { $0.dateOfBirth = "1990-02-30" }, errors: ["date.format"]),
         RecordCase(name: "month 13", change: { $0.dateOfBirth = "1990-13-01" }, errors: ["date.format"]),
-        RecordCase(name: "dd/mm/yyyy instead of ISO", change: { $0.dateOfBirth = "01/01/1990" }, errors: ["date.format"]),
-        RecordCase(name: "29 February of a common year", change: { $0.dateOfBirth = "1990-02-29" }, errors: ["date.format"]),
+        RecordCase(
+            name: "dd/mm/yyyy instead of ISO", change: { $0.dateOfBirth = "01/01/1990" }, errors: ["date.format"]),
+        RecordCase(
+            name: "29 February of a common year", change: { $0.dateOfBirth = "1990-02-29" }, errors: ["date.format"]),
         RecordCase(name: "issue date not real", change: { $0.dateOfIssue = "2021-06-31" }, errors: ["date.format"]),
         RecordCase(name: "expiry date not real", change: { $0.dateOfExpiry = "2030-02-30" }, errors: ["date.format"]),
-        RecordCase(name: "born in the future", change: person("001230000001", "2030-01-01", "M", issue: "2021-06-15", expiry: "2055-01-01"), errors: ["date.future"]),
+        RecordCase(
+            name: "born in the future",
+            change: person("001230000001", "2030-01-01", "M", issue: "2021-06-15", expiry: "2055-01-01"),
+            errors: ["date.future"]),
         RecordCase(name: "issued in the future", change: { $0.dateOfIssue = "2027-01-01" }, errors: ["date.future"]),
         RecordCase(name: "issued before birth", change: { $0.dateOfIssue = "1989-01-01" }, errors: ["date.order"]),
         RecordCase(name: "expiry before issue", change: { $0.dateOfExpiry = "2020-01-01" }, errors: ["date.order"]),
         // The 25/40/60 rule.
         RecordCase(name: "expiry a year late", change: { $0.dateOfExpiry = "2031-01-01" }, errors: ["expiry.rule"]),
-        RecordCase(name: "expiry not on the birthday", change: { $0.dateOfExpiry = "2030-06-15" }, errors: ["expiry.rule"]),
+        RecordCase(
+            name: "expiry not on the birthday", change: { $0.dateOfExpiry = "2030-06-15" }, errors: ["expiry.rule"]),
         RecordCase(name: "no expiry at 31", change: { $0.dateOfExpiry = nil }, errors: ["expiry.rule"]),
-        RecordCase(name: "an expiry at 60", change: person("038060000005", "1960-07-07", "M", issue: "2021-01-01", expiry: "2030-07-07"), errors: ["expiry.rule"]),
-        RecordCase(name: "within 2 years of 25 but expiring at 25", change: person("001200000003", "2000-05-20", "M", issue: "2023-12-01", expiry: "2025-05-20"), errors: ["expiry.rule"]),
+        RecordCase(
+            name: "an expiry at 60",
+            change: person("038060000005", "1960-07-07", "M", issue: "2021-01-01", expiry: "2030-07-07"),
+            errors: ["expiry.rule"]),
+        RecordCase(
+            name: "within 2 years of 25 but expiring at 25",
+            change: person("001200000003", "2000-05-20", "M", issue: "2023-12-01", expiry: "2025-05-20"),
+            errors: ["expiry.rule"]),
         // Names and text.
         RecordCase(name: "empty name", change: { $0.fullName = "  " }, errors: ["text.required"]),
         RecordCase(name: "name in Han characters", change: { $0.fullName = "阮文安" }, errors: ["name.transliteration"]),
-        RecordCase(name: "name with an emoji", change: { $0.fullName = "Nguyễn Văn 😀" }, errors: ["name.transliteration"]),
-        RecordCase(name: "name longer than the profile allows", change: { $0.fullName = "Nguyễn " + String(repeating: "Văn ", count: 30) + "An" }, errors: ["length"]),
+        RecordCase(
+            name: "name with an emoji", change: { $0.fullName = "Nguyễn Văn 😀" }, errors: ["name.transliteration"]),
+        RecordCase(
+            name: "name longer than the profile allows",
+            change: { $0.fullName = "Nguyễn " + String(repeating: "Văn ", count: 30) + "An" }, errors: ["length"]),
         RecordCase(name: "empty place of origin", change: { $0.placeOfOrigin = "" }, errors: ["text.required"]),
-        RecordCase(name: "residence too long", change: { $0.placeOfResidence = String(repeating: "Phường Bến Nghé ", count: 20) }, errors: ["length"]),
-        RecordCase(name: "control character in the residence", change: { $0.placeOfResidence = "Số 1\nPhố Huế" }, errors: ["text.control"]),
+        RecordCase(
+            name: "residence too long",
+            change: { $0.placeOfResidence = String(repeating: "Phường Bến Nghé ", count: 20) }, errors: ["length"]),
+        RecordCase(
+            name: "control character in the residence", change: { $0.placeOfResidence = "Số 1\nPhố Huế" },
+            errors: ["text.control"]),
         RecordCase(name: "old ID of 8 digits", change: { $0.oldIdNumber = "01234567" }, errors: ["oldId.format"]),
         RecordCase(name: "old ID with letters", change: { $0.oldIdNumber = "01234567X" }, errors: ["oldId.format"]),
         // Portrait.
         RecordCase(name: "no portrait", change: { $0.portrait = nil }, errors: ["portrait.required"]),
-        RecordCase(name: "portrait file missing", change: { $0.portrait = "/nonexistent/portrait.jpg" }, errors: ["portrait.missing"]),
-        RecordCase(name: "portrait is not an image", change: { $0.portrait = VectorFile.directory + "/fips180-4-sha.txt" }, errors: ["portrait.format"]),
-        RecordCase(name: "portrait JPEG with a broken header", change: { $0.portrait = Data([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02] + [UInt8](repeating: 0x11, count: 80)).base64EncodedString() }, errors: ["portrait.decode"]),
+        RecordCase(
+            name: "portrait file missing", change: { $0.portrait = "/nonexistent/portrait.jpg" },
+            errors: ["portrait.missing"]),
+        RecordCase(
+            name: "portrait is not an image", change: { $0.portrait = VectorFile.directory + "/fips180-4-sha.txt" },
+            errors: ["portrait.format"]),
+        RecordCase(
+            name: "portrait JPEG with a broken header",
+            change: {
+                $0.portrait = Data([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02] + [UInt8](repeating: 0x11, count: 80))
+                    .base64EncodedString()
+            }, errors: ["portrait.decode"]),
     ]
 
     @Test("Table of records", arguments: cases)
@@ -144,7 +254,9 @@ struct RecordValidationTests {
     @Test("Messages are precise: the century digit error says what was expected")
     func messages() {
         var r = Self.base
-        r.idNumber = "001004000001"; r.dateOfBirth = "2004-03-10"; r.dateOfExpiry = "2029-03-10"
+        r.idNumber = "001004000001"
+        r.dateOfBirth = "2004-03-10"
+        r.dateOfExpiry = "2029-03-10"
         let e = RecordValidator(today: Self.today).validate(r).errors.first { $0.rule == "idNumber.century" }
         #expect(e?.message == "digit 4 is 0 (born 1900s) but the holder was born in 2004; expected 2")
         #expect(e?.field == "idNumber")
@@ -158,10 +270,13 @@ struct RecordValidationTests {
         var bad = Self.base
         bad.idNumber = "001290000123"
         let lines = [
-            String(decoding: try encoder.encode(good), as: UTF8.self), "", String(decoding: try encoder.encode(bad), as: UTF8.self),
+            String(decoding: try encoder.encode(good), as: UTF8.self), "",
+            String(decoding: try encoder.encode(bad), as: UTF8.self),
             "{\"idNumber\": \"001090000123\"}", "not json",
         ].joined(separator: "\n")
-        let result = BatchValidation.validate(jsonLines: Data(lines.utf8), baseDirectory: VectorFile.directory, validator: RecordValidator(today: Self.today))
+        let result = BatchValidation.validate(
+            jsonLines: Data(lines.utf8), baseDirectory: VectorFile.directory,
+            validator: RecordValidator(today: Self.today))
         #expect(result.map(\.line) == [1, 3, 4, 5])
         #expect(result.map(\.valid) == [true, false, false, false])
         #expect(result[1].errors.map(\.rule).contains("idNumber.century"))
@@ -172,12 +287,24 @@ struct RecordValidationTests {
     @Test("Expiry rule corner cases")
     func expiryRule() throws {
         let dob = try #require(CalendarDate(iso: "2000-05-20"))
-        #expect(VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2023-05-19"))) == CalendarDate(iso: "2025-05-20"))
-        #expect(VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2023-05-20"))) == CalendarDate(iso: "2040-05-20"))
-        #expect(VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2038-05-19"))) == CalendarDate(iso: "2040-05-20"))
-        #expect(VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2038-05-20"))) == CalendarDate(iso: "2060-05-20"))
-        #expect(VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2058-05-19"))) == CalendarDate(iso: "2060-05-20"))
-        #expect(VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2058-05-20"))) == nil)
+        #expect(
+            VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2023-05-19")))
+                == CalendarDate(iso: "2025-05-20"))
+        #expect(
+            VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2023-05-20")))
+                == CalendarDate(iso: "2040-05-20"))
+        #expect(
+            VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2038-05-19")))
+                == CalendarDate(iso: "2040-05-20"))
+        #expect(
+            VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2038-05-20")))
+                == CalendarDate(iso: "2060-05-20"))
+        #expect(
+            VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2058-05-19")))
+                == CalendarDate(iso: "2060-05-20"))
+        #expect(
+            VietnameseIDNumber.expiry(dateOfBirth: dob, dateOfIssue: try #require(CalendarDate(iso: "2058-05-20")))
+                == nil)
         #expect(VietnameseIDNumber.centuryDigit(year: 2399, sex: "F") == 9)
         #expect(VietnameseIDNumber.centuryDigit(year: 1899, sex: "M") == nil)
     }
@@ -185,7 +312,8 @@ struct RecordValidationTests {
     @Test("DG13 built from a record parses back to the same strings, diacritics included, with long-form lengths")
     func dg13FromRecord() throws {
         var r = Self.base
-        r.placeOfResidence = "Số 12, Ngõ 34 Đường Nguyễn Trãi, Phường Thượng Đình, Quận Thanh Xuân, Thành phố Hà Nội, Việt Nam"
+        r.placeOfResidence =
+            "Số 12, Ngõ 34 Đường Nguyễn Trãi, Phường Thượng Đình, Quận Thanh Xuân, Thành phố Hà Nội, Việt Nam"
         r.spouseName = "Lê Thị Dung"
         r.oldIdNumber = "012345678"
         r.identifyingMarks = "Nốt ruồi C:1cm trên trước mép phải"
@@ -196,8 +324,11 @@ struct RecordValidationTests {
         #expect(back == dg)
         #expect(back.fullName == "Nguyễn Văn An" && back.sex == "Nam" && back.nationality == "Việt Nam")
         #expect(back.placeOfResidence == r.placeOfResidence && back.identifyingMarks == r.identifyingMarks)
-        #expect(back.dateOfBirth == "01/01/1990" && back.dateOfExpiry == "01/01/2030" && back.dateOfIssue == "15/06/2021")
-        #expect(back.fatherName == "Nguyễn Văn Bình" && back.motherName == "Trần Thị Cúc" && back.spouseName == "Lê Thị Dung")
+        #expect(
+            back.dateOfBirth == "01/01/1990" && back.dateOfExpiry == "01/01/2030" && back.dateOfIssue == "15/06/2021")
+        #expect(
+            back.fatherName == "Nguyễn Văn Bình" && back.motherName == "Trần Thị Cúc"
+                && back.spouseName == "Lê Thị Dung")
         #expect(Array("Việt Nam".utf8).count == 10)
         var noExpiry = r
         noExpiry.dateOfExpiry = nil
