@@ -63,14 +63,24 @@ public final class EmulatedChip: CardTransport {
             pace = nil
         }
 
-        // Chip Authentication as DG14 announces it, with the image's private key.
+        // Chip Authentication as DG14 announces it (protocol, version, domain from the public key), with the
+        // image's private key: an EC key (PKCS#8) or a DH exponent.
         let dg14 = image.content(of: .dataGroup(14)).flatMap { try? DataGroup14(bytes: $0) }
-        if let dg14, let caKey, let curve = caKey.curve, let scalar = caScalar,
-            let info = dg14.securityInfos.chipAuthenticationInfos.first, let proto = info.chipAuthenticationProtocol
+        let caInfo = dg14?.securityInfos.chipAuthenticationInfos.first
+        let caDomain = dg14?.securityInfos.chipAuthenticationPublicKeys
+            .first { caInfo?.keyID == nil || $0.keyID == caInfo?.keyID }
+            .flatMap { try? $0.publicKey().parameters }
+        let caPrivate: [UInt8]?
+        switch caDomain {
+        case .dh: caPrivate = image.secrets.chipAuthenticationDHKey.flatMap { try? Hex.decode($0) }
+        case .curve: caPrivate = caScalar?.bytes()
+        case nil: caPrivate = nil
+        }
+        if let caInfo, let proto = caInfo.chipAuthenticationProtocol, let caDomain, let caPrivate,
+            proto.agreement == caDomain.agreement
         {
             chipAuthentication = ChipAuthenticationChip(
-                protocol: proto, parameters: .curve(curve), privateKey: scalar.bytes(), version: info.version,
-                random: random)
+                protocol: proto, parameters: caDomain, privateKey: caPrivate, version: caInfo.version, random: random)
         } else {
             chipAuthentication = nil
         }

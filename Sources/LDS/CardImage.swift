@@ -96,6 +96,8 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         public var can: String?
         /// The Chip Authentication private key (EC, PKCS#8 DER in base64); its public half is in DG14.
         public var chipAuthenticationKey: String?
+        /// A DH Chip Authentication private exponent (hex), when DG14's CA key is a DH key.
+        public var chipAuthenticationDHKey: String?
         /// The Active Authentication private key (RSA or EC, PKCS#8 DER in base64); its public half is DG15.
         public var activeAuthenticationKey: String?
 

@@ -24,7 +24,10 @@ extension CardProfile {
             struct CA: Decodable {
                 var agreement: String
                 var cipher: String
-                var curve: String
+                /// ECDH: the curve of the chip's key.
+                var curve: String?
+                /// DH: the standardized group (0, 1, 2).
+                var dhGroup: Int?
                 var version: Int
             }
             struct AA: Decodable {
@@ -91,14 +94,17 @@ extension CardProfile {
         else {
             throw bad("accessControl.pace.parameterId", "\(file.accessControl.pace.parameterId)")
         }
-        guard let curve = NamedCurve(rawValue: file.chipAuthentication.curve) else {
-            throw bad("chipAuthentication.curve", file.chipAuthentication.curve)
-        }
+        let caCurveName = file.chipAuthentication.curve ?? "brainpoolP256r1"
+        guard let curve = NamedCurve(rawValue: caCurveName) else { throw bad("chipAuthentication.curve", caCurveName) }
         let ca = ChipAuthenticationProtocol(
             agreement: try agreement("chipAuthentication.agreement", file.chipAuthentication.agreement),
             cipher: try cipher("chipAuthentication.cipher", file.chipAuthentication.cipher))
-        guard ca.agreement == .ecdh else {
-            throw bad("chipAuthentication.agreement", "DH (the emulator's CA keys are EC)")
+        if ca.agreement == .dh {
+            guard let group = file.chipAuthentication.dhGroup, DHGroup.standardized(group) != nil else {
+                throw bad(
+                    "chipAuthentication.dhGroup",
+                    file.chipAuthentication.dhGroup.map(String.init) ?? "missing (0, 1 or 2 for DH)")
+            }
         }
         guard [1, 2].contains(file.chipAuthentication.version) else {
             throw bad("chipAuthentication.version", "\(file.chipAuthentication.version)")
@@ -125,6 +131,7 @@ extension CardProfile {
             signatureHash: try hash("securityObject.signatureHash", file.securityObject.signatureHash),
             rsaPSS: file.securityObject.rsaPSS ?? false, securityObjectVersion: file.securityObject.version ?? 0,
             selectMasterFileUnsupported: file.quirks?.selectMasterFileUnsupported ?? false, limits: limits)
+        if ca.agreement == .dh { chipAuthenticationDHGroup = file.chipAuthentication.dhGroup }
     }
 
     public init(contentsOf path: String) throws {

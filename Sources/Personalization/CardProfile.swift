@@ -14,6 +14,8 @@ public struct CardProfile: Hashable, Sendable {
     /// Chip Authentication (DG14): protocol, curve, version (1 ICAO, 2 with nonce and token).
     public var chipAuthentication: ChipAuthenticationProtocol
     public var chipAuthenticationCurve: NamedCurve
+    /// For DH Chip Authentication: the standardized group (0, 1 or 2); the curve is then unused.
+    public var chipAuthenticationDHGroup: Int? = nil
     public var chipAuthenticationVersion: Int
     /// Active Authentication key: "rsa2048", "rsa1024" or an EC curve name.
     public var activeAuthenticationKey: String

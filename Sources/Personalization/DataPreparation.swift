@@ -52,8 +52,23 @@ public enum DataPreparation {
         }
         groups[13] = record.dataGroup13().encoded
 
-        // Chip keys.
+        // Chip keys: the CA key is EC (a PKCS#8 secret) or, for DH Chip Authentication, an exponent in a group.
         let caKey = try AsymmetricKey.generateEC(profile.chipAuthenticationCurve)
+        var caPublicKeyInfo = ChipAuthenticationPublicKeyInfo(
+            protocolOID: ObjectIdentifiers.publicKey + [2],
+            subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(
+                curve: profile.chipAuthenticationCurve, point: try caKey.ecPublicPoint()))
+        var caDHExponent: [UInt8]? = nil
+        if profile.chipAuthentication.agreement == .dh {
+            guard let group = DHGroup.standardized(profile.chipAuthenticationDHGroup ?? 0) else {
+                throw PreparationError(reason: "profile: no standardized DH group for Chip Authentication")
+            }
+            let x = try group.randomExponent()
+            caDHExponent = x
+            caPublicKeyInfo = ChipAuthenticationPublicKeyInfo(
+                protocolOID: ObjectIdentifiers.publicKey + [1],
+                subjectPublicKeyInfo: try PublicKeyInfo.encodeDH(group: group, y: group.power(group.g, x)))
+        }
         let aaKey: AsymmetricKey
         switch profile.activeAuthenticationKey {
         case "rsa1024": aaKey = try .generateRSA(bits: 1024)
@@ -69,11 +84,7 @@ public enum DataPreparation {
             .chipAuthentication(
                 ChipAuthenticationInfo(protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)
             ),
-            .chipAuthenticationPublicKey(
-                ChipAuthenticationPublicKeyInfo(
-                    protocolOID: ObjectIdentifiers.publicKey + [2],
-                    subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(
-                        curve: profile.chipAuthenticationCurve, point: try caKey.ecPublicPoint()))),
+            .chipAuthenticationPublicKey(caPublicKeyInfo),
             .pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)),
             .terminalAuthentication(TerminalAuthenticationInfo(version: 1)),
         ]
@@ -100,10 +111,12 @@ public enum DataPreparation {
         var files: [LDSFile: [UInt8]] = [.cardAccess: cardAccess, .sod: sod.encoded]
         for (n, bytes) in groups { files[.dataGroup(n)] = bytes }
         files[.com] = EFCOM(dataGroups: groups.keys.sorted().map { .dataGroup($0) }).encoded
-        return CardImage.eMRTD(
+        var image = CardImage.eMRTD(
             files: files, bac: mrz.bacKey, can: try VietnameseCard.can(idNumber: record.idNumber),
             aid: profile.applicationID,
             quirks: .init(selectMasterFileUnsupported: profile.selectMasterFileUnsupported), profile: profile.name,
             chipAuthenticationKey: try caKey.privateKeyDER(), activeAuthenticationKey: try aaKey.privateKeyDER())
+        image.secrets.chipAuthenticationDHKey = caDHExponent.map { $0.hexString }
+        return image
     }
 }

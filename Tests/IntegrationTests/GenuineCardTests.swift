@@ -180,3 +180,62 @@ struct SampleCardFileTests {
         #expect(try DataGroup13(bytes: try #require(result.files[.dataGroup(13)])) == record.dataGroup13())
     }
 }
+
+@Suite("Chip Authentication with DH keys, prepared and emulated")
+struct DHChipAuthenticationTests {
+    static let folder = VectorFile.directory + "/sample-card"
+
+    /// The shipped profile with its chipAuthentication block replaced.
+    static func profileText(chipAuthentication block: String) throws -> String {
+        let text = try #require(readTextFile(VectorFile.directory + "/../Profiles/vn-cccd-2021.yaml"))
+        let start = try #require(text.firstRange(of: "chipAuthentication:"))
+        let end = try #require(text.firstRange(of: "activeAuthentication:"))
+        return String(text[..<start.lowerBound]) + "chipAuthentication:\n" + block + "\n"
+            + String(text[end.lowerBound...])
+    }
+
+    func profile(version: Int) throws -> CardProfile {
+        let text = try Self.profileText(
+            chipAuthentication: "  agreement: DH\n  cipher: AES-128\n  dhGroup: 2\n  version: \(version)")
+        let p = try CardProfile(yaml: text)
+        #expect(p.chipAuthentication.agreement == .dh && p.chipAuthenticationDHGroup == 2)
+        return p
+    }
+
+    @Test(
+        "A DH CA key (RFC 5114 2048/256) in DG14: the emulator runs CA as the chip, the reader verifies it",
+        arguments: [1, 2])
+    func dh(_ version: Int) throws {
+        let issuer = try Issuer()
+        let record = try JSONDecoder().decode(
+            CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/record.json")))
+        let image = try DataPreparation.prepare(
+            record, profile: try profile(version: version), signer: issuer.signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: CalendarDate(year: 2026, month: 11, day: 22)))
+        #expect(image.secrets.chipAuthenticationDHKey != nil)
+        let dg14 = try #require(image.content(of: .dataGroup(14)))
+        let keyInfo = try #require(try DataGroup14(bytes: dg14).securityInfos.chipAuthenticationPublicKeys.first)
+        #expect(try keyInfo.publicKey().parameters == .dh(.rfc5114_2048_256))
+        let result = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can("000000"))
+        #expect(result.checks.chipAuthentication.status == .passed, "\(result.checks.chipAuthentication)")
+        #expect(result.checks.chipAuthentication.reason.contains("id-CA-DH-AES-CBC-CMAC-128"))
+
+        // The same card with another exponent in the chip: a clone.
+        var clone = image
+        clone.secrets.chipAuthenticationDHKey = try DHGroup.rfc5114_2048_256.randomExponent().hexString
+        let cloned = try ReaderSession(transport: try EmulatedChip(image: clone)).readCard(.can("000000"))
+        #expect(cloned.checks.chipAuthentication.status == .failed)
+        #expect(cloned.files[.dataGroup(13)] == image.content(of: .dataGroup(13)))
+    }
+
+    @Test("A DH profile without its group is refused, naming the key")
+    func missingGroup() throws {
+        let text = try Self.profileText(chipAuthentication: "  agreement: DH\n  cipher: AES-128\n  version: 1")
+        do {
+            _ = try CardProfile(yaml: text)
+            Issue.record("accepted")
+        } catch let error as PreparationError {
+            #expect(error.reason.contains("chipAuthentication.dhGroup"))
+        }
+    }
+}
