@@ -95,7 +95,10 @@ public struct StatusWord: RawRepresentable, Hashable, Sendable, CustomStringConv
     }
 
     /// "6A82 (file or application not found)".
-    public var description: String { "\(String(rawValue, radix: 16, uppercase: true).leftPadded(to: 4)) (\(meaning))" }
+    /// The four hex digits, "6A82".
+    public var hex: String { String(rawValue, radix: 16, uppercase: true).leftPadded(to: 4) }
+
+    public var description: String { "\(hex) (\(meaning))" }
 }
 
 extension String {

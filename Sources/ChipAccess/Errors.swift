@@ -59,6 +59,6 @@ public struct AccessControlError: Error, Hashable, Sendable, CustomStringConvert
     }
 
     public var description: String {
-        reason + (statusWord.map { " (\(String($0.rawValue, radix: 16, uppercase: true)))" } ?? "")
+        reason + (statusWord.map { " (\($0.hex))" } ?? "")
     }
 }

@@ -35,7 +35,7 @@ public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        reason + (statusWord.map { " (\(String(format4: $0.rawValue)))" } ?? "")
+        reason + (statusWord.map { " (\($0.hex))" } ?? "")
     }
 
     /// Maps lower-layer errors to reader errors.
@@ -61,12 +61,5 @@ public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
         default:
             return ReaderError(code: .protocolError, reason: "\(what): \(error)")
         }
-    }
-}
-
-extension String {
-    init(format4 value: UInt16) {
-        let s = String(value, radix: 16, uppercase: true)
-        self = String(repeating: "0", count: Swift.max(0, 4 - s.count)) + s
     }
 }
