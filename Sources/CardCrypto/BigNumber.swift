@@ -43,12 +43,20 @@ public final class BigNumber: Equatable, Comparable {
     public static func == (a: BigNumber, b: BigNumber) -> Bool { BN_cmp(a.bn, b.bn) == 0 }
     public static func < (a: BigNumber, b: BigNumber) -> Bool { BN_cmp(a.bn, b.bn) < 0 }
 
-    // Modular arithmetic; results are reduced into [0, m).
-    public func modExp(_ e: BigNumber, _ m: BigNumber) -> BigNumber { op { BN_mod_exp($0, bn, e.bn, m.bn, $1) } }
-    public func modMul(_ b: BigNumber, _ m: BigNumber) -> BigNumber { op { BN_mod_mul($0, bn, b.bn, m.bn, $1) } }
-    public func modAdd(_ b: BigNumber, _ m: BigNumber) -> BigNumber { op { BN_mod_add($0, bn, b.bn, m.bn, $1) } }
-    public func modSub(_ b: BigNumber, _ m: BigNumber) -> BigNumber { op { BN_mod_sub($0, bn, b.bn, m.bn, $1) } }
-    public func mod(_ m: BigNumber) -> BigNumber { op { BN_nnmod($0, bn, m.bn, $1) } }
+    // Modular arithmetic; results are reduced into [0, m). A zero modulus (card data can hold one) throws.
+    public func modExp(_ e: BigNumber, _ m: BigNumber) throws(CryptoError) -> BigNumber {
+        try op(m) { BN_mod_exp($0, bn, e.bn, m.bn, $1) }
+    }
+    public func modMul(_ b: BigNumber, _ m: BigNumber) throws(CryptoError) -> BigNumber {
+        try op(m) { BN_mod_mul($0, bn, b.bn, m.bn, $1) }
+    }
+    public func modAdd(_ b: BigNumber, _ m: BigNumber) throws(CryptoError) -> BigNumber {
+        try op(m) { BN_mod_add($0, bn, b.bn, m.bn, $1) }
+    }
+    public func modSub(_ b: BigNumber, _ m: BigNumber) throws(CryptoError) -> BigNumber {
+        try op(m) { BN_mod_sub($0, bn, b.bn, m.bn, $1) }
+    }
+    public func mod(_ m: BigNumber) throws(CryptoError) -> BigNumber { try op(m) { BN_nnmod($0, bn, m.bn, $1) } }
 
     /// The inverse modulo m, or nil when there is none.
     public func modInverse(_ m: BigNumber) -> BigNumber? {
@@ -73,13 +81,13 @@ public final class BigNumber: Equatable, Comparable {
         return BigNumber(owning: r)
     }
 
-    /// floor(self / d).
-    public func dividing(_ d: BigNumber) -> BigNumber {
-        guard let r = BN_new(), let ctx = BN_CTX_new() else { preconditionFailure("BN_new") }
-        defer { BN_CTX_free(ctx) }
-        precondition(BN_div(r, nil, bn, d.bn, ctx) == 1, "BN_div")
-        return BigNumber(owning: r)
+    /// floor(self / d); throws for d = 0.
+    public func dividing(_ d: BigNumber) throws(CryptoError) -> BigNumber {
+        try op(d) { BN_div($0, nil, bn, d.bn, $1) }
     }
+
+    /// self mod d = 0 (d > 0).
+    public func isDivisible(by d: BigNumber) throws(CryptoError) -> Bool { try mod(d).isZero }
 
     /// A uniformly random number in [1, upper).
     public static func random(below upper: BigNumber) throws(CryptoError) -> BigNumber {
@@ -93,10 +101,16 @@ public final class BigNumber: Equatable, Comparable {
         return BigNumber(owning: r)
     }
 
-    private func op(_ body: (OpaquePointer, OpaquePointer) -> Int32) -> BigNumber {
-        guard let r = BN_new(), let ctx = BN_CTX_new() else { preconditionFailure("BN_new") }
+    /// Runs a BIGNUM operation with modulus (or divisor) `m` into a fresh result.
+    private func op(_ m: BigNumber, _ body: (OpaquePointer, OpaquePointer) -> Int32) throws(CryptoError) -> BigNumber {
+        guard !m.isZero else { throw CryptoError(code: .invalidKey, reason: "a modulus or divisor of zero") }
+        guard let r = BN_new(), let ctx = BN_CTX_new() else { preconditionFailure("BN_new: out of memory") }
         defer { BN_CTX_free(ctx) }
-        precondition(body(r, ctx) == 1, "BIGNUM modular operation failed")
+        guard body(r, ctx) == 1 else {
+            BN_free(r)
+            ERR_clear_error()
+            throw CryptoError(code: .invalidKey, reason: "a big-number operation on these values failed")
+        }
         return BigNumber(owning: r)
     }
 }

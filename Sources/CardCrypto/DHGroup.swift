@@ -29,14 +29,13 @@ public struct DHGroup: Hashable, Sendable {
     }
 
     /// g^x mod p, as a fixed-length element.
-    public func power(_ base: [UInt8], _ exponent: [UInt8]) -> [UInt8] {
-        let P = BigNumber(p)
-        return BigNumber(base).modExp(BigNumber(exponent), P).bytes(length: elementLength)
+    public func power(_ base: [UInt8], _ exponent: [UInt8]) throws(CryptoError) -> [UInt8] {
+        try BigNumber(base).modExp(BigNumber(exponent), BigNumber(p)).bytes(length: elementLength)
     }
 
     /// a · b mod p.
-    public func multiply(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] {
-        BigNumber(a).modMul(BigNumber(b), BigNumber(p)).bytes(length: elementLength)
+    public func multiply(_ a: [UInt8], _ b: [UInt8]) throws(CryptoError) -> [UInt8] {
+        try BigNumber(a).modMul(BigNumber(b), BigNumber(p)).bytes(length: elementLength)
     }
 
     /// True for an element y with 1 < y < p − 1 and y^q = 1 (a member of the prime-order subgroup).
@@ -44,7 +43,42 @@ public struct DHGroup: Hashable, Sendable {
         let Y = BigNumber(y)
         let P = BigNumber(p)
         guard Y > BigNumber(1), Y < P.subtracting(BigNumber(1)) else { return false }
-        return Y.modExp(BigNumber(q), P).isOne
+        return (try? Y.modExp(BigNumber(q), P).isOne) ?? false
+    }
+
+    /// The sizes a group from card data may have: p of 1024–4096 bits, q of 160–512 bits (ICAO 9303-11 and
+    /// BSI TR-03110 use 1024/160, 2048/224 and 2048/256). Larger values would let a card make the terminal
+    /// compute for minutes.
+    public static let primeBits = 1024...4096
+    public static let orderBits = 160...512
+
+    /// A group from untrusted data (DG14, EF.CardAccess): the standardized group when it is one; otherwise
+    /// checked: sizes within `primeBits` / `orderBits`, p odd, q | p − 1, 1 < g < p − 1 and g^q = 1 mod p.
+    /// Throws with the reason; never traps and never runs longer than a few modular exponentiations.
+    public static func validated(p rawP: [UInt8], q rawQ: [UInt8], g rawG: [UInt8]) throws(CryptoError) -> DHGroup {
+        let p = Array(rawP.drop { $0 == 0 })
+        let q = Array(rawQ.drop { $0 == 0 })
+        let g = Array(rawG.drop { $0 == 0 })
+        for id in 0...2 {
+            if let s = standardized(id), s.p == p, s.q == q, Array(s.g.drop { $0 == 0 }) == g { return s }
+        }
+        func invalid(_ reason: String) -> CryptoError { CryptoError(code: .invalidKey, reason: "DH domain: \(reason)") }
+        let P = BigNumber(p)
+        let Q = BigNumber(q)
+        guard primeBits.contains(P.bitCount) else {
+            throw invalid("p of \(P.bitCount) bits is outside \(primeBits.lowerBound)–\(primeBits.upperBound)")
+        }
+        guard orderBits.contains(Q.bitCount) else {
+            throw invalid("q of \(Q.bitCount) bits is outside \(orderBits.lowerBound)–\(orderBits.upperBound)")
+        }
+        guard p.last.map({ $0 & 1 == 1 }) == true else { throw invalid("p is even") }
+        let pMinusOne = P.subtracting(BigNumber(1))
+        guard try pMinusOne.isDivisible(by: Q) else { throw invalid("q does not divide p − 1") }
+        let G = BigNumber(g)
+        guard G > BigNumber(1), G < pMinusOne, try G.modExp(Q, P).isOne else {
+            throw invalid("g does not generate a subgroup of order q")
+        }
+        return DHGroup(p: p, q: q, g: [UInt8](repeating: 0, count: p.count - g.count) + g)
     }
 
     /// A random exponent in [1, q).

@@ -38,6 +38,38 @@ public enum NamedCurve: String, CaseIterable, Hashable, Sendable {
 
     var nid: Int32 { OBJ_sn2nid(openSSLName) }
 
+    /// p, a, b and n of each curve the system OpenSSL provides, read once per process.
+    private static let parameters: [NamedCurve: (p: [UInt8], a: [UInt8], b: [UInt8], n: [UInt8])] = {
+        var table: [NamedCurve: (p: [UInt8], a: [UInt8], b: [UInt8], n: [UInt8])] = [:]
+        for curve in allCases {
+            guard let group = try? ECGroup(curve) else { continue }
+            table[curve] = (group.prime, group.a, group.b, group.order)
+        }
+        return table
+    }()
+
+    /// The named curve whose parameters these are (explicit ECParameters, as most passports write DG14 and
+    /// DG15), or nil. Compares numbers, not encodings (leading zeros do not matter); sizes past the largest
+    /// named curve are rejected before any arithmetic.
+    public static func matching(
+        p: [UInt8], a: [UInt8], b: [UInt8], generator: [UInt8], order: [UInt8], cofactor: [UInt8]
+    ) throws(CryptoError) -> NamedCurve? {
+        func strip(_ x: [UInt8]) -> [UInt8] { Array(x.drop { $0 == 0 }) }
+        guard p.count <= 67, a.count <= 67, b.count <= 67, order.count <= 67, generator.count <= 1 + 2 * 67,
+            strip(cofactor) == [1]
+        else {
+            return nil
+        }
+        let (P, A, B, N) = (strip(p), strip(a), strip(b), strip(order))
+        for (curve, known) in parameters
+        where strip(known.p) == P && strip(known.a) == A && strip(known.b) == B && strip(known.n) == N {
+            let group = try ECGroup(curve)
+            guard let g = group.normalized(generator), g == group.generator.encoded else { return nil }
+            return curve
+        }
+        return nil
+    }
+
     public init?(openSSLName: String) {
         guard let c = Self.allCases.first(where: { $0.openSSLName == openSSLName }) else { return nil }
         self = c
@@ -51,58 +83,41 @@ public final class ECGroup {
     /// The named curve, when the group is one.
     public let curve: NamedCurve?
 
-    public init(_ curve: NamedCurve) {
-        guard let g = EC_GROUP_new_by_curve_name(curve.nid), let ctx = BN_CTX_new() else {
-            preconditionFailure("OpenSSL lacks \(curve.openSSLName)")
+    /// The named curve's group. Throws when the system OpenSSL lacks the curve (some distributions ship
+    /// without the brainpool curves).
+    public init(_ curve: NamedCurve) throws(CryptoError) {
+        guard let g = EC_GROUP_new_by_curve_name(curve.nid) else {
+            ERR_clear_error()
+            throw CryptoError(
+                code: .unsupportedAlgorithm, reason: "the system OpenSSL does not provide the curve \(curve.rawValue)")
+        }
+        guard let ctx = BN_CTX_new() else {
+            EC_GROUP_free(g)
+            preconditionFailure("BN_CTX_new: out of memory")
         }
         group = g
         self.ctx = ctx
         self.curve = curve
     }
 
-    /// A group from explicit parameters (p, a, b, generator point, order n, cofactor h); it is recognised as a
-    /// named curve when its parameters match one.
-    public init(p: [UInt8], a: [UInt8], b: [UInt8], generator: [UInt8], order: [UInt8], cofactor: [UInt8])
+    /// A group from explicit parameters (p, a, b, generator point, order n, cofactor h). Only the named curves
+    /// are accepted: the group is the named one whose parameters these are (`NamedCurve.matching`), so card
+    /// data never makes OpenSSL build a curve of its choosing.
+    public convenience init(p: [UInt8], a: [UInt8], b: [UInt8], generator: [UInt8], order: [UInt8], cofactor: [UInt8])
         throws(CryptoError)
     {
-        guard let ctx = BN_CTX_new() else { preconditionFailure("BN_CTX_new") }
-        let P = BigNumber(p)
-        let A = BigNumber(a)
-        let B = BigNumber(b)
-        let N = BigNumber(order)
-        let H = BigNumber(cofactor)
-        guard let g = EC_GROUP_new_curve_GFp(P.bn, A.bn, B.bn, ctx) else {
-            BN_CTX_free(ctx)
-            throw .library("EC_GROUP_new_curve_GFp")
-        }
-        self.group = g
-        self.ctx = ctx
-        guard let point = EC_POINT_new(g) else { preconditionFailure("EC_POINT_new") }
-        defer { EC_POINT_free(point) }
-        guard EC_POINT_oct2point(g, point, generator, generator.count, ctx) == 1,
-            EC_GROUP_set_generator(g, point, N.bn, H.bn) == 1
+        guard
+            let named = try NamedCurve.matching(
+                p: p, a: a, b: b, generator: generator, order: order, cofactor: cofactor)
         else {
-            ERR_clear_error()
-            throw CryptoError(code: .invalidKey, reason: "explicit curve parameters are not valid")
+            throw CryptoError(code: .invalidKey, reason: "explicit curve parameters of an unknown curve")
         }
-        let candidate = NamedCurve.allCases.first { named in
-            let other = ECGroup(named)
-            return other.prime == P.bytes() && other.order == N.bytes()
-                && other.generator.encoded == ECGroup.normalize(generator, in: g, ctx)
-        }
-        curve = candidate
+        try self.init(named)
     }
 
     deinit {
         EC_GROUP_free(group)
         BN_CTX_free(ctx)
-    }
-
-    private static func normalize(_ point: [UInt8], in g: OpaquePointer, _ ctx: OpaquePointer) -> [UInt8] {
-        guard let p = EC_POINT_new(g) else { return [] }
-        defer { EC_POINT_free(p) }
-        guard EC_POINT_oct2point(g, p, point, point.count, ctx) == 1 else { return [] }
-        return ECPoint.encode(p, g, ctx)
     }
 
     /// The field prime p.
@@ -182,6 +197,9 @@ public final class ECGroup {
         }
         return ECPoint(owning: r, group: self)
     }
+
+    /// The normalized (uncompressed) encoding of a point given in any form, or nil when it is not on the curve.
+    func normalized(_ bytes: [UInt8]) -> [UInt8]? { (try? point(bytes))?.encoded }
 
     /// A random private key in [1, n).
     public func randomScalar() throws(CryptoError) -> BigNumber { try BigNumber.random(below: BigNumber(order)) }

@@ -13,6 +13,9 @@ public enum DESParity {
 /// Cryptographically secure random bytes (OpenSSL's DRBG).
 public enum SecureRandom {
     public static func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+        guard count >= 0, count <= 1 << 20 else {
+            throw CryptoError(code: .invalidInputLength, reason: "\(count) random bytes asked for")
+        }
         var out = [UInt8](repeating: 0, count: count)
         guard count == 0 || RAND_bytes(&out, Int32(count)) == 1 else { throw .library("RAND_bytes") }
         return out

@@ -12,6 +12,9 @@ public final class AsymmetricKey: CustomStringConvertible {
 
     public enum Kind: Hashable, Sendable { case ec, rsa, other }
 
+    /// The key size in bits (the RSA modulus, the EC group order).
+    public var bits: Int { Int(EVP_PKEY_get_bits(pkey)) }
+
     public var kind: Kind {
         if EVP_PKEY_is_a(pkey, "EC") == 1 { return .ec }
         if EVP_PKEY_is_a(pkey, "RSA") == 1 { return .rsa }
@@ -118,7 +121,7 @@ public final class AsymmetricKey: CustomStringConvertible {
         guard let curve else {
             throw CryptoError(code: .unsupportedAlgorithm, reason: "ECDSA key without a named curve")
         }
-        let n = ECGroup(curve).order.count
+        let n = try ECGroup(curve).order.count
         guard let sig = OpenSSLDER.decode(der, { d2i_ECDSA_SIG(nil, $0, $1) }) else { throw .library("d2i_ECDSA_SIG") }
         defer { ECDSA_SIG_free(sig) }
         guard let r = ECDSA_SIG_get0_r(sig), let s = ECDSA_SIG_get0_s(sig), let rc = BN_dup(r), let sc = BN_dup(s)

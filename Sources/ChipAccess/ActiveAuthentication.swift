@@ -69,7 +69,13 @@ public enum ActiveAuthentication {
             let k = privateKey.size
             let trailer: [UInt8] =
                 hash == .sha1 ? [0xBC] : [trailerHashes.first { $0.value == hash }?.key ?? 0x34, 0xCC]
-            let m1 = try random.bytes(k - hash.digestLength - trailer.count - 1)
+            let m1Length = k - hash.digestLength - trailer.count - 1
+            guard m1Length >= 1 else {
+                throw AccessControlError(
+                    code: .unsupported,
+                    reason: "an RSA key of \(k * 8) bits is too small for ISO 9796-2 signatures with \(hash.rawValue)")
+            }
+            let m1 = try random.bytes(m1Length)
             let m = [0x6A] + m1 + hash.hash(m1, challenge) + trailer
             return try privateKey.rsaPrivateRaw(m)
         case .other:

@@ -20,7 +20,7 @@ public enum ChipAuthentication {
         _ transport: SecureMessagingTransport, protocol proto: ChipAuthenticationProtocol, parameters: DomainParameters,
         chipPublicKey: [UInt8], keyID: Int? = nil, random: any RandomSource = SystemRandom()
     ) throws -> Proof {
-        let agreement = KeyAgreement(parameters)
+        let agreement = try KeyAgreement(parameters)
         try agreement.validate(chipPublicKey)
         let sk = try agreement.privateKey(random)
         let pk = try agreement.publicKey(sk)
@@ -134,7 +134,7 @@ public final class ChipAuthenticationChip {
             throw AccessControlError(code: .malformedResponse, reason: "no key", statusWord: .incorrectData)
         }
         let pk = Array(pkValue)
-        let agreement = KeyAgreement(parameters)
+        let agreement = try KeyAgreement(parameters)
         let k: [UInt8]
         do { k = try agreement.sharedSecret(privateKey, peer: pk) } catch {
             throw AccessControlError(

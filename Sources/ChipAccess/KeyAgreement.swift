@@ -43,9 +43,10 @@ final class KeyAgreement {
     let parameters: DomainParameters
     private let ec: ECGroup?
 
-    init(_ parameters: DomainParameters) {
+    /// Throws when the system OpenSSL lacks the curve.
+    init(_ parameters: DomainParameters) throws(CryptoError) {
         self.parameters = parameters
-        if case .curve(let c) = parameters { ec = ECGroup(c) } else { ec = nil }
+        if case .curve(let c) = parameters { ec = try ECGroup(c) } else { ec = nil }
     }
 
     /// A private key: fresh from `random`, reduced into [1, order).
@@ -57,7 +58,7 @@ final class KeyAgreement {
         }
         let n = BigNumber(order)
         for _ in 0..<8 {
-            let candidate = BigNumber(try random.bytes(order.count)).mod(n)
+            let candidate = try BigNumber(try random.bytes(order.count)).mod(n)
             if !candidate.isZero { return candidate.bytes() }
         }
         throw AccessControlError(code: .unsupported, reason: "no usable private key from the random source")
@@ -71,7 +72,7 @@ final class KeyAgreement {
             let g = try generator.map { try ec.point($0) }
             return try ec.multiply(BigNumber(privateKey), g).encoded
         case .dh(let group):
-            return group.power(generator ?? group.g, privateKey)
+            return try group.power(generator ?? group.g, privateKey)
         }
     }
 
@@ -87,7 +88,7 @@ final class KeyAgreement {
                 throw AccessControlError(
                     code: .malformedResponse, reason: "the peer's DH public key is not in the group")
             }
-            return group.power(peer, privateKey)
+            return try group.power(peer, privateKey)
         }
     }
 
@@ -118,7 +119,7 @@ final class KeyAgreement {
             guard let ec else { preconditionFailure() }
             return try ec.add(ec.multiply(BigNumber(s)), ec.point(h)).encoded
         case .dh(let group):
-            return group.multiply(group.power(group.g, s), h)
+            return try group.multiply(group.power(group.g, s), h)
         }
     }
 
@@ -137,8 +138,8 @@ final class KeyAgreement {
             return try PACEMapping.encodePoint(rp, group: ec).encoded
         case .dh(let group):
             let P = BigNumber(group.p)
-            let e = P.subtracting(BigNumber(1)).dividing(BigNumber(group.q))
-            let g = BigNumber(rp).modExp(e, P)
+            let e = try P.subtracting(BigNumber(1)).dividing(BigNumber(group.q))
+            let g = try BigNumber(rp).modExp(e, P)
             guard !g.isOne else {
                 throw AccessControlError(code: .chipNotAuthenticated, reason: "integrated mapping gave 1")
             }
@@ -163,7 +164,7 @@ final class KeyAgreement {
         guard let inverse = BigNumber(staticPrivate).modInverse(n) else {
             throw AccessControlError(code: .unsupported, reason: "the static CA key is not invertible")
         }
-        return inverse.modMul(BigNumber(mappingPrivate), n).bytes(length: ec.order.count)
+        return try inverse.modMul(BigNumber(mappingPrivate), n).bytes(length: ec.order.count)
     }
 
     /// Terminal check of CAM: PK_map,IC == CA_IC · PK_IC.
@@ -203,7 +204,7 @@ enum PACEMapping {
     /// R_p(s,t) = int(x₁‖…‖xₙ) mod p with n·l ≥ |p| + 64.
     static func pseudoRandom(s: [UInt8], t: [UInt8], p: [UInt8], cipher: SecureMessagingCipher) throws -> [UInt8] {
         let out = try pseudoRandomBlocks(s: s, t: t, bits: BigNumber(p).bitCount, cipher: cipher)
-        return BigNumber(out).mod(BigNumber(p)).bytes(length: p.count)
+        return try BigNumber(out).mod(BigNumber(p)).bytes(length: p.count)
     }
 
     /// R(s,t) before reduction: with E the cipher in CBC mode, IV 0, and keys truncated to the key size k
@@ -241,24 +242,24 @@ enum PACEMapping {
         let b = BigNumber(group.b)
         let t = BigNumber(tBytes)
         let one = BigNumber(1)
-        guard p.mod(BigNumber(4)) == BigNumber(3) else {
+        guard try p.mod(BigNumber(4)) == BigNumber(3) else {
             throw AccessControlError(
                 code: .unsupported,
                 reason:
                     "integrated mapping on \(group.curve?.rawValue ?? "this curve") (p ≡ 1 mod 4) is not implemented")
         }
-        let alpha = BigNumber(0).modSub(t.modMul(t, p), p)
-        guard let inv1 = alpha.modAdd(alpha.modMul(alpha, p), p).modInverse(p), let aInv = a.modInverse(p) else {
+        let alpha = try BigNumber(0).modSub(t.modMul(t, p), p)
+        guard let inv1 = try alpha.modAdd(alpha.modMul(alpha, p), p).modInverse(p), let aInv = a.modInverse(p) else {
             throw AccessControlError(code: .chipNotAuthenticated, reason: "point encoding: value not invertible")
         }
-        let x2 = BigNumber(0).modSub(b.modMul(aInv, p), p).modMul(one.modAdd(inv1, p), p)
-        let x3 = alpha.modMul(x2, p)
-        func h(_ x: BigNumber) -> BigNumber { x.modMul(x, p).modMul(x, p).modAdd(a.modMul(x, p), p).modAdd(b, p) }
-        let h2 = h(x2)
-        let u = t.modMul(t, p).modMul(t, p).modMul(h2, p)
-        let exponent = p.subtracting(one).subtracting(p.adding(one).dividing(BigNumber(4)))
-        let A = h2.modExp(exponent, p)
-        if A.modMul(A, p).modMul(h2, p).isOne {
+        let x2 = try BigNumber(0).modSub(b.modMul(aInv, p), p).modMul(one.modAdd(inv1, p), p)
+        let x3 = try alpha.modMul(x2, p)
+        func h(_ x: BigNumber) throws -> BigNumber { try x.modMul(x, p).modMul(x, p).modAdd(a.modMul(x, p), p).modAdd(b, p) }
+        let h2 = try h(x2)
+        let u = try t.modMul(t, p).modMul(t, p).modMul(h2, p)
+        let exponent = try p.subtracting(one).subtracting(p.adding(one).dividing(BigNumber(4)))
+        let A = try h2.modExp(exponent, p)
+        if try A.modMul(A, p).modMul(h2, p).isOne {
             return try group.point(x: x2, y: A.modMul(h2, p))
         }
         return try group.point(x: x3, y: A.modMul(u, p))

@@ -40,7 +40,7 @@ public enum PACE {
         guard parameters.agreement == proto.agreement else {
             throw AccessControlError(code: .unsupported, reason: "PACE: \(proto) does not fit \(parameters)")
         }
-        let agreement = KeyAgreement(parameters)
+        let agreement = try KeyAgreement(parameters)
         let label = "PACE-\(password.kind)"
 
         // MSE:Set AT (ICAO 9303-11 §4.4.4.1).
@@ -142,7 +142,7 @@ public enum PACE {
     /// The CAM check after the fact (once EF.CardSecurity gave the chip's static key).
     public static func verifyCAM(_ result: Result, parameters: DomainParameters, chipStaticKey: [UInt8]) -> Bool {
         guard let value = result.camValue, let pkMap = result.chipMappingPublicKey else { return false }
-        return KeyAgreement(parameters).camVerifies(caValue: value, staticPublic: chipStaticKey, mappingPublic: pkMap)
+        return (try? KeyAgreement(parameters))?.camVerifies(caValue: value, staticPublic: chipStaticKey, mappingPublic: pkMap) ?? false
     }
 
     /// CA_IC is encrypted with KSenc, IV = E(KSenc, −1) (ICAO 9303-11 §4.4.3.5.1).

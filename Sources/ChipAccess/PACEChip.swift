@@ -111,7 +111,7 @@ public final class PACEChip {
             return (wrap([(0x80, z)]), nil)
 
         case .nonceSent(let offer, _, let s):
-            let agreement = KeyAgreement(offer.parameters)
+            let agreement = try KeyAgreement(offer.parameters)
             guard let value = objects[0x81] else { throw badData() }
             switch offer.protocolUsed.mapping {
             case .generic, .chipAuthentication:
@@ -130,7 +130,7 @@ public final class PACEChip {
             }
 
         case .mapped(let offer, let generator, let skMap):
-            let agreement = KeyAgreement(offer.parameters)
+            let agreement = try KeyAgreement(offer.parameters)
             guard let value = objects[0x83] else { throw badData() }
             let pkEphTerminal = Array(value)
             try agreement.validate(pkEphTerminal)
@@ -143,7 +143,7 @@ public final class PACEChip {
             return (wrap([(0x84, pkEph)]), nil)
 
         case .agreed(let offer, let keys, let pkEph, let pkEphTerminal, let skMap):
-            let agreement = KeyAgreement(offer.parameters)
+            let agreement = try KeyAgreement(offer.parameters)
             let proto = offer.protocolUsed
             guard let token = objects[0x85] else { throw badData() }
             let expected = try keys.authenticationToken(agreement.tokenInput(oid: proto.oid, publicKey: pkEph))

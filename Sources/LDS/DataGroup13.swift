@@ -96,13 +96,20 @@ public struct DataGroup13: Hashable, Sendable {
         return TLVWriter.encode(tag: 0x6D, value: TLVWriter.encode(tag: 0x30, value: inner.bytes))
     }
 
+    /// The most fields a DG13 may hold (the Vietnamese card has 16).
+    public static let maximumFieldCount = 64
+
     public init(bytes: [UInt8]) throws(LDSError) {
         func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG13", reason: reason) }
         try LDSError.parsing("DG13") {
             let outer = try LDSError.outerObject(bytes, tag: 0x6D, field: "DG13")
             guard let body = try outer.children().first(where: { $0.tag == 0x30 }) else { throw fail("no SEQUENCE") }
             guard let fieldSet = try body.child(0x31) else { throw fail("no SET of fields") }
-            for entry in try fieldSet.children() where entry.tag == 0x30 {
+            let entries = try fieldSet.children()
+            guard entries.count <= Self.maximumFieldCount else {
+                throw fail("\(entries.count) fields; at most \(Self.maximumFieldCount) are accepted")
+            }
+            for entry in entries where entry.tag == 0x30 {
                 let parts = try entry.children()
                 guard let numberTLV = parts.first, numberTLV.tag == 0x02, (1...3).contains(numberTLV.value.count) else {
                     throw fail("a field without its number")

@@ -9,6 +9,12 @@ public enum LDSFile: Hashable, Sendable, Comparable, CustomStringConvertible {
     case sod
     case dataGroup(Int)
 
+    /// The data group number (1…16), nil for the other files.
+    public var dataGroupNumber: Int? {
+        if case .dataGroup(let n) = self { return n }
+        return nil
+    }
+
     /// Every file an eMRTD can hold, in reading order.
     public static let all: [LDSFile] = [.cardAccess, .cardSecurity, .com] + (1...16).map { .dataGroup($0) } + [.sod]
 

@@ -37,19 +37,24 @@ public enum MRZTransliteration {
         let p = try transliterate(primary, field: "primary identifier")
         var names = try transliterate(secondary, field: "secondary identifier")
             .split(separator: "<").map(String.init)
-        func compose() -> String { names.isEmpty ? p : p + "<<" + names.joined(separator: "<") }
-        var field = compose()
+        // The composed length, kept up to date as names become initials: linear in the name's length, whatever
+        // the number of names (all characters are ASCII after transliteration).
+        var length = p.utf8.count + (names.isEmpty ? 0 : 2 + names.reduce(names.count - 1) { $0 + $1.utf8.count })
         var i = names.count - 1
-        while field.count > width, i >= 0 {
-            if names[i].count > 1 { names[i] = String(names[i].prefix(1)) }
-            field = compose()
+        while length > width, i >= 0 {
+            let count = names[i].utf8.count
+            if count > 1 {
+                names[i] = String(names[i].prefix(1))
+                length -= count - 1
+            }
             i -= 1
         }
-        if field.count > width {
-            field = String(field.prefix(width))
+        var field = names.isEmpty ? p : p + "<<" + names.joined(separator: "<")
+        if length > width {
+            field = String(field.utf8.prefix(width).map { Character(UnicodeScalar($0)) })
             while field.last == "<" { field.removeLast() }
         }
-        return field + String(repeating: "<", count: width - field.count)
+        return field + String(repeating: "<", count: max(0, width - field.utf8.count))
     }
 
     /// A Vietnamese full name in the usual order (family name first): "Nguyễn Văn A" → ("Nguyễn", "Văn A").

@@ -81,10 +81,11 @@ public enum PublicKeyInfo {
             let base = try ASN1OctetString(derEncoded: &n).bytes
             let order = try ArraySlice<UInt8>(derEncoded: &n)
             let cofactor = try n.next().map { try ArraySlice<UInt8>(derEncoded: $0) } ?? [1]
-            let group = try ECGroup(
-                p: Array(p), a: Array(a), b: Array(b), generator: Array(base), order: Array(order),
-                cofactor: Array(cofactor))
-            guard let named = group.curve else {
+            guard
+                let named = try NamedCurve.matching(
+                    p: Array(p), a: Array(a), b: Array(b), generator: Array(base), order: Array(order),
+                    cofactor: Array(cofactor))
+            else {
                 throw LDSError(
                     code: .malformedFile, field: "public key", reason: "explicit curve parameters of an unknown curve")
             }
@@ -98,14 +99,7 @@ public enum PublicKeyInfo {
             let g = Array(try ArraySlice<UInt8>(derEncoded: &n))
             let q = Array(try ArraySlice<UInt8>(derEncoded: &n))
             while n.next() != nil {}
-            for id in 0...2 {
-                if let s = DHGroup.standardized(id), s.p == stripZeros(p), s.g == leftPad(stripZeros(g), s.p.count),
-                    s.q == stripZeros(q)
-                {
-                    return s
-                }
-            }
-            return DHGroup(p: stripZeros(p), q: stripZeros(q), g: stripZeros(g))
+            return try DHGroup.validated(p: p, q: q, g: g)
         }
     }
 
@@ -177,10 +171,31 @@ public struct DataGroup15: Hashable, Sendable {
         }
     }
     public var encoded: [UInt8] { TLVWriter.encode(tag: 0x6F, value: subjectPublicKeyInfo) }
-    /// The key, through OpenSSL.
+    /// RSA moduli a DG15 may hold: ICAO 9303-11 §6.1 asks for at least 1024 bits; larger than 4096 only makes a
+    /// card slow to verify.
+    public static let rsaModulusBits = 1024...4096
+
+    /// The key, through OpenSSL: RSA within `rsaModulusBits`, or EC on a named curve.
     public func publicKey() throws(LDSError) -> AsymmetricKey {
-        do { return try AsymmetricKey(publicKeyDER: subjectPublicKeyInfo) } catch {
-            throw LDSError(code: .malformedFile, field: "DG15", reason: "the Active Authentication key cannot be read")
+        func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG15", reason: reason) }
+        guard subjectPublicKeyInfo.count <= 4096 else { throw fail("the Active Authentication key is too large") }
+        let key: AsymmetricKey
+        do { key = try AsymmetricKey(publicKeyDER: subjectPublicKeyInfo) } catch {
+            throw fail("the Active Authentication key cannot be read")
         }
+        switch key.kind {
+        case .rsa:
+            guard Self.rsaModulusBits.contains(key.bits) else {
+                throw fail(
+                    "an RSA key of \(key.bits) bits is outside \(Self.rsaModulusBits.lowerBound)–\(Self.rsaModulusBits.upperBound)"
+                )
+            }
+        case .ec:
+            // Named or explicit parameters (OpenSSL checks explicit ones); no field larger than P-521's.
+            guard key.bits <= 521 else { throw fail("an EC key of \(key.bits) bits is larger than any curve in use") }
+        case .other:
+            throw fail("the Active Authentication key is neither RSA nor EC")
+        }
+        return key
     }
 }

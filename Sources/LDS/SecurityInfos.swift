@@ -11,10 +11,25 @@ public struct SecurityInfos: Hashable, Sendable {
 
     public init(_ infos: [SecurityInfo]) { self.infos = infos }
 
+    /// The most SecurityInfos a file may hold (real ones hold fewer than ten).
+    public static let maximumCount = 64
+
     public init(derEncoded bytes: [UInt8]) throws(LDSError) {
         do {
+            // BER: the SET OF may come in any order (real cards do not sort it), so its members are taken as
+            // they stand rather than through DER's ordering check.
             let root = try DER.parse(bytes)
-            infos = try DER.set(of: SecurityInfo.self, identifier: .set, rootNode: root)
+            guard root.identifier == .set, case .constructed(let children) = root.content else {
+                throw ASN1Error.unexpectedFieldType(root.identifier)
+            }
+            var parsed: [SecurityInfo] = []
+            for child in children {
+                guard parsed.count < Self.maximumCount else {
+                    throw ASN1Error.invalidASN1Object(reason: "more than \(Self.maximumCount) SecurityInfos")
+                }
+                parsed.append(try SecurityInfo(derEncoded: child))
+            }
+            infos = parsed
         } catch {
             throw LDSError(code: .malformedFile, field: "SecurityInfos", reason: "\(error)")
         }
@@ -190,9 +205,20 @@ public struct ChipAuthenticationPublicKeyInfo: Hashable, Sendable {
         self.keyID = keyID
     }
 
-    /// The domain parameters and the raw public key (EC point or DH element).
+    /// The domain parameters and the raw public key (EC point or DH element), checked: the point lies on its
+    /// curve, the element in its group.
     public func publicKey() throws(LDSError) -> (parameters: DomainParameters, key: [UInt8]) {
-        try PublicKeyInfo.decode(subjectPublicKeyInfo)
+        let (parameters, key) = try PublicKeyInfo.decode(subjectPublicKeyInfo)
+        func fail(_ reason: String) -> LDSError {
+            LDSError(code: .malformedFile, field: "Chip Authentication public key", reason: reason)
+        }
+        switch parameters {
+        case .curve(let curve):
+            do { _ = try ECGroup(curve).point(key) } catch { throw fail("\(error.reason)") }
+        case .dh(let group):
+            guard group.isValidElement(key) else { throw fail("the DH public key is not in its group") }
+        }
+        return (parameters, key)
     }
 }
 

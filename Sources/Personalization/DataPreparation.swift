@@ -67,7 +67,7 @@ public enum DataPreparation {
             caDHExponent = x
             caPublicKeyInfo = ChipAuthenticationPublicKeyInfo(
                 protocolOID: ObjectIdentifiers.publicKey + [1],
-                subjectPublicKeyInfo: try PublicKeyInfo.encodeDH(group: group, y: group.power(group.g, x)))
+                subjectPublicKeyInfo: try PublicKeyInfo.encodeDH(group: group, y: try group.power(group.g, x)))
         }
         let aaKey: AsymmetricKey
         switch profile.activeAuthenticationKey {

@@ -38,6 +38,10 @@ public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
         reason + (statusWord.map { " (\($0.hex))" } ?? "")
     }
 
+    /// Errors after which no verdict can be reached: the card or the reader is gone, or the key was refused.
+    /// Everything else that happens after access control becomes a failed check instead.
+    public var endsTheRead: Bool { code == .cardRemoved || code == .noReader || code == .accessDenied }
+
     /// Maps lower-layer errors to reader errors.
     static func wrap(_ error: any Error, doing what: String) -> ReaderError {
         switch error {

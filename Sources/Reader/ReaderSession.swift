@@ -27,6 +27,10 @@ public final class ReaderSession {
     /// The largest plaintext a READ BINARY has delivered or may ask for in this session.
     public private(set) var workingLe: Int
 
+    /// The largest file this session reads (a card announcing more is refused before any byte of it is asked
+    /// for): `ReadOptions.defaultMaxFileSize` unless the read's options say otherwise.
+    public var maxFileSize = ReadOptions.defaultMaxFileSize
+
     public init(transport: any CardTransport, random: any RandomSource = SystemRandom()) {
         meter = MeteredTransport(transport)
         channel = meter
@@ -179,6 +183,13 @@ public final class ReaderSession {
             throw ReaderError(code: .malformedData, reason: "\(file.name) uses an indefinite length")
         }
         let headerLength = first.count - reader.count
+        guard headerLength + length <= maxFileSize else {
+            throw ReaderError(
+                code: .malformedData,
+                reason:
+                    "\(file.name) announces \(headerLength + length) bytes, more than the limit of \(maxFileSize) (--max-file-size)"
+            )
+        }
         return headerLength + length
     }
 
@@ -198,6 +209,9 @@ public final class ReaderSession {
             } else if offset <= 0x7FFF {
                 command = CommandAPDU(ins: 0xB0, p1: UInt8(offset >> 8), p2: UInt8(offset & 0xFF), ne: ne)
             } else {
+                guard offset <= 0xFF_FFFF else {
+                    throw ReaderError(code: .malformedData, reason: "\(what): offset \(offset) is past any file")
+                }
                 let o =
                     offset > 0xFFFF
                     ? [UInt8(offset >> 16), UInt8(offset >> 8 & 0xFF), UInt8(offset & 0xFF)]
@@ -287,6 +301,7 @@ public final class ReaderSession {
     /// then every other data group EF.COM lists (DG3/DG4 need Terminal Authentication and are skipped without
     /// an APDU) and EF.SOD.
     public func readCard(_ key: AccessKey, options: ReadOptions = .init()) throws -> ReadResult {
+        maxFileSize = options.maxFileSize
         do {
             try authenticate(key, options: options)
             var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
@@ -298,25 +313,38 @@ public final class ReaderSession {
         }
     }
 
-    /// Reads the files after access control (see `readCard`). `reauthenticate` re-opens the card when Chip
-    /// Authentication broke the channel (a clone).
+    /// Reads the files after access control (see `readCard`). `reauthenticate` re-opens the card when the secure
+    /// channel broke (a clone failing Chip Authentication, a garbled answer).
+    ///
+    /// What is read is what EF.SOD signs: EF.COM is not signed, so its list is only a hint (a mismatch is a
+    /// note), and every data group EF.SOD lists is read, or recorded as skipped with a reason (Terminal
+    /// Authentication needed, not asked for) or as unreadable. From here on the read ends in verdicts: a file that
+    /// cannot be read or parsed fails its own check; only a card that leaves, a reader that goes or a refused key
+    /// end it with an error.
     public func readAll(reauthenticate: (() throws -> Void)? = nil, options: ReadOptions = .init()) throws -> ReadResult
     {
         var result = ReadResult(accessControl: accessControl)
-        let comBytes = try readFile(.com)
-        result.files[.com] = comBytes
-        let com: EFCOM
-        do {
-            com = try EFCOM(bytes: comBytes)
-        } catch {
-            throw ReaderError(code: .malformedData, reason: "EF.COM: \(error)")
-        }
-        var pending = com.dataGroups.filter { group in
-            guard case .dataGroup(let n) = group else { return false }
-            return options.dataGroups?.contains(n) ?? true || n == 14 || n == 15
-        }
+        result.usedChipAuthenticationMapping = paceResult?.protocolUsed.mapping == .chipAuthentication
+        var recoveries = 0
+        /// Set once the channel is gone for good: every later file is unreadable for this reason.
+        var channelBroken: String? = nil
         /// Set while Chip Authentication waits for the chip to answer under the new keys.
         var chipAuthenticationPending: String? = nil
+
+        /// Re-opens the card after the secure channel broke (at most twice a read).
+        func recover(after error: ReaderError) throws {
+            guard let reauthenticate, recoveries < 2 else {
+                channelBroken = "not read: the secure channel broke (\(error))"
+                return
+            }
+            recoveries += 1
+            do {
+                try reauthenticate()
+                notes.append("the secure channel broke (\(error)); the card was opened again")
+            } catch let again as ReaderError where !again.endsTheRead {
+                channelBroken = "not read: the secure channel broke and the card could not be opened again (\(again))"
+            }
+        }
         func readChecked(_ file: LDSFile) throws -> [UInt8] {
             guard let protocolName = chipAuthenticationPending else { return try readFile(file) }
             chipAuthenticationPending = nil
@@ -334,42 +362,118 @@ public final class ReaderSession {
                 return try readFile(file)
             }
         }
-        func read(_ group: LDSFile) throws {
-            pending.removeAll { $0 == group }
-            if group.needsTerminalAuthentication {
-                result.skipped[group] = "needs Terminal Authentication (EAC)"
-                return
+        /// Reads one file into `result.files`; a failure that leaves the card usable becomes an `unreadable`
+        /// entry (absent files are not entries when `probing`).
+        @discardableResult
+        func attempt(_ file: LDSFile, probing: Bool = false) throws -> [UInt8]? {
+            if let channelBroken {
+                result.unreadable[file] = channelBroken
+                return nil
             }
             do {
-                result.files[group] = try readChecked(group)
-            } catch let error as ReaderError where error.code == .fileUnreadable {
-                result.skipped[group] = error.description
+                let bytes = try readChecked(file)
+                result.files[file] = bytes
+                return bytes
+            } catch let error as ReaderError {
+                if error.endsTheRead { throw error }
+                if probing && error.code == .fileUnreadable { return nil }
+                result.unreadable[file] = error.description
+                if error.statusWord == .fileNotFound { result.absent.insert(file) }
+                if error.code == .secureMessaging { try recover(after: error) }
+                return nil
             }
         }
 
-        // Chip Authentication with the key in DG14.
-        if pending.contains(.dataGroup(14)) {
-            try read(.dataGroup(14))
-            if let verdict = try chipAuthentication(
-                dg14: result.files[.dataGroup(14)], options: options, reauthenticate: reauthenticate)
-            {
+        // EF.COM: a hint only (it is not signed).
+        var comGroups: Set<Int>? = nil
+        if let bytes = try attempt(.com) {
+            do {
+                comGroups = Set(try EFCOM(bytes: bytes).dataGroups.compactMap(\.dataGroupNumber))
+            } catch {
+                notes.append("EF.COM cannot be parsed (\(error)); the data groups were taken from EF.SOD")
+            }
+        }
+        // EF.SOD: the signed list of data groups.
+        var sodGroups: Set<Int>? = nil
+        if let bytes = try attempt(.sod) {
+            sodGroups = (try? SecurityObjectDocument(bytes: bytes).securityObject()).map { Set($0.dataGroupHashes.keys) }
+        }
+        result.securityObjectGroups = sodGroups
+        let listed: Set<Int>
+        var probing = false
+        if let sodGroups {
+            listed = sodGroups
+            if let comGroups, comGroups != sodGroups {
+                func names(_ set: Set<Int>) -> String {
+                    set.isEmpty ? "none" : set.sorted().map { "DG\($0)" }.joined(separator: ", ")
+                }
+                let unsigned = comGroups.subtracting(sodGroups)
+                let hidden = sodGroups.subtracting(comGroups)
+                var parts: [String] = []
+                if !hidden.isEmpty { parts.append("EF.SOD signs \(names(hidden)), which EF.COM does not list (read)") }
+                if !unsigned.isEmpty {
+                    parts.append("EF.COM lists \(names(unsigned)), which EF.SOD does not sign (not read)")
+                }
+                notes.append("EF.COM and EF.SOD disagree: " + parts.joined(separator: "; "))
+            }
+        } else if let comGroups {
+            listed = comGroups
+            notes.append("EF.SOD lists no data groups; those EF.COM lists were read")
+        } else {
+            listed = Set(1...16)
+            probing = true
+            notes.append("neither EF.SOD nor EF.COM lists the data groups; the standard ones were probed")
+        }
+        var pending = listed.sorted().filter { n in (options.dataGroups?.contains(n) ?? true) || n == 14 || n == 15 }
+        for n in listed where !pending.contains(n) && !probing {
+            result.skipped[.dataGroup(n)] = "not asked for (this read was limited to other data groups)"
+        }
+        func read(_ n: Int) throws {
+            pending.removeAll { $0 == n }
+            let file = LDSFile.dataGroup(n)
+            if file.needsTerminalAuthentication {
+                if !probing { result.skipped[file] = "needs Terminal Authentication (EAC)" }
+                return
+            }
+            try attempt(file, probing: probing)
+        }
+        /// Why a listed file is not there (for a verdict), or nil when the card simply has none.
+        func missing(_ n: Int) -> String? {
+            result.unreadable[.dataGroup(n)] ?? (listed.contains(n) && !probing ? "listed but not read" : nil)
+        }
+
+        // Chip Authentication with the key in DG14 (also the check of PACE-CAM).
+        if pending.contains(14) { try read(14) }
+        if let dg14 = result.files[.dataGroup(14)] {
+            if let verdict = try chipAuthentication(dg14: dg14, options: options, reauthenticate: recover) {
                 result.checks.chipAuthentication = verdict
             } else {
-                chipAuthenticationPending = DataGroup14.caProtocolName(result.files[.dataGroup(14)])
+                chipAuthenticationPending = DataGroup14.caProtocolName(dg14)
             }
-        } else if paceResult?.protocolUsed.mapping != .chipAuthentication {
+        } else if let why = missing(14) {
+            result.checks.chipAuthentication = .failed(
+                (result.usedChipAuthenticationMapping ? "PACE-CAM cannot be checked: " : "")
+                    + "DG14 is listed in EF.SOD but cannot be read: \(why)")
+        } else if result.usedChipAuthenticationMapping {
+            result.checks.chipAuthentication = .failed("PACE-CAM: the card has no DG14 to check the chip's key against")
+        } else {
             result.checks.chipAuthentication = .notChecked("the card has no DG14")
         }
         // Active Authentication with the key in DG15.
-        if pending.contains(.dataGroup(15)) {
-            try read(.dataGroup(15))
+        if pending.contains(15) { try read(15) }
+        if let dg15 = result.files[.dataGroup(15)] {
             result.checks.activeAuthentication = try activeAuthentication(
-                dg15: result.files[.dataGroup(15)], dg14: result.files[.dataGroup(14)], options: options)
+                dg15: dg15, dg14: result.files[.dataGroup(14)], options: options, recover: recover)
+        } else if let why = missing(15) {
+            result.checks.activeAuthentication = .failed("DG15 is listed in EF.SOD but cannot be read: \(why)")
         } else {
             result.checks.activeAuthentication = .notChecked("the card has no DG15")
         }
-        for group in pending { try read(group) }
-        result.files[.sod] = try readChecked(.sod)
+        for n in pending { try read(n) }
+        if chipAuthenticationPending != nil, channelBroken == nil {
+            // Nothing was left to read: one more protected read proves (or disproves) the chip's key.
+            do { _ = try readChecked(.com) } catch let error as ReaderError where !error.endsTheRead {}
+        }
         result.accessControl = accessControl
         result.apduCount = meter.apduCount
         result.bytesSent = meter.bytesSent
@@ -378,17 +482,18 @@ public final class ReaderSession {
     }
 
     /// The CA verdict, or nil when the proof is the next protected exchange (ICAO style, no token).
-    private func chipAuthentication(dg14 bytes: [UInt8]?, options: ReadOptions, reauthenticate: (() throws -> Void)?)
+    private func chipAuthentication(dg14 bytes: [UInt8], options: ReadOptions, reauthenticate: (ReaderError) throws -> Void)
         throws -> Verdict?
     {
-        guard let bytes, let dg14 = try? DataGroup14(bytes: bytes) else {
-            return .failed("DG14 cannot be read")
-        }
+        let dg14: DataGroup14
+        do { dg14 = try DataGroup14(bytes: bytes) } catch { return .failed("DG14 cannot be parsed: \(error)") }
         let infos = dg14.securityInfos
         if let pace = paceResult, pace.protocolUsed.mapping == .chipAuthentication, let parameters = paceParameters {
-            guard let key = infos.chipAuthenticationPublicKeys.first.flatMap({ try? $0.publicKey() }) else {
+            guard let keyInfo = infos.chipAuthenticationPublicKeys.first else {
                 return .failed("PACE-CAM: DG14 holds no Chip Authentication key to check against")
             }
+            let key: (parameters: DomainParameters, key: [UInt8])
+            do { key = try keyInfo.publicKey() } catch { return .failed("PACE-CAM: the key in DG14 is unusable: \(error)") }
             return PACE.verifyCAM(pace, parameters: parameters, chipStaticKey: key.key)
                 ? .passed("PACE-CAM: the chip proved its key from DG14")
                 : .failed("PACE-CAM: the chip's proof does not match DG14 (possible clone)")
@@ -400,10 +505,14 @@ public final class ReaderSession {
         guard
             let keyInfo = infos.chipAuthenticationPublicKeys.first(where: {
                 info.keyID == nil || $0.keyID == info.keyID
-            }),
-            let (parameters, key) = try? keyInfo.publicKey()
+            })
         else {
-            return .failed("DG14 holds no readable Chip Authentication public key")
+            return .failed("DG14 holds no Chip Authentication public key")
+        }
+        let parameters: DomainParameters
+        let key: [UInt8]
+        do { (parameters, key) = try keyInfo.publicKey() } catch {
+            return .failed("the Chip Authentication key in DG14 is unusable: \(error)")
         }
         guard let transport = secureTransport else { return .notChecked("no secure messaging channel") }
         do {
@@ -416,21 +525,27 @@ public final class ReaderSession {
         } catch let error as TransportError {
             throw ReaderError.wrap(error, doing: "Chip Authentication")
         } catch let error as ReaderError where error.code == .secureMessaging {
-            try reauthenticate?()
+            try reauthenticate(error)
             return .failed("\(proto): secure messaging broke during Chip Authentication (possible clone)")
         } catch let error as AccessControlError where error.code == .chipNotAuthenticated {
-            try reauthenticate?()
+            try reauthenticate(ReaderError(code: .secureMessaging, reason: error.reason))
             return .failed(error.reason)
         } catch let error as AccessControlError {
-            try reauthenticate?()
+            try reauthenticate(ReaderError(code: .secureMessaging, reason: "Chip Authentication refused"))
             return .failed("Chip Authentication refused: \(error)")
+        } catch {
+            try reauthenticate(ReaderError(code: .secureMessaging, reason: "Chip Authentication could not run"))
+            return .failed("Chip Authentication could not run: \(error)")
         }
     }
 
-    private func activeAuthentication(dg15 bytes: [UInt8]?, dg14: [UInt8]?, options: ReadOptions) throws -> Verdict {
+    private func activeAuthentication(
+        dg15 bytes: [UInt8], dg14: [UInt8]?, options: ReadOptions, recover: (ReaderError) throws -> Void
+    ) throws -> Verdict {
         guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
-        guard let bytes, let key = try? DataGroup15(bytes: bytes).publicKey() else {
-            return .failed("DG15 holds no readable public key")
+        let key: AsymmetricKey
+        do { key = try DataGroup15(bytes: bytes).publicKey() } catch {
+            return .failed("DG15 holds no usable public key: \(error)")
         }
         let hash = dg14.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.activeAuthenticationInfo?.hash
         do {
@@ -441,7 +556,9 @@ public final class ReaderSession {
         } catch let error as TransportError {
             throw ReaderError.wrap(error, doing: "Active Authentication")
         } catch let error as SecureMessagingError {
-            throw ReaderError.wrap(error, doing: "Active Authentication")
+            let wrapped = ReaderError.wrap(error, doing: "Active Authentication")
+            try recover(wrapped)
+            return .failed("Active Authentication broke the secure channel: \(error) (possible clone)")
         } catch {
             return .failed("Active Authentication failed: \(error)")
         }
@@ -461,8 +578,21 @@ public struct ReadChecks: Sendable, Hashable {
 /// The raw files a read brought back and what it cost on the wire.
 public struct ReadResult: Sendable {
     public var files: [LDSFile: [UInt8]] = [:]
-    /// Files listed but not read, with the reason.
+    /// Files listed but deliberately not read, with the reason (Terminal Authentication needed, not asked for).
     public var skipped: [LDSFile: String] = [:]
+    /// Files that should have been read but could not be (absent, refused, malformed, broken channel), with the
+    /// reason.
+    public var unreadable: [LDSFile: String] = [:]
+    /// Files the chip says it does not have (6A82); each is in `unreadable` too.
+    public var absent: Set<LDSFile> = []
+    /// The data groups EF.SOD lists (signs), or nil when EF.SOD could not be read.
+    public var securityObjectGroups: Set<Int>?
+    /// PACE ran with the Chip Authentication mapping (so the chip's key must be proven against DG14).
+    public var usedChipAuthenticationMapping = false
+    /// The document's expiry from DG1 (nil: no expiry, or DG1 not read).
+    public var dateOfExpiry: CalendarDate?
+    /// The two answers a desk needs, decided in one place (`Assessment`).
+    public var assessment = Assessment.unassessed
     public var accessControl: String?
     public var checks = ReadChecks()
     /// Passive Authentication in detail (hashes, signature, chain, validity, revocation).

@@ -14,6 +14,14 @@ public struct ReadOptions: Sendable {
     public var trust: TrustStore? = nil
     /// The date documents are checked against (today when nil).
     public var today: CalendarDate? = nil
+    /// The largest file a card may announce (bytes). A larger one is not read and fails its check.
+    public var maxFileSize = ReadOptions.defaultMaxFileSize
+
+    /// 1 MiB: real DG2 portraits are 10–100 KB and DG3 fingerprints under 200 KB, so this leaves room for any
+    /// card in use while bounding what a hostile card can make the terminal read. Offsets of odd-INS READ
+    /// BINARY reach 16 MiB, the largest value this may take.
+    public static let defaultMaxFileSize = 1 << 20
+    public static let maxFileSizeRange = 256...(1 << 24 - 1)
 
     public init(
         allowBACFallback: Bool = false, chipAuthentication: Bool = true, activeAuthentication: Bool = true,

@@ -8,18 +8,48 @@ public enum Verification {
         // Passive Authentication.
         if let sod = result.files[.sod] {
             var groups: [Int: [UInt8]] = [:]
-            for (file, bytes) in result.files { if case .dataGroup(let n) = file { groups[n] = bytes } }
+            for (file, bytes) in result.files { if let n = file.dataGroupNumber { groups[n] = bytes } }
             let pa = PassiveAuthentication.verify(sod: sod, dataGroups: groups, trust: options.trust)
             result.passiveAuthentication = pa
             result.checks.passiveAuthentication = pa.overall
+        } else if let why = result.unreadable[.sod], !result.absent.contains(.sod) {
+            result.checks.passiveAuthentication = .failed("EF.SOD cannot be read: \(why)")
         } else {
-            result.checks.passiveAuthentication = .failed("the card has no EF.SOD")
+            result.checks.passiveAuthentication = .failed("no EF.SOD on the card: nothing proves the data is as issued")
         }
-        let mrz = result.files[.dataGroup(1)].flatMap { try? DataGroup1(bytes: $0).mrz }
-        let dg13 = result.files[.dataGroup(13)].flatMap { try? DataGroup13(bytes: $0) }
-        result.checks.documentValidity = documentValidity(mrz: mrz, today: options.today ?? CalendarDate.today())
-        result.checks.recordConsistency = recordConsistency(
-            mrz: mrz, dg13: dg13, dg13Present: result.files[.dataGroup(13)] != nil)
+        var mrz: MRZ? = nil
+        var dg1Problem: String? = nil
+        if let dg1 = result.files[.dataGroup(1)] {
+            do { mrz = try DataGroup1(bytes: dg1).mrz } catch { dg1Problem = "DG1 cannot be read: \(error)" }
+        } else if let why = result.unreadable[.dataGroup(1)] {
+            dg1Problem = "DG1 cannot be read: \(why)"
+        }
+        var dg13: DataGroup13? = nil
+        var dg13Problem: String? = nil
+        if let bytes = result.files[.dataGroup(13)] {
+            do { dg13 = try DataGroup13(bytes: bytes) } catch { dg13Problem = "DG13 cannot be read: \(error)" }
+        } else if let why = result.unreadable[.dataGroup(13)] {
+            dg13Problem = "DG13 cannot be read: \(why)"
+        }
+        let today = options.today ?? CalendarDate.today()
+        if let mrz {
+            result.dateOfExpiry = mrz.dateOfExpiry == VietnameseCard.noExpiry ? nil : expiryDate(mrz.dateOfExpiry)
+            result.checks.documentValidity = documentValidity(mrz: mrz, today: today)
+            result.checks.recordConsistency =
+                dg13Problem.map { .failed($0) } ?? recordConsistency(mrz: mrz, dg13: dg13)
+        } else {
+            let why = dg1Problem ?? "DG1 was not read"
+            result.checks.documentValidity = .notChecked(why)
+            result.checks.recordConsistency = dg1Problem.map { .failed($0) } ?? .notChecked(why)
+        }
+        if let groups = result.securityObjectGroups, !groups.contains(14), !groups.contains(15),
+            !result.usedChipAuthenticationMapping
+        {
+            result.notes.append(
+                "the card offers neither Chip nor Active Authentication (no DG14 or DG15): a copy of its data onto "
+                    + "another chip cannot be told apart")
+        }
+        result.assessment = Assessment.assess(result)
     }
 
     /// YYMMDD of an expiry date (20YY).
@@ -39,11 +69,11 @@ public enum Verification {
         return expiry < today ? .failed("the card expired on \(expiry)") : .passed("valid until \(expiry)")
     }
 
-    /// DG1 and DG13 must describe the same person, and the ID number must agree with birth date and sex.
-    static func recordConsistency(mrz: MRZ?, dg13: DataGroup13?, dg13Present: Bool) -> Verdict {
-        guard let mrz else { return .notChecked("DG1 was not read") }
+    /// The MRZ in DG1 parsed with its check digits (done before this is called); DG1 and DG13, when the card has
+    /// one, must describe the same person, and the ID number must agree with birth date and sex.
+    static func recordConsistency(mrz: MRZ, dg13: DataGroup13?) -> Verdict {
         guard let dg13 else {
-            return dg13Present ? .failed("DG13 cannot be read") : .notChecked("the card has no DG13")
+            return .passed("the MRZ in DG1 is well formed with good check digits (no DG13 to compare)")
         }
         var problems: [String] = []
         let mrzID = VietnameseCard.idNumber(from: mrz)

@@ -18,8 +18,22 @@ enum CCCDExit {
     static let noCard: Int32 = 5
     /// No reader (or no PC/SC service).
     static let noReader: Int32 = 6
-    /// The chip broke the protocol (malformed answers, secure messaging failure).
+    /// The chip broke the protocol before access control completed (malformed answers, secure messaging failure).
     static let protocolError: Int32 = 7
+    /// Every check passed, but no trusted CSCA was given: the signature is intact, the signer unverified.
+    static let signerUnverified: Int32 = 8
+    /// Genuine, but the document has expired (or its validity could not be established).
+    static let genuineNotValid: Int32 = 9
+
+    /// The exit code of a read that reached its verdicts: not genuine (4) before signer unverified (8) before
+    /// expired (9).
+    static func code(for assessment: Assessment) -> Int32 {
+        switch assessment.authenticity {
+        case .notGenuine: return verificationFailed
+        case .signerUnverified: return signerUnverified
+        case .genuine: return assessment.valid ? ok : genuineNotValid
+        }
+    }
 
     static func code(for error: ReaderError) -> Int32 {
         switch error.code {

@@ -19,8 +19,16 @@ struct ReadCommand: ParsableCommand {
             Passive Authentication checks EF.SOD against the data groups and, with --trust, the document signer
             against trusted CSCAs (and CRLs). The card is a card image run by the built-in software chip (--card).
 
-            Exit codes: 0 read and no check failed, 1 other failure, 3 access denied (wrong key), 4 a check
-            failed (not genuine), 5 no card or card removed, 6 no reader or no PC/SC service, 7 protocol error.
+            Genuine means: Passive Authentication passed with a document signer chained to a trusted CSCA; every
+            data group EF.SOD lists was read and matched (or skipped for a stated reason: DG3/DG4 need Terminal
+            Authentication, or --fields left it out); Chip Authentication (or PACE-CAM) passed when EF.SOD lists
+            DG14, Active Authentication when it lists DG15; the record is consistent. "Not checked" never counts as
+            passed. Valid (not expired) is a second, separate answer.
+
+            Exit codes: 0 genuine and valid; 1 other failure; 3 access denied (wrong key); 4 not genuine (a check
+            failed or a required one could not run); 5 no card or card removed; 6 no reader or no PC/SC service;
+            7 protocol error before access control; 8 signature intact but signer unverified (no --trust);
+            9 genuine but expired. When several apply, the lowest of 4, 8, 9 wins.
 
             Example: cccd read --card out/sample-card.json --can 000000
             """
@@ -55,6 +63,12 @@ struct ReadCommand: ParsableCommand {
     var allowBACFallback = false
 
     @Option(
+        help: ArgumentHelp(
+            "The largest file a card may announce, in bytes (a larger one is not read and fails its check).",
+            valueName: "bytes"))
+    var maxFileSize: Int = ReadOptions.defaultMaxFileSize
+
+    @Option(
         help:
             "Trusted CSCA certificates for Passive Authentication: a file (PEM/DER, .crl, .ml master list) or a folder. Repeatable."
     )
@@ -63,6 +77,10 @@ struct ReadCommand: ParsableCommand {
     func validate() throws {
         if card != nil && reader != nil { throw ValidationError("Give --card or --reader, not both.") }
         if wait < 0 || wait > 3600 { throw ValidationError("--wait must be 0...3600 seconds.") }
+        let sizes = ReadOptions.maxFileSizeRange
+        if !sizes.contains(maxFileSize) {
+            throw ValidationError("--max-file-size must be \(sizes.lowerBound)...\(sizes.upperBound) bytes.")
+        }
     }
 
     func run() throws {
@@ -96,9 +114,9 @@ struct ReadCommand: ParsableCommand {
         let result: ReadResult
         do {
             let groups: Set<Int>? = fields == .basic ? [1, 13] : nil
-            result = try session.readCard(
-                accessKey,
-                options: ReadOptions(allowBACFallback: allowBACFallback, dataGroups: groups, trust: trustStore))
+            var options = ReadOptions(allowBACFallback: allowBACFallback, dataGroups: groups, trust: trustStore)
+            options.maxFileSize = maxFileSize
+            result = try session.readCard(accessKey, options: options)
         } catch let error as ReaderError {
             throw failRead(error.description, code: CCCDExit.code(for: error))
         }
@@ -111,9 +129,8 @@ struct ReadCommand: ParsableCommand {
         } else {
             print(report.text)
         }
-        if report.checks.values.contains(where: { $0.status == .failed }) {
-            throw ExitCode(CCCDExit.verificationFailed)
-        }
+        let code = CCCDExit.code(for: result.assessment)
+        if code != CCCDExit.ok { throw ExitCode(code) }
     }
 
     /// Reports a failure: on standard error, and with --json also as `{"error": {"code", "message", "exitCode"}}`
@@ -124,6 +141,7 @@ struct ReadCommand: ParsableCommand {
                 CCCDExit.failure: "failure", CCCDExit.accessDenied: "accessDenied",
                 CCCDExit.verificationFailed: "verificationFailed",
                 CCCDExit.noCard: "noCard", CCCDExit.noReader: "noReader", CCCDExit.protocolError: "protocolError",
+                CCCDExit.signerUnverified: "signerUnverified", CCCDExit.genuineNotValid: "genuineNotValid",
             ]
             struct Body: Encodable {
                 var code: String
@@ -207,9 +225,20 @@ struct ReadReport: Encodable {
     var skipped: [String: String] = [:]
     var apdus: Int
     var bytes: Int
+    var unreadable: [String: String] = [:]
     var problems: [String] = []
-    /// True only when no check failed (checks that could not run do not count against it).
+    /// The definition of genuine is `Assessment`'s: true only when every required check passed.
     var genuine: Bool
+    /// Not expired (or no expiry). A separate answer: an expired card can be genuine.
+    var valid: Bool
+    /// "genuine", "signerUnverified" (no trusted CSCA given) or "notGenuine".
+    var authenticity: String
+    /// Why the card is not genuine (each requirement that did not hold).
+    var reasons: [String]
+    /// One line for a person ("GENUINE, EXPIRED on 2030-01-01").
+    var verdict: String
+    /// The exit code `cccd read` ends with.
+    var exitCode: Int32
 
     init(_ result: ReadResult) {
         accessControl = result.accessControl
@@ -225,7 +254,14 @@ struct ReadReport: Encodable {
         bytes = result.bytesSent + result.bytesReceived
         for (file, content) in result.files { files[file.name] = content.count }
         for (file, reason) in result.skipped { skipped[file.name] = reason }
-        genuine = !checks.values.contains { $0.status == .failed }
+        for (file, reason) in result.unreadable { unreadable[file.name] = reason }
+        let assessment = result.assessment
+        genuine = assessment.genuine
+        valid = assessment.valid
+        authenticity = assessment.authenticity.rawValue
+        reasons = assessment.reasons
+        verdict = assessment.headline
+        exitCode = CCCDExit.code(for: assessment)
         if let dg1 = result.files[.dataGroup(1)] {
             do {
                 let mrz = try DataGroup1(bytes: dg1).mrz
@@ -298,6 +334,9 @@ struct ReadReport: Encodable {
         for (name, reason) in skipped.sorted(by: { $0.key < $1.key }) {
             lines.append("  Skipped:       \(name): \(reason)")
         }
+        for (name, reason) in unreadable.sorted(by: { $0.key < $1.key }) {
+            lines.append("  Unreadable:    \(name): \(reason)")
+        }
         for problem in problems { lines.append("  Problem:       \(problem)") }
         for note in notes { lines.append("  Note:          \(note)") }
         let order = [
@@ -309,7 +348,8 @@ struct ReadReport: Encodable {
             "activeAuthentication": "Active Authentication", "documentValidity": "Document validity",
             "recordConsistency": "Record consistency",
         ]
-        lines.append("  Verdict:       " + (genuine ? "GENUINE (no check failed)" : "NOT GENUINE (a check failed)"))
+        lines.append("  Verdict:       \(verdict)")
+        for reason in reasons where authenticity == "notGenuine" { lines.append("    because      \(reason)") }
         for key in order {
             guard let v = checks[key] else { continue }
             let mark = v.status == .passed ? "PASSED " : v.status == .failed ? "FAILED " : "not checked"

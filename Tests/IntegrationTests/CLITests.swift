@@ -5,26 +5,9 @@ import Testing
 /// The command line as terminal software and print centres use it: exit codes and the JSON contract.
 @Suite("cccd: exit codes and the JSON contract")
 struct CLITests {
-    static let root = VectorFile.directory + "/.."
-
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let binary = Self.root + "/.build/debug/cccd"
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build cccd first (swift build)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-        )
+        let outcome = try CommandLineRunner.run(arguments)
+        return (outcome.status, outcome.stdout, outcome.stderr)
     }
 
     @Test("read --json of the sample card: every contract key, genuine, exit 0")

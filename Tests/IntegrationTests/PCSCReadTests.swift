@@ -127,4 +127,60 @@ struct PCSCReadTests {
             #expect(ContinuousClock.now - start < .seconds(10))
         }
     }
+
+    /// `cccd read` through pcscd against the card in the test slot.
+    func readThroughCLI(trust: String?) throws -> CommandLineRunner.Outcome {
+        var arguments = ["read", "--reader", Self.readerName, "--can", "000000", "--json", "--wait", "5"]
+        if let trust { arguments += ["--trust", trust] }
+        return try CommandLineRunner.run(arguments)
+    }
+
+    @Test("A clone hiding DG14 and DG15 from EF.COM, through pcscd: not genuine, CA and AA failed with the reason")
+    func hiddenClone() throws {
+        let (forge, clone) = try ForgedCard.cloneHidingDG14AndDG15.make()
+        let trust = try forge.writeTrust()
+        defer { try? FileManager.default.removeItem(atPath: trust) }
+        let (result, cli) = try withVirtualCard(try EmulatedChip(image: clone)) { context in
+            let card = try context.connect(reader: Self.readerName)
+            let result = try ReaderSession(transport: card).readCard(
+                .can("000000"), options: ReadOptions(trust: forge.trust, today: Self.today))
+            card.disconnect(reset: true)
+            return (result, try readThroughCLI(trust: trust))
+        }
+        #expect(!result.assessment.genuine)
+        #expect(result.checks.chipAuthentication.status == .failed)
+        #expect(result.checks.chipAuthentication.reason.contains("possible clone"))
+        #expect(result.checks.activeAuthentication.status == .failed)
+        #expect(result.checks.activeAuthentication.reason.contains("possible clone"))
+        #expect(result.notes.contains { $0.contains("EF.SOD signs DG14, DG15, which EF.COM does not list") })
+        #expect(cli.status == 4, "\(cli.stderr)")
+        #expect(cli.json?["genuine"] as? Bool == false)
+    }
+
+    @Test("An authentic card that has expired, through pcscd: genuine, not valid, exit 9; without --trust, exit 8")
+    func expiredAndUntrusted() throws {
+        // Issued mid-2012 to a holder born in 1990: it ran to the 25th birthday, 2015-01-01.
+        let forge = try Forge { record in
+            record.dateOfIssue = "2012-06-01"
+            record.dateOfExpiry = "2015-01-01"
+        }
+        let trust = try forge.writeTrust()
+        defer { try? FileManager.default.removeItem(atPath: trust) }
+        let (result, trusted, untrusted) = try withVirtualCard(try EmulatedChip(image: forge.image)) { context in
+            let card = try context.connect(reader: Self.readerName)
+            let result = try ReaderSession(transport: card).readCard(
+                .can("000000"), options: ReadOptions(trust: forge.trust))
+            card.disconnect(reset: true)
+            return (result, try readThroughCLI(trust: trust), try readThroughCLI(trust: nil))
+        }
+        #expect(result.assessment.genuine && !result.assessment.valid)
+        #expect(result.assessment.headline == "GENUINE, EXPIRED on 2015-01-01")
+        #expect(trusted.status == 9, "\(trusted.stderr)")
+        #expect(trusted.json?["genuine"] as? Bool == true && trusted.json?["valid"] as? Bool == false)
+        #expect(trusted.json?["verdict"] as? String == "GENUINE, EXPIRED on 2015-01-01")
+        #expect(untrusted.status == 8, "\(untrusted.stderr)")
+        #expect(untrusted.json?["authenticity"] as? String == "signerUnverified")
+        #expect(untrusted.json?["genuine"] as? Bool == false)
+        #expect((untrusted.json?["verdict"] as? String)?.contains("--trust") == true)
+    }
 }

@@ -81,7 +81,7 @@ struct SecurityInfosTests {
         let ec = try AsymmetricKey.generateEC(.brainpoolP256r1)
         let point = try ec.ecPublicPoint()
         let dhGroup = DHGroup.rfc5114_2048_224
-        let y = dhGroup.power(dhGroup.g, [0x12, 0x34, 0x56])
+        let y = try dhGroup.power(dhGroup.g, [0x12, 0x34, 0x56])
         let infos = SecurityInfos([
             .chipAuthentication(
                 ChipAuthenticationInfo(
@@ -117,7 +117,7 @@ struct SecurityInfosTests {
         "Explicit EC parameters (as passports write them) are recognised as the named curve",
         arguments: [NamedCurve.brainpoolP256r1, .secp256r1, .brainpoolP384r1])
     func explicitCurve(_ curve: NamedCurve) throws {
-        let group = ECGroup(curve)
+        let group = try ECGroup(curve)
         let point = try AsymmetricKey.generateEC(curve).ecPublicPoint()
         var s = DER.Serializer()
         try s.appendConstructedNode(identifier: .sequence) { c in

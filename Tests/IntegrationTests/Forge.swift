@@ -1,0 +1,116 @@
+import CardCore
+import CardCrypto
+import CardEmulator
+import ChipAccess
+import Foundation
+import Glibc
+import LDS
+import Personalization
+import Reader
+import TestSupport
+import Testing
+
+/// A genuine card from a test issuer (the sample record, with a small DG2 so that every truncation of every
+/// file can be read in the suite), and the changes an attacker makes to it.
+struct Forge {
+    static let folder = VectorFile.directory + "/sample-card"
+    static let today = CalendarDate(year: 2026, month: 11, day: 22)!
+
+    let issuer: Issuer
+    let image: CardImage
+
+    /// `cam`: EF.CardAccess offers PACE-CAM (with the CA key of DG14) instead of PACE-GM.
+    init(issuer: Issuer? = nil, cam: Bool = false, record change: (inout CitizenRecord) -> Void = { _ in }) throws {
+        let issuer = try issuer ?? Issuer()
+        var record = try JSONDecoder().decode(
+            CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/record.json")))
+        change(&record)
+        let prepared = try DataPreparation.prepare(
+            record, signer: issuer.signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: CalendarDate(iso: record.dateOfIssue) ?? Self.today))
+        self.issuer = issuer
+        var files = prepared.lDSFiles
+        // A 64-byte "portrait": the reader does not decode DG2, and a small file keeps the truncation runs short.
+        files[.dataGroup(2)] = TLVWriter.encode(tag: 0x75, value: [UInt8](repeating: 0x5A, count: 64))
+        if cam {
+            files[.cardAccess] = try SecurityInfos([
+                .pace(
+                    PACEInfo(
+                        protocol: PACEProtocol(mapping: .chipAuthentication, agreement: .ecdh, cipher: .aes128),
+                        parameterID: 13))
+            ]).derEncoded()
+        }
+        image = try Self.resign(Self.rebuilt(prepared, files: files), signer: issuer.signer)
+    }
+
+    /// `image` holding exactly `files` (EF.SOD as given).
+    static func rebuilt(_ image: CardImage, files: [LDSFile: [UInt8]]) -> CardImage {
+        var copy = image
+        let fresh = CardImage.eMRTD(files: files, bac: nil, aid: image.applications.first?.aidBytes ?? [])
+        copy.masterFiles = fresh.masterFiles
+        copy.applications = fresh.applications
+        return copy
+    }
+
+    /// EF.SOD signed anew over every data group of `image` (or over `groups`).
+    static func resign(_ image: CardImage, signer: DocumentSigner, groups: [Int: [UInt8]]? = nil) throws -> CardImage {
+        var files = image.lDSFiles
+        var signed: [Int: [UInt8]] = [:]
+        for (file, bytes) in files { if let n = file.dataGroupNumber { signed[n] = bytes } }
+        let sod = try SecurityObjectDocument.sign(
+            LDSSecurityObject(hashing: groups ?? signed, with: .sha256), signer: signer.certificate, key: signer.key,
+            signatureHash: .sha256)
+        files[.sod] = sod.encoded
+        return rebuilt(image, files: files)
+    }
+
+    /// The genuine card with `changes` (nil removes a file); EF.SOD stays the issuer's.
+    func changing(_ changes: [LDSFile: [UInt8]?]) -> CardImage {
+        var files = image.lDSFiles
+        for (file, bytes) in changes { files[file] = bytes }
+        return Self.rebuilt(image, files: files)
+    }
+
+    /// The card with `changes`, EF.SOD signed anew by `signer` (the issuer's own by default): what an insider, or
+    /// an attacker who has the issuer's key, could make.
+    func resigned(_ changes: [LDSFile: [UInt8]?], signer: DocumentSigner? = nil) throws -> CardImage {
+        try Self.resign(changing(changes), signer: signer ?? issuer.signer)
+    }
+
+    /// EF.COM listing exactly these data groups.
+    static func com(_ groups: [Int]) -> [UInt8] { EFCOM(dataGroups: groups.map { .dataGroup($0) }).encoded }
+
+    var trust: TrustStore { TrustStore(anchors: [issuer.csca]) }
+
+    /// Reads `image` in-process with the sample CAN; returns the result and the thread's CPU time for the read.
+    func read(_ image: CardImage, trusted: Bool = true, today: CalendarDate = Forge.today) throws -> (
+        ReadResult, Duration
+    ) {
+        let chip = try EmulatedChip(image: image)
+        let start = Self.threadCPUTime()
+        let result = try ReaderSession(transport: chip).readCard(
+            .can("000000"), options: ReadOptions(trust: trusted ? trust : nil, today: today))
+        return (result, Self.threadCPUTime() - start)
+    }
+
+    /// CPU time of the calling thread (not wall time: other tests run in parallel on the same cores).
+    static func threadCPUTime() -> Duration {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+    }
+
+    /// Writes `image` as card JSON to a temporary file.
+    static func write(_ image: CardImage, name: String) throws -> String {
+        let path = NSTemporaryDirectory() + "cccdkit-\(name)-\(UUID().uuidString).json"
+        try image.json().write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// The trust anchor as a PEM file for the command line.
+    func writeTrust() throws -> String {
+        let path = NSTemporaryDirectory() + "cccdkit-csca-\(UUID().uuidString).pem"
+        try Data(issuer.csca.pem.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+}
