@@ -72,10 +72,17 @@ public enum Verification {
     /// The MRZ in DG1 parsed with its check digits (done before this is called); DG1 and DG13, when the card has
     /// one, must describe the same person, and the ID number must agree with birth date and sex.
     static func recordConsistency(mrz: MRZ, dg13: DataGroup13?) -> Verdict {
-        guard let dg13 else {
-            return .passed("the MRZ in DG1 is well formed with good check digits (no DG13 to compare)")
-        }
         var problems: [String] = []
+        if expiryDate(mrz.dateOfBirth) == nil { problems.append("the date of birth in the MRZ is not a date") }
+        if mrz.dateOfExpiry != VietnameseCard.noExpiry, expiryDate(mrz.dateOfExpiry) == nil {
+            problems.append("the expiry date in the MRZ is not a date")
+        }
+        if !["M", "F", "<", "X"].contains(mrz.sex) { problems.append("the sex in the MRZ is not M, F or <") }
+        guard let dg13 else {
+            return problems.isEmpty
+                ? .passed("the MRZ in DG1 is well formed with good check digits (no DG13 to compare)")
+                : .failed(problems.joined(separator: "; "))
+        }
         let mrzID = VietnameseCard.idNumber(from: mrz)
         if let id = dg13.idNumber {
             if mrzID != id { problems.append("the ID number in DG13 differs from the MRZ") }

@@ -288,7 +288,7 @@ struct ForgedCardTests {
                 }
             }
         }
-        #expect(reads > 1000)
+        #expect(reads > 1000, "reads: \(reads)")
         #expect(worst < .seconds(1), "slowest truncated read: \(worst) of CPU")
     }
 

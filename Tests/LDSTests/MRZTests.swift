@@ -102,4 +102,17 @@ struct MRZTests {
             primary: String(repeating: "Nguyễn", count: 8), secondary: "Văn", width: 30)
         #expect(cut.count == 30 && cut.last != "<")
     }
+
+    @Test("A name of 40,000 words truncates in linear time to the ICAO form")
+    func longNameIsLinear() throws {
+        let words = Array(repeating: "Văn", count: 40_000).joined(separator: " ")
+        let start = ContinuousClock.now
+        let field = try MRZTransliteration.nameField(primary: "Nguyễn", secondary: words, width: 30)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(field == "NGUYEN<<" + String(repeating: "V<", count: 11))
+        #expect(field.count == 30)
+        // Short names are unchanged.
+        #expect(try MRZTransliteration.nameField(primary: "Nguyễn", secondary: "Văn A", width: 30)
+            == "NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<")
+    }
 }

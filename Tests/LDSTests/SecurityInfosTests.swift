@@ -157,6 +157,50 @@ struct SecurityInfosTests {
     }
 }
 
+@Suite("SecurityInfos from real cards: BER order, bounds")
+struct SecurityInfosBERTests {
+    @Test("A SET OF not in DER order parses to the same SecurityInfos")
+    func unsortedSet() throws {
+        let der = SampleCardAccess.bytes
+        let members = try TLV(parsing: der).children().map(\.encoded)
+        #expect(members.count == 3)
+        let reversed = TLVWriter.encode(tag: 0x31, value: Array(members.reversed().joined()))
+        #expect(reversed != der)
+        let infos = try SecurityInfos(derEncoded: reversed)
+        #expect(infos.infos == Array(try SecurityInfos(derEncoded: der).infos.reversed()))
+        #expect(infos.paceInfos.first?.parameterID == 13)
+    }
+
+    @Test("More SecurityInfos than any card holds are refused")
+    func tooMany() throws {
+        let member = try TLV(parsing: SampleCardAccess.bytes).children()[0].encoded
+        let many = TLVWriter.encode(
+            tag: 0x31, value: Array(repeatElement(member, count: SecurityInfos.maximumCount + 1).joined()))
+        #expect(throws: LDSError.self) { _ = try SecurityInfos(derEncoded: many) }
+        let enough = TLVWriter.encode(
+            tag: 0x31, value: Array(repeatElement(member, count: SecurityInfos.maximumCount).joined()))
+        #expect(try SecurityInfos(derEncoded: enough).infos.count == SecurityInfos.maximumCount)
+    }
+
+    @Test("A Chip Authentication key off its curve is refused when read, with the reason")
+    func offCurve() throws {
+        let info = ChipAuthenticationPublicKeyInfo(
+            protocolOID: ObjectIdentifiers.publicKey + [2],
+            subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(
+                curve: .brainpoolP256r1, point: [0x04] + [UInt8](repeating: 1, count: 64)))
+        #expect(throws: LDSError.self) { _ = try info.publicKey() }
+    }
+}
+
+/// The Vietnamese card's EF.CardAccess (CCCD.md §1).
+enum SampleCardAccess {
+    static let bytes: [UInt8] = [
+        0x31, 0x34, 0x30, 0x0D, 0x06, 0x08, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x02, 0x02, 0x01, 0x01, 0x30,
+        0x0F, 0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x02, 0x02, 0x02, 0x01, 0x01, 0x30, 0x12,
+        0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02, 0x02, 0x01, 0x02, 0x02, 0x01, 0x0D,
+    ]
+}
+
 @Suite("EF.CardSecurity")
 struct CardSecurityTests {
     @Test(
