@@ -42,7 +42,7 @@ public struct DataGroup13: Hashable, Sendable {
         [
             (1, idNumber), (2, fullName), (3, dateOfBirth), (4, sex), (5, nationality), (6, ethnicity), (7, religion),
             (8, placeOfOrigin), (9, placeOfResidence), (10, identifyingMarks), (11, dateOfIssue), (12, dateOfExpiry),
-            (15, oldIdNumber), (16, field16),
+            (16, field16),
         ]
     }
 
@@ -83,10 +83,18 @@ public struct DataGroup13: Hashable, Sendable {
             e.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array((motherName ?? "").utf8)) }
             entries.append((13, e.bytes))
         }
+        // Fields 14 (spouse) and 15 (old ID) are always present: without a value, as the field number alone
+        // (30 03 02 01 0E / 30 03 02 01 0F; CCCD.md §6).
         var spouse = TLVWriter()
         spouse.write(tag: 0x02, value: [14])
-        if let spouseName { spouse.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array(spouseName.utf8)) } }
+        if let spouseName, !spouseName.isEmpty {
+            spouse.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array(spouseName.utf8)) }
+        }
         entries.append((14, spouse.bytes))
+        var oldID = TLVWriter()
+        oldID.write(tag: 0x02, value: [15])
+        if let oldIdNumber, !oldIdNumber.isEmpty { oldID.write(tag: 0x13, value: Array(oldIdNumber.utf8)) }
+        entries.append((15, oldID.bytes))
         for (number, value) in otherFields { entries.append((number, value)) }
         for (_, bytes) in entries.sorted(by: { $0.0 < $1.0 }) { fields.write(tag: 0x30, value: bytes) }
         var inner = TLVWriter()
@@ -135,6 +143,8 @@ public struct DataGroup13: Hashable, Sendable {
                     if let spouse = try values.first(where: { $0.tag == 0x30 })?.children().first {
                         spouseName = try text(spouse)
                     }
+                case 15 where values.isEmpty:
+                    oldIdNumber = nil  // the field number alone: no old ID
                 case 1...12, 15, 16:
                     guard let value = values.first(where: { [0x0C, 0x13, 0x14, 0x16, 0x1E].contains($0.tag.rawValue) })
                     else {

@@ -77,8 +77,8 @@ public struct CitizenRecord: Codable, Hashable, Sendable {
         dg.dateOfExpiry = dateOfExpiry.map { CalendarDate(iso: $0)?.vietnamese ?? $0 } ?? DataGroup13.noExpiryText
         dg.fatherName = fatherName
         dg.motherName = motherName
-        dg.spouseName = spouseName
-        dg.oldIdNumber = oldIdNumber
+        dg.spouseName = spouseName?.isEmpty == false ? spouseName : nil
+        dg.oldIdNumber = oldIdNumber?.isEmpty == false ? oldIdNumber : nil
         return dg
     }
 

@@ -153,8 +153,14 @@ public struct RecordValidator: Sendable {
         if r.nationality != "Việt Nam" {
             warning("nationality", "nationality.value", "\"\(r.nationality)\" is not \"Việt Nam\"")
         }
-        if let old = r.oldIdNumber, !(old.count == 9 && old.allSatisfy({ $0.isASCII && $0.isNumber })) {
-            error("oldIdNumber", "oldId.format", "must be the 9-digit CMND number")
+        // Absent or "" (most people born from 2000 on never had a CMND), 9 digits (CMND) or 12 digits (the 12-digit
+        // CMND issued from 2012, or an earlier CCCD number).
+        if let old = r.oldIdNumber, !old.isEmpty,
+            !([9, 12].contains(old.utf8.count) && old.utf8.allSatisfy({ (0x30...0x39).contains($0) }))
+        {
+            error(
+                "oldIdNumber", "oldId.format",
+                "must be empty, a 9-digit CMND number or a 12-digit number (\(old.utf8.count) characters given)")
         }
 
         // Portrait.

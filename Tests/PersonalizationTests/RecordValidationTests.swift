@@ -212,6 +212,13 @@ struct RecordValidationTests {
             errors: ["text.control"]),
         RecordCase(name: "old ID of 8 digits", change: { $0.oldIdNumber = "01234567" }, errors: ["oldId.format"]),
         RecordCase(name: "old ID with letters", change: { $0.oldIdNumber = "01234567X" }, errors: ["oldId.format"]),
+        RecordCase(name: "no old ID (absent)", change: { $0.oldIdNumber = nil }, errors: []),
+        RecordCase(name: "no old ID (empty, born after 2000)", change: { $0.oldIdNumber = "" }, errors: []),
+        RecordCase(name: "old ID of 9 digits (CMND)", change: { $0.oldIdNumber = "012345678" }, errors: []),
+        RecordCase(name: "old ID of 12 digits (12-digit CMND or earlier CCCD)", change: { $0.oldIdNumber = "001090000123" }, errors: []),
+        RecordCase(name: "old ID of 10 digits", change: { $0.oldIdNumber = "0123456789" }, errors: ["oldId.format"]),
+        RecordCase(name: "old ID of 12 characters with a letter", change: { $0.oldIdNumber = "00109000012A" }, errors: ["oldId.format"]),
+        RecordCase(name: "old ID of full-width digits", change: { $0.oldIdNumber = "０１２３４５６７８" }, errors: ["oldId.format"]),
         // Portrait.
         RecordCase(name: "no portrait", change: { $0.portrait = nil }, errors: ["portrait.required"]),
         RecordCase(
@@ -336,5 +343,35 @@ struct RecordValidationTests {
         var single = r
         single.spouseName = nil
         #expect(try DataGroup13(bytes: single.dataGroup13().encoded).spouseName == nil)
+    }
+
+    @Test(
+        "No spouse and no old ID: fields 14 and 15 are their numbers alone (30 03 02 01 0E, 30 03 02 01 0F)",
+        arguments: [(nil, nil), ("", ""), (nil, ""), ("", nil)] as [(String?, String?)])
+    func emptySpouseAndOldID(_ spouse: String?, _ oldID: String?) throws {
+        var r = Self.base
+        r.spouseName = spouse
+        r.oldIdNumber = oldID
+        let bytes = r.dataGroup13().encoded
+        let field14: [UInt8] = [0x30, 0x03, 0x02, 0x01, 0x0E]
+        let field15: [UInt8] = [0x30, 0x03, 0x02, 0x01, 0x0F]
+        // Field 14 directly followed by field 15, byte for byte (the SET is in field order).
+        let pair = field14 + field15
+        #expect(bytes.indices.contains { Array(bytes[$0...].prefix(pair.count)) == pair })
+        // The old empty-spouse form (30 07 02 01 0E 30 02 0C 00) is gone.
+        let oldForm: [UInt8] = [0x30, 0x07, 0x02, 0x01, 0x0E, 0x30, 0x02, 0x0C, 0x00]
+        #expect(!bytes.indices.contains { Array(bytes[$0...].prefix(oldForm.count)) == oldForm })
+        let back = try DataGroup13(bytes: bytes)
+        #expect(back.spouseName == nil && back.oldIdNumber == nil)
+        #expect(back == r.dataGroup13())
+        #expect(RecordValidator(today: Self.today).validate(r).isValid)
+    }
+
+    @Test("An old ID of 12 digits round-trips through DG13 as field 15")
+    func twelveDigitOldID() throws {
+        var r = Self.base
+        r.oldIdNumber = "001090000123"
+        let back = try DataGroup13(bytes: r.dataGroup13().encoded)
+        #expect(back.oldIdNumber == "001090000123")
     }
 }
