@@ -13,13 +13,15 @@ struct PrepareCommand: ParsableCommand {
             DG14 (Chip Authentication key), DG15 (Active Authentication key), EF.SOD signed by the document
             signer, and the chip's secrets (MRZ key, CAN, fresh CA and AA private keys).
 
-            Example: cccd prepare --profile Profiles/vn-cccd-2021.yaml --signer out/pki \\
+            Example: cccd prepare --profile vn-cccd-2021 --signer out/pki \\
                        --record Vectors/sample-card/record.json --out out/card.json
             """
     )
 
-    @Option(help: "The card profile (YAML).")
-    var profile: String = "Profiles/vn-cccd-2021.yaml"
+    @Option(
+        help: ArgumentHelp(
+            "A built-in card profile by name (vn-cccd-2021), or a profile YAML file by path.", valueName: "name|path"))
+    var profile: String = "vn-cccd-2021"
 
     @Option(help: "A folder with the document signer: ds.crt and ds.key (see `cccd pki init`).")
     var signer: String
@@ -35,7 +37,7 @@ struct PrepareCommand: ParsableCommand {
         let documentSigner: DocumentSigner
         let citizen: CitizenRecord
         do {
-            cardProfile = try CardProfile(contentsOf: profile)
+            cardProfile = try CardProfile(nameOrPath: profile)
             documentSigner = try DocumentSigner.load(directory: signer)
             guard let data = FileManager.default.contents(atPath: record) else {
                 throw PreparationError(reason: "cannot read \(record)")

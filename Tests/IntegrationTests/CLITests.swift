@@ -56,4 +56,30 @@ struct CLITests {
         #expect(rows.count == 4)
         #expect(rows.map { $0["valid"] as? Bool } == [true, true, false, false])
     }
+
+    @Test("prepare --profile vn-cccd-2021 works from outside the repository; an unknown name lists the built-in ones")
+    func builtInProfile() throws {
+        let work = NSTemporaryDirectory() + "cccdkit-prepare-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let root = CommandLineRunner.root
+        #expect(try CommandLineRunner.run(["pki", "init", "--out", work + "/pki"], in: work).status == 0)
+        let prepared = try CommandLineRunner.run(
+            [
+                "prepare", "--profile", "vn-cccd-2021", "--signer", work + "/pki", "--record",
+                root + "/Vectors/sample-card/record.json", "--out", work + "/card.json",
+            ], in: work)
+        #expect(prepared.status == 0, "\(prepared.stderr)")
+        #expect(FileManager.default.fileExists(atPath: work + "/card.json"))
+        let read = try CommandLineRunner.run(
+            ["read", "--card", work + "/card.json", "--can", "000000", "--trust", work + "/pki/csca.crt", "--json"],
+            in: work)
+        #expect(read.status == 0, "\(read.stderr)")
+        let unknown = try CommandLineRunner.run(
+            [
+                "prepare", "--profile", "vn-cccd-1999", "--signer", work + "/pki", "--record",
+                root + "/Vectors/sample-card/record.json", "--out", work + "/other.json",
+            ], in: work)
+        #expect(unknown.status != 0 && unknown.stderr.contains("vn-cccd-2021"))
+    }
 }

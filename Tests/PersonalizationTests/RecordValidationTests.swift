@@ -15,6 +15,14 @@ struct RecordCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
+extension String {
+    var trimmingSuffixNewlines: String {
+        var s = self
+        while s.hasSuffix("\n") { s.removeLast() }
+        return s
+    }
+}
+
 @Suite("Citizen records: validation before a card is spent")
 struct RecordValidationTests {
     static let today = CalendarDate(year: 2026, month: 11, day: 22)!
@@ -373,5 +381,15 @@ struct RecordValidationTests {
         r.oldIdNumber = "001090000123"
         let back = try DataGroup13(bytes: r.dataGroup13().encoded)
         #expect(back.oldIdNumber == "001090000123")
+    }
+
+    @Test("Each built-in profile is byte for byte its file in Profiles/, and loads")
+    func builtInProfilesMatchFiles() throws {
+        #expect(!CardProfile.builtInNames.isEmpty)
+        for name in CardProfile.builtInNames {
+            let file = try #require(readTextFile(VectorFile.directory + "/../Profiles/\(name).yaml"))
+            #expect(CardProfile.builtInYAML[name] == file.trimmingSuffixNewlines, "\(name)")
+            _ = try CardProfile(nameOrPath: name)
+        }
     }
 }

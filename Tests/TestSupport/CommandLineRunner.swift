@@ -23,13 +23,14 @@ public enum CommandLineRunner {
         }
     }
 
-    public static func run(_ arguments: [String]) throws -> Outcome {
+    /// Runs `cccd` with `arguments` in `directory` (the repository by default).
+    public static func run(_ arguments: [String], in directory: String = root) throws -> Outcome {
         let binary = root + "/.build/debug/cccd"
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw Failure.notBuilt(binary) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
