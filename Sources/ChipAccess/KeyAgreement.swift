@@ -254,7 +254,9 @@ enum PACEMapping {
         }
         let x2 = try BigNumber(0).modSub(b.modMul(aInv, p), p).modMul(one.modAdd(inv1, p), p)
         let x3 = try alpha.modMul(x2, p)
-        func h(_ x: BigNumber) throws -> BigNumber { try x.modMul(x, p).modMul(x, p).modAdd(a.modMul(x, p), p).modAdd(b, p) }
+        func h(_ x: BigNumber) throws -> BigNumber {
+            try x.modMul(x, p).modMul(x, p).modAdd(a.modMul(x, p), p).modAdd(b, p)
+        }
         let h2 = try h(x2)
         let u = try t.modMul(t, p).modMul(t, p).modMul(h2, p)
         let exponent = try p.subtracting(one).subtracting(p.adding(one).dividing(BigNumber(4)))

@@ -142,7 +142,8 @@ public enum PACE {
     /// The CAM check after the fact (once EF.CardSecurity gave the chip's static key).
     public static func verifyCAM(_ result: Result, parameters: DomainParameters, chipStaticKey: [UInt8]) -> Bool {
         guard let value = result.camValue, let pkMap = result.chipMappingPublicKey else { return false }
-        return (try? KeyAgreement(parameters))?.camVerifies(caValue: value, staticPublic: chipStaticKey, mappingPublic: pkMap) ?? false
+        return (try? KeyAgreement(parameters))?.camVerifies(
+            caValue: value, staticPublic: chipStaticKey, mappingPublic: pkMap) ?? false
     }
 
     /// CA_IC is encrypted with KSenc, IV = E(KSenc, −1) (ICAO 9303-11 §4.4.3.5.1).

@@ -154,10 +154,8 @@ public struct DataGroup14: Hashable, Sendable {
     public func encoded() throws -> [UInt8] { TLVWriter.encode(tag: 0x6E, value: try securityInfos.derEncoded()) }
 
     /// The name of the Chip Authentication protocol DG14 offers ("Chip Authentication" when unknown).
-    public static func caProtocolName(_ bytes: [UInt8]?) -> String {
-        bytes.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.chipAuthenticationInfos.first?
-            .chipAuthenticationProtocol?.description
-            ?? "Chip Authentication"
+    public var caProtocolName: String {
+        securityInfos.chipAuthenticationInfos.first?.chipAuthenticationProtocol?.description ?? "Chip Authentication"
     }
 }
 

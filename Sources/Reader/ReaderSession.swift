@@ -396,7 +396,9 @@ public final class ReaderSession {
         // EF.SOD: the signed list of data groups.
         var sodGroups: Set<Int>? = nil
         if let bytes = try attempt(.sod) {
-            sodGroups = (try? SecurityObjectDocument(bytes: bytes).securityObject()).map { Set($0.dataGroupHashes.keys) }
+            sodGroups = (try? SecurityObjectDocument(bytes: bytes).securityObject()).map {
+                Set($0.dataGroupHashes.keys)
+            }
         }
         result.securityObjectGroups = sodGroups
         let listed: Set<Int>
@@ -444,11 +446,19 @@ public final class ReaderSession {
 
         // Chip Authentication with the key in DG14 (also the check of PACE-CAM).
         if pending.contains(14) { try read(14) }
-        if let dg14 = result.files[.dataGroup(14)] {
-            if let verdict = try chipAuthentication(dg14: dg14, options: options, reauthenticate: recover) {
-                result.checks.chipAuthentication = verdict
-            } else {
-                chipAuthenticationPending = DataGroup14.caProtocolName(dg14)
+        // DG14 is parsed once: Chip Authentication and the AA hash both come from it.
+        var dg14: DataGroup14? = nil
+        if let bytes = result.files[.dataGroup(14)] {
+            do {
+                let parsed = try DataGroup14(bytes: bytes)
+                dg14 = parsed
+                if let verdict = try chipAuthentication(dg14: parsed, options: options, reauthenticate: recover) {
+                    result.checks.chipAuthentication = verdict
+                } else {
+                    chipAuthenticationPending = parsed.caProtocolName
+                }
+            } catch let error as LDSError {
+                result.checks.chipAuthentication = .failed("DG14 cannot be parsed: \(error)")
             }
         } else if let why = missing(14) {
             result.checks.chipAuthentication = .failed(
@@ -463,7 +473,7 @@ public final class ReaderSession {
         if pending.contains(15) { try read(15) }
         if let dg15 = result.files[.dataGroup(15)] {
             result.checks.activeAuthentication = try activeAuthentication(
-                dg15: dg15, dg14: result.files[.dataGroup(14)], options: options, recover: recover)
+                dg15: dg15, dg14: dg14, options: options, recover: recover)
         } else if let why = missing(15) {
             result.checks.activeAuthentication = .failed("DG15 is listed in EF.SOD but cannot be read: \(why)")
         } else {
@@ -482,18 +492,18 @@ public final class ReaderSession {
     }
 
     /// The CA verdict, or nil when the proof is the next protected exchange (ICAO style, no token).
-    private func chipAuthentication(dg14 bytes: [UInt8], options: ReadOptions, reauthenticate: (ReaderError) throws -> Void)
-        throws -> Verdict?
-    {
-        let dg14: DataGroup14
-        do { dg14 = try DataGroup14(bytes: bytes) } catch { return .failed("DG14 cannot be parsed: \(error)") }
+    private func chipAuthentication(
+        dg14: DataGroup14, options: ReadOptions, reauthenticate: (ReaderError) throws -> Void
+    ) throws -> Verdict? {
         let infos = dg14.securityInfos
         if let pace = paceResult, pace.protocolUsed.mapping == .chipAuthentication, let parameters = paceParameters {
             guard let keyInfo = infos.chipAuthenticationPublicKeys.first else {
                 return .failed("PACE-CAM: DG14 holds no Chip Authentication key to check against")
             }
             let key: (parameters: DomainParameters, key: [UInt8])
-            do { key = try keyInfo.publicKey() } catch { return .failed("PACE-CAM: the key in DG14 is unusable: \(error)") }
+            do { key = try keyInfo.publicKey() } catch {
+                return .failed("PACE-CAM: the key in DG14 is unusable: \(error)")
+            }
             return PACE.verifyCAM(pace, parameters: parameters, chipStaticKey: key.key)
                 ? .passed("PACE-CAM: the chip proved its key from DG14")
                 : .failed("PACE-CAM: the chip's proof does not match DG14 (possible clone)")
@@ -540,14 +550,14 @@ public final class ReaderSession {
     }
 
     private func activeAuthentication(
-        dg15 bytes: [UInt8], dg14: [UInt8]?, options: ReadOptions, recover: (ReaderError) throws -> Void
+        dg15 bytes: [UInt8], dg14: DataGroup14?, options: ReadOptions, recover: (ReaderError) throws -> Void
     ) throws -> Verdict {
         guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
         let key: AsymmetricKey
         do { key = try DataGroup15(bytes: bytes).publicKey() } catch {
             return .failed("DG15 holds no usable public key: \(error)")
         }
-        let hash = dg14.flatMap { try? DataGroup14(bytes: $0) }?.securityInfos.activeAuthenticationInfo?.hash
+        let hash = dg14?.securityInfos.activeAuthenticationInfo?.hash
         do {
             let ok = try ActiveAuthentication.authenticate(channel, publicKey: key, ecdsaHash: hash, random: random)
             return ok

@@ -96,7 +96,8 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
         case .camCloneHidingDG14:
             let forge = try Forge(cam: true)
             var clone = forge.changing([.dataGroup(14): nil, .com: Forge.com([1, 2, 13, 15])])
-            clone.secrets.chipAuthenticationKey = Data(try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER()).base64EncodedString()
+            clone.secrets.chipAuthenticationKey = Data(try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER())
+                .base64EncodedString()
             return (forge, clone)
         case .unsortedCardAccess:
             let forge = try Forge()
@@ -115,8 +116,10 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
         func content(_ file: LDSFile) throws -> [UInt8] { try #require(files[file]) }
         func otherKeys(_ image: CardImage) throws -> CardImage {
             var clone = image
-            clone.secrets.chipAuthenticationKey = Data(try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER()).base64EncodedString()
-            clone.secrets.activeAuthenticationKey = Data(try AsymmetricKey.generateRSA(bits: 2048).privateKeyDER()).base64EncodedString()
+            clone.secrets.chipAuthenticationKey = Data(try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER())
+                .base64EncodedString()
+            clone.secrets.activeAuthenticationKey = Data(try AsymmetricKey.generateRSA(bits: 2048).privateKeyDER())
+                .base64EncodedString()
             return clone
         }
         func dg14(_ keyInfo: [UInt8], agreement: KeyAgreementKind = .ecdh) throws -> [UInt8] {
@@ -163,7 +166,10 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
         case .dg1WithFFBytes:
             return (forge, try forge.resigned([.dataGroup(1): Self.dg1([UInt8](repeating: 0xFF, count: 90))]))
         case .swappedDataGroups:
-            return (forge, forge.changing([.dataGroup(2): try content(.dataGroup(13)), .dataGroup(13): try content(.dataGroup(2))]))
+            return (
+                forge,
+                forge.changing([.dataGroup(2): try content(.dataGroup(13)), .dataGroup(13): try content(.dataGroup(2))])
+            )
         case .listedButAbsent:
             return (forge, forge.changing([.dataGroup(13): nil, .com: Forge.com([1, 2, 14, 15])]))
         case .tamperedDG13:
@@ -180,7 +186,10 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
             var rng = SeededGenerator(seed: 77)
             return (forge, forge.changing([.sod: TLVWriter.encode(tag: 0x77, value: rng.bytes(900))]))
         case .hugeFile:
-            return (forge, forge.changing([.dataGroup(2): [0x75, 0x84, 0x02, 0x00, 0x00, 0x00] + [UInt8](repeating: 1, count: 64)]))
+            return (
+                forge,
+                forge.changing([.dataGroup(2): [0x75, 0x84, 0x02, 0x00, 0x00, 0x00] + [UInt8](repeating: 1, count: 64)])
+            )
         case .dg14KeyOffCurve:
             let key = try PublicKeyInfo.encodeEC(
                 curve: .brainpoolP256r1, point: [0x04] + [UInt8](repeating: 0x01, count: 64))
@@ -197,7 +206,9 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
             return (forge, try forge.resigned([.dataGroup(14): [0x6E, 0x04, 0x31, 0x02, 0x05, 0x00]]))
         case .dg15RSA512:
             let key = try AsymmetricKey.generateRSA(bits: 512)
-            var forged = try forge.resigned([.dataGroup(15): DataGroup15(subjectPublicKeyInfo: try key.publicKeyDER()).encoded])
+            var forged = try forge.resigned([
+                .dataGroup(15): DataGroup15(subjectPublicKeyInfo: try key.publicKeyDER()).encoded
+            ])
             forged.secrets.activeAuthenticationKey = Data(try key.privateKeyDER()).base64EncodedString()
             return (forge, forged)
         case .dg15Garbage:
@@ -312,14 +323,17 @@ struct ForgedCardTests {
     func smallAAKeyInTheChip() throws {
         let key = try AsymmetricKey.generateRSA(bits: 512)
         #expect(throws: AccessControlError.self) {
-            _ = try ActiveAuthentication.sign(challenge: [UInt8](repeating: 1, count: 8), privateKey: key, hash: .sha512)
+            _ = try ActiveAuthentication.sign(
+                challenge: [UInt8](repeating: 1, count: 8), privateKey: key, hash: .sha512)
         }
         // Through a whole read: DG14 names SHA-512 for AA, DG15 holds the 512-bit key; the chip answers an error
         // status and the reader reports AA failed.
         let (forge, image) = try ForgedCard.dg15RSA512.make()
         var dg14 = try DataGroup14(bytes: try #require(image.content(of: .dataGroup(14))))
         dg14.securityInfos.infos.append(.activeAuthentication(ActiveAuthenticationInfo(ecdsaPlainWith: .sha512)))
-        let forged = try forge.resigned([.dataGroup(14): try dg14.encoded(), .dataGroup(15): image.content(of: .dataGroup(15))])
+        let forged = try forge.resigned([
+            .dataGroup(14): try dg14.encoded(), .dataGroup(15): image.content(of: .dataGroup(15)),
+        ])
         var withKey = forged
         withKey.secrets.activeAuthenticationKey = image.secrets.activeAuthenticationKey
         let (result, _) = try forge.read(withKey)
@@ -327,7 +341,9 @@ struct ForgedCardTests {
         #expect(!result.assessment.genuine)
     }
 
-    @Test("cccd read: each crafted card ends with its documented exit code and JSON answer", arguments: ForgedCard.allCases)
+    @Test(
+        "cccd read: each crafted card ends with its documented exit code and JSON answer",
+        arguments: ForgedCard.allCases)
     func commandLine(_ card: ForgedCard) throws {
         guard card != .expired else { return }  // its date is fixed in the library; the CLI test makes its own
         let (forge, image) = try card.make()

@@ -112,7 +112,8 @@ struct MRZTests {
         #expect(field == "NGUYEN<<" + String(repeating: "V<", count: 11))
         #expect(field.count == 30)
         // Short names are unchanged.
-        #expect(try MRZTransliteration.nameField(primary: "Nguyễn", secondary: "Văn A", width: 30)
-            == "NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<")
+        #expect(
+            try MRZTransliteration.nameField(primary: "Nguyễn", secondary: "Văn A", width: 30)
+                == "NGUYEN<<VAN<A<<<<<<<<<<<<<<<<<")
     }
 }

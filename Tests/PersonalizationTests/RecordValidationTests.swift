@@ -223,10 +223,15 @@ struct RecordValidationTests {
         RecordCase(name: "no old ID (absent)", change: { $0.oldIdNumber = nil }, errors: []),
         RecordCase(name: "no old ID (empty, born after 2000)", change: { $0.oldIdNumber = "" }, errors: []),
         RecordCase(name: "old ID of 9 digits (CMND)", change: { $0.oldIdNumber = "012345678" }, errors: []),
-        RecordCase(name: "old ID of 12 digits (12-digit CMND or earlier CCCD)", change: { $0.oldIdNumber = "001090000123" }, errors: []),
+        RecordCase(
+            name: "old ID of 12 digits (12-digit CMND or earlier CCCD)", change: { $0.oldIdNumber = "001090000123" },
+            errors: []),
         RecordCase(name: "old ID of 10 digits", change: { $0.oldIdNumber = "0123456789" }, errors: ["oldId.format"]),
-        RecordCase(name: "old ID of 12 characters with a letter", change: { $0.oldIdNumber = "00109000012A" }, errors: ["oldId.format"]),
-        RecordCase(name: "old ID of full-width digits", change: { $0.oldIdNumber = "０１２３４５６７８" }, errors: ["oldId.format"]),
+        RecordCase(
+            name: "old ID of 12 characters with a letter", change: { $0.oldIdNumber = "00109000012A" },
+            errors: ["oldId.format"]),
+        RecordCase(
+            name: "old ID of full-width digits", change: { $0.oldIdNumber = "０１２３４５６７８" }, errors: ["oldId.format"]),
         // Portrait.
         RecordCase(name: "no portrait", change: { $0.portrait = nil }, errors: ["portrait.required"]),
         RecordCase(
