@@ -30,31 +30,75 @@ public enum MRZTransliteration {
         return String(decoding: collapsed, as: UTF8.self)
     }
 
-    /// The name field of an MRZ: PRIMARY<<SECONDARY<NAMES padded with `<` to `width`, truncated the ICAO way
-    /// when too long: secondary names are cut to initials from the last one back, then the field is cut at
-    /// `width` (the last character stays a letter, which signals truncation).
-    public static func nameField(primary: String, secondary: String, width: Int) throws(LDSError) -> String {
-        let p = try transliterate(primary, field: "primary identifier")
-        var names = try transliterate(secondary, field: "secondary identifier")
-            .split(separator: "<").map(String.init)
+    /// The name field of an MRZ: PRIMARY<<SECONDARY<NAMES padded with `<` to `width`. A name too long for the field
+    /// is truncated in the profile's form (ICAO 9303-3 §4.6, see `MRZNameTruncation`); either way the last character
+    /// of a truncated field is a letter, which tells a reader the name may be longer.
+    public static func nameField(
+        primary: String, secondary: String, width: Int, truncation: MRZNameTruncation = .cut
+    ) throws(LDSError) -> String {
+        let p = Array(try transliterate(primary, field: "primary identifier").utf8)
+        var names = try transliterate(secondary, field: "secondary identifier").utf8
+            .split(separator: UInt8(ascii: "<")).map(Array.init)
+        let filler = UInt8(ascii: "<")
+        func composed() -> [UInt8] {
+            names.isEmpty ? p : p + [filler, filler] + Array(names.joined(separator: [filler]))
+        }
         // The composed length, kept up to date as names become initials: linear in the name's length, whatever
         // the number of names (all characters are ASCII after transliteration).
-        var length = p.utf8.count + (names.isEmpty ? 0 : 2 + names.reduce(names.count - 1) { $0 + $1.utf8.count })
-        var i = names.count - 1
-        while length > width, i >= 0 {
-            let count = names[i].utf8.count
-            if count > 1 {
-                names[i] = String(names[i].prefix(1))
-                length -= count - 1
+        var length = p.count + (names.isEmpty ? 0 : 2 + names.reduce(names.count - 1) { $0 + $1.count })
+        var field: [UInt8]
+        if length <= width {
+            field = composed()
+        } else if !names.isEmpty && p.count + 3 > width {
+            // The primary identifier alone fills the field: it is cut so that the separator and the initial of
+            // the first secondary name still fit (ICAO's example: BENNELONG<WOOLOOMOOLOO<WARRANDYTE<WARNAM<<J).
+            var cutPrimary = Array(p.prefix(max(0, width - 3)))
+            while cutPrimary.last == filler { cutPrimary.removeLast() }
+            field = cutPrimary + [filler, filler, names[0][0]]
+        } else {
+            if truncation == .initials {
+                var i = names.count - 1
+                while length > width, i >= 0 {
+                    let count = names[i].count
+                    if count > 1 {
+                        names[i] = [names[i][0]]
+                        length -= count - 1
+                    }
+                    i -= 1
+                }
             }
-            i -= 1
+            field = Array(composed().prefix(width))
+            while field.last == filler { field.removeLast() }
         }
-        var field = names.isEmpty ? p : p + "<<" + names.joined(separator: "<")
-        if length > width {
-            field = String(field.utf8.prefix(width).map { Character(UnicodeScalar($0)) })
-            while field.last == "<" { field.removeLast() }
+        return String(decoding: field, as: UTF8.self) + String(repeating: "<", count: max(0, width - field.count))
+    }
+
+    /// Whether an MRZ name field can have been made from this name: exactly the composed name when it fits the
+    /// field; otherwise any ICAO 9303-3 §4.6 truncation of it (each component of the field a non-empty prefix of
+    /// the name's component in the same place: cut at the end, or shortened to initials). A reader accepts every
+    /// truncation form, since issuers differ; a different name never passes (first letters and order must agree).
+    public static func nameFieldAgrees(_ field: String, primary: String, secondary: String) -> Bool {
+        guard let p = try? transliterate(primary), let s = try? transliterate(secondary) else { return false }
+        let full = s.isEmpty ? p : p + "<<" + s
+        var written = Substring(field)
+        while written.last == "<" { written.removeLast() }
+        if full.utf8.count <= field.utf8.count { return written == Substring(full) }
+        func parts(_ text: Substring) -> (primary: [Substring], secondary: [Substring]) {
+            guard let range = text.range(of: "<<") else { return (text.split(separator: "<"), []) }
+            return (
+                text[..<range.lowerBound].split(separator: "<"),
+                text[range.upperBound...].split(separator: "<", omittingEmptySubsequences: false)
+            )
         }
-        return field + String(repeating: "<", count: max(0, width - field.utf8.count))
+        func prefixes(_ short: [Substring], _ long: [Substring]) -> Bool {
+            short.count <= long.count && zip(short, long).allSatisfy { !$0.isEmpty && $1.hasPrefix($0) }
+        }
+        let w = parts(written)
+        let n = (p.split(separator: "<"), s.split(separator: "<"))
+        guard !w.primary.isEmpty, prefixes(w.primary, n.0), prefixes(w.secondary, n.1) else { return false }
+        // Secondary names follow a whole primary identifier, or, when the primary identifier itself was cut, only
+        // the initial of the first secondary name.
+        return w.secondary.isEmpty || w.primary == n.0 || (w.secondary.count == 1 && w.secondary[0].count == 1)
     }
 
     /// A Vietnamese full name in the usual order (family name first): "Nguyễn Văn A" → ("Nguyễn", "Văn A").
@@ -63,4 +107,14 @@ public enum MRZTransliteration {
         guard let first = words.first else { return ("", "") }
         return (String(first), words.dropFirst().joined(separator: " "))
     }
+}
+
+/// How a name too long for the MRZ is truncated (ICAO 9303-3 §4.6). The profile names the form its issuer uses.
+public enum MRZNameTruncation: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The name is written in full and cut at the last position of the field, so the last character is a letter
+    /// (ICAO's example: NILAVADHANANANDA<<CHAYAPA<DEJTHAMRONG<KRASUA). The Vietnamese profile's form: the family
+    /// name and the first names are kept whole as far as they go.
+    case cut
+    /// Secondary names become initials from the last one back until the name fits, then the field is cut.
+    case initials
 }

@@ -33,9 +33,11 @@ public enum VietnameseCard {
             dateOfExpiry: dateOfExpiry ?? noExpiry)
     }
 
-    /// The card's TD1 MRZ. Dates YYMMDD; sex "M"/"F"; `fullName` in Vietnamese (family name first).
+    /// The card's TD1 MRZ. Dates YYMMDD; sex "M"/"F"; `fullName` in Vietnamese (family name first); a name too long
+    /// for the 30 positions is truncated in the given form (ICAO 9303-3 §4.6).
     public static func mrz(
-        idNumber: String, dateOfBirth: String, sex: String, dateOfExpiry: String?, fullName: String
+        idNumber: String, dateOfBirth: String, sex: String, dateOfExpiry: String?, fullName: String,
+        nameTruncation: MRZNameTruncation = .cut
     ) throws(LDSError) -> MRZ {
         let number = try documentNumber(idNumber: idNumber)
         let name = MRZTransliteration.splitVietnameseName(fullName)
@@ -43,7 +45,8 @@ public enum VietnameseCard {
             format: .td1, documentCode: "ID", issuingState: "VNM", documentNumber: number,
             optionalData1: idNumber + "<<" + String(CheckDigit.character(idNumber)), dateOfBirth: dateOfBirth,
             sex: sex, dateOfExpiry: dateOfExpiry ?? noExpiry, nationality: "VNM",
-            nameField: try MRZTransliteration.nameField(primary: name.primary, secondary: name.secondary, width: 30))
+            nameField: try MRZTransliteration.nameField(
+                primary: name.primary, secondary: name.secondary, width: 30, truncation: nameTruncation))
     }
 
     /// The 12-digit ID read from a Vietnamese TD1 MRZ's optional data (not from the document number).

@@ -96,10 +96,8 @@ public enum Verification {
         if let sex, sex != mrz.sex { problems.append("the sex in DG13 differs from the MRZ") }
         if let name = dg13.fullName {
             let split = MRZTransliteration.splitVietnameseName(name)
-            if let field = try? MRZTransliteration.nameField(
-                primary: split.primary, secondary: split.secondary, width: mrz.nameField.count),
-                field != mrz.nameField
-            {
+            // Issuers truncate long names in different ICAO forms: any of them agrees, a different name does not.
+            if !MRZTransliteration.nameFieldAgrees(mrz.nameField, primary: split.primary, secondary: split.secondary) {
                 problems.append("the name in DG13 does not transliterate to the MRZ name")
             }
         }
