@@ -4,7 +4,7 @@
 SWIFT ?= swift
 CCCD = .build/debug/cccd
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build demo test bench clean profiles
 
 deps:
 	@bash scripts/ensure-deps.sh
@@ -21,6 +21,10 @@ test: build
 
 bench: deps
 	$(SWIFT) run -c release CCCDBenchmarks
+
+# After editing Profiles/*.yaml: embed them in cccd again.
+profiles:
+	@bash scripts/embed-profiles.sh
 
 clean:
 	rm -rf .build

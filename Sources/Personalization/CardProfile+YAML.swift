@@ -40,12 +40,7 @@ extension CardProfile {
                 var rsaPSS: Bool?
                 var version: Int?
             }
-            struct Limits: Decodable {
-                var fullName: Int?
-                var place: Int?
-                var otherText: Int?
-                var portraitBytes: Int?
-            }
+            struct MRZSettings: Decodable { var nameTruncation: String? }
             var name: String
             var application: String
             var quirks: Quirks?
@@ -53,7 +48,8 @@ extension CardProfile {
             var chipAuthentication: CA
             var activeAuthentication: AA
             var securityObject: SOD
-            var limits: Limits?
+            var mrz: MRZSettings?
+            var capacities: [String: Int]
         }
         let file: File
         do {
@@ -113,12 +109,18 @@ extension CardProfile {
         guard ["rsa1024", "rsa2048", "rsa3072"].contains(aaKey) || NamedCurve(rawValue: aaKey) != nil else {
             throw bad("activeAuthentication.key", aaKey)
         }
-        var limits = RecordLimits()
-        if let l = file.limits {
-            limits.fullName = l.fullName ?? limits.fullName
-            limits.place = l.place ?? limits.place
-            limits.otherText = l.otherText ?? limits.otherText
-            limits.portraitBytes = l.portraitBytes ?? limits.portraitBytes
+        var capacities: [LDSFile: Int] = [:]
+        for (name, size) in file.capacities {
+            guard let f = LDSFile(name: name) else { throw bad("capacities", name) }
+            guard (1...65535).contains(size) else { throw bad("capacities.\(name)", "\(size)") }
+            capacities[f] = size
+        }
+        for required in [LDSFile.dataGroup(1), .dataGroup(2), .dataGroup(13)] where capacities[required] == nil {
+            throw PreparationError(reason: "profile: capacities.\(required.name) is missing")
+        }
+        let truncationName = file.mrz?.nameTruncation ?? MRZNameTruncation.cut.rawValue
+        guard let truncation = MRZNameTruncation(rawValue: truncationName) else {
+            throw bad("mrz.nameTruncation", truncationName)
         }
         self.init(
             name: file.name, applicationID: aid, paceProtocol: pace,
@@ -130,7 +132,8 @@ extension CardProfile {
             sodHash: try hash("securityObject.dataGroupHash", file.securityObject.dataGroupHash),
             signatureHash: try hash("securityObject.signatureHash", file.securityObject.signatureHash),
             rsaPSS: file.securityObject.rsaPSS ?? false, securityObjectVersion: file.securityObject.version ?? 0,
-            selectMasterFileUnsupported: file.quirks?.selectMasterFileUnsupported ?? false, limits: limits)
+            selectMasterFileUnsupported: file.quirks?.selectMasterFileUnsupported ?? false,
+            capacities: FileCapacities(capacities), mrzNameTruncation: truncation)
         if ca.agreement == .dh { chipAuthenticationDHGroup = file.chipAuthentication.dhGroup }
     }
 

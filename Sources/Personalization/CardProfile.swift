@@ -27,7 +27,10 @@ public struct CardProfile: Hashable, Sendable {
     public var securityObjectVersion: Int
     /// SELECT MF answered 6D00.
     public var selectMasterFileUnsupported: Bool
-    public var limits: RecordLimits
+    /// What each file can hold on the chip: a record is refused for length only when its files do not fit.
+    public var capacities: FileCapacities
+    /// How a name too long for the MRZ is truncated (ICAO 9303-3 §4.6).
+    public var mrzNameTruncation: MRZNameTruncation = .cut
 
     /// The Vietnamese chip ID card (2021): PACE ECDH-GM-AES-128 on brainpoolP256r1 (id 13), BAC, CA ECDH-AES-128
     /// v1, AA RSA-2048, SHA-256 hashes, ECDSA/SHA-256 document signer.
@@ -39,7 +42,29 @@ public struct CardProfile: Hashable, Sendable {
         chipAuthenticationVersion: 1, activeAuthenticationKey: "rsa2048", activeAuthenticationHash: .sha1,
         sodHash: .sha256,
         signatureHash: .sha256, rsaPSS: false, securityObjectVersion: 0, selectMasterFileUnsupported: true,
-        limits: RecordLimits())
+        capacities: .vietnamese2021, mrzNameTruncation: .cut)
+}
+
+/// The bytes each file of a card can hold (the size its CREATE FILE reserves on the chip).
+public struct FileCapacities: Hashable, Sendable {
+    public var bytes: [LDSFile: Int]
+    public init(_ bytes: [LDSFile: Int]) { self.bytes = bytes }
+    public subscript(file: LDSFile) -> Int? { bytes[file] }
+
+    /// The Vietnamese card's files: DG13 with room for long Vietnamese names and addresses (long-form lengths),
+    /// a portrait of up to about 31 KB, fingers of up to about 31 KB.
+    public static let vietnamese2021 = FileCapacities([
+        .cardAccess: 512, .com: 64, .sod: 4096, .dataGroup(1): 256, .dataGroup(2): 32000, .dataGroup(3): 32000,
+        .dataGroup(13): 4096, .dataGroup(14): 2048, .dataGroup(15): 1024,
+    ])
+
+    /// The first file of `files` that exceeds its capacity, with its size and capacity.
+    public func firstOverflow(_ files: [LDSFile: [UInt8]]) -> (file: LDSFile, size: Int, capacity: Int)? {
+        for (file, content) in files.sorted(by: { $0.key < $1.key }) {
+            if let capacity = bytes[file], content.count > capacity { return (file, content.count, capacity) }
+        }
+        return nil
+    }
 }
 
 /// A document signer: certificate and private key.

@@ -84,13 +84,28 @@ public struct CitizenRecord: Codable, Hashable, Sendable {
 
     /// The portrait's bytes: from base64, or a file (relative paths against `baseDirectory`).
     public func portraitBytes(baseDirectory: String?) -> [UInt8]? {
-        guard let portrait, !portrait.isEmpty else { return nil }
-        var path = portrait
-        if let base = baseDirectory, !portrait.hasPrefix("/") {
-            path = (base as NSString).appendingPathComponent(portrait)
+        portrait.flatMap { Self.imageBytes($0, baseDirectory: baseDirectory) }
+    }
+
+    /// An image given as a file path (relative paths against `baseDirectory`) or as base64 text.
+    public static func imageBytes(_ text: String, baseDirectory: String?) -> [UInt8]? {
+        guard !text.isEmpty else { return nil }
+        if text.utf8.count <= 4096 {
+            var path = text
+            if let base = baseDirectory, !text.hasPrefix("/") {
+                path = (base as NSString).appendingPathComponent(text)
+            }
+            if let data = FileManager.default.contents(atPath: path) { return [UInt8](data) }
         }
-        if let data = FileManager.default.contents(atPath: path) { return [UInt8](data) }
-        if portrait.count > 64, let data = Data(base64Encoded: portrait) { return [UInt8](data) }
+        if text.utf8.count > 64, looksLikeBase64(text), let data = Data(base64Encoded: text) { return [UInt8](data) }
         return nil
+    }
+
+    /// Only base64 characters (A–Z a–z 0–9 + / =), so a path is never mistaken for an image.
+    static func looksLikeBase64(_ text: String) -> Bool {
+        text.utf8.allSatisfy { c in
+            (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || (0x30...0x39).contains(c) || c == 0x2B
+                || c == 0x2F || c == 0x3D
+        }
     }
 }

@@ -12,8 +12,10 @@ public enum DataPreparation {
         baseDirectory: String? = nil,
         validator: RecordValidator? = nil
     ) throws -> CardImage {
-        var v = validator ?? RecordValidator()
-        v.limits = profile.limits
+        var v = validator ?? RecordValidator(profile: profile)
+        v.capacities = profile.capacities
+        v.profileName = profile.name
+        v.nameTruncation = profile.mrzNameTruncation
         let validation = v.validate(record, baseDirectory: baseDirectory)
         guard validation.isValid else {
             throw PreparationError(reason: "record \(record.idNumber) is not fit for a card", issues: validation.errors)
@@ -22,7 +24,7 @@ public enum DataPreparation {
         let doe = record.dateOfExpiry.flatMap { CalendarDate(iso: $0) }
         let mrz = try VietnameseCard.mrz(
             idNumber: record.idNumber, dateOfBirth: dob.mrz, sex: record.sex, dateOfExpiry: doe?.mrz,
-            fullName: record.fullName)
+            fullName: record.fullName, nameTruncation: profile.mrzNameTruncation)
 
         var groups: [Int: [UInt8]] = [:]
         groups[1] = DataGroup1(mrz: mrz).encoded
@@ -34,10 +36,7 @@ public enum DataPreparation {
         if let prints = record.fingerprints, !prints.isEmpty {
             var fingers: [DataGroup3.Finger] = []
             for p in prints {
-                let holder = CitizenRecord(
-                    idNumber: "", fullName: "", dateOfBirth: "", sex: "", placeOfOrigin: "", placeOfResidence: "",
-                    dateOfIssue: "", dateOfExpiry: nil, portrait: p.image)
-                guard let image = holder.portraitBytes(baseDirectory: baseDirectory) else {
+                guard let image = CitizenRecord.imageBytes(p.image, baseDirectory: baseDirectory) else {
                     throw PreparationError(reason: "fingerprint \(p.position) cannot be read")
                 }
                 let dims = imageDimensions(image) ?? (0, 0)
@@ -111,6 +110,12 @@ public enum DataPreparation {
         var files: [LDSFile: [UInt8]] = [.cardAccess: cardAccess, .sod: sod.encoded]
         for (n, bytes) in groups { files[.dataGroup(n)] = bytes }
         files[.com] = EFCOM(dataGroups: groups.keys.sorted().map { .dataGroup($0) }).encoded
+        if let overflow = profile.capacities.firstOverflow(files) {
+            throw PreparationError(
+                reason:
+                    "\(overflow.file.name) would be \(overflow.size) bytes; profile \(profile.name) gives it \(overflow.capacity)"
+            )
+        }
         var image = CardImage.eMRTD(
             files: files, bac: mrz.bacKey, can: try VietnameseCard.can(idNumber: record.idNumber),
             aid: profile.applicationID,

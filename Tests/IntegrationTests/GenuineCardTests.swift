@@ -70,6 +70,34 @@ struct GenuineCardTests {
             ])
     }
 
+    @Test(
+        "A name too long for the MRZ is truncated in the profile's form and the card still reads genuine",
+        arguments: MRZNameTruncation.allCases)
+    func longName(_ form: MRZNameTruncation) throws {
+        let issuer = try Issuer()
+        var record = try Self.record()
+        record.fullName =
+            "Công Tôn Nữ Hoàng Thị Thanh Tuyết Mai Hương Trần Nguyễn Lê Phạm Huỳnh Võ Đặng Bùi Đỗ Hồ Ngô Dương"
+        record.placeOfResidence = String(repeating: "Số 12, Ngõ 34 Đường Nguyễn Trãi, Phường Thượng Đình; ", count: 6)
+        var profile = CardProfile.vietnamese2021
+        profile.mrzNameTruncation = form
+        let image = try DataPreparation.prepare(
+            record, profile: profile, signer: issuer.signer, baseDirectory: Self.folder,
+            validator: RecordValidator(today: Self.today))
+        let result = try read(image, trust: TrustStore(anchors: [issuer.csca]))
+        #expect(result.checks.recordConsistency.status == .passed, "\(result.checks.recordConsistency)")
+        #expect(result.assessment.genuine)
+        // The MRZ holds the profile's form (the two differ for this name).
+        let mrz = try DataGroup1(bytes: try #require(result.files[.dataGroup(1)])).mrz
+        let split = MRZTransliteration.splitVietnameseName(record.fullName)
+        let initials = try MRZTransliteration.nameField(
+            primary: split.primary, secondary: split.secondary, width: 30, truncation: .initials)
+        #expect(initials != "CONG<<TON<NU<HOANG<THI<THANH<T")
+        #expect(mrz.nameField == (form == .cut ? "CONG<<TON<NU<HOANG<THI<THANH<T" : initials))
+        let dg13 = try DataGroup13(bytes: try #require(result.files[.dataGroup(13)]))
+        #expect(dg13.fullName == record.fullName && dg13.placeOfResidence == record.placeOfResidence)
+    }
+
     @Test("Without a trust store PA says the chain was not checked")
     func noTrust() throws {
         let image = try DataPreparation.prepare(

@@ -22,6 +22,10 @@ struct ProfileTests {
             ("  key: rsa2048", "  key: dsa", "activeAuthentication.key"),
             ("application: A0000002471001", "application: XYZ", "application"),
             ("name: vn-cccd-2021\n", "", "missing key name"),
+            ("nameTruncation: cut", "nameTruncation: ellipsis", "mrz.nameTruncation"),
+            ("  DG13: 4096", "  DG13: 0", "capacities.DG13"),
+            ("  DG13: 4096", "  DG99: 4096", "capacities"),
+            ("  DG2: 32000 ", "  DG12: 32000 ", "capacities.DG2 is missing"),
         ])
     func wrongValue(_ original: String, _ replacement: String, _ key: String) throws {
         let text = try #require(readTextFile(Self.path)).replacingOccurrences(of: original, with: replacement)
@@ -31,5 +35,22 @@ struct ProfileTests {
         } catch let error as PreparationError {
             #expect(error.reason.contains(key), "\(error)")
         }
+    }
+}
+
+@Suite("Capacities decide lengths")
+struct CapacityTests {
+    @Test("A smaller DG13 in the profile refuses what the default accepts, naming the field and the profile's limit")
+    func smallerCapacity() throws {
+        var record = RecordValidationTests.base
+        record.placeOfResidence = RecordValidationTests.longAddress
+        #expect(RecordValidator(today: RecordValidationTests.today).validate(record).isValid)
+        var profile = CardProfile.vietnamese2021
+        profile.name = "small-chip"
+        profile.capacities.bytes[.dataGroup(13)] = 300
+        let result = RecordValidator(profile: profile, today: RecordValidationTests.today).validate(record)
+        let issue = try #require(result.errors.first { $0.rule == "length" })
+        #expect(issue.field == "placeOfResidence")
+        #expect(issue.message.contains("300 bytes") && issue.message.contains("small-chip"))
     }
 }
