@@ -21,26 +21,67 @@ public struct ValidationResult: Codable, Hashable, Sendable {
     public var isValid: Bool { errors.isEmpty }
 }
 
-/// Lengths a card profile allows (bytes of UTF-8 in DG13).
-public struct RecordLimits: Hashable, Sendable {
-    public var fullName = 100
-    public var place = 250
-    public var otherText = 100
-    public var portraitBytes = 30_000
-    public init() {}
-}
-
 /// Checks a citizen record before a card is spent on it (CCCD.md §4–5): the ID number's structure and its
 /// agreement with birth date and sex, real and ordered dates, the 25/40/60 expiry rule, names that
-/// transliterate to the MRZ, lengths that fit, and a portrait that decodes.
+/// transliterate to the MRZ, files that fit the chip (the profile's capacities), and a portrait that decodes.
+/// Every rule name is part of the contract (README, "Validation rules").
 public struct RecordValidator: Sendable {
-    public var limits: RecordLimits
+    /// What the chip's files hold; a record is refused for length only when its files would not fit.
+    public var capacities: FileCapacities
+    /// The profile's name, for messages.
+    public var profileName: String
+    /// How the profile truncates a name too long for the MRZ.
+    public var nameTruncation: MRZNameTruncation
     /// "Today", for dates in the future (injectable for tests).
     public var today: CalendarDate
 
-    public init(limits: RecordLimits = .init(), today: CalendarDate? = nil) {
-        self.limits = limits
+    public init(profile: CardProfile = .vietnamese2021, today: CalendarDate? = nil) {
+        self.capacities = profile.capacities
+        self.profileName = profile.name
+        self.nameTruncation = profile.mrzNameTruncation
         self.today = today ?? CalendarDate.today()
+    }
+
+    /// The text fields of DG13, as the record names them.
+    static func dataGroup13Text(_ r: CitizenRecord) -> [(field: String, value: String?)] {
+        [
+            ("idNumber", r.idNumber), ("fullName", r.fullName), ("dateOfBirth", r.dateOfBirth), ("sex", r.sex),
+            ("nationality", r.nationality), ("ethnicity", r.ethnicity), ("religion", r.religion),
+            ("placeOfOrigin", r.placeOfOrigin), ("placeOfResidence", r.placeOfResidence),
+            ("identifyingMarks", r.identifyingMarks), ("dateOfIssue", r.dateOfIssue), ("dateOfExpiry", r.dateOfExpiry),
+            ("fatherName", r.fatherName), ("motherName", r.motherName), ("spouseName", r.spouseName),
+            ("oldIdNumber", r.oldIdNumber),
+        ]
+    }
+
+    static func bytes(_ n: Int) -> String {
+        n.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US"))) + " bytes"
+    }
+
+    /// Length first, before any other work: a field its file cannot hold fails at once (a 10 MB field costs
+    /// no transliteration), and a record whose DG13 as a whole would not fit names its longest field.
+    func checkLengths(_ r: CitizenRecord, error: (String, String, String) -> Void) -> Set<String> {
+        var tooLong: Set<String> = []
+        guard let dg13 = capacities[.dataGroup(13)] else { return tooLong }
+        let fields = Self.dataGroup13Text(r)
+        for (field, value) in fields {
+            guard let value, value.utf8.count > dg13 else { continue }
+            tooLong.insert(field)
+            error(
+                field, "length",
+                "\(Self.bytes(value.utf8.count)) cannot fit: DG13 holds at most \(Self.bytes(dg13)) in profile \(profileName)"
+            )
+        }
+        guard tooLong.isEmpty else { return tooLong }
+        let size = r.dataGroup13().encoded.count
+        if size > dg13, let longest = fields.max(by: { ($0.value?.utf8.count ?? 0) < ($1.value?.utf8.count ?? 0) }) {
+            tooLong.insert(longest.field)
+            error(
+                longest.field, "length",
+                "DG13 would be \(Self.bytes(size)), more than the \(Self.bytes(dg13)) it holds in profile \(profileName); "
+                    + "this is its longest field (\(Self.bytes(longest.value?.utf8.count ?? 0)))")
+        }
+        return tooLong
     }
 
     public func validate(_ r: CitizenRecord, baseDirectory: String? = nil) -> ValidationResult {
@@ -52,14 +93,18 @@ public struct RecordValidator: Sendable {
             result.warnings.append(.init(field: field, rule: rule, message: message))
         }
 
+        // Length first: a field the card cannot hold is refused at once, and skips the other checks.
+        let tooLong = checkLengths(r, error: error)
+
         // Sex.
         let sexOK = r.sex == "M" || r.sex == "F"
-        if !sexOK { error("sex", "sex.value", "must be M or F, not \"\(r.sex)\"") }
+        if !sexOK && !tooLong.contains("sex") { error("sex", "sex.value", "must be M or F, not \(Self.quote(r.sex))") }
 
         // Dates: real, and in order.
         func date(_ field: String, _ text: String) -> CalendarDate? {
+            guard !tooLong.contains(field) else { return nil }
             guard let d = CalendarDate(iso: text) else {
-                error(field, "date.format", "\"\(text)\" is not a real date in YYYY-MM-DD form")
+                error(field, "date.format", "\(Self.quote(text)) is not a real date in YYYY-MM-DD form")
                 return nil
             }
             return d
@@ -78,8 +123,10 @@ public struct RecordValidator: Sendable {
         }
 
         // ID number against the holder.
-        for p in VietnameseIDNumber.check(r.idNumber, dateOfBirth: dob, sex: sexOK ? r.sex : nil) {
-            error("idNumber", p.rule, p.message)
+        if !tooLong.contains("idNumber") {
+            for p in VietnameseIDNumber.check(r.idNumber, dateOfBirth: dob, sex: sexOK ? r.sex : nil) {
+                error("idNumber", p.rule, p.message)
+            }
         }
 
         // Expiry by the 25/40/60 rule.
@@ -107,7 +154,8 @@ public struct RecordValidator: Sendable {
         }
 
         // Names and text.
-        if r.fullName.trimmingCharacters(in: .whitespaces).isEmpty {
+        if tooLong.contains("fullName") {
+        } else if r.fullName.trimmingCharacters(in: .whitespaces).isEmpty {
             error("fullName", "text.required", "must not be empty")
         } else {
             do {
@@ -119,43 +167,38 @@ public struct RecordValidator: Sendable {
                     try MRZTransliteration.transliterate(split.primary) + "<<"
                     + (try MRZTransliteration.transliterate(split.secondary))
                 if full.count > 30 {
+                    let field = try MRZTransliteration.nameField(
+                        primary: split.primary, secondary: split.secondary, width: 30, truncation: nameTruncation)
                     warning(
                         "fullName", "name.truncated",
-                        "the MRZ name field will be truncated (\(full.count) > 30 characters)")
+                        "\(full.count) characters in the MRZ, more than its 30: written as \(field) (\(nameTruncation) form, ICAO 9303-3 §4.6)"
+                    )
                 }
             } catch let problem {
                 error("fullName", "name.transliteration", problem.reason)
             }
-            if r.fullName.utf8.count > limits.fullName {
-                error("fullName", "length", "\(r.fullName.utf8.count) bytes, the profile allows \(limits.fullName)")
-            }
         }
-        for (field, value, limit, required) in [
-            ("placeOfOrigin", r.placeOfOrigin as String?, limits.place, true),
-            ("placeOfResidence", r.placeOfResidence, limits.place, true),
-            ("nationality", r.nationality, limits.otherText, true), ("ethnicity", r.ethnicity, limits.otherText, false),
-            ("religion", r.religion, limits.otherText, false),
-            ("identifyingMarks", r.identifyingMarks, limits.place, false),
-            ("fatherName", r.fatherName, limits.fullName, false), ("motherName", r.motherName, limits.fullName, false),
-            ("spouseName", r.spouseName, limits.fullName, false),
+        for (field, value, required) in [
+            ("placeOfOrigin", r.placeOfOrigin as String?, true), ("placeOfResidence", r.placeOfResidence, true),
+            ("nationality", r.nationality, true), ("ethnicity", r.ethnicity, false), ("religion", r.religion, false),
+            ("identifyingMarks", r.identifyingMarks, false), ("fullName", r.fullName, true),
+            ("fatherName", r.fatherName, false), ("motherName", r.motherName, false),
+            ("spouseName", r.spouseName, false),
         ] {
-            guard let value else { continue }
-            if required && value.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let value, !tooLong.contains(field) else { continue }
+            if required && field != "fullName" && value.trimmingCharacters(in: .whitespaces).isEmpty {
                 error(field, "text.required", "must not be empty")
             }
-            if value.utf8.count > limit {
-                error(field, "length", "\(value.utf8.count) bytes, the profile allows \(limit)")
-            }
-            if value.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            if value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
                 error(field, "text.control", "contains control characters")
             }
         }
-        if r.nationality != "Việt Nam" {
-            warning("nationality", "nationality.value", "\"\(r.nationality)\" is not \"Việt Nam\"")
+        if r.nationality != "Việt Nam" && !tooLong.contains("nationality") {
+            warning("nationality", "nationality.value", "\(Self.quote(r.nationality)) is not \"Việt Nam\"")
         }
         // Absent or "" (most people born from 2000 on never had a CMND), 9 digits (CMND) or 12 digits (the 12-digit
         // CMND issued from 2012, or an earlier CCCD number).
-        if let old = r.oldIdNumber, !old.isEmpty,
+        if let old = r.oldIdNumber, !old.isEmpty, !tooLong.contains("oldIdNumber"),
             !([9, 12].contains(old.utf8.count) && old.utf8.allSatisfy({ (0x30...0x39).contains($0) }))
         {
             error(
@@ -163,21 +206,79 @@ public struct RecordValidator: Sendable {
                 "must be empty, a 9-digit CMND number or a 12-digit number (\(old.utf8.count) characters given)")
         }
 
-        // Portrait.
+        // Portrait: an image that decodes, and a DG2 that fits.
+        let dg2Capacity = capacities[.dataGroup(2)]
         if r.portrait == nil {
             error("portrait", "portrait.required", "a portrait is required (path or base64)")
+        } else if let dg2Capacity, let text = r.portrait, text.utf8.count / 4 * 3 > 2 * dg2Capacity + 1024,
+            CitizenRecord.looksLikeBase64(text)
+        {
+            // Refused before decoding: a huge base64 text cannot become a DG2 the chip holds.
+            error(
+                "portrait", "portrait.size",
+                "about \(Self.bytes(text.utf8.count / 4 * 3)) of image; DG2 holds at most \(Self.bytes(dg2Capacity)) in profile \(profileName)"
+            )
         } else if let bytes = r.portraitBytes(baseDirectory: baseDirectory) {
             if ImageFormat(detecting: bytes) == nil || ImageFormat(detecting: bytes) == .wsq {
                 error("portrait", "portrait.format", "not a JPEG or JPEG 2000 image")
             } else if imageDimensions(bytes) == nil {
                 error("portrait", "portrait.decode", "the image header cannot be read (corrupt image)")
-            } else if bytes.count > limits.portraitBytes {
-                error("portrait", "portrait.size", "\(bytes.count) bytes, the profile allows \(limits.portraitBytes)")
+            } else if let dg2Capacity,
+                let dg2 = try? DataGroup2(faces: [DataGroup2.FaceImage(image: bytes)]).encoded, dg2.count > dg2Capacity
+            {
+                error(
+                    "portrait", "portrait.size",
+                    "the portrait (\(Self.bytes(bytes.count))) makes DG2 \(Self.bytes(dg2.count)); DG2 holds at most \(Self.bytes(dg2Capacity)) in profile \(profileName)"
+                )
             }
         } else {
             error("portrait", "portrait.missing", "the file cannot be read and it is not base64")
         }
+
+        // Fingers (DG3): positions 1–10 of ISO 19794-4, images that decode, a DG3 that fits.
+        if let prints = r.fingerprints, !prints.isEmpty {
+            var fingers: [DataGroup3.Finger] = []
+            for (i, p) in prints.enumerated() {
+                let field = "fingerprints[\(i)]"
+                if !(1...10).contains(p.position) {
+                    error(field + ".position", "finger.position", "\(p.position) is not a finger position (1–10)")
+                }
+                guard let image = CitizenRecord.imageBytes(p.image, baseDirectory: baseDirectory) else {
+                    error(field + ".image", "finger.missing", "the file cannot be read and it is not base64")
+                    continue
+                }
+                guard let format = ImageFormat(detecting: image),
+                    let dims = imageDimensions(image) ?? (format == .wsq ? (0, 0) : nil)
+                else {
+                    error(field + ".image", "finger.format", "not a WSQ, JPEG or JPEG 2000 image that decodes")
+                    continue
+                }
+                fingers.append(
+                    .init(
+                        position: UInt8(clamping: p.position),
+                        compression: format == .wsq ? 2 : format == .jpeg ? 4 : 5,
+                        width: dims.0, height: dims.1, image: image))
+            }
+            if Set(prints.map(\.position)).count != prints.count {
+                error("fingerprints", "finger.duplicate", "a finger position is given twice")
+            }
+            if let capacity = capacities[.dataGroup(3)], fingers.count == prints.count {
+                let size = DataGroup3(fingers: fingers).encoded.count
+                if size > capacity {
+                    error(
+                        "fingerprints", "finger.size",
+                        "the finger images make DG3 \(Self.bytes(size)); DG3 holds at most \(Self.bytes(capacity)) in profile \(profileName)"
+                    )
+                }
+            }
+        }
         return result
+    }
+
+    /// A value for a message: quoted, and cut to 40 characters (a 10 MB value never lands in a message).
+    static func quote(_ text: String) -> String {
+        text.utf8.count <= 40 || (text.utf8.count <= 160 && text.count <= 40)
+            ? "\"\(text)\"" : "\"\(text.prefix(37))…\" (\(Self.bytes(text.utf8.count)))"
     }
 }
 
@@ -189,45 +290,32 @@ public struct BatchValidation: Sendable {
         public var valid: Bool
         public var errors: [ValidationIssue]
         public var warnings: [ValidationIssue]
-    }
-
-    /// Validates each non-empty line; a line that is not a record is invalid with rule "record.json".
-    public static func validate(jsonLines data: Data, baseDirectory: String?, validator: RecordValidator = .init())
-        -> [Line]
-    {
-        let text = String(decoding: data, as: UTF8.self)
-        var out: [Line] = []
-        let decoder = JSONDecoder()
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty { continue }
-            do {
-                let record = try decoder.decode(CitizenRecord.self, from: Data(line.utf8))
-                let result = validator.validate(record, baseDirectory: baseDirectory)
-                out.append(
-                    Line(
-                        line: index + 1, idNumber: record.idNumber, valid: result.isValid, errors: result.errors,
-                        warnings: result.warnings))
-            } catch {
-                out.append(
-                    Line(
-                        line: index + 1, idNumber: nil, valid: false,
-                        errors: [ValidationIssue(field: "record", rule: "record.json", message: Self.describe(error))],
-                        warnings: []))
-            }
+        public init(line: Int, idNumber: String?, valid: Bool, errors: [ValidationIssue], warnings: [ValidationIssue]) {
+            self.line = line
+            self.idNumber = idNumber
+            self.valid = valid
+            self.errors = errors
+            self.warnings = warnings
         }
-        return out
     }
 
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): return "missing field \"\(key.stringValue)\""
-        case DecodingError.typeMismatch(_, let c):
-            return "wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.valueNotFound(_, let c):
-            return "null at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-        case DecodingError.dataCorrupted: return "not valid JSON"
-        default: return "not a record"
+    /// Decodes the batch with `RecordDecoder` and validates each record. A line that cannot be read is invalid
+    /// with its decoding problems (rules `record.*`); a file that cannot be read at all (its encoding, or no
+    /// records) throws.
+    public static func validate(jsonLines data: [UInt8], baseDirectory: String?, validator: RecordValidator = .init())
+        throws(RecordDecodingError) -> [Line]
+    {
+        try RecordDecoder.decodeBatch(data).map { entry in
+            switch entry.result {
+            case .success(let record):
+                let result = validator.validate(record, baseDirectory: baseDirectory)
+                return Line(
+                    line: entry.line, idNumber: record.idNumber.utf8.count <= 64 ? record.idNumber : nil,
+                    valid: result.isValid, errors: result.errors, warnings: result.warnings)
+            case .failure(let error):
+                return Line(
+                    line: entry.line, idNumber: nil, valid: false, errors: error.problems.map(\.issue), warnings: [])
+            }
         }
     }
 }

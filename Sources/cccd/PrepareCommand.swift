@@ -8,7 +8,8 @@ struct PrepareCommand: ParsableCommand {
         commandName: "prepare",
         abstract: "Turn one citizen record into a card image: validate, build every file, sign EF.SOD.",
         discussion: """
-            The record is validated first; an invalid record produces no card and a list of reasons (exit 2).
+            The record (one JSON object, UTF-8) is read by the same strict decoder as `cccd validate` and validated
+            against the profile; an invalid record produces no card and a list of reasons (exit 2).
             The image holds EF.CardAccess, EF.COM, DG1 (TD1 MRZ), DG2 (portrait), DG3 (fingers, if any), DG13,
             DG14 (Chip Authentication key), DG15 (Active Authentication key), EF.SOD signed by the document
             signer, and the chip's secrets (MRZ key, CAN, fresh CA and AA private keys).
@@ -42,11 +43,14 @@ struct PrepareCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: record) else {
                 throw PreparationError(reason: "cannot read \(record)")
             }
-            citizen = try JSONDecoder().decode(CitizenRecord.self, from: data)
+            citizen = try RecordDecoder.decodeRecord([UInt8](data))
         } catch let error as PreparationError {
             throw fail(error.description, code: CCCDExit.failure)
-        } catch let error as DecodingError {
-            throw fail("\(record): not a citizen record (\(error.localizedDescription))", code: CCCDExit.failure)
+        } catch let error as RecordDecodingError {
+            // The same decoder as `validate`: a record it cannot read is an invalid record.
+            throw fail(
+                "\(record) is not a readable record:\n" + error.problems.map { "  \($0)" }.joined(separator: "\n"),
+                code: CCCDExit.invalidRecords)
         }
         let folder = (record as NSString).deletingLastPathComponent
         let image: CardImage

@@ -82,4 +82,58 @@ struct CLITests {
             ], in: work)
         #expect(unknown.status != 0 && unknown.stderr.contains("vn-cccd-2021"))
     }
+
+    @Test("validate and prepare read records through one decoder: same rules, exit 2, no card from a bad record")
+    func oneDecoder() throws {
+        let work = NSTemporaryDirectory() + "cccdkit-decoder-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let root = CommandLineRunner.root
+        #expect(try CommandLineRunner.run(["pki", "init", "--out", work + "/pki"], in: work).status == 0)
+        let sample = try String(contentsOfFile: root + "/Vectors/sample-card/record.json", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\"portrait.jpg\"", with: "\"\(root)/Vectors/sample-card/portrait.jpg\"")
+        func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+            let path = work + "/" + name
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let cases: [(file: String, bytes: [UInt8], rule: String, says: String)] = [
+            ("bom.jsonl", [0xEF, 0xBB, 0xBF] + Array(sample.utf8), "record.encoding", "byte-order mark"),
+            (
+                "misspelt.jsonl", Array(sample.replacingOccurrences(of: "\"spouseName\"", with: "\"spouseNmae\"").utf8),
+                "record.unknownKey", "did you mean \"spouseName\""
+            ),
+            (
+                "syntax.jsonl", Array(sample.replacingOccurrences(of: "\"sex\":\"M\",", with: "\"sex\":\"M\",,").utf8),
+                "record.syntax", "column"
+            ),
+            (
+                "huge.jsonl",
+                Array(
+                    sample.replacingOccurrences(
+                        of: "\"placeOfResidence\":\"",
+                        with: "\"placeOfResidence\":\"" + String(repeating: "x", count: 10_000_000)
+                    ).utf8),
+                "length", "DG13 holds at most 4,096 bytes"
+            ),
+        ]
+        for c in cases {
+            let path = try write(c.file, c.bytes)
+            let validated = try CommandLineRunner.run(["validate", "--batch", path], in: work)
+            #expect(validated.status == 2, "\(c.file): \(validated.stderr)")
+            #expect((validated.stdout + validated.stderr).contains(c.rule), "\(c.file)")
+            #expect((validated.stdout + validated.stderr).contains(c.says), "\(c.file)")
+            let out = work + "/\(c.file).card.json"
+            let prepared = try CommandLineRunner.run(
+                ["prepare", "--signer", work + "/pki", "--record", path, "--out", out], in: work)
+            #expect(prepared.status == 2, "\(c.file): \(prepared.stderr)")
+            #expect(
+                prepared.stderr.contains(c.rule) && prepared.stderr.contains(c.says), "\(c.file): \(prepared.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "no card from \(c.file)")
+        }
+        let empty = try CommandLineRunner.run(
+            ["validate", "--batch", try write("empty.jsonl", Array("\n\n".utf8))], in: work)
+        #expect(empty.status == 2 && empty.stderr.contains("no records"), "\(empty.stderr)")
+    }
 }

@@ -12,7 +12,20 @@ struct RecordCase: Sendable, CustomTestStringConvertible {
     let errors: Set<String>
     /// Rules that must be among the warnings.
     var warnings: Set<String> = []
+    /// The field the errors must name; by default the one the rule belongs to.
+    var field: String? = nil
     var testDescription: String { name }
+
+    /// The field every expected error must name.
+    var expectedField: String? {
+        if let field { return field }
+        guard let rule = errors.first else { return nil }
+        let owners: [String: String] = [
+            "idNumber": "idNumber", "sex": "sex", "expiry": "dateOfExpiry", "oldId": "oldIdNumber",
+            "portrait": "portrait",
+        ]
+        return owners[String(rule.prefix { $0 != "." })]
+    }
 }
 
 extension String {
@@ -27,6 +40,14 @@ extension String {
 struct RecordValidationTests {
     static let today = CalendarDate(year: 2026, month: 11, day: 22)!
     static let portrait = VectorFile.directory + "/sample-portrait.jpg"
+    /// 130 bytes of UTF-8: a long name of a Huế royal family line, with many middle names.
+    static let longName =
+        "Công Tôn Nữ Hoàng Thị Thanh Tuyết Mai Hương Trần Nguyễn Lê Phạm Huỳnh Võ Đặng Bùi Đỗ Hồ Ngô Dương"
+    /// 330 bytes of UTF-8: a permanent, a temporary and a current address.
+    static let longAddress =
+        "Số 12345, Ngõ 34 Đường Nguyễn Trãi, Phường Thượng Đình, Quận Thanh Xuân, Thành phố Hà Nội; tạm trú: Thôn Đông, "
+        + "Xã Hòa Bình, Huyện Thường Tín, Thành phố Hà Nội; nơi ở hiện tại: Tổ dân phố số 17, Phường Vĩnh Tuy, "
+        + "Quận Hoàng Mai, Thành phố Hà Nội, Việt Nam"
 
     /// Hà Nội, male, born 1990-01-01, issued 2021-06-15 (age 31): expiry at 40, 2030-01-01.
     static var base: CitizenRecord {
@@ -175,21 +196,36 @@ struct RecordValidationTests {
         RecordCase(name: "sex empty", change: { $0.sex = "" }, errors: ["sex.value"]),
         RecordCase(name: "sex Nam (not M/F)", change: { $0.sex = "Nam" }, errors: ["sex.value"]),
         // Dates.
-        RecordCase(name: "30 February", change: { $0.dateOfBirth = "1990-02-30" }, errors: ["date.format"]),
-        RecordCase(name: "month 13", change: { $0.dateOfBirth = "1990-13-01" }, errors: ["date.format"]),
         RecordCase(
-            name: "dd/mm/yyyy instead of ISO", change: { $0.dateOfBirth = "01/01/1990" }, errors: ["date.format"]),
+            name: "30 February", change: { $0.dateOfBirth = "1990-02-30" }, errors: ["date.format"],
+            field: "dateOfBirth"),
         RecordCase(
-            name: "29 February of a common year", change: { $0.dateOfBirth = "1990-02-29" }, errors: ["date.format"]),
-        RecordCase(name: "issue date not real", change: { $0.dateOfIssue = "2021-06-31" }, errors: ["date.format"]),
-        RecordCase(name: "expiry date not real", change: { $0.dateOfExpiry = "2030-02-30" }, errors: ["date.format"]),
+            name: "month 13", change: { $0.dateOfBirth = "1990-13-01" }, errors: ["date.format"], field: "dateOfBirth"),
+        RecordCase(
+            name: "dd/mm/yyyy instead of ISO", change: { $0.dateOfBirth = "01/01/1990" }, errors: ["date.format"],
+            field: "dateOfBirth"),
+        RecordCase(
+            name: "29 February of a common year", change: { $0.dateOfBirth = "1990-02-29" }, errors: ["date.format"],
+            field: "dateOfBirth"),
+        RecordCase(
+            name: "issue date not real", change: { $0.dateOfIssue = "2021-06-31" }, errors: ["date.format"],
+            field: "dateOfIssue"),
+        RecordCase(
+            name: "expiry date not real", change: { $0.dateOfExpiry = "2030-02-30" }, errors: ["date.format"],
+            field: "dateOfExpiry"),
         RecordCase(
             name: "born in the future",
             change: person("001230000001", "2030-01-01", "M", issue: "2021-06-15", expiry: "2055-01-01"),
-            errors: ["date.future"]),
-        RecordCase(name: "issued in the future", change: { $0.dateOfIssue = "2027-01-01" }, errors: ["date.future"]),
-        RecordCase(name: "issued before birth", change: { $0.dateOfIssue = "1989-01-01" }, errors: ["date.order"]),
-        RecordCase(name: "expiry before issue", change: { $0.dateOfExpiry = "2020-01-01" }, errors: ["date.order"]),
+            errors: ["date.future"], field: "dateOfBirth"),
+        RecordCase(
+            name: "issued in the future", change: { $0.dateOfIssue = "2027-01-01" }, errors: ["date.future"],
+            field: "dateOfIssue"),
+        RecordCase(
+            name: "issued before birth", change: { $0.dateOfIssue = "1989-01-01" }, errors: ["date.order"],
+            field: "dateOfIssue"),
+        RecordCase(
+            name: "expiry before issue", change: { $0.dateOfExpiry = "2020-01-01" }, errors: ["date.order"],
+            field: "dateOfExpiry"),
         // The 25/40/60 rule.
         RecordCase(name: "expiry a year late", change: { $0.dateOfExpiry = "2031-01-01" }, errors: ["expiry.rule"]),
         RecordCase(
@@ -204,20 +240,62 @@ struct RecordValidationTests {
             change: person("001200000003", "2000-05-20", "M", issue: "2023-12-01", expiry: "2025-05-20"),
             errors: ["expiry.rule"]),
         // Names and text.
-        RecordCase(name: "empty name", change: { $0.fullName = "  " }, errors: ["text.required"]),
-        RecordCase(name: "name in Han characters", change: { $0.fullName = "阮文安" }, errors: ["name.transliteration"]),
+        RecordCase(name: "empty name", change: { $0.fullName = "  " }, errors: ["text.required"], field: "fullName"),
         RecordCase(
-            name: "name with an emoji", change: { $0.fullName = "Nguyễn Văn 😀" }, errors: ["name.transliteration"]),
+            name: "name in Han characters", change: { $0.fullName = "阮文安" }, errors: ["name.transliteration"],
+            field: "fullName"),
         RecordCase(
-            name: "name longer than the profile allows",
-            change: { $0.fullName = "Nguyễn " + String(repeating: "Văn ", count: 30) + "An" }, errors: ["length"]),
-        RecordCase(name: "empty place of origin", change: { $0.placeOfOrigin = "" }, errors: ["text.required"]),
+            name: "name with an emoji", change: { $0.fullName = "Nguyễn Văn 😀" }, errors: ["name.transliteration"],
+            field: "fullName"),
+        // Lengths: refused only when the profile's files cannot hold the record.
         RecordCase(
-            name: "residence too long",
-            change: { $0.placeOfResidence = String(repeating: "Phường Bến Nghé ", count: 20) }, errors: ["length"]),
+            name: "valid: a 130-byte Vietnamese name (DG13 with long-form lengths)",
+            change: { $0.fullName = RecordValidationTests.longName }, errors: [], warnings: ["name.truncated"]),
+        RecordCase(
+            name: "valid: a 330-byte address", change: { $0.placeOfResidence = RecordValidationTests.longAddress },
+            errors: []),
+        RecordCase(
+            name: "valid: long name, origin, residence, marks and parents together",
+            change: {
+                $0.fullName = RecordValidationTests.longName
+                $0.placeOfOrigin = RecordValidationTests.longAddress
+                $0.placeOfResidence = RecordValidationTests.longAddress
+                $0.identifyingMarks = String(repeating: "Sẹo chấm C:2cm dưới sau mép phải; ", count: 6)
+                $0.fatherName = RecordValidationTests.longName
+                $0.motherName = RecordValidationTests.longName
+                $0.spouseName = RecordValidationTests.longName
+            }, errors: [], warnings: ["name.truncated"]),
+        RecordCase(
+            name: "a 10 MB residence fails at once, naming the field and DG13's capacity",
+            change: { $0.placeOfResidence = String(repeating: "x", count: 10_000_000) }, errors: ["length"],
+            field: "placeOfResidence"),
+        RecordCase(
+            name: "a 10 MB name fails at once (no transliteration of it)",
+            change: { $0.fullName = String(repeating: "Văn ", count: 2_500_000) }, errors: ["length"],
+            field: "fullName"),
+        RecordCase(
+            name: "a 10 MB ID number is a length error, not a crash",
+            change: { $0.idNumber = String(repeating: "0", count: 10_000_000) }, errors: ["length"],
+            field: "idNumber"),
+        RecordCase(
+            name: "fields that each fit but together overflow DG13 name the longest",
+            change: {
+                $0.placeOfOrigin = String(repeating: "Xã Yên Sở ", count: 150)
+                $0.placeOfResidence = String(repeating: "Phường Bến Nghé ", count: 140)
+            }, errors: ["length"], field: "placeOfResidence"),
+        RecordCase(
+            name: "a 10 MB base64 portrait fails before decoding",
+            change: { $0.portrait = String(repeating: "QUJD", count: 2_500_000) }, errors: ["portrait.size"]),
+        RecordCase(
+            name: "a portrait larger than DG2 holds",
+            change: {
+                var jpeg = (try? Data(contentsOf: URL(fileURLWithPath: portrait))) ?? Data()
+                jpeg.append(Data(repeating: 0, count: 40_000))
+                $0.portrait = jpeg.base64EncodedString()
+            }, errors: ["portrait.size"]),
         RecordCase(
             name: "control character in the residence", change: { $0.placeOfResidence = "Số 1\nPhố Huế" },
-            errors: ["text.control"]),
+            errors: ["text.control"], field: "placeOfResidence"),
         RecordCase(name: "old ID of 8 digits", change: { $0.oldIdNumber = "01234567" }, errors: ["oldId.format"]),
         RecordCase(name: "old ID with letters", change: { $0.oldIdNumber = "01234567X" }, errors: ["oldId.format"]),
         RecordCase(name: "no old ID (absent)", change: { $0.oldIdNumber = nil }, errors: []),
@@ -259,7 +337,16 @@ struct RecordValidationTests {
         } else {
             #expect(!result.isValid)
             #expect(c.errors.isSubset(of: rules), "expected \(c.errors), got \(result.errors)")
+            let field = c.expectedField
+            #expect(field != nil, "every invalid row names its field")
+            for rule in c.errors {
+                #expect(
+                    result.errors.contains { $0.rule == rule && $0.field == field },
+                    "\(rule) must name \(field ?? "?"): \(result.errors)")
+            }
         }
+        // No message carries a huge value back (a 10 MB field is cut in any message).
+        for issue in result.errors + result.warnings { #expect(issue.message.utf8.count < 400) }
         #expect(c.warnings.isSubset(of: Set(result.warnings.map(\.rule))), "warnings: \(result.warnings)")
         for issue in result.errors + result.warnings { #expect(!issue.message.isEmpty && !issue.field.isEmpty) }
     }
@@ -282,6 +369,12 @@ struct RecordValidationTests {
         #expect(e?.field == "idNumber")
     }
 
+    @Test("The long name is 130 bytes and the long address 330 bytes of UTF-8")
+    func longFieldSizes() {
+        #expect(Self.longName.utf8.count == 130)
+        #expect(Self.longAddress.utf8.count == 330)
+    }
+
     @Test("A batch: one result per line, broken lines reported, relative portrait paths from the batch's folder")
     func batch() throws {
         let encoder = JSONEncoder()
@@ -294,14 +387,20 @@ struct RecordValidationTests {
             String(decoding: try encoder.encode(bad), as: UTF8.self),
             "{\"idNumber\": \"001090000123\"}", "not json",
         ].joined(separator: "\n")
-        let result = BatchValidation.validate(
-            jsonLines: Data(lines.utf8), baseDirectory: VectorFile.directory,
+        let result = try BatchValidation.validate(
+            jsonLines: Array(lines.utf8), baseDirectory: VectorFile.directory,
             validator: RecordValidator(today: Self.today))
         #expect(result.map(\.line) == [1, 3, 4, 5])
         #expect(result.map(\.valid) == [true, false, false, false])
         #expect(result[1].errors.map(\.rule).contains("idNumber.century"))
-        #expect(result[2].errors.first?.message == "missing field \"fullName\"")
-        #expect(result[3].errors.first?.rule == "record.json")
+        // Every missing required key is named, each as its own problem.
+        #expect(result[2].errors.allSatisfy { $0.rule == "record.missing" })
+        #expect(
+            Set(result[2].errors.map(\.field))
+                == [
+                    "fullName", "dateOfBirth", "sex", "nationality", "placeOfOrigin", "placeOfResidence", "dateOfIssue",
+                ])
+        #expect(result[3].errors.first?.rule == "record.syntax")
     }
 
     @Test("Expiry rule corner cases")
