@@ -28,6 +28,8 @@ public final class EmulatedChip: CardTransport {
     private var currentFile: CardImage.File?
     private var secureMessaging: SecureMessaging?
     private var linkDropped = false
+    /// The current answer goes out as a plain status word even under secure messaging (an oddity).
+    private var answerPlainly = false
     /// Commands received since the chip was created (the fault plan counts these).
     public private(set) var commandCount = 0
 
@@ -180,9 +182,20 @@ public final class EmulatedChip: CardTransport {
             answer = dispatch(command, protected: protected, capacity: capacity)
         }
 
+        let plain = answerPlainly
+        answerPlainly = false
         guard protected, let sm = secureMessaging else { return answer }
+        let odd = settings.oddities
+        if plain || (odd.plainErrorStatus && answer.data.isEmpty && answer.statusWord != .success) {
+            // Some chips send errors and warnings without secure messaging (and some count that in the SSC).
+            sm.sendPlainAnswer(counted: odd.plainAnswersCountInSSC)
+            let status = answer.statusWord
+            return odd.plainAnswersAsDO99
+                ? ResponseAPDU(data: [0x99, 0x02, status.sw1, status.sw2], statusWord: status)
+                : ResponseAPDU(statusWord: status)
+        }
         do {
-            let wrapped = try sm.protectResponse(answer, ins: command.ins)
+            let wrapped = try sm.protectResponse(answer, ins: command.ins, withoutStatusObject: odd.noStatusObject)
             if let keys = pendingKeys {
                 sm.rekey(keys, ssc: [UInt8](repeating: 0, count: keys.sscLength))
                 pendingKeys = nil
@@ -211,7 +224,9 @@ public final class EmulatedChip: CardTransport {
     // MARK: PACE and Chip Authentication (ICAO 9303-11 §4.4, §6.2)
 
     private func status(of error: any Error) -> StatusWord {
-        (error as? AccessControlError)?.statusWord ?? .noPreciseDiagnosis
+        guard let error = error as? AccessControlError else { return .noPreciseDiagnosis }
+        if error.code == .wrongPassword, let odd = settings.oddities.wrongKeyStatus { return odd }
+        return error.statusWord ?? .noPreciseDiagnosis
     }
 
     private func manageSecurityEnvironment(_ command: CommandAPDU, protected: Bool) -> ResponseAPDU {
@@ -336,6 +351,7 @@ public final class EmulatedChip: CardTransport {
         var oddWrapping = 0
         if command.ins == 0xB0 {
             if command.p1 & 0x80 != 0 {
+                if let refusal = settings.oddities.shortFileIDStatus { return ResponseAPDU(statusWord: refusal) }
                 guard command.p1 & 0x60 == 0 else { return ResponseAPDU(statusWord: .incorrectP1P2) }
                 file = fileSystem.file(sfi: command.p1 & 0x1F, in: currentApplication)
                 guard file != nil else { return ResponseAPDU(statusWord: .fileNotFound) }
@@ -349,6 +365,7 @@ public final class EmulatedChip: CardTransport {
             if id == 0 {
                 file = currentFile
             } else if id & 0xFFE0 == 0 {
+                if let refusal = settings.oddities.shortFileIDStatus { return ResponseAPDU(statusWord: refusal) }
                 file = fileSystem.file(sfi: UInt8(id & 0x1F), in: currentApplication)
             } else {
                 file = fileSystem.file(fid: id, in: currentApplication)
@@ -369,6 +386,11 @@ public final class EmulatedChip: CardTransport {
         currentFile = selected
         let size = selected.content.count
         guard offset <= size else { return ResponseAPDU(statusWord: .wrongP1P2) }
+        if let refusal = settings.oddities.readPastEndStatus, ne - oddWrapping > size - offset {
+            // A chip that will not read past the end of a file: no data, and no secure messaging either.
+            answerPlainly = true
+            return ResponseAPDU(statusWord: refusal)
+        }
         // For B1, Ne counts the DO'53' wrapper too.
         let count = max(0, min(ne - oddWrapping, size - offset, capacity - oddWrapping))
         let chunk = Array(selected.content[offset..<offset + count])
@@ -396,7 +418,7 @@ public final class EmulatedChip: CardTransport {
             secureMessaging = session
             return ResponseAPDU(data: response, statusWord: .success)
         } catch let error as AccessControlError {
-            return ResponseAPDU(statusWord: error.statusWord ?? .verificationFailed)
+            return ResponseAPDU(statusWord: status(of: error))
         } catch {
             return ResponseAPDU(statusWord: .noPreciseDiagnosis)
         }

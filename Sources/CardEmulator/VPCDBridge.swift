@@ -77,28 +77,50 @@ public final class VPCDBridge: @unchecked Sendable {
         return .stopped
     }
 
-    private func connectOnce() -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-            close(fd)
-            return nil
+    /// vpcd's addresses for a host name or address literal (IPv4 and IPv6, via getaddrinfo), in the resolver's
+    /// order. Throws with the resolver's own words when the name does not resolve.
+    public static func resolve(host: String, port: UInt16) throws(VPCDAddressError) -> [[UInt8]] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw VPCDAddressError(host: host, reason: String(cString: gai_strerror(status)))
         }
-        let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        defer { freeaddrinfo(first) }
+        var out: [[UInt8]] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let e = entry {
+            if let address = e.pointee.ai_addr {
+                out.append(
+                    Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(address), count: Int(e.pointee.ai_addrlen))))
             }
+            entry = e.pointee.ai_next
         }
-        guard ok == 0 else {
-            close(fd)
-            return nil
+        guard !out.isEmpty else { throw VPCDAddressError(host: host, reason: "no address") }
+        return out
+    }
+
+    private func connectOnce() -> Int32? {
+        guard let addresses = try? Self.resolve(host: host, port: port) else { return nil }
+        for address in addresses {
+            let family = address.withUnsafeBytes { $0.load(as: sa_family_t.self) }
+            let fd = socket(Int32(family), Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { continue }
+            let ok = address.withUnsafeBytes {
+                connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
+            }
+            guard ok == 0 else {
+                close(fd)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            return fd
         }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        return fd
+        return nil
     }
 
     /// Serves one connection: nil when vpcd went away (reconnect), an outcome when the bridge should end.
@@ -162,4 +184,11 @@ public final class VPCDBridge: @unchecked Sendable {
         }
         return true
     }
+}
+
+/// vpcd's host name does not resolve.
+public struct VPCDAddressError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var reason: String
+    public var description: String { "cannot resolve vpcd's host \"\(host)\": \(reason)" }
 }

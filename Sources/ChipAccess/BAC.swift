@@ -49,7 +49,10 @@ public enum BAC {
         let answer = try transport.transmit(CommandAPDU(ins: 0x82, p1: 0, p2: 0, data: eIFD + mIFD, ne: 40))
         switch answer.statusWord {
         case .success: break
-        case .verificationFailed, .verificationFailedRetries, .securityStatusNotSatisfied:
+        // 6300/63Cx by the letter of ISO 7816-4; 6988 from chips that report the failed check of the cryptogram
+        // as a secure-messaging error; 6982 from others.
+        case .verificationFailed, .securityStatusNotSatisfied, .incorrectSMDataObjects,
+            _ where answer.statusWord.retriesLeft != nil:
             throw AccessControlError(
                 code: .wrongPassword, reason: "BAC failed: wrong MRZ key (document number, birth or expiry date)",
                 statusWord: answer.statusWord)

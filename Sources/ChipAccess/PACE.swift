@@ -102,7 +102,10 @@ public enum PACE {
                 data: TLVWriter.encode(tag: 0x7C, value: TLVWriter.encode(tag: 0x85, value: tPCD)), ne: 256))
         switch answer.statusWord {
         case .success: break
-        case .verificationFailed, .verificationFailedRetries, .securityStatusNotSatisfied:
+        // 6300/63Cx by the letter of ISO 7816-4; 6988 from chips that report the failed check of the cryptogram
+        // as a secure-messaging error; 6982 from others.
+        case .verificationFailed, .securityStatusNotSatisfied, .incorrectSMDataObjects,
+            _ where answer.statusWord.retriesLeft != nil:
             throw AccessControlError(
                 code: .wrongPassword, reason: "\(label) failed: wrong \(password.kind)", statusWord: answer.statusWord)
         default:

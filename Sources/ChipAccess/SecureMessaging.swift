@@ -8,6 +8,18 @@ public final class SecureMessaging: CustomStringConvertible {
     public private(set) var keys: SecureMessagingKeys
     private var ssc: [UInt8]
     public private(set) var isEnded = false
+    /// Whether a plain status answer (an error or warning sent without MAC) counts in the SSC. Chips differ: most
+    /// count it (the default); a reader that finds otherwise re-opens the channel with this set to false.
+    public var countsPlainAnswers = true
+    /// Plain status answers taken so far (their status only; no data is ever accepted without a MAC).
+    public private(set) var plainAnswers = 0
+    /// Whether the last answer was a plain status (a failure right after one points at the SSC rule).
+    public private(set) var lastAnswerWasPlain = false
+    /// The session failed on the answer right after a plain status answer: the chip and this side may disagree
+    /// on whether that answer counted in the SSC.
+    public private(set) var failedAfterPlainAnswer = false
+    /// Protected answers accepted without DO'99' (status from the trailer).
+    public private(set) var answersWithoutStatusObject = 0
 
     public init(keys: SecureMessagingKeys, ssc: [UInt8]) {
         precondition(ssc.count == keys.sscLength, "SSC length must match the cipher's block size")
@@ -36,7 +48,26 @@ public final class SecureMessaging: CustomStringConvertible {
     }
 
     public func unprotect(_ response: ResponseAPDU) throws -> ResponseAPDU {
-        try step { try SecureMessagingCodec.unprotect(response, ssc: $0, keys: keys) }
+        if let status = SecureMessagingCodec.plainStatus(of: response) {
+            guard !isEnded else { throw SecureMessagingError.ended("the secure messaging session has ended") }
+            if countsPlainAnswers { increment() }
+            plainAnswers += 1
+            lastAnswerWasPlain = true
+            return ResponseAPDU(statusWord: status)
+        }
+        let afterPlain = lastAnswerWasPlain
+        lastAnswerWasPlain = false
+        let (plain, withoutStatus): (ResponseAPDU, Bool)
+        do {
+            (plain, withoutStatus) = try step {
+                try SecureMessagingCodec.unprotectNoting(response, ssc: $0, keys: keys)
+            }
+        } catch {
+            failedAfterPlainAnswer = afterPlain
+            throw error
+        }
+        if withoutStatus { answersWithoutStatusObject += 1 }
+        return plain
     }
 
     // MARK: Chip role
@@ -45,8 +76,19 @@ public final class SecureMessaging: CustomStringConvertible {
         try step { try SecureMessagingCodec.unprotect(command: command, ssc: $0, keys: keys) }
     }
 
-    public func protectResponse(_ response: ResponseAPDU, ins: UInt8) throws -> ResponseAPDU {
-        try step { try SecureMessagingCodec.protect(response: response, ins: ins, ssc: $0, keys: keys) }
+    public func protectResponse(_ response: ResponseAPDU, ins: UInt8, withoutStatusObject: Bool = false) throws
+        -> ResponseAPDU
+    {
+        try step {
+            withoutStatusObject
+                ? try SecureMessagingCodec.protectWithoutStatusObject(response: response, ins: ins, ssc: $0, keys: keys)
+                : try SecureMessagingCodec.protect(response: response, ins: ins, ssc: $0, keys: keys)
+        }
+    }
+
+    /// Chip: an answer sent as a plain status word; `counted` says whether this chip counts it in the SSC.
+    public func sendPlainAnswer(counted: Bool) {
+        if counted { increment() }
     }
 
     private func step<T>(_ body: ([UInt8]) throws -> T) throws -> T {

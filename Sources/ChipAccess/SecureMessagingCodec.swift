@@ -63,9 +63,18 @@ public enum SecureMessagingCodec {
     }
 
     /// Terminal: checks and unwraps a protected response. A response without data objects and with an SM error
-    /// status (6987/6988) means the chip ended the session; other plain statuses are passed through.
+    /// status (6987/6988) means the chip ended the session; other plain statuses are passed through (no data).
     public static func unprotect(_ response: ResponseAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws
         -> ResponseAPDU
+    {
+        try unprotectNoting(response, ssc: ssc, keys: keys).response
+    }
+
+    /// `unprotect`, also saying whether the answer lacked DO'99'. Such an answer is accepted when its DO'8E'
+    /// verifies over the objects present; its status then comes from the (unauthenticated) trailer, which can
+    /// only make data fail, never pass: the data itself is authenticated.
+    public static func unprotectNoting(_ response: ResponseAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws
+        -> (response: ResponseAPDU, withoutStatusObject: Bool)
     {
         if response.data.isEmpty {
             switch response.statusWord {
@@ -74,18 +83,50 @@ public enum SecureMessagingCodec {
             case .success:
                 throw SecureMessagingError.missing("protected response (DO'99', DO'8E') in a 9000 answer")
             default:
-                return response
+                return (response, false)
             }
         }
         let parts = try split(response.data[...], allowed: [0x85, 0x87, 0x99])
-        guard let status = parts.objects[0x99] else {
-            throw SecureMessagingError.missing("DO'99' (status) in the response")
-        }
-        guard status.count == 2 else { throw SecureMessagingError.malformed("DO'99' of \(status.count) bytes") }
         try verify(parts, ssc: ssc, header: nil, keys: keys, what: "response")
         let data = try decrypt(parts, ssc: ssc, keys: keys)
-        return ResponseAPDU(
-            data: data, statusWord: StatusWord(sw1: status[status.startIndex], sw2: status[status.startIndex + 1]))
+        guard let status = parts.objects[0x99] else {
+            return (ResponseAPDU(data: data, statusWord: response.statusWord), true)
+        }
+        guard status.count == 2 else { throw SecureMessagingError.malformed("DO'99' of \(status.count) bytes") }
+        let inner = StatusWord(sw1: status[status.startIndex], sw2: status[status.startIndex + 1])
+        return (ResponseAPDU(data: data, statusWord: inner), false)
+    }
+
+    /// The status of an answer under secure messaging that is a plain error or warning: a bare status word, or
+    /// a bare DO'99' without a MAC (both seen from deployed chips). Nil for anything else. 9000 never qualifies
+    /// (success must be protected), nor 6987/6988 (the chip ended secure messaging). No data comes with it.
+    public static func plainStatus(of response: ResponseAPDU) -> StatusWord? {
+        var status = response.statusWord
+        if !response.data.isEmpty {
+            let d = response.data
+            guard d.count == 4, d[d.startIndex] == 0x99, d[d.startIndex + 1] == 0x02 else { return nil }
+            status = StatusWord(sw1: d[d.startIndex + 2], sw2: d[d.startIndex + 3])
+        }
+        guard status != .success, status != .incorrectSMDataObjects, status != .expectedSMDataObjectsMissing else {
+            return nil
+        }
+        return status
+    }
+
+    /// Chip: the objects of a protected answer without DO'99' (a chip variant some cards are; for tests).
+    public static func protectWithoutStatusObject(
+        response: ResponseAPDU, ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys
+    ) throws -> ResponseAPDU {
+        var objects = TLVWriter(capacity: response.data.count + 48)
+        if !response.data.isEmpty {
+            try writeCryptogram(response.data, ins: ins, ssc: ssc, keys: keys, into: &objects)
+        }
+        let checksum = try keys.mac(
+            padded: responseMACInput(objects: objects.bytes, ssc: ssc, blockSize: keys.blockSize))
+        var data = objects.bytes
+        data.append(contentsOf: [0x8E, 0x08])
+        data.append(contentsOf: checksum)
+        return ResponseAPDU(data: data, statusWord: response.statusWord)
     }
 
     /// Chip: checks and unwraps a protected command. Throws `missingDataObject` (answer 6987) or `badMAC` (6988).

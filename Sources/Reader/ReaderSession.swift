@@ -60,7 +60,50 @@ public final class ReaderSession {
         }
     }
 
+    // Tolerances learnt from this chip; they outlive a channel, so a re-opened card is read the way that works.
+    /// The chip refuses READ BINARY by short file identifier: each file is selected by its identifier first.
+    public private(set) var selectsFilesByIdentifier = false
+    /// The chip will not read past the end of a file: each file's header is read first, then exactly the rest.
+    public private(set) var readsHeaderFirst = false
+    /// Whether this chip counts its plain status answers in the SSC (found out when a channel breaks right after
+    /// one: the card is opened again with the other rule).
+    public private(set) var plainAnswersCountInSSC = true
+    /// Plain status answers and answers without DO'99' in channels already closed.
+    private var retiredPlainAnswers = 0
+    private var retiredAnswersWithoutStatus = 0
+
+    /// A note for the report, once.
+    private func note(_ text: String) {
+        if !notes.contains(text) { notes.append(text) }
+    }
+
+    /// Adds the counts of a channel that ends to the session's.
+    private func retire(_ session: SecureMessaging?) {
+        guard let session else { return }
+        retiredPlainAnswers += session.plainAnswers
+        retiredAnswersWithoutStatus += session.answersWithoutStatusObject
+    }
+
+    /// Notes for what the chip's secure messaging needed tolerated (no data is ever accepted without a MAC).
+    private func secureMessagingNotes() {
+        let plain = retiredPlainAnswers + (secureMessaging?.plainAnswers ?? 0)
+        let withoutStatus = retiredAnswersWithoutStatus + (secureMessaging?.answersWithoutStatusObject ?? 0)
+        if plain > 0 {
+            note(
+                "the chip answered \(plain) error or warning status\(plain == 1 ? "" : "es") without secure messaging "
+                    + "(taken as status only; \(plainAnswersCountInSSC ? "counted" : "not counted") in the SSC, as this chip does)"
+            )
+        }
+        if withoutStatus > 0 {
+            note(
+                "the chip sent \(withoutStatus) protected answer\(withoutStatus == 1 ? "" : "s") without DO'99' "
+                    + "(the MAC covers the data; the status came from the trailer)")
+        }
+    }
+
     private func open(_ session: SecureMessaging) {
+        retire(secureMessaging)
+        session.countsPlainAnswers = plainAnswersCountInSSC
         secureMessaging = session
         let transport = SecureMessagingTransport(meter, session: session)
         secureTransport = transport
@@ -73,6 +116,7 @@ public final class ReaderSession {
 
     /// Back to plain APDUs (before a new access control).
     private func closeSecureMessaging() {
+        retire(secureMessaging)
         secureMessaging = nil
         secureTransport = nil
         channel = meter
@@ -115,7 +159,8 @@ public final class ReaderSession {
     public func readCardAccess() throws -> SecurityInfos? {
         let bytes: [UInt8]
         do {
-            bytes = try readFile(.cardAccess)
+            // A short Le: EF.CardAccess is small, and a chip's limits are learnt under secure messaging.
+            bytes = try readFile(.cardAccess, firstReadLimit: 256)
         } catch let error as ReaderError where error.code == .fileUnreadable {
             return nil
         }
@@ -144,14 +189,28 @@ public final class ReaderSession {
     // MARK: Reading files
 
     /// Reads one whole file. Throws `fileUnreadable` when the chip refuses it (6982, 6A82).
+    ///
+    /// The first READ BINARY asks for the most the channel allows (one round trip for most files on a good chip).
+    /// Chips that refuse that, or refuse short file identifiers, are read the way they allow, learnt once per
+    /// session: SELECT by identifier, then the header, then exactly the remaining length. Nothing is ever asked
+    /// beyond a length already known.
     public func readFile(_ file: LDSFile) throws -> [UInt8] {
+        try readFile(file, firstReadLimit: nil)
+    }
+
+    private func readFile(_ file: LDSFile, firstReadLimit: Int?) throws -> [UInt8] {
         let what = "reading \(file.name)"
-        var data = try readChunk(file: file, offset: 0, length: workingLe, bySFI: true, doing: what)
+        var data = try firstChunk(of: file, limit: firstReadLimit, doing: what)
         guard !data.isEmpty else { return data }
         let total = try totalLength(of: data, file: file)
         while data.count < total {
             let want = min(workingLe, total - data.count)
-            let chunk = try readChunk(file: file, offset: data.count, length: want, bySFI: false, doing: what)
+            let chunk: [UInt8]
+            do {
+                chunk = try readChunk(file: file, offset: data.count, length: want, bySFI: false, doing: what)
+            } catch let refusal as ChunkRefusal {
+                throw refusal.readerError(file: file, offset: data.count, doing: what)
+            }
             guard !chunk.isEmpty else {
                 throw ReaderError(
                     code: .malformedData, reason: "\(file.name) ends after \(data.count) of \(total) bytes")
@@ -160,6 +219,193 @@ public final class ReaderSession {
             data += chunk
         }
         return data.count > total ? Array(data.prefix(total)) : data
+    }
+
+    /// Enough for any LDS file's header: a tag of up to 2 bytes and a length of up to 5.
+    static let headerLength = 8
+
+    /// The first chunk of a file, by short file identifier unless the chip refuses those (then SELECT), at the
+    /// largest Le unless the chip refuses to read past the end (then the header alone).
+    private func firstChunk(of file: LDSFile, limit: Int?, doing what: String) throws -> [UInt8] {
+        var bySFI = !selectsFilesByIdentifier
+        if !bySFI { try selectFile(file, doing: what) }
+        while true {
+            do {
+                return try readChunk(
+                    file: file, offset: 0,
+                    length: readsHeaderFirst ? min(Self.headerLength, workingLe) : min(workingLe, limit ?? workingLe),
+                    bySFI: bySFI, doing: what)
+            } catch let refusal as ChunkRefusal {
+                switch refusal {
+                case .shortFileIDRefused(let sw) where bySFI:
+                    // Either the chip has no short identifiers or the file is missing: SELECT tells which.
+                    try selectFile(file, doing: what)
+                    bySFI = false
+                    if !selectsFilesByIdentifier {
+                        selectsFilesByIdentifier = true
+                        note(
+                            "the chip refuses READ BINARY by short file identifier (\(sw.hex)); files were selected by identifier"
+                        )
+                    }
+                case .pastEnd(let sw) where !readsHeaderFirst:
+                    readsHeaderFirst = true
+                    note(
+                        "the chip will not read past the end of a file (\(sw.hex)); each file's header was read first, then exactly the rest"
+                    )
+                default:
+                    throw refusal.readerError(file: file, offset: 0, doing: what)
+                }
+            }
+        }
+    }
+
+    /// SELECT an elementary file by its identifier (P2 = 0C: no FCI).
+    private func selectFile(_ file: LDSFile, doing what: String) throws {
+        let response = try send(
+            CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [UInt8(file.fileID >> 8), UInt8(file.fileID & 0xFF)]),
+            doing: what)
+        switch response.statusWord {
+        case .success: return
+        case .fileNotFound:
+            throw ReaderError(
+                code: .fileUnreadable, reason: "\(file.name): not on this card", statusWord: response.statusWord)
+        case .securityStatusNotSatisfied:
+            throw ReaderError(
+                code: .fileUnreadable, reason: "\(file.name): access denied", statusWord: response.statusWord)
+        default:
+            throw ReaderError(
+                code: .protocolError, reason: "\(what): SELECT was answered \(response.statusWord)",
+                statusWord: response.statusWord)
+        }
+    }
+
+    /// How chips without short file identifiers refuse READ BINARY by SFI.
+    static let shortFileIDRefusals: Set<StatusWord> = [
+        .fileNotFound, .incorrectP1P2, .wrongP1P2, .instructionNotSupported, StatusWord(rawValue: 0x6981),
+    ]
+
+    /// A READ BINARY refused in a way the caller may work around.
+    enum ChunkRefusal: Error {
+        /// Refused by short file identifier (6A82, 6A86, 6B00, 6D00, 6981): the chip has none, or no such file.
+        case shortFileIDRefused(StatusWord)
+        /// A read asking past the end of the file refused with no data (6282, 6B00, 6700 at a short Le).
+        case pastEnd(StatusWord)
+        /// Anything else the chip would not do.
+        case refused(StatusWord)
+
+        func readerError(file: LDSFile, offset: Int, doing what: String) -> ReaderError {
+            switch self {
+            case .shortFileIDRefused(let sw) where sw == .fileNotFound:
+                return ReaderError(code: .fileUnreadable, reason: "\(file.name): not on this card", statusWord: sw)
+            case .pastEnd(let sw) where offset > 0:
+                return ReaderError(
+                    code: .malformedData, reason: "\(file.name): offset \(offset) is past the end", statusWord: sw)
+            case .shortFileIDRefused(let sw), .pastEnd(let sw), .refused(let sw):
+                return ReaderError(code: .protocolError, reason: "\(what): the chip answered \(sw)", statusWord: sw)
+            }
+        }
+    }
+
+    /// One READ BINARY, with the Le fallbacks. `bySFI` selects the file with its short identifier (offset ≤ 255).
+    private func readChunk(file: LDSFile, offset: Int, length: Int, bySFI: Bool, doing what: String) throws -> [UInt8] {
+        var ne = length
+        var attempts = 0
+        while true {
+            attempts += 1
+            let command: CommandAPDU
+            if bySFI {
+                command = CommandAPDU(ins: 0xB0, p1: 0x80 | file.shortFileID, p2: UInt8(offset), ne: ne)
+            } else if offset <= 0x7FFF {
+                command = CommandAPDU(ins: 0xB0, p1: UInt8(offset >> 8), p2: UInt8(offset & 0xFF), ne: ne)
+            } else {
+                guard offset <= 0xFF_FFFF else {
+                    throw ReaderError(code: .malformedData, reason: "\(what): offset \(offset) is past any file")
+                }
+                let o =
+                    offset > 0xFFFF
+                    ? [UInt8(offset >> 16), UInt8(offset >> 8 & 0xFF), UInt8(offset & 0xFF)]
+                    : [UInt8(offset >> 8), UInt8(offset & 0xFF)]
+                command = CommandAPDU(
+                    ins: 0xB1, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x54, value: o),
+                    ne: min(ne + 4, usesExtendedLength ? 65536 : 256))
+            }
+            let response = try send(command, doing: what)
+            switch response.statusWord {
+            case .endOfFileWarning where response.data.isEmpty:
+                // "End of file" and nothing with it: the chip will not read past the end.
+                throw ChunkRefusal.pastEnd(response.statusWord)
+            case .success, .endOfFileWarning:
+                if command.ins == 0xB1 {
+                    guard let tlv = try? TLV(parsing: response.data), tlv.tag == 0x53 else {
+                        throw ReaderError(
+                            code: .malformedData, reason: "\(what): odd READ BINARY answer without DO'53'")
+                    }
+                    return Array(tlv.value)
+                }
+                return response.data
+            case .wrongLength where ne > shortLe && attempts < 3:
+                // The chip refuses extended Le: short reads for the rest of the session.
+                usesExtendedLength = false
+                workingLe = shortLe
+                ne = min(ne, shortLe)
+            case .wrongLength:
+                throw ChunkRefusal.pastEnd(response.statusWord)
+            case .wrongLe where attempts < 3:
+                ne = response.statusWord.exactLe ?? ne
+                workingLe = min(workingLe, ne)
+            case .securityStatusNotSatisfied:
+                throw ReaderError(
+                    code: .fileUnreadable, reason: "\(file.name): access denied", statusWord: response.statusWord)
+            case let sw where bySFI && Self.shortFileIDRefusals.contains(sw):
+                throw ChunkRefusal.shortFileIDRefused(sw)
+            case .fileNotFound:
+                throw ReaderError(
+                    code: .fileUnreadable, reason: "\(file.name): not on this card", statusWord: response.statusWord)
+            case .wrongP1P2:
+                throw ChunkRefusal.pastEnd(response.statusWord)
+            default:
+                throw ChunkRefusal.refused(response.statusWord)
+            }
+        }
+    }
+
+    /// Opens the card with `key`: PACE when EF.CardAccess offers it, BAC otherwise. With `allowBACFallback`, BAC
+    /// is tried (and reported) only when PACE itself cannot run for a reason BAC can fix and the key is the MRZ:
+    /// never after a wrong password, a pulled card, or a PACE that worked (a missing application then is "no
+    /// eMRTD application", not a reason for BAC).
+    public func authenticate(_ key: AccessKey, options: ReadOptions = .init()) throws {
+        closeSecureMessaging()
+        paceResult = nil
+        let cardAccess = try readCardAccess()
+        if let cardAccess, let choice = Self.choosePACE(cardAccess) {
+            do {
+                paceResult = try performPACE(key, cardAccess: cardAccess)
+                paceParameters = choice.2
+            } catch let error as ReaderError {
+                guard options.allowBACFallback, !error.endsTheRead, case .mrz = key else { throw error }
+                notes.append("PACE failed (\(error)); fell back to BAC as allowed")
+            }
+            if paceResult != nil {
+                // In PACE's channel; a refusal here is the card's answer, not a reason to try BAC.
+                try selectApplication()
+                return
+            }
+        } else if cardAccess != nil {
+            guard options.allowBACFallback else {
+                throw ReaderError(
+                    code: .protocolError,
+                    reason: "EF.CardAccess offers no PACE this reader supports, and BAC fallback is not allowed")
+            }
+            notes.append("EF.CardAccess offers no usable PACE; BAC used as allowed")
+        }
+        guard case .mrz(let bacKey) = key else {
+            throw ReaderError(
+                code: .accessDenied, reason: "the card does not offer PACE, and BAC needs the MRZ (not the \(key.kind))"
+            )
+        }
+        closeSecureMessaging()
+        try selectApplication()
+        try performBAC(bacKey)
     }
 
     /// The full length of a file from the TLV header at its start (the first chunk holds it).
@@ -195,101 +441,6 @@ public final class ReaderSession {
 
     private func truncatedHeader(_ file: LDSFile) -> ReaderError {
         ReaderError(code: .malformedData, reason: "\(file.name) starts with a truncated TLV header")
-    }
-
-    /// One READ BINARY, with the Le fallbacks. `bySFI` selects the file with its short identifier (offset ≤ 255).
-    private func readChunk(file: LDSFile, offset: Int, length: Int, bySFI: Bool, doing what: String) throws -> [UInt8] {
-        var ne = length
-        var attempts = 0
-        while true {
-            attempts += 1
-            let command: CommandAPDU
-            if bySFI {
-                command = CommandAPDU(ins: 0xB0, p1: 0x80 | file.shortFileID, p2: UInt8(offset), ne: ne)
-            } else if offset <= 0x7FFF {
-                command = CommandAPDU(ins: 0xB0, p1: UInt8(offset >> 8), p2: UInt8(offset & 0xFF), ne: ne)
-            } else {
-                guard offset <= 0xFF_FFFF else {
-                    throw ReaderError(code: .malformedData, reason: "\(what): offset \(offset) is past any file")
-                }
-                let o =
-                    offset > 0xFFFF
-                    ? [UInt8(offset >> 16), UInt8(offset >> 8 & 0xFF), UInt8(offset & 0xFF)]
-                    : [UInt8(offset >> 8), UInt8(offset & 0xFF)]
-                command = CommandAPDU(
-                    ins: 0xB1, p1: 0, p2: 0, data: TLVWriter.encode(tag: 0x54, value: o),
-                    ne: min(ne + 4, usesExtendedLength ? 65536 : 256))
-            }
-            let response = try send(command, doing: what)
-            switch response.statusWord {
-            case .success, .endOfFileWarning:
-                if command.ins == 0xB1 {
-                    guard let tlv = try? TLV(parsing: response.data), tlv.tag == 0x53 else {
-                        throw ReaderError(
-                            code: .malformedData, reason: "\(what): odd READ BINARY answer without DO'53'")
-                    }
-                    return Array(tlv.value)
-                }
-                return response.data
-            case .wrongLength where ne > shortLe && attempts < 3:
-                // The chip refuses extended Le: short reads for the rest of the session.
-                usesExtendedLength = false
-                workingLe = shortLe
-                ne = min(ne, shortLe)
-            case .wrongLe where attempts < 3:
-                ne = response.statusWord.exactLe ?? ne
-                workingLe = min(workingLe, ne)
-            case .securityStatusNotSatisfied:
-                throw ReaderError(
-                    code: .fileUnreadable, reason: "\(file.name): access denied", statusWord: response.statusWord)
-            case .fileNotFound:
-                throw ReaderError(
-                    code: .fileUnreadable, reason: "\(file.name): not on this card", statusWord: response.statusWord)
-            case .wrongP1P2:
-                throw ReaderError(
-                    code: .malformedData, reason: "\(file.name): offset \(offset) is past the end",
-                    statusWord: response.statusWord)
-            default:
-                throw ReaderError(
-                    code: .protocolError, reason: "\(what): the chip answered \(response.statusWord)",
-                    statusWord: response.statusWord)
-            }
-        }
-    }
-
-    /// Opens the card with `key`: PACE when EF.CardAccess offers it, BAC otherwise (or as a reported fallback when
-    /// `allowBACFallback` and PACE cannot run; never after a wrong password), then selects the application.
-    public func authenticate(_ key: AccessKey, options: ReadOptions = .init()) throws {
-        closeSecureMessaging()
-        paceResult = nil
-        let cardAccess = try readCardAccess()
-        if let cardAccess, Self.choosePACE(cardAccess) != nil {
-            do {
-                paceResult = try performPACE(key, cardAccess: cardAccess)
-                paceParameters = Self.choosePACE(cardAccess)?.2
-                try selectApplication()
-                return
-            } catch let error as ReaderError
-                where error.code != .accessDenied && error.code != .cardRemoved && options.allowBACFallback
-            {
-                notes.append("PACE failed (\(error)); fell back to BAC as allowed")
-            }
-        } else if cardAccess != nil {
-            guard options.allowBACFallback else {
-                throw ReaderError(
-                    code: .protocolError,
-                    reason: "EF.CardAccess offers no PACE this reader supports, and BAC fallback is not allowed")
-            }
-            notes.append("EF.CardAccess offers no usable PACE; BAC used as allowed")
-        }
-        guard case .mrz(let bacKey) = key else {
-            throw ReaderError(
-                code: .accessDenied, reason: "the card does not offer PACE, and BAC needs the MRZ (not the \(key.kind))"
-            )
-        }
-        closeSecureMessaging()
-        try selectApplication()
-        try performBAC(bacKey)
     }
 
     private var paceResult: PACE.Result?
@@ -376,6 +527,24 @@ public final class ReaderSession {
                 return bytes
             } catch let error as ReaderError {
                 if error.endsTheRead { throw error }
+                if error.code == .secureMessaging, secureMessaging?.failedAfterPlainAnswer == true,
+                    plainAnswersCountInSSC, let reauthenticate, recoveries < 2
+                {
+                    // The channel broke right after a plain status answer: this chip does not count those in
+                    // its SSC. Open the card again with that rule and read the file again.
+                    plainAnswersCountInSSC = false
+                    recoveries += 1
+                    note("the chip does not count its plain status answers in the SSC; the card was opened again")
+                    do {
+                        try reauthenticate()
+                    } catch let again as ReaderError where !again.endsTheRead {
+                        channelBroken =
+                            "not read: the secure channel broke and the card could not be opened again (\(again))"
+                        result.unreadable[file] = channelBroken
+                        return nil
+                    }
+                    return try attempt(file, probing: probing)
+                }
                 if probing && error.code == .fileUnreadable { return nil }
                 result.unreadable[file] = error.description
                 if error.statusWord == .fileNotFound { result.absent.insert(file) }
@@ -484,6 +653,7 @@ public final class ReaderSession {
             // Nothing was left to read: one more protected read proves (or disproves) the chip's key.
             do { _ = try readChecked(.com) } catch let error as ReaderError where !error.endsTheRead {}
         }
+        secureMessagingNotes()
         result.accessControl = accessControl
         result.apduCount = meter.apduCount
         result.bytesSent = meter.bytesSent

@@ -24,7 +24,7 @@ struct EmulateCommand: ParsableCommand {
     @Option(help: "The card image (JSON).")
     var card: String
 
-    @Option(help: "vpcd's address, HOST:PORT.")
+    @Option(help: "vpcd's address, HOST:PORT (a name such as localhost, or an IPv4 or [IPv6] address).")
     var vpcd = "127.0.0.1:35963"
 
     @Flag(help: "Emulate a chip without extended-length support.")
@@ -33,10 +33,34 @@ struct EmulateCommand: ParsableCommand {
     @Option(help: "Fault plan: the link drops after this many commands (tests of a pulled card).")
     var dropAfter: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Behave like a deployed chip that departs from ICAO 9303 (repeatable): \(ChipOddities.names.joined(separator: ", ")).",
+            valueName: "oddity"))
+    var oddity: [String] = []
+
+    /// HOST:PORT, with [IPv6]:PORT for an IPv6 literal.
+    var hostAndPort: (host: String, port: UInt16)? {
+        guard let colon = vpcd.lastIndex(of: ":"), let port = UInt16(vpcd[vpcd.index(after: colon)...]) else {
+            return nil
+        }
+        var host = String(vpcd[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    var oddities: ChipOddities {
+        get throws {
+            var odd = ChipOddities()
+            for o in oddity { try odd.add(o) }
+            return odd
+        }
+    }
+
     func validate() throws {
-        let parts = vpcd.split(separator: ":")
-        guard parts.count == 2, UInt16(parts[1]) != nil else {
-            throw ValidationError("--vpcd must be HOST:PORT, like 127.0.0.1:35963.")
+        do { _ = try oddities } catch { throw ValidationError("--oddity \(error)") }
+        guard hostAndPort != nil else {
+            throw ValidationError("--vpcd must be HOST:PORT, like 127.0.0.1:35963, localhost:35963 or [::1]:35963.")
         }
     }
 
@@ -47,11 +71,15 @@ struct EmulateCommand: ParsableCommand {
         } catch {
             throw fail("\(card): \(error)", code: CCCDExit.failure)
         }
-        let parts = vpcd.split(separator: ":")
+        guard let (host, port) = hostAndPort else { return }
+        do { _ = try VPCDBridge.resolve(host: host, port: port) } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
         let settings = EmulatorSettings(
-            supportsExtendedLength: !noExtendedLength, faultPlan: FaultPlan(dropLinkAfterCommands: dropAfter))
+            supportsExtendedLength: !noExtendedLength, faultPlan: FaultPlan(dropLinkAfterCommands: dropAfter),
+            oddities: try oddities)
         let chip = try EmulatedChip(image: image, settings: settings)
-        let bridge = VPCDBridge(chip: chip, host: String(parts[0]), port: UInt16(parts[1]) ?? VPCDBridge.defaultPort) {
+        let bridge = VPCDBridge(chip: chip, host: host, port: port) {
             message in
             FileHandle.standardError.write(Data("cccd emulate: \(message)\n".utf8))
         }
@@ -63,7 +91,8 @@ struct EmulateCommand: ParsableCommand {
             source.resume()
             return source
         }
-        FileHandle.standardError.write(Data("cccd emulate: serving \(image) (Ctrl-C to stop)\n".utf8))
+        let odd = settings.oddities == ChipOddities() ? "" : ", oddities: \(settings.oddities)"
+        FileHandle.standardError.write(Data("cccd emulate: serving \(image)\(odd) (Ctrl-C to stop)\n".utf8))
         let outcome = bridge.run()
         sources.forEach { $0.cancel() }
         FileHandle.standardError.write(

@@ -1,0 +1,285 @@
+import CardCore
+import CardEmulator
+import ChipAccess
+import Foundation
+import LDS
+import Personalization
+import Reader
+import TestSupport
+import Testing
+
+/// A chip variant of the field: oddities of its operating system and a fault plan.
+struct OddChip: Sendable, CustomTestStringConvertible {
+    let name: String
+    var oddities = ChipOddities()
+    var faultPlan = FaultPlan()
+    var testDescription: String { name }
+
+    static let variants: [OddChip] = [
+        OddChip(
+            name: "plain status answers, counted in the SSC (after a refused extended Le)",
+            oddities: ChipOddities(plainErrorStatus: true), faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+        OddChip(
+            name: "plain status answers, not counted in the SSC",
+            oddities: ChipOddities(plainErrorStatus: true, plainAnswersCountInSSC: false),
+            faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+        OddChip(
+            name: "plain status answers as a bare DO'99' without MAC",
+            oddities: ChipOddities(plainErrorStatus: true, plainAnswersAsDO99: true),
+            faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+        OddChip(
+            name: "protected answers without DO'99'", oddities: ChipOddities(noStatusObject: true)),
+        OddChip(
+            name: "refuses to read past the end with an unprotected 6282",
+            oddities: ChipOddities(readPastEndStatus: .endOfFileWarning)),
+        OddChip(
+            name: "refuses to read past the end with 6B00", oddities: ChipOddities(readPastEndStatus: .wrongP1P2)),
+        OddChip(
+            name: "refuses to read past the end with 6700", oddities: ChipOddities(readPastEndStatus: .wrongLength)),
+        OddChip(
+            name: "no short file identifiers (6A82)", oddities: ChipOddities(shortFileIDStatus: .fileNotFound)),
+        OddChip(
+            name: "no short file identifiers (6A86)", oddities: ChipOddities(shortFileIDStatus: .incorrectP1P2)),
+        OddChip(
+            name: "no short file identifiers (6B00)", oddities: ChipOddities(shortFileIDStatus: .wrongP1P2)),
+        OddChip(
+            name: "no short file identifiers (6D00)",
+            oddities: ChipOddities(shortFileIDStatus: .instructionNotSupported)),
+        OddChip(
+            name: "no short file identifiers (6981)",
+            oddities: ChipOddities(shortFileIDStatus: StatusWord(rawValue: 0x6981))),
+        OddChip(
+            name: "every oddity at once, plain answers counted", oddities: .all,
+            faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+        OddChip(
+            name: "every oddity at once, plain answers not counted, as bare DO'99'",
+            oddities: {
+                var o = ChipOddities.all
+                o.plainAnswersCountInSSC = false
+                o.plainAnswersAsDO99 = true
+                return o
+            }(), faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+    ]
+}
+
+/// One prepared Vietnamese card (real portrait) and its issuer, shared by the tests of this file.
+enum OddChipFixture {
+    static let today = CalendarDate(year: 2026, month: 11, day: 22)!
+    static let folder = VectorFile.directory + "/sample-card"
+
+    nonisolated(unsafe) static let prepared: (image: CardImage, issuer: Issuer) = {
+        do {
+            let issuer = try Issuer()
+            let record = try RecordDecoder.decodeRecord(
+                [UInt8](try Data(contentsOf: URL(fileURLWithPath: folder + "/record.json"))))
+            let image = try DataPreparation.prepare(
+                record, signer: issuer.signer, baseDirectory: folder, validator: RecordValidator(today: today))
+            return (image, issuer)
+        } catch {
+            fatalError("the test card cannot be prepared: \(error)")
+        }
+    }()
+
+    /// The card as a BAC-only ICAO chip (no EF.CardAccess, no PACE).
+    static var bacOnly: CardImage {
+        var files = prepared.image.lDSFiles
+        files[.cardAccess] = nil
+        return Forge.rebuilt(prepared.image, files: files)
+    }
+
+    static var trust: TrustStore { TrustStore(anchors: [prepared.issuer.csca]) }
+
+    static func options() -> ReadOptions { ReadOptions(trust: trust, today: today) }
+
+    /// Every file of `image` read byte for byte, every check passed, genuine.
+    static func expectGenuine(_ result: ReadResult, of image: CardImage, _ context: String) {
+        // EF.CardAccess is read in plain for access control and is not part of the report (nothing protects it).
+        for (file, content) in image.lDSFiles where file != .cardAccess {
+            #expect(result.files[file] == content, "\(context): \(file.name) differs or is missing")
+        }
+        let c = result.checks
+        for (name, v) in [
+            ("PA", c.passiveAuthentication), ("AA", c.activeAuthentication), ("consistency", c.recordConsistency),
+            ("validity", c.documentValidity),
+        ] {
+            #expect(v.status == .passed, "\(context): \(name): \(v)")
+        }
+        if image.content(of: .cardAccess) != nil {
+            #expect(c.chipAuthentication.status == .passed, "\(context): CA: \(c.chipAuthentication)")
+        }
+        #expect(result.assessment.genuine && result.assessment.valid, "\(context): \(result.assessment.reasons)")
+    }
+}
+
+@Suite("Chips that exist: the reader tolerates deployed chips' oddities, notes them, trusts no unauthenticated data")
+struct OddChipTests {
+    enum Card: String, CaseIterable, Sendable {
+        case vietnameseExtended = "Vietnamese card, extended length"
+        case vietnameseShort = "Vietnamese card, short APDUs"
+        case bac = "ICAO BAC-only card"
+    }
+
+    func read(_ card: Card, _ variant: OddChip) throws -> ReadResult {
+        let image = card == .bac ? OddChipFixture.bacOnly : OddChipFixture.prepared.image
+        let chip = try EmulatedChip(
+            image: image,
+            settings: EmulatorSettings(
+                supportsExtendedLength: card != .vietnameseShort, faultPlan: variant.faultPlan,
+                oddities: variant.oddities))
+        let key: AccessKey = card == .bac ? .mrz(try #require(image.secrets.bacKey)) : .can("000000")
+        return try ReaderSession(transport: chip).readCard(key, options: OddChipFixture.options())
+    }
+
+    @Test(
+        "Each oddity and all at once: every file byte-identical, genuine, and the notes say what was tolerated",
+        arguments: OddChip.variants, Card.allCases)
+    func tolerated(_ variant: OddChip, _ card: Card) throws {
+        let result = try read(card, variant)
+        let image = card == .bac ? OddChipFixture.bacOnly : OddChipFixture.prepared.image
+        OddChipFixture.expectGenuine(result, of: image, "\(variant.name), \(card.rawValue)")
+        let notes = result.notes.joined(separator: " | ")
+        for word in Self.expectedNotes(variant, card) {
+            #expect(notes.contains(word), "\(variant.name), \(card.rawValue): notes lack \"\(word)\": \(notes)")
+        }
+    }
+
+    /// What the report must say it tolerated. A plain answer under secure messaging needs a refusal under secure
+    /// messaging: on a BAC card every file is read protected; on a PACE card the chip's refusals of short file
+    /// identifiers and of reads past the end are learnt from EF.CardAccess, read in plain before PACE, and only
+    /// an extended Le (which EF.CardAccess is never read with) is first refused under secure messaging.
+    static func expectedNotes(_ v: OddChip, _ card: Card) -> [String] {
+        let o = v.oddities
+        var out: [String] = []
+        if o.readPastEndStatus != nil { out.append("past the end") }
+        if o.shortFileIDStatus != nil { out.append("short file identifier") }
+        if o.noStatusObject { out.append("without DO'99'") }
+        let extendedRefused = v.faultPlan.wrongLengthForExtendedLe && card != .vietnameseShort
+        let plainUnderSM =
+            card == .bac
+            ? o.readPastEndStatus != nil || (o.plainErrorStatus && (o.shortFileIDStatus != nil || extendedRefused))
+            : o.plainErrorStatus && extendedRefused && o.readPastEndStatus == nil
+        if plainUnderSM {
+            out.append("without secure messaging")
+            if !o.plainAnswersCountInSSC { out.append("does not count") }
+        }
+        return out
+    }
+
+    @Test("A textbook chip costs exactly what it did: 17 APDUs for the Vietnamese read, no tolerance notes")
+    func wellBehavedUnchanged() throws {
+        let result = try read(.vietnameseExtended, OddChip(name: "textbook"))
+        #expect(result.apduCount == 17)
+        #expect(result.notes.isEmpty, "\(result.notes)")
+        OddChipFixture.expectGenuine(result, of: OddChipFixture.prepared.image, "textbook")
+    }
+
+    @Test("No short identifiers costs one SELECT per file; a refused read past the end, one header read per file")
+    func toleranceCosts() throws {
+        let baseline = try read(.vietnameseExtended, OddChip(name: "textbook"))
+        let files = baseline.files.count + 1  // and EF.CardAccess, read before PACE
+        let noSFI = try read(
+            .vietnameseExtended, OddChip(name: "no SFI", oddities: ChipOddities(shortFileIDStatus: .incorrectP1P2)))
+        // The first refused READ BINARY, then a SELECT before each file.
+        #expect(noSFI.apduCount == baseline.apduCount + 1 + files)
+        let headerFirst = try read(
+            .vietnameseExtended, OddChip(name: "past end", oddities: ChipOddities(readPastEndStatus: .endOfFileWarning))
+        )
+        #expect(headerFirst.apduCount == baseline.apduCount + 1 + files)
+    }
+
+    @Test("A wrong MRZ key answered 6988 is access denied (BAC and PACE-MRZ)", arguments: [false, true])
+    func wrongKey6988(_ pace: Bool) throws {
+        let image = pace ? OddChipFixture.prepared.image : OddChipFixture.bacOnly
+        let chip = try EmulatedChip(
+            image: image, settings: EmulatorSettings(oddities: ChipOddities(wrongKeyStatus: .incorrectSMDataObjects)))
+        let right = try #require(image.secrets.bacKey)
+        let wrong = BACKey(
+            documentNumber: right.documentNumber, dateOfBirth: "800101", dateOfExpiry: right.dateOfExpiry)
+        do {
+            _ = try ReaderSession(transport: chip).readCard(.mrz(wrong), options: OddChipFixture.options())
+            Issue.record("a wrong key was accepted")
+        } catch let error as ReaderError {
+            #expect(error.code == .accessDenied, "\(error)")
+            #expect(error.statusWord == .incorrectSMDataObjects)
+        }
+    }
+
+    @Test("A malformed EF.COM: the data groups come from EF.SOD, the card reads genuine, and the notes say so")
+    func malformedCOM() throws {
+        let (image, _) = OddChipFixture.prepared
+        var files = image.lDSFiles
+        files[.com] = [0x60, 0x05, 0x5F, 0x01, 0x04, 0x30, 0x31]  // LDS version, then the tag list missing
+        let odd = Forge.rebuilt(image, files: files)
+        let result = try ReaderSession(transport: try EmulatedChip(image: odd)).readCard(
+            .can("000000"), options: OddChipFixture.options())
+        OddChipFixture.expectGenuine(result, of: odd, "malformed EF.COM")
+        #expect(result.notes.contains { $0.contains("EF.COM cannot be parsed") }, "\(result.notes)")
+    }
+
+    @Test("No EF.SOD: Passive Authentication fails (\"no EF.SOD on the card\"), the data is still read and shown")
+    func noSOD() throws {
+        let (image, _) = OddChipFixture.prepared
+        var files = image.lDSFiles
+        files[.sod] = nil
+        let odd = Forge.rebuilt(image, files: files)
+        let result = try ReaderSession(transport: try EmulatedChip(image: odd)).readCard(
+            .can("000000"), options: OddChipFixture.options())
+        #expect(result.checks.passiveAuthentication.status == .failed)
+        #expect(result.checks.passiveAuthentication.reason.contains("no EF.SOD on the card"))
+        #expect(!result.assessment.genuine)
+        for n in [1, 2, 13, 14, 15] { #expect(result.files[.dataGroup(n)] == image.content(of: .dataGroup(n))) }
+    }
+
+    @Test("A malformed EF.COM and no EF.SOD: the standard data groups are probed and reported")
+    func probed() throws {
+        let (image, _) = OddChipFixture.prepared
+        var files = image.lDSFiles
+        files[.sod] = nil
+        files[.com] = [0x60, 0x02, 0xFF, 0xFF]
+        let odd = Forge.rebuilt(image, files: files)
+        for oddities in [ChipOddities(), ChipOddities.all] {
+            let result = try ReaderSession(
+                transport: try EmulatedChip(image: odd, settings: EmulatorSettings(oddities: oddities))
+            ).readCard(.can("000000"), options: OddChipFixture.options())
+            #expect(result.notes.contains { $0.contains("probed") }, "\(result.notes)")
+            for n in [1, 2, 13, 14, 15] {
+                #expect(result.files[.dataGroup(n)] == image.content(of: .dataGroup(n)), "DG\(n), \(oddities)")
+            }
+            #expect(result.checks.passiveAuthentication.reason.contains("no EF.SOD on the card"))
+        }
+    }
+
+    @Test("--allow-bac-fallback: PACE works but the application is missing → no eMRTD application, no BAC attempt")
+    func noFallbackAfterPACE() throws {
+        var image = OddChipFixture.prepared.image
+        image.applications[0].aid = "A0000002471099"
+        let recorder = RecordingTransport(try EmulatedChip(image: image))
+        let key = AccessKey.mrz(try #require(image.secrets.bacKey))
+        do {
+            _ = try ReaderSession(transport: recorder).readCard(
+                key, options: ReadOptions(allowBACFallback: true, today: OddChipFixture.today))
+            Issue.record("read a card without its application")
+        } catch let error as ReaderError {
+            #expect(error.code == .notAnEMRTD, "\(error)")
+        }
+        let instructions = recorder.commands.map { $0[1] }
+        #expect(!instructions.contains(0x84), "GET CHALLENGE (BAC) was sent")
+        #expect(!instructions.contains(0x82), "EXTERNAL AUTHENTICATE (BAC) was sent")
+        // The SELECT after PACE was protected: no plain SELECT broke the session.
+        #expect(recorder.commands.filter { $0[1] == 0xA4 }.allSatisfy { $0[0] & 0x0C == 0x0C })
+    }
+
+    @Test("--allow-bac-fallback still falls back when PACE itself cannot run and the MRZ is given")
+    func fallbackWhenPACEFails() throws {
+        let image = OddChipFixture.prepared.image
+        // The chip refuses MSE:Set AT (PACE) but knows BAC.
+        let chip = try EmulatedChip(
+            image: image, settings: EmulatorSettings(faultPlan: FaultPlan(statusForCommand: [2: .functionNotSupported]))
+        )
+        let key = AccessKey.mrz(try #require(image.secrets.bacKey))
+        let result = try ReaderSession(transport: chip).readCard(
+            key, options: ReadOptions(allowBACFallback: true, trust: OddChipFixture.trust, today: OddChipFixture.today))
+        #expect(result.accessControl == "BAC")
+        #expect(result.notes.contains { $0.contains("fell back to BAC") })
+    }
+}
