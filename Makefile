@@ -4,7 +4,7 @@
 SWIFT ?= swift
 CCCD = .build/debug/cccd
 
-.PHONY: deps build demo test bench clean profiles
+.PHONY: deps build demo test bench clean embedded
 
 deps:
 	@bash scripts/ensure-deps.sh
@@ -22,9 +22,9 @@ test: build
 bench: deps
 	$(SWIFT) run -c release CCCDBenchmarks
 
-# After editing Profiles/*.yaml: embed them in cccd again.
-profiles:
-	@bash scripts/embed-profiles.sh
+# After editing Profiles/*.yaml or Vectors/sample-card: embed them in cccd again.
+embedded:
+	@bash scripts/embed-resources.sh
 
 clean:
 	rm -rf .build

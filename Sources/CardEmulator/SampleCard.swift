@@ -3,9 +3,10 @@ import CardCrypto
 import ChipAccess
 import LDS
 
-/// A synthetic Vietnamese card for demos and tests (no real person): ID 001090000000, born 1990-01-01, male,
-/// card valid to 2030-01-01, name "Nguyễn Văn A". File content is deterministic; chip keys are fresh per image.
-/// DG2 and EF.SOD hold filler of the right outer structure until data preparation exists.
+/// A synthetic Vietnamese card for the emulator's and the protocols' own tests (no real person): ID 001090000000,
+/// born 1990-01-01, male, card valid to 2030-01-01, name "Nguyễn Văn A". File content is deterministic; chip keys
+/// are fresh per image. DG2, DG13 and EF.SOD hold filler of the right outer structure, so it never reads genuine:
+/// for a real card, use data preparation (`cccd sample-card` runs it on the embedded sample record).
 public enum SampleCard {
     public static let idNumber = "001090000000"
     public static let dateOfBirth = "900101"

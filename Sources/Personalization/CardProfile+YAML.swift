@@ -18,7 +18,8 @@ extension CardProfile {
             }
             struct Access: Decodable {
                 var bac: Bool?
-                var pace: PACE
+                /// Absent: a BAC-only chip (no EF.CardAccess).
+                var pace: PACE?
                 var can: String?
             }
             struct CA: Decodable {
@@ -45,7 +46,8 @@ extension CardProfile {
             var application: String
             var quirks: Quirks?
             var accessControl: Access
-            var chipAuthentication: CA
+            /// Absent: no Chip Authentication (no CA key in DG14).
+            var chipAuthentication: CA?
             var activeAuthentication: AA
             var securityObject: SOD
             var mrz: MRZSettings?
@@ -77,33 +79,42 @@ extension CardProfile {
         guard let aid = try? Hex.decode(file.application), (5...16).contains(aid.count) else {
             throw bad("application", file.application)
         }
-        guard let mapping = PACEProtocol.Mapping(rawValue: file.accessControl.pace.mapping) else {
-            throw bad("accessControl.pace.mapping", file.accessControl.pace.mapping)
-        }
-        let pace = PACEProtocol(
-            mapping: mapping,
-            agreement: try agreement("accessControl.pace.agreement", file.accessControl.pace.agreement),
-            cipher: try cipher("accessControl.pace.cipher", file.accessControl.pace.cipher))
-        guard PACEProtocol(oid: pace.oid) != nil else { throw bad("accessControl.pace", pace.description) }
-        guard let parameters = DomainParameters(standardizedID: file.accessControl.pace.parameterId),
-            parameters.agreement == pace.agreement
-        else {
-            throw bad("accessControl.pace.parameterId", "\(file.accessControl.pace.parameterId)")
-        }
-        let caCurveName = file.chipAuthentication.curve ?? "brainpoolP256r1"
-        guard let curve = NamedCurve(rawValue: caCurveName) else { throw bad("chipAuthentication.curve", caCurveName) }
-        let ca = ChipAuthenticationProtocol(
-            agreement: try agreement("chipAuthentication.agreement", file.chipAuthentication.agreement),
-            cipher: try cipher("chipAuthentication.cipher", file.chipAuthentication.cipher))
-        if ca.agreement == .dh {
-            guard let group = file.chipAuthentication.dhGroup, DHGroup.standardized(group) != nil else {
-                throw bad(
-                    "chipAuthentication.dhGroup",
-                    file.chipAuthentication.dhGroup.map(String.init) ?? "missing (0, 1 or 2 for DH)")
+        var pace = CardProfile.vietnamese2021.paceProtocol
+        var paceParameterID = CardProfile.vietnamese2021.paceParameterID
+        if let p = file.accessControl.pace {
+            guard let mapping = PACEProtocol.Mapping(rawValue: p.mapping) else {
+                throw bad("accessControl.pace.mapping", p.mapping)
             }
+            pace = PACEProtocol(
+                mapping: mapping, agreement: try agreement("accessControl.pace.agreement", p.agreement),
+                cipher: try cipher("accessControl.pace.cipher", p.cipher))
+            guard PACEProtocol(oid: pace.oid) != nil else { throw bad("accessControl.pace", pace.description) }
+            guard let parameters = DomainParameters(standardizedID: p.parameterId),
+                parameters.agreement == pace.agreement
+            else {
+                throw bad("accessControl.pace.parameterId", "\(p.parameterId)")
+            }
+            paceParameterID = p.parameterId
         }
-        guard [1, 2].contains(file.chipAuthentication.version) else {
-            throw bad("chipAuthentication.version", "\(file.chipAuthentication.version)")
+        var curve = CardProfile.vietnamese2021.chipAuthenticationCurve
+        var ca = CardProfile.vietnamese2021.chipAuthentication
+        var caVersion = 1
+        if let c = file.chipAuthentication {
+            let caCurveName = c.curve ?? "brainpoolP256r1"
+            guard let named = NamedCurve(rawValue: caCurveName) else {
+                throw bad("chipAuthentication.curve", caCurveName)
+            }
+            curve = named
+            ca = ChipAuthenticationProtocol(
+                agreement: try agreement("chipAuthentication.agreement", c.agreement),
+                cipher: try cipher("chipAuthentication.cipher", c.cipher))
+            if ca.agreement == .dh {
+                guard let group = c.dhGroup, DHGroup.standardized(group) != nil else {
+                    throw bad("chipAuthentication.dhGroup", c.dhGroup.map(String.init) ?? "missing (0, 1 or 2 for DH)")
+                }
+            }
+            guard [1, 2].contains(c.version) else { throw bad("chipAuthentication.version", "\(c.version)") }
+            caVersion = c.version
         }
         let aaKey = file.activeAuthentication.key
         guard ["rsa1024", "rsa2048", "rsa3072"].contains(aaKey) || NamedCurve(rawValue: aaKey) != nil else {
@@ -123,10 +134,8 @@ extension CardProfile {
             throw bad("mrz.nameTruncation", truncationName)
         }
         self.init(
-            name: file.name, applicationID: aid, paceProtocol: pace,
-            paceParameterID: file.accessControl.pace.parameterId,
-            chipAuthentication: ca, chipAuthenticationCurve: curve,
-            chipAuthenticationVersion: file.chipAuthentication.version,
+            name: file.name, applicationID: aid, paceProtocol: pace, paceParameterID: paceParameterID,
+            chipAuthentication: ca, chipAuthenticationCurve: curve, chipAuthenticationVersion: caVersion,
             activeAuthenticationKey: aaKey,
             activeAuthenticationHash: try hash("activeAuthentication.hash", file.activeAuthentication.hash),
             sodHash: try hash("securityObject.dataGroupHash", file.securityObject.dataGroupHash),
@@ -134,7 +143,9 @@ extension CardProfile {
             rsaPSS: file.securityObject.rsaPSS ?? false, securityObjectVersion: file.securityObject.version ?? 0,
             selectMasterFileUnsupported: file.quirks?.selectMasterFileUnsupported ?? false,
             capacities: FileCapacities(capacities), mrzNameTruncation: truncation)
-        if ca.agreement == .dh { chipAuthenticationDHGroup = file.chipAuthentication.dhGroup }
+        offersPACE = file.accessControl.pace != nil
+        offersChipAuthentication = file.chipAuthentication != nil
+        if ca.agreement == .dh { chipAuthenticationDHGroup = file.chipAuthentication?.dhGroup }
     }
 
     public init(contentsOf path: String) throws {

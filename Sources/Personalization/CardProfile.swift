@@ -8,6 +8,10 @@ import LDS
 public struct CardProfile: Hashable, Sendable {
     public var name: String
     public var applicationID: [UInt8]
+    /// Whether the chip offers PACE (EF.CardAccess); false for a BAC-only card.
+    public var offersPACE = true
+    /// Whether the chip offers Chip Authentication (its key in DG14).
+    public var offersChipAuthentication = true
     /// PACE as EF.CardAccess offers it.
     public var paceProtocol: PACEProtocol
     public var paceParameterID: Int
@@ -43,6 +47,15 @@ public struct CardProfile: Hashable, Sendable {
         sodHash: .sha256,
         signatureHash: .sha256, rsaPSS: false, securityObjectVersion: 0, selectMasterFileUnsupported: true,
         capacities: .vietnamese2021, mrzNameTruncation: .cut)
+
+    /// The same card as an ICAO BAC-only chip: no EF.CardAccess, no Chip Authentication (DG14 absent); AA kept.
+    public var bacOnly: CardProfile {
+        var p = self
+        p.name = name + "-bac-only"
+        p.offersPACE = false
+        p.offersChipAuthentication = false
+        return p
+    }
 }
 
 /// The bytes each file of a card can hold (the size its CREATE FILE reserves on the chip).

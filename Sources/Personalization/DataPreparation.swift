@@ -79,35 +79,43 @@ public enum DataPreparation {
             }
             aaKey = try .generateEC(curve)
         }
-        var dg14Infos: [SecurityInfo] = [
-            .chipAuthentication(
-                ChipAuthenticationInfo(protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)
-            ),
-            .chipAuthenticationPublicKey(caPublicKeyInfo),
-            .pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)),
-            .terminalAuthentication(TerminalAuthenticationInfo(version: 1)),
-        ]
+        var dg14Infos: [SecurityInfo] = []
+        if profile.offersChipAuthentication {
+            dg14Infos += [
+                .chipAuthentication(
+                    ChipAuthenticationInfo(
+                        protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)),
+                .chipAuthenticationPublicKey(caPublicKeyInfo),
+            ]
+        }
+        if profile.offersPACE {
+            dg14Infos.append(.pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)))
+        }
+        if !dg14Infos.isEmpty { dg14Infos.append(.terminalAuthentication(TerminalAuthenticationInfo(version: 1))) }
         if aaKey.kind == .ec {
             dg14Infos.append(
                 .activeAuthentication(ActiveAuthenticationInfo(ecdsaPlainWith: profile.activeAuthenticationHash)))
         }
-        groups[14] = try DataGroup14(securityInfos: SecurityInfos(dg14Infos)).encoded()
+        if !dg14Infos.isEmpty { groups[14] = try DataGroup14(securityInfos: SecurityInfos(dg14Infos)).encoded() }
         groups[15] = DataGroup15(subjectPublicKeyInfo: try aaKey.publicKeyDER()).encoded
-
-        let cardAccess = try SecurityInfos([
-            .terminalAuthentication(TerminalAuthenticationInfo(version: 1)),
-            .chipAuthentication(
-                ChipAuthenticationInfo(protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)
-            ),
-            .pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)),
-        ]).derEncoded()
 
         let sod = try SecurityObjectDocument.sign(
             LDSSecurityObject(hashing: groups, with: profile.sodHash, version: profile.securityObjectVersion),
             signer: signer.certificate, key: signer.key, signatureHash: profile.signatureHash,
             pss: profile.rsaPSS && signer.key.kind == .rsa)
 
-        var files: [LDSFile: [UInt8]] = [.cardAccess: cardAccess, .sod: sod.encoded]
+        var files: [LDSFile: [UInt8]] = [.sod: sod.encoded]
+        if profile.offersPACE {
+            var access: [SecurityInfo] = [.terminalAuthentication(TerminalAuthenticationInfo(version: 1))]
+            if profile.offersChipAuthentication {
+                access.append(
+                    .chipAuthentication(
+                        ChipAuthenticationInfo(
+                            protocol: profile.chipAuthentication, version: profile.chipAuthenticationVersion)))
+            }
+            access.append(.pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)))
+            files[.cardAccess] = try SecurityInfos(access).derEncoded()
+        }
         for (n, bytes) in groups { files[.dataGroup(n)] = bytes }
         files[.com] = EFCOM(dataGroups: groups.keys.sorted().map { .dataGroup($0) }).encoded
         if let overflow = profile.capacities.firstOverflow(files) {
@@ -120,8 +128,10 @@ public enum DataPreparation {
             files: files, bac: mrz.bacKey, can: try VietnameseCard.can(idNumber: record.idNumber),
             aid: profile.applicationID,
             quirks: .init(selectMasterFileUnsupported: profile.selectMasterFileUnsupported), profile: profile.name,
-            chipAuthenticationKey: try caKey.privateKeyDER(), activeAuthenticationKey: try aaKey.privateKeyDER())
-        image.secrets.chipAuthenticationDHKey = caDHExponent.map { $0.hexString }
+            chipAuthenticationKey: profile.offersChipAuthentication ? try caKey.privateKeyDER() : nil,
+            activeAuthenticationKey: try aaKey.privateKeyDER())
+        image.secrets.chipAuthenticationDHKey =
+            profile.offersChipAuthentication ? caDHExponent.map { $0.hexString } : nil
         return image
     }
 }

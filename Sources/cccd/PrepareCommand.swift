@@ -8,10 +8,10 @@ struct PrepareCommand: ParsableCommand {
         commandName: "prepare",
         abstract: "Turn one citizen record into a card image: validate, build every file, sign EF.SOD.",
         discussion: """
-            The record (one JSON object, UTF-8) is read by the same strict decoder as `cccd validate` and validated
-            against the profile; an invalid record produces no card and a list of reasons (exit 2).
-            The image holds EF.CardAccess, EF.COM, DG1 (TD1 MRZ), DG2 (portrait), DG3 (fingers, if any), DG13,
-            DG14 (Chip Authentication key), DG15 (Active Authentication key), EF.SOD signed by the document
+            The record (one JSON object, UTF-8) is read by the same strict decoder as `cccd validate` and validated \
+            against the profile; an invalid record produces no card and a list of reasons (exit 2). \
+            The image holds EF.CardAccess, EF.COM, DG1 (TD1 MRZ), DG2 (portrait), DG3 (fingers, if any), DG13, \
+            DG14 (Chip Authentication key), DG15 (Active Authentication key), EF.SOD signed by the document \
             signer, and the chip's secrets (MRZ key, CAN, fresh CA and AA private keys).
 
             Example: cccd prepare --profile vn-cccd-2021 --signer out/pki \\

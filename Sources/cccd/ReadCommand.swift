@@ -10,24 +10,28 @@ import Reader
 struct ReadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "read",
-        abstract: "Read a card: PACE (or BAC), Chip and Active Authentication, every file EF.COM lists and EF.SOD.",
+        abstract: "Read and verify a card: PACE (or BAC), Chip and Active Authentication, every file EF.SOD signs.",
         discussion: """
-            EF.CardAccess decides: PACE when the card offers it (CAN or MRZ as the password), BAC otherwise. Falling
-            back from PACE to BAC happens only with --allow-bac-fallback and is reported. Chip Authentication runs
+            EF.CardAccess decides: PACE when the card offers it (CAN or MRZ as the password), BAC otherwise. Falling \
+            back from PACE to BAC happens only with --allow-bac-fallback and is reported. Chip Authentication runs \
             when DG14 offers it, Active Authentication when DG15 is present; each gets a verdict.
 
-            Passive Authentication checks EF.SOD against the data groups and, with --trust, the document signer
-            against trusted CSCAs (and CRLs). The card is a card image run by the built-in software chip (--card).
+            Passive Authentication checks EF.SOD against the data groups and, with --trust, the document signer \
+            against trusted CSCAs (and CRLs). With --card, the card is an image run by the built-in software chip.
 
-            Genuine means: Passive Authentication passed with a document signer chained to a trusted CSCA; every
-            data group EF.SOD lists was read and matched (or skipped for a stated reason: DG3/DG4 need Terminal
-            Authentication, or --fields left it out); Chip Authentication (or PACE-CAM) passed when EF.SOD lists
-            DG14, Active Authentication when it lists DG15; the record is consistent. "Not checked" never counts as
+            Chips in the field that depart from the letter of ICAO 9303 are read all the same, and the notes say \
+            what was tolerated: errors answered without secure messaging, answers without DO'99', no short file \
+            identifiers, reads past the end of a file refused. No data is ever accepted without its MAC.
+
+            Genuine means: Passive Authentication passed with a document signer chained to a trusted CSCA; every \
+            data group EF.SOD lists was read and matched (or skipped for a stated reason: DG3/DG4 need Terminal \
+            Authentication, or --fields left it out); Chip Authentication (or PACE-CAM) passed when EF.SOD lists \
+            DG14, Active Authentication when it lists DG15; the record is consistent. "Not checked" never counts as \
             passed. Valid (not expired) is a second, separate answer.
 
-            Exit codes: 0 genuine and valid; 1 other failure; 3 access denied (wrong key); 4 not genuine (a check
-            failed or a required one could not run); 5 no card or card removed; 6 no reader or no PC/SC service;
-            7 protocol error before access control; 8 signature intact but signer unverified (no --trust);
+            Exit codes: 0 genuine and valid; 1 other failure; 3 access denied (wrong key); 4 not genuine (a check \
+            failed or a required one could not run); 5 no card or card removed; 6 no reader or no PC/SC service; \
+            7 protocol error before access control, or no eMRTD application; 8 signature intact but signer unverified (no --trust); \
             9 genuine but expired. When several apply, the lowest of 4, 8, 9 wins.
 
             Example: cccd read --card out/sample-card.json --can 000000

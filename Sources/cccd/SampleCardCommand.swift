@@ -1,42 +1,68 @@
 import ArgumentParser
-import CardEmulator
+import CardCrypto
 import Foundation
+import LDS
+import Personalization
 
 struct SampleCardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample-card",
-        abstract: "Write the synthetic sample Vietnamese card image (for demos and tests; no real person).",
+        abstract: "Make the synthetic sample Vietnamese card: a real, signed card image and its TEST PKI.",
         discussion: """
-            The card: ID 001090000000, born 1990-01-01, male, valid to 2030-01-01, "Nguyễn Văn A". Like the CCCD
-            it offers PACE (CAN 000000 = the last 6 digits of the ID; or the MRZ), BAC (--id 001090000000 --dob
-            900101 --doe 300101), Chip Authentication (brainpoolP256r1, DG14) and Active Authentication (RSA-2048,
-            DG15), with fresh keys each time. DG2 and EF.SOD hold filler until data preparation exists.
+            The sample record (built in; the same as Vectors/sample-card: ID 001090000000, "Nguyễn Văn A", born \
+            1990-01-01, male, valid to 2030-01-01, a drawn portrait; no real person) goes through the real data \
+            preparation of profile vn-cccd-2021, signed by a fresh TEST document signer. The card reads genuine \
+            with --trust PKI/csca.crt, like any card `cccd prepare` makes.
+
+            PACE uses the CAN 000000 (the last 6 digits of the ID) or the MRZ; BAC uses --id 001090000000 --dob \
+            900101 --doe 300101.
+
+            Example: cccd sample-card --out out/card.json && cccd read --card out/card.json --can 000000 \
+            --trust out/sample-pki/csca.crt
             """
     )
 
     @Option(help: "Where to write the card image (JSON).")
     var out: String
 
-    @Option(help: "Size of the DG2 filler in bytes.")
-    var dg2Size = 20_000
+    @Option(help: "Where to write the TEST CSCA and document signer (default: sample-pki beside --out).")
+    var pki: String?
 
-    @Flag(help: "A BAC-only card (no EF.CardAccess, DG14 or DG15).")
+    @Flag(help: "An ICAO BAC-only card: no EF.CardAccess (PACE) and no Chip Authentication; AA kept.")
     var bacOnly = false
 
-    @Flag(help: "Give the chip CA and AA keys that do not match DG14/DG15: a clone, for testing verdicts.")
+    @Flag(help: "Give the chip CA and AA keys that do not match DG14/DG15: a clone, for testing verdicts (exit 4).")
     var clone = false
 
-    func validate() throws {
-        guard (0...60_000).contains(dg2Size) else { throw ValidationError("--dg2-size must be 0...60000.") }
-    }
-
     func run() throws {
-        let data = try SampleCard.image(
-            dg2Size: dg2Size, security: bacOnly ? .bacOnly : .vietnamese, mismatchedKeys: clone
-        ).json()
+        let folder = (out as NSString).deletingLastPathComponent
+        let pkiFolder = pki ?? ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent("sample-pki")
+        let image: CardImage
+        do {
+            let testPKI = try TestPKI()
+            let profile = bacOnly ? CardProfile.vietnamese2021.bacOnly : .vietnamese2021
+            let record = try SampleRecord.record
+            var prepared = try DataPreparation.prepare(
+                record, profile: profile, signer: testPKI.signer,
+                validator: RecordValidator(today: CalendarDate(iso: record.dateOfIssue)))
+            if clone {
+                // The files of the genuine card, chip keys of another: what a copy of the files onto a new chip is.
+                let other = try DataPreparation.prepare(
+                    record, profile: profile, signer: testPKI.signer,
+                    validator: RecordValidator(today: CalendarDate(iso: record.dateOfIssue)))
+                prepared.secrets.chipAuthenticationKey = other.secrets.chipAuthenticationKey
+                prepared.secrets.activeAuthenticationKey = other.secrets.activeAuthenticationKey
+            }
+            image = prepared
+            try testPKI.write(to: pkiFolder)
+        } catch {
+            throw fail("the sample card cannot be made: \(error)", code: CCCDExit.failure)
+        }
         let url = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url)
-        print("wrote \(out) (\(data.count) bytes)")
+        try image.json().write(to: url)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: out)
+        print("wrote \(out)\(clone ? " (a clone)" : "") and the TEST PKI in \(pkiFolder)")
+        print("read it: cccd read --card \(out) --can 000000 --trust \(pkiFolder)/csca.crt")
     }
 }

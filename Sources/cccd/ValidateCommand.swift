@@ -7,17 +7,17 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check citizen records (JSON Lines) before a card is spent on them.",
         discussion: """
-            Each line is one record (keys: idNumber, fullName, dateOfBirth YYYY-MM-DD, sex M/F, nationality,
-            ethnicity, religion, placeOfOrigin, placeOfResidence, identifyingMarks, dateOfIssue, dateOfExpiry or
-            null, fatherName, motherName, spouseName, oldIdNumber, portrait path or base64, fingerprints).
-            The file must be UTF-8 without a byte-order mark; every key must be known and every value of its type
-            (errors name the line and column, and suggest the nearest key for a misspelt one).
-            Checked: the 12-digit ID (place code, century/sex digit, birth year), real and ordered dates, the
-            25/40/60 expiry rule, names that transliterate to the MRZ, files that fit the profile's capacities, and
-            a portrait that decodes. Relative portrait paths are resolved against the batch file's folder.
+            Each line is one record (keys: idNumber, fullName, dateOfBirth YYYY-MM-DD, sex M/F, nationality, \
+            ethnicity, religion, placeOfOrigin, placeOfResidence, identifyingMarks, dateOfIssue, dateOfExpiry or \
+            null, fatherName, motherName, spouseName, oldIdNumber, portrait path or base64, fingerprints). \
+            The file must be UTF-8 without a byte-order mark; every key must be known and every value of its type \
+            (errors name the line and column, and suggest the nearest key for a misspelt one). \
+            Checked: the 12-digit ID (place code, century/sex digit, birth year), real and ordered dates, the \
+            25/40/60 expiry rule, names that transliterate to the MRZ, files that fit the profile's capacities, and \
+            a portrait that decodes. Relative portrait paths are resolved against the batch file's folder. \
             Every rule name is listed in the README ("Validation rules").
 
-            Exit codes: 0 every record valid, 2 at least one invalid (or no records, or not UTF-8), 1 the batch
+            Exit codes: 0 every record valid, 2 at least one invalid (or no records, or not UTF-8), 1 the batch \
             or the profile cannot be read.
             """
     )

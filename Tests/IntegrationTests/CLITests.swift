@@ -136,4 +136,62 @@ struct CLITests {
             ["validate", "--batch", try write("empty.jsonl", Array("\n\n".utf8))], in: work)
         #expect(empty.status == 2 && empty.stderr.contains("no records"), "\(empty.stderr)")
     }
+
+    @Test("--allow-bac-fallback on a card whose PACE works but whose application is missing: exit 7, no BAC")
+    func noBACAfterPACE() throws {
+        var image = OddChipFixture.prepared.image
+        image.applications[0].aid = "A0000002471099"
+        let card = try Forge.write(image, name: "no-application")
+        defer { try? FileManager.default.removeItem(atPath: card) }
+        let outcome = try run([
+            "read", "--card", card, "--id", "001090000000", "--dob", "900101", "--doe", "300101",
+            "--allow-bac-fallback",
+        ])
+        #expect(outcome.status == 7, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("no eMRTD application"), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("BAC"), "\(outcome.stderr)")
+    }
+
+    @Test("cccd sample-card makes a real card: genuine (exit 0) by PACE, by BAC with --bac-only; --clone is exit 4")
+    func sampleCard() throws {
+        let work = NSTemporaryDirectory() + "cccdkit-sample-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let bac = ["--id", "001090000000", "--dob", "900101", "--doe", "300101"]
+        for (flags, key, status) in [
+            ([String](), ["--can", "000000"], Int32(0)), (["--bac-only"], bac, 0),
+            (["--clone"], ["--can", "000000"], 4),
+        ] {
+            let name = flags.first.map { String($0.drop { $0 == "-" }) } ?? "plain"
+            let made = try CommandLineRunner.run(
+                ["sample-card", "--out", "\(name).json", "--pki", "\(name)-pki"] + flags, in: work)
+            #expect(made.status == 0, "\(made.stderr)")
+            let read = try CommandLineRunner.run(
+                ["read", "--card", "\(name).json", "--trust", "\(name)-pki/csca.crt", "--json"] + key, in: work)
+            #expect(read.status == status, "\(name): \(read.stderr)")
+            #expect(read.json?["genuine"] as? Bool == (status == 0), "\(name)")
+            if name == "bac-only" { #expect(read.json?["accessControl"] as? String == "BAC") }
+        }
+    }
+
+    @Test("Help reads well at 80 columns: no line too long, no paragraph broken mid-sentence")
+    func helpWrapping() throws {
+        let commands: [[String]] = [
+            [], ["read"], ["readers"], ["emulate"], ["prepare"], ["validate"], ["pki", "init"], ["sample-card"],
+            ["tlv"], ["apdu"],
+        ]
+        for command in commands {
+            let help = try CommandLineRunner.run(command + ["--help"], environment: ["COLUMNS": "80"])
+            #expect(help.status == 0)
+            let lines = help.stdout.components(separatedBy: "\n")
+            // (The USAGE line is argument-parser's own, one line whatever the width.)
+            for line in lines where !line.hasPrefix("USAGE:") { #expect(line.count <= 80, "\(command): \(line)") }
+            // The discussion: paragraphs up to USAGE; a line followed by more of its paragraph is a full line.
+            let discussion = lines.prefix { !$0.hasPrefix("USAGE:") }
+            for (line, next) in zip(discussion, discussion.dropFirst())
+            where !line.isEmpty && !next.isEmpty && !next.hasPrefix("Example") && !next.hasPrefix(" ") {
+                #expect(line.count >= 55, "\(command): a short line inside a paragraph: \"\(line)\"")
+            }
+        }
+    }
 }

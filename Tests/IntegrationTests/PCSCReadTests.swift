@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import CardEmulator
+import ChipAccess
 import Foundation
 import LDS
 import PCSC
@@ -182,5 +183,75 @@ struct PCSCReadTests {
         #expect(untrusted.json?["authenticity"] as? String == "signerUnverified")
         #expect(untrusted.json?["genuine"] as? Bool == false)
         #expect((untrusted.json?["verdict"] as? String)?.contains("--trust") == true)
+    }
+
+    @Test(
+        "Each deployed chip's oddity, and all at once, through pcscd: every file byte-identical, genuine, noted",
+        arguments: OddChip.variants)
+    func oddChip(_ variant: OddChip) throws {
+        for card in [OddChipTests.Card.vietnameseExtended, .bac] {
+            // The BAC card runs the two all-at-once variants; the Vietnamese card runs every variant.
+            if card == .bac && !variant.name.hasPrefix("every oddity") { continue }
+            let image = card == .bac ? OddChipFixture.bacOnly : OddChipFixture.prepared.image
+            let chip = try EmulatedChip(
+                image: image, settings: EmulatorSettings(faultPlan: variant.faultPlan, oddities: variant.oddities))
+            let key: AccessKey = card == .bac ? .mrz(try #require(image.secrets.bacKey)) : .can("000000")
+            let result = try withVirtualCard(chip) { context in
+                let reader = try context.connect(reader: Self.readerName)
+                defer { reader.disconnect(reset: true) }
+                return try ReaderSession(transport: reader).readCard(key, options: OddChipFixture.options())
+            }
+            OddChipFixture.expectGenuine(result, of: image, "\(variant.name), \(card.rawValue), through pcscd")
+            let notes = result.notes.joined(separator: " | ")
+            for word in OddChipTests.expectedNotes(variant, card) {
+                #expect(notes.contains(word), "\(variant.name), \(card.rawValue): notes lack \"\(word)\": \(notes)")
+            }
+        }
+    }
+
+    @Test(
+        "cccd emulate --vpcd localhost:PORT --oddity …: a BAC chip with every oddity reads genuine (exit 0) and a wrong key answered 6988 is exit 3"
+    )
+    func emulateCommandWithOddities() throws {
+        let image = OddChipFixture.bacOnly
+        let card = try Forge.write(image, name: "odd-bac")
+        let trust = NSTemporaryDirectory() + "cccdkit-odd-csca-\(UUID().uuidString).pem"
+        try Data(OddChipFixture.prepared.issuer.csca.pem.utf8).write(to: URL(fileURLWithPath: trust))
+        defer {
+            try? FileManager.default.removeItem(atPath: card)
+            try? FileManager.default.removeItem(atPath: trust)
+        }
+        let context = try PCSCContext()
+        try #require(context.readers().contains(Self.readerName), "pcscd with vsmartcard-vpcd is not running")
+        try context.waitForRemoval(reader: Self.readerName, timeout: 15)
+        let emulator = Process()
+        emulator.executableURL = URL(fileURLWithPath: CommandLineRunner.root + "/.build/debug/cccd")
+        emulator.arguments = [
+            "emulate", "--card", card, "--vpcd", "localhost:\(Self.port)", "--oddity", "all", "--oddity",
+            "plain-status-uncounted",
+        ]
+        emulator.standardError = FileHandle.nullDevice
+        try emulator.run()
+        defer {
+            emulator.terminate()
+            emulator.waitUntilExit()
+            try? context.waitForRemoval(reader: Self.readerName, timeout: 15)
+        }
+        // The name resolves and the card appears: no endless "waiting for vpcd".
+        _ = try context.waitForCard(reader: Self.readerName, timeout: 15)
+        let key = ["--id", "001090000000", "--dob", "900101", "--doe", "300101"]
+        let good = try CommandLineRunner.run(
+            ["read", "--reader", Self.readerName, "--json", "--trust", trust] + key)
+        #expect(good.status == 0, "\(good.stderr)")
+        let notes = (good.json?["notes"] as? [String] ?? []).joined(separator: " | ")
+        for word in [
+            "without secure messaging", "does not count", "without DO'99'", "past the end", "short file identifier",
+        ] {
+            #expect(notes.contains(word), "notes lack \(word): \(notes)")
+        }
+        let wrong = try CommandLineRunner.run(
+            ["read", "--reader", Self.readerName, "--id", "001090000000", "--dob", "800101", "--doe", "300101"])
+        #expect(wrong.status == 3, "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("6988") || wrong.stderr.contains("wrong"), "\(wrong.stderr)")
     }
 }

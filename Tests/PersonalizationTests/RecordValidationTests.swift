@@ -496,4 +496,15 @@ struct RecordValidationTests {
             _ = try CardProfile(nameOrPath: name)
         }
     }
+
+    @Test("The embedded sample record and portrait are Vectors/sample-card's, and the record is valid")
+    func embeddedSample() throws {
+        let file = try #require(readTextFile(VectorFile.directory + "/sample-card/record.json"))
+        #expect(SampleRecord.recordJSON == file.trimmingSuffixNewlines)
+        let portrait = try Data(contentsOf: URL(fileURLWithPath: VectorFile.directory + "/sample-card/portrait.jpg"))
+        #expect(SampleRecord.portrait == [UInt8](portrait))
+        let record = try SampleRecord.record
+        #expect(record.portraitBytes(baseDirectory: nil) == [UInt8](portrait))
+        #expect(RecordValidator(today: Self.today).validate(record).isValid)
+    }
 }

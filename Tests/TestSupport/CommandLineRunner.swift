@@ -24,13 +24,18 @@ public enum CommandLineRunner {
     }
 
     /// Runs `cccd` with `arguments` in `directory` (the repository by default).
-    public static func run(_ arguments: [String], in directory: String = root) throws -> Outcome {
+    public static func run(_ arguments: [String], in directory: String = root, environment: [String: String] = [:])
+        throws -> Outcome
+    {
         let binary = root + "/.build/debug/cccd"
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw Failure.notBuilt(binary) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
