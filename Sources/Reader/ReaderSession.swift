@@ -229,11 +229,14 @@ public final class ReaderSession {
     private func firstChunk(of file: LDSFile, limit: Int?, doing what: String) throws -> [UInt8] {
         var bySFI = !selectsFilesByIdentifier
         if !bySFI { try selectFile(file, doing: what) }
+        // On a chip that refuses to read past the end, a file shorter than the usual header read is asked for in
+        // less: 8 bytes hold any LDS header, 4 a long-form length up to 64 KiB, 2 a short-form one.
+        var headerLength = Self.headerLength
         while true {
             do {
                 return try readChunk(
                     file: file, offset: 0,
-                    length: readsHeaderFirst ? min(Self.headerLength, workingLe) : min(workingLe, limit ?? workingLe),
+                    length: readsHeaderFirst ? min(headerLength, workingLe) : min(workingLe, limit ?? workingLe),
                     bySFI: bySFI, doing: what)
             } catch let refusal as ChunkRefusal {
                 switch refusal {
@@ -252,6 +255,8 @@ public final class ReaderSession {
                     note(
                         "the chip will not read past the end of a file (\(sw.hex)); each file's header was read first, then exactly the rest"
                     )
+                case .pastEnd where readsHeaderFirst && headerLength > 2:
+                    headerLength /= 2
                 default:
                     throw refusal.readerError(file: file, offset: 0, doing: what)
                 }

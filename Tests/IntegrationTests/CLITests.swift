@@ -194,4 +194,15 @@ struct CLITests {
             }
         }
     }
+
+    @Test("emulate: a vpcd host that does not resolve is a clear error (exit 1), not an endless wait")
+    func emulateUnresolvableHost() throws {
+        let outcome = try run([
+            "emulate", "--card", "Vectors/sample-card/card.json", "--vpcd", "no-such-host.invalid:35963",
+        ])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("cannot resolve vpcd's host \"no-such-host.invalid\""), "\(outcome.stderr)")
+        let malformed = try run(["emulate", "--card", "Vectors/sample-card/card.json", "--vpcd", "35963"])
+        #expect(malformed.status == 64 && malformed.stderr.contains("HOST:PORT"))
+    }
 }

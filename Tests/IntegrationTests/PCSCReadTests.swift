@@ -254,4 +254,39 @@ struct PCSCReadTests {
         #expect(wrong.status == 3, "\(wrong.stderr)")
         #expect(wrong.stderr.contains("6988") || wrong.stderr.contains("wrong"), "\(wrong.stderr)")
     }
+
+    @Test(
+        "A malformed EF.COM, no EF.SOD, and both, on a chip with every oddity, through pcscd: the documented verdicts")
+    func oddContentThroughPCSC() throws {
+        let image = OddChipFixture.prepared.image
+        let cases: [(String, [LDSFile: [UInt8]?])] = [
+            ("malformed EF.COM", [.com: [0x60, 0x05, 0x5F, 0x01, 0x04, 0x30, 0x31]]),
+            ("no EF.SOD", [.sod: nil]),
+            ("both", [.com: [0x60, 0x02, 0xFF, 0xFF], .sod: nil]),
+        ]
+        for (name, changes) in cases {
+            var files = image.lDSFiles
+            for (file, bytes) in changes { files[file] = bytes }
+            let odd = Forge.rebuilt(image, files: files)
+            let chip = try EmulatedChip(image: odd, settings: EmulatorSettings(oddities: .all))
+            let result = try withVirtualCard(chip) { context in
+                let reader = try context.connect(reader: Self.readerName)
+                defer { reader.disconnect(reset: true) }
+                return try ReaderSession(transport: reader).readCard(.can("000000"), options: OddChipFixture.options())
+            }
+            for n in [1, 2, 13, 14, 15] {
+                #expect(result.files[.dataGroup(n)] == image.content(of: .dataGroup(n)), "\(name): DG\(n)")
+            }
+            let notes = result.notes.joined(separator: " | ")
+            if name == "malformed EF.COM" {
+                OddChipFixture.expectGenuine(result, of: odd, name)
+                #expect(notes.contains("EF.COM cannot be parsed"), "\(notes)")
+            } else {
+                #expect(result.checks.passiveAuthentication.reason.contains("no EF.SOD on the card"))
+                #expect(!result.assessment.genuine)
+            }
+            if name == "both" { #expect(notes.contains("probed"), "\(notes)") }
+            #expect(notes.contains("short file identifier") && notes.contains("past the end"), "\(name): \(notes)")
+        }
+    }
 }
