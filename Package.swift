@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -46,11 +47,20 @@ let package = Package(
         .target(
             name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .target(name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+        // The print line: the writer (perso scripts through any transport, read-back), the journal (GRDB on SQLite),
+        // stations over PC/SC readers or emulated blank chips. Above Personalization and Reader: it needs both.
+        .target(
+            name: "Issuance",
+            dependencies: [
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "Reader", "CardEmulator", "PCSC",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -75,11 +85,20 @@ let package = Package(
         .testTarget(
             name: "PersonalizationTests", dependencies: ["Personalization", "TestSupport"], swiftSettings: strict),
         .testTarget(
+            name: "IssuanceTests",
+            dependencies: [
+                "Issuance", "Personalization", "Reader", "CardEmulator", "LDS", "ChipAccess", "CardCore", "CardCrypto",
+                "TestSupport",
+            ],
+            swiftSettings: strict),
+        .testTarget(
             name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport"],
+            dependencies: [
+                "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance",
+            ],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

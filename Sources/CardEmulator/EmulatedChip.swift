@@ -11,17 +11,38 @@ import LDS
 /// offers it; Chip Authentication as DG14 offers it), MSE:Set KAT (3DES CA), INTERNAL AUTHENTICATE (AA),
 /// secure messaging, access rules per file, and the quirks of the image's profile (SELECT MF → 6D00 on the CCCD).
 public final class EmulatedChip: CardTransport {
-    public let image: CardImage
+    /// The card the chip runs (for a blank chip: the image its personalization has produced so far, empty).
+    public private(set) var image: CardImage
     public let settings: EmulatorSettings
     private let random: any RandomSource
     private var fileSystem: FileSystem
-    private let bac: BACChip?
-    private let pace: PACEChip?
-    private let chipAuthentication: ChipAuthenticationChip?
-    private let activeAuthenticationKey: AsymmetricKey?
-    private let activeAuthenticationHash: HashAlgorithm
+    private var bac: BACChip?
+    private var pace: PACEChip?
+    private var chipAuthentication: ChipAuthenticationChip?
+    private var activeAuthenticationKey: AsymmetricKey?
+    private var activeAuthenticationHash: HashAlgorithm = .sha1
     /// Keys that replace the session's once the current answer is protected (Chip Authentication).
     private var pendingKeys: SecureMessagingKeys?
+    /// The personalization applet while the chip is blank; nil once it is locked (an issued card).
+    private var perso: PersoApplet?
+
+    /// What a chip keeps when the power goes: a blank chip's perso memory, or an issued card.
+    public enum State: Codable, Hashable, Sendable {
+        case blank(BlankChip)
+        case issued(CardImage)
+    }
+
+    /// The chip's non-volatile state now (to save it, or to serve it again after a crash).
+    public var state: State { perso.map { .blank($0.chip) } ?? .issued(image) }
+
+    /// Called after every command that changed the chip's non-volatile memory (perso writes, the lock).
+    public var onNonVolatileChange: (@Sendable (State) -> Void)?
+
+    /// True while the chip waits for (or is in the middle of) its personalization.
+    public var isBlank: Bool { perso != nil }
+
+    /// The chip's serial (key diversification data), for a chip that was made blank.
+    public private(set) var serial: [UInt8]?
 
     // Session state (cleared on reset).
     private var currentApplication: Int?
@@ -39,6 +60,38 @@ public final class EmulatedChip: CardTransport {
         self.image = image
         self.settings = settings
         self.random = random
+        fileSystem = FileSystem(image: image)
+        try load(image)
+    }
+
+    /// A blank chip, waiting for its personalization.
+    public convenience init(
+        blank: BlankChip, settings: EmulatorSettings = .init(), random: any RandomSource = SystemRandom()
+    ) throws {
+        try self.init(state: .blank(blank), settings: settings, random: random)
+    }
+
+    /// A chip in a saved state (blank with what was written so far, or issued).
+    public init(state: State, settings: EmulatorSettings = .init(), random: any RandomSource = SystemRandom()) throws {
+        self.settings = settings
+        self.random = random
+        switch state {
+        case .issued(let image):
+            self.image = image
+            fileSystem = FileSystem(image: image)
+            try load(image)
+        case .blank(let chip):
+            image = CardImage(
+                lifeCycle: .blank, masterFiles: [], applications: [], secrets: .init(), quirks: chip.quirks)
+            fileSystem = FileSystem(image: image)
+            perso = try PersoApplet(chip: chip, random: random)
+            serial = chip.serialBytes
+        }
+    }
+
+    /// Builds the chip's protocols from an issued image (PACE as EF.CardAccess announces it, CA as DG14 does).
+    private func load(_ image: CardImage) throws {
+        self.image = image
         fileSystem = FileSystem(image: image)
         bac = try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
 
@@ -112,6 +165,7 @@ public final class EmulatedChip: CardTransport {
 
     /// Power cycle: selection, challenge and secure messaging are gone.
     public func reset() {
+        perso?.reset()
         currentApplication = nil
         currentFile = nil
         secureMessaging = nil
@@ -139,6 +193,29 @@ public final class EmulatedChip: CardTransport {
             return ResponseAPDU(statusWord: .wrongLength).encoded
         }
         let extendedOnWire = bytes.count > 5 && bytes[4] == 0x00
+        if let perso {
+            if extendedOnWire && !settings.supportsExtendedLength {
+                return ResponseAPDU(statusWord: .wrongLength).encoded
+            }
+            if let forced = settings.faultPlan.statusForCommand[commandCount] {
+                return ResponseAPDU(statusWord: forced).encoded
+            }
+            let outcome = perso.respond(to: command)
+            if let issued = outcome.issued {
+                do {
+                    var image = issued
+                    image.lifeCycle = .personalized
+                    try load(image)
+                    self.perso = nil
+                    currentApplication = nil
+                    currentFile = nil
+                } catch {
+                    return ResponseAPDU(statusWord: .noPreciseDiagnosis).encoded
+                }
+            }
+            if outcome.changed { onNonVolatileChange?(state) }
+            return outcome.response.encoded
+        }
         return respond(to: command, extendedOnWire: extendedOnWire).encoded
     }
 
@@ -208,6 +285,10 @@ public final class EmulatedChip: CardTransport {
     }
 
     private func dispatch(_ command: CommandAPDU, protected: Bool, capacity: Int) -> ResponseAPDU {
+        // An issued (locked) card refuses every personalization command, in any class.
+        if [0xE0, 0xD6, 0xDA, 0x50].contains(command.ins) || (command.ins == 0x82 && command.cla & 0x80 != 0) {
+            return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
+        }
         guard command.cla & 0xE0 == 0 else { return ResponseAPDU(statusWord: .classNotSupported) }
         switch command.ins {
         case 0xA4: return select(command)

@@ -46,12 +46,16 @@ public enum SCP03 {
     public static func derive(key: [UInt8], constant: Constant, bits: Int, context: [UInt8]) throws(CryptoError)
         -> [UInt8]
     {
+        try deriveRaw(key: key, constant: constant.rawValue, bits: bits, context: context)
+    }
+
+    static func deriveRaw(key: [UInt8], constant: UInt8, bits: Int, context: [UInt8]) throws(CryptoError) -> [UInt8] {
         let cmac = try CMAC(key: key)
         var out: [UInt8] = []
         var counter: UInt8 = 1
         while out.count * 8 < bits {
             var input = [UInt8](repeating: 0, count: 11)
-            input += [constant.rawValue, 0x00, UInt8(bits >> 8), UInt8(bits & 0xFF), counter]
+            input += [constant, 0x00, UInt8(bits >> 8), UInt8(bits & 0xFF), counter]
             input += context
             out += cmac.authenticate(input)
             counter &+= 1
@@ -76,6 +80,23 @@ public enum SCP03 {
             self.encryption = encryption
             self.mac = mac
             self.dataEncryption = dataEncryption
+        }
+
+        /// A chip's own keys from a batch master key and the chip's key diversification data (its serial), as
+        /// card makers ship chips: each key = KDF(master, constant, L = the master's length, context = the 10
+        /// bytes), with this toolchain's constants 21 (ENC), 22 (MAC), 23 (DEK) in the Amendment D KDF.
+        public static func diversified(master: [UInt8], version: UInt8 = 0x30, diversificationData: [UInt8]) throws
+            -> StaticKeys
+        {
+            guard [16, 24, 32].contains(master.count) else {
+                throw SCP03Error("the master key must be an AES key (16, 24 or 32 bytes)")
+            }
+            guard diversificationData.count == 10 else { throw SCP03Error("diversification data must be 10 bytes") }
+            let bits = master.count * 8
+            func key(_ c: UInt8) throws -> [UInt8] {
+                try SCP03.deriveRaw(key: master, constant: c, bits: bits, context: diversificationData)
+            }
+            return try StaticKeys(version: version, encryption: key(0x21), mac: key(0x22), dataEncryption: key(0x23))
         }
 
         /// Never the key bytes.

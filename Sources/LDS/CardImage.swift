@@ -91,6 +91,11 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
             public var documentNumber: String
             public var dateOfBirth: String
             public var dateOfExpiry: String
+            public init(documentNumber: String, dateOfBirth: String, dateOfExpiry: String) {
+                self.documentNumber = documentNumber
+                self.dateOfBirth = dateOfBirth
+                self.dateOfExpiry = dateOfExpiry
+            }
         }
         public var mrz: MRZKey?
         public var can: String?

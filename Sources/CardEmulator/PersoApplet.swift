@@ -1,0 +1,271 @@
+import CardCore
+import CardCrypto
+import ChipAccess
+import Foundation
+import LDS
+
+/// A chip as the card maker ships it: the eMRTD applet installed but empty, its serial number (key
+/// diversification data), and its static transport keys (diversified from the batch master key and the serial).
+/// Everything here is the chip's non-volatile memory: personalization writes into it until the lock.
+public struct BlankChip: Codable, Hashable, Sendable {
+    public struct PersoFile: Codable, Hashable, Sendable {
+        public var fileID: UInt16
+        public var content: [UInt8]
+    }
+
+    /// The 10 bytes of key diversification data (the chip's serial), as hex.
+    public var serial: String
+    public var commandSet: PersoCommandSet
+    public var aid: String
+    /// The chip's own SCP03 keys (version, ENC, MAC, DEK as hex).
+    public var keyVersion: UInt8
+    public var encryptionKey: String
+    public var macKey: String
+    public var dataEncryptionKey: String
+    public var quirks: CardImage.Quirks
+    /// What personalization has written so far.
+    public var files: [PersoFile] = []
+    public var secrets = CardImage.Secrets()
+
+    /// A blank chip whose keys are diversified from `master` with its serial.
+    public init(
+        serial: [UInt8], master: [UInt8], commandSet: PersoCommandSet = .secure,
+        aid: [UInt8] = VietnameseCard.applicationID, quirks: CardImage.Quirks = .init(selectMasterFileUnsupported: true)
+    ) throws {
+        let keys = try SCP03.StaticKeys.diversified(master: master, diversificationData: serial)
+        self.serial = serial.hexString
+        self.commandSet = commandSet
+        self.aid = aid.hexString
+        keyVersion = keys.version
+        encryptionKey = keys.encryption.hexString
+        macKey = keys.mac.hexString
+        dataEncryptionKey = keys.dataEncryption.hexString
+        self.quirks = quirks
+    }
+
+    public var serialBytes: [UInt8] { (try? Hex.decode(serial)) ?? [] }
+
+    var staticKeys: SCP03.StaticKeys {
+        get throws {
+            try SCP03.StaticKeys(
+                version: keyVersion, encryption: try Hex.decode(encryptionKey), mac: try Hex.decode(macKey),
+                dataEncryption: try Hex.decode(dataEncryptionKey))
+        }
+    }
+
+    /// The serial of chip number `index` of an emulated batch: "CCCD" ‖ 6 bytes of the index (deterministic,
+    /// so a crashed run finds its chips again).
+    public static func serial(batch: UInt16, index: Int) -> [UInt8] {
+        [0x43, 0x43, UInt8(batch >> 8), UInt8(batch & 0xFF)]
+            + (0..<6).reversed().map { UInt8(truncatingIfNeeded: UInt64(index) >> (8 * UInt64($0))) }
+    }
+
+    /// The card image the personalization produced (at the lock).
+    func issuedImage() -> CardImage {
+        var master: [CardImage.File] = []
+        var application: [CardImage.File] = []
+        for f in files.sorted(by: { $0.fileID < $1.fileID }) {
+            let file = LDSFile.all.first { $0.fileID == f.fileID && $0 != .cardSecurity }
+            let entry: CardImage.File
+            if let file {
+                entry = CardImage.File(file, content: f.content)
+            } else {
+                entry = CardImage.File(
+                    name: String(format: "EF %04X", f.fileID), fileID: f.fileID, shortFileID: nil,
+                    access: .accessControl, content: f.content)
+            }
+            if file?.isInMasterFile == true { master.append(entry) } else { application.append(entry) }
+        }
+        return CardImage(
+            masterFiles: master,
+            applications: [CardImage.Application(aid: (try? Hex.decode(aid)) ?? [], files: application)],
+            secrets: secrets, quirks: quirks)
+    }
+}
+
+/// The blank chip's applet: answers the perso commands (`PersoProtocol`) in the command set's way, and at the lock
+/// hands back the issued card image.
+final class PersoApplet {
+    private(set) var chip: BlankChip
+    private let random: any RandomSource
+    private var scp: SCP03Card?
+    private var channel: SCP03Session?
+    private var selected = false
+    private var currentFile: UInt16?
+    /// The data of a PUT DATA command chain so far (ISO 7816-4 §5.1.1, CLA bit 10).
+    private var chain: (p1: UInt8, p2: UInt8, data: [UInt8])?
+
+    init(chip: BlankChip, random: any RandomSource) throws {
+        self.chip = chip
+        self.random = random
+        scp = try SCP03Card(keys: try chip.staticKeys, diversificationData: chip.serialBytes)
+    }
+
+    /// The outcome of one command: the answer, whether non-volatile memory changed, and the issued image at the
+    /// lock.
+    struct Outcome {
+        var response: ResponseAPDU
+        var changed = false
+        var issued: CardImage? = nil
+    }
+
+    func reset() {
+        chain = nil
+        channel = nil
+        selected = false
+        currentFile = nil
+    }
+
+    func respond(to received: CommandAPDU) -> Outcome {
+        var command = received
+        let wrapped = received.cla & 0x04 != 0 && received.ins != 0x82
+        if wrapped {
+            guard let channel, !channel.isEnded else {
+                return Outcome(response: ResponseAPDU(statusWord: .securityStatusNotSatisfied))
+            }
+            do {
+                command = try channel.unwrapCommand(received)
+            } catch let error as SCP03Error {
+                self.channel = nil
+                return Outcome(response: ResponseAPDU(statusWord: error.statusWord ?? .securityStatusNotSatisfied))
+            } catch {
+                self.channel = nil
+                return Outcome(response: ResponseAPDU(statusWord: .securityStatusNotSatisfied))
+            }
+        } else if channel != nil && received.ins != 0x50 && received.ins != 0x82 {
+            // A plain command inside an open channel closes it (GP Amendment D).
+            channel = nil
+            return Outcome(response: ResponseAPDU(statusWord: .securityStatusNotSatisfied))
+        }
+        var outcome = dispatch(command, protected: wrapped)
+        if wrapped, let channel {
+            outcome.response =
+                (try? channel.wrapResponse(outcome.response)) ?? ResponseAPDU(statusWord: .noPreciseDiagnosis)
+        }
+        return outcome
+    }
+
+    private func dispatch(_ command: CommandAPDU, protected: Bool) -> Outcome {
+        func status(_ sw: StatusWord) -> Outcome { Outcome(response: ResponseAPDU(statusWord: sw)) }
+        switch (command.cla & 0xF0, command.ins) {
+        case (_, 0xA4) where command.p1 == 0x04:
+            guard let aid = try? Hex.decode(chip.aid), !command.data.isEmpty, aid.starts(with: command.data) else {
+                return status(.fileNotFound)
+            }
+            selected = true
+            currentFile = nil
+            return status(.success)
+        case (0x80, 0xCA) where command.p1 == 0 && command.p2 == PersoProtocol.diversificationDataTag:
+            return Outcome(
+                response: ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: chip.serialBytes), statusWord: .success)
+            )
+        case (0x80, 0x50):
+            guard let scp else { return status(.conditionsOfUseNotSatisfied) }
+            channel = nil
+            do {
+                return Outcome(response: try scp.initializeUpdate(command, random: random))
+            } catch {
+                return status(.noPreciseDiagnosis)
+            }
+        case (0x80, 0x82):
+            guard let scp else { return status(.conditionsOfUseNotSatisfied) }
+            do {
+                channel = try scp.externalAuthenticate(command)
+                return status(.success)
+            } catch {
+                return status(error.statusWord ?? .securityStatusNotSatisfied)
+            }
+        default: break
+        }
+        guard [0xE0, 0xA4, 0xD6, 0xDA].contains(command.ins) else { return status(.instructionNotSupported) }
+        guard selected else { return status(.conditionsOfUseNotSatisfied) }
+        // A secure chip takes personalization only through its SCP03 channel: no secret in clear on the wire.
+        if chip.commandSet == .secure && !protected { return status(.securityStatusNotSatisfied) }
+        switch command.ins {
+        case 0xE0: return createFile(command)
+        case 0xA4:
+            guard command.p1 == 0x02, command.data.count == 2 else { return status(.incorrectP1P2) }
+            let fid = UInt16(command.data[0]) << 8 | UInt16(command.data[1])
+            guard chip.files.contains(where: { $0.fileID == fid }) else { return status(.fileNotFound) }
+            currentFile = fid
+            return status(.success)
+        case 0xD6: return updateBinary(command)
+        default: return putData(command)
+        }
+    }
+
+    private func createFile(_ command: CommandAPDU) -> Outcome {
+        let d = command.data
+        guard d.count == 6, d[0] == 0x63, d[1] == 0x04 else {
+            return Outcome(response: ResponseAPDU(statusWord: .incorrectData))
+        }
+        let size = Int(d[2]) << 8 | Int(d[3])
+        let fid = UInt16(d[4]) << 8 | UInt16(d[5])
+        guard size > 0, size <= 0x7FFF else { return Outcome(response: ResponseAPDU(statusWord: .incorrectData)) }
+        guard !chip.files.contains(where: { $0.fileID == fid }) else {
+            return Outcome(response: ResponseAPDU(statusWord: StatusWord(rawValue: 0x6A89)))  // file already exists
+        }
+        chip.files.append(.init(fileID: fid, content: [UInt8](repeating: 0, count: size)))
+        currentFile = fid
+        return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
+    }
+
+    private func updateBinary(_ command: CommandAPDU) -> Outcome {
+        guard let fid = currentFile, let index = chip.files.firstIndex(where: { $0.fileID == fid }) else {
+            return Outcome(response: ResponseAPDU(statusWord: .commandNotAllowedNoEF))
+        }
+        guard command.p1 & 0x80 == 0 else { return Outcome(response: ResponseAPDU(statusWord: .incorrectP1P2)) }
+        let offset = Int(command.p1) << 8 | Int(command.p2)
+        guard offset + command.data.count <= chip.files[index].content.count else {
+            return Outcome(response: ResponseAPDU(statusWord: .wrongP1P2))
+        }
+        chip.files[index].content.replaceSubrange(offset..<offset + command.data.count, with: command.data)
+        return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
+    }
+
+    private func putData(_ received: CommandAPDU) -> Outcome {
+        func status(_ sw: StatusWord) -> Outcome { Outcome(response: ResponseAPDU(statusWord: sw)) }
+        // Command chaining: collect the parts, act on the last.
+        if let pending = chain, pending.p1 != received.p1 || pending.p2 != received.p2 {
+            chain = nil
+            return status(StatusWord(rawValue: 0x6883))  // last command of the chain expected
+        }
+        if received.cla & 0x10 != 0 {
+            guard (chain?.data.count ?? 0) + received.data.count <= 8192 else {
+                chain = nil
+                return status(.wrongLength)
+            }
+            chain = (received.p1, received.p2, (chain?.data ?? []) + received.data)
+            return status(.success)
+        }
+        var command = received
+        if let pending = chain {
+            command = CommandAPDU(
+                cla: received.cla, ins: received.ins, p1: received.p1, p2: received.p2,
+                data: pending.data + received.data)
+            chain = nil
+        }
+        if command.p1 == 0xDE && command.p2 == 0xAD {
+            // The lock: from now on the chip is an issued card.
+            return Outcome(response: ResponseAPDU(statusWord: .success), changed: true, issued: chip.issuedImage())
+        }
+        guard command.p1 == 0, let tag = PersoProtocol.Tag(rawValue: command.p2) else { return status(.incorrectP1P2) }
+        guard let values = PersoProtocol.octetStrings(in: command.data, tag: tag.rawValue), !values.isEmpty else {
+            return status(.incorrectData)
+        }
+        switch tag {
+        case .bacKeySeed:
+            guard values.count == 3, let n = String(bytes: values[0], encoding: .ascii),
+                let b = String(bytes: values[1], encoding: .ascii), let e = String(bytes: values[2], encoding: .ascii)
+            else { return status(.incorrectData) }
+            chip.secrets.mrz = .init(documentNumber: n, dateOfBirth: b, dateOfExpiry: e)
+        case .can:
+            guard let can = String(bytes: values[0], encoding: .ascii) else { return status(.incorrectData) }
+            chip.secrets.can = can
+        case .chipAuthenticationKey: chip.secrets.chipAuthenticationKey = Data(values[0]).base64EncodedString()
+        case .activeAuthenticationKey: chip.secrets.activeAuthenticationKey = Data(values[0]).base64EncodedString()
+        case .chipAuthenticationDHKey: chip.secrets.chipAuthenticationDHKey = values[0].hexString
+        }
+        return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
+    }
+}

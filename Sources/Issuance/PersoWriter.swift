@@ -1,0 +1,195 @@
+import CardCore
+import CardCrypto
+import ChipAccess
+import LDS
+import Personalization
+import Reader
+
+/// Why a card could not be personalized, in the operator's terms. Never carries a secret or a command's data.
+public struct PersoError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Hashable, Sendable {
+        /// The card is not a blank chip of this line (issued already, another applet, no serial).
+        case notBlank
+        /// The chip's transport keys do not match the batch master key (SCP03 authentication failed).
+        case wrongTransportKey
+        /// The chip refused a step.
+        case refused
+        /// The card left the reader or the link broke.
+        case cardRemoved
+        /// The secure channel broke (a MAC that does not verify).
+        case channel
+        /// The card was written but does not read back as the image.
+        case readBack
+    }
+
+    public let kind: Kind
+    public let reason: String
+    public let statusWord: StatusWord?
+
+    public init(_ kind: Kind, _ reason: String, statusWord: StatusWord? = nil) {
+        self.kind = kind
+        self.reason = reason
+        self.statusWord = statusWord
+    }
+
+    public var description: String { reason + (statusWord.map { " (\($0.hex))" } ?? "") }
+}
+
+/// Replays a `PersoScript` through any `CardTransport` (a PC/SC reader or a blank emulated chip): SELECT the
+/// applet, learn the chip's serial, open SCP03 with the chip's own keys (`secure`), then every step, in the
+/// largest chunks the link takes, and the lock.
+public struct PersoWriter {
+    /// The batch master key the chips' transport keys are diversified from (`secure` command set).
+    public let transportMasterKey: [UInt8]?
+    public let random: any RandomSource
+
+    public init(transportMasterKey: [UInt8]?, random: any RandomSource = SystemRandom()) {
+        self.transportMasterKey = transportMasterKey
+        self.random = random
+    }
+
+    /// SELECT the eMRTD applet (plain) and ask its serial (GET DATA CF), before any authentication.
+    public static func chipSerial(on transport: any CardTransport, aid: [UInt8]) throws(PersoError) -> [UInt8] {
+        let select = try send(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: aid), on: transport, doing: "SELECT")
+        guard select.statusWord == .success else {
+            throw PersoError(.notBlank, "the card has no eMRTD applet", statusWord: select.statusWord)
+        }
+        let answer = try send(PersoProtocol.getDiversificationData, on: transport, doing: "GET DATA")
+        guard let serial = PersoProtocol.diversificationData(from: answer) else {
+            throw PersoError(
+                .notBlank, "the card gives no serial: not a blank chip of this line", statusWord: answer.statusWord)
+        }
+        return serial
+    }
+
+    /// What the write did.
+    public struct Report: Sendable {
+        public var serial: [UInt8]
+        public var apdus: Int
+        public var bytesSent: Int
+    }
+
+    /// Writes `script` to the blank chip in `transport`. `step` is told each step as it completes (the journal).
+    public func write(
+        _ script: PersoScript, to transport: any CardTransport, step: (PersoScript.Step) -> Void = { _ in }
+    ) throws(PersoError) -> Report {
+        let meter = MeteredTransport(transport)
+        let serial = try Self.chipSerial(on: meter, aid: script.aid)
+        var channel: SCP03Session? = nil
+        if script.commandSet == .secure {
+            guard let master = transportMasterKey else {
+                throw PersoError(.wrongTransportKey, "the secure command set needs the batch's transport master key")
+            }
+            channel = try openChannel(on: meter, master: master, serial: serial)
+        }
+        for s in script.steps {
+            var command = s.command
+            if let channel {
+                do { command = try channel.wrap(command) } catch {
+                    throw PersoError(.channel, "\(s): \(error)")
+                }
+            }
+            var answer = try Self.send(command, on: meter, doing: "\(s)")
+            if let channel {
+                do { answer = try channel.unwrap(answer) } catch {
+                    throw PersoError(.channel, "\(s): \(error)", statusWord: answer.statusWord)
+                }
+            }
+            guard answer.statusWord == .success else {
+                if answer.statusWord == .conditionsOfUseNotSatisfied {
+                    throw PersoError(
+                        .notBlank, "\(s): the chip is locked (an issued card)", statusWord: answer.statusWord)
+                }
+                throw PersoError(.refused, "\(s) refused", statusWord: answer.statusWord)
+            }
+            step(s)
+        }
+        return Report(serial: serial, apdus: meter.apduCount, bytesSent: meter.bytesSent)
+    }
+
+    /// INITIALIZE UPDATE, the card cryptogram checked with the chip's diversified keys, EXTERNAL AUTHENTICATE at
+    /// C-MAC + C-DECRYPTION + R-MAC.
+    func openChannel(on transport: any CardTransport, master: [UInt8], serial: [UInt8]) throws(PersoError)
+        -> SCP03Session
+    {
+        do {
+            let keys = try SCP03.StaticKeys.diversified(master: master, diversificationData: serial)
+            let host = try SCP03Host(keys: keys, random: random)
+            let answer = try Self.send(host.initializeUpdate, on: transport, doing: "INITIALIZE UPDATE")
+            if answer.statusWord == .conditionsOfUseNotSatisfied {
+                throw PersoError(.notBlank, "the chip is locked (an issued card)", statusWord: answer.statusWord)
+            }
+            let card = try SCP03Host.parse(answer)
+            guard card.diversificationData == serial else {
+                throw PersoError(.notBlank, "the chip changed between GET DATA and INITIALIZE UPDATE")
+            }
+            let (channel, externalAuthenticate) = try host.authenticate(card, level: .personalization)
+            let done = try Self.send(externalAuthenticate, on: transport, doing: "EXTERNAL AUTHENTICATE")
+            guard done.statusWord == .success else {
+                throw PersoError(.wrongTransportKey, "EXTERNAL AUTHENTICATE refused", statusWord: done.statusWord)
+            }
+            return channel
+        } catch let error as PersoError {
+            throw error
+        } catch let error as SCP03Error {
+            throw PersoError(.wrongTransportKey, "\(error)", statusWord: error.statusWord)
+        } catch {
+            throw PersoError(.channel, "opening the secure channel: \(error)")
+        }
+    }
+
+    static func send(_ command: CommandAPDU, on transport: any CardTransport, doing what: String) throws(PersoError)
+        -> ResponseAPDU
+    {
+        do {
+            return try transport.transmit(command)
+        } catch let error as TransportError {
+            throw PersoError(.cardRemoved, "\(what): \(error.reason)")
+        } catch {
+            throw PersoError(.cardRemoved, "\(what): \(error)")
+        }
+    }
+}
+
+/// The read-back that decides "issued": the card, read as a terminal would (PACE or BAC with the image's own key),
+/// is genuine against the batch's CSCA (PA, CA, AA, consistency), and every file is byte-identical to the image.
+public enum ReadBack {
+    public struct Outcome: Sendable {
+        public var passed: Bool
+        public var reason: String
+        public var result: ReadResult?
+    }
+
+    /// The key a terminal would use for this image: the CAN when the chip offers PACE with one, else the MRZ.
+    public static func accessKey(for image: CardImage) -> AccessKey? {
+        if image.content(of: .cardAccess) != nil, let can = image.secrets.can { return .can(can) }
+        return image.secrets.bacKey.map { .mrz($0) }
+    }
+
+    public static func verify(
+        _ image: CardImage, on transport: any CardTransport, trust: TrustStore, today: CalendarDate? = nil
+    ) -> Outcome {
+        guard let key = accessKey(for: image) else {
+            return Outcome(passed: false, reason: "the image has no access key", result: nil)
+        }
+        let result: ReadResult
+        do {
+            result = try ReaderSession(transport: transport).readCard(
+                key, options: ReadOptions(trust: trust, today: today))
+        } catch {
+            return Outcome(passed: false, reason: "the card does not read back: \(error)", result: nil)
+        }
+        for (file, content) in image.lDSFiles where file != .cardAccess {
+            guard result.files[file] == content else {
+                return Outcome(
+                    passed: false, reason: "\(file.name) reads back different from the image", result: result)
+            }
+        }
+        guard result.assessment.genuine else {
+            return Outcome(
+                passed: false, reason: "not genuine: " + result.assessment.reasons.joined(separator: "; "),
+                result: result)
+        }
+        return Outcome(passed: true, reason: "genuine; every file byte-identical", result: result)
+    }
+}

@@ -1,0 +1,123 @@
+import CardCore
+import ChipAccess
+import LDS
+
+/// The ordered commands that turn a blank chip into a given card image (DESIGN.md, "PersoScript"): for every
+/// file CREATE FILE, SELECT and UPDATE BINARY in the largest chunks the link takes; PUT DATA of each secret; the
+/// lock. The writer replays it (inside SCP03 for the `secure` command set) and journals each step.
+public struct PersoScript: Sendable {
+    public struct Step: Sendable, CustomStringConvertible {
+        public enum Kind: Sendable, Hashable {
+            case createFile(UInt16, size: Int)
+            case selectFile(UInt16)
+            case write(UInt16, offset: Int, count: Int)
+            case putSecret(PersoProtocol.Tag)
+            case lock
+        }
+        public let kind: Kind
+        public let command: CommandAPDU
+
+        /// Whether the command carries a secret (a key, the CAN, the MRZ key): never logged, and only inside a
+        /// secure channel on a `secure` chip.
+        public var carriesSecret: Bool {
+            if case .putSecret = kind { return true }
+            return false
+        }
+
+        /// What the step does, never its data.
+        public var description: String {
+            switch kind {
+            case .createFile(let fid, let size): return String(format: "CREATE FILE %04X (%d bytes)", fid, size)
+            case .selectFile(let fid): return String(format: "SELECT %04X", fid)
+            case .write(let fid, let offset, let count):
+                return String(format: "UPDATE BINARY %04X @%d (%d bytes)", fid, offset, count)
+            case .putSecret(let tag): return "PUT DATA \(tag) (secret)"
+            case .lock: return "LOCK"
+            }
+        }
+    }
+
+    public let aid: [UInt8]
+    public let commandSet: PersoCommandSet
+    public let steps: [Step]
+
+    /// The largest UPDATE BINARY data a command can carry: 255 bytes short, 65535 extended; inside SCP03 less
+    /// the C-MAC and the encryption's padding to whole AES blocks.
+    public static func chunkSize(commandSet: PersoCommandSet, extendedLength: Bool) -> Int {
+        let lc = extendedLength ? 65535 : 255
+        guard commandSet == .secure else { return lc }
+        return (lc - 8) / 16 * 16 - 1
+    }
+
+    /// Compiles `image` for `commandSet`: every file of the master file and of the application, then the secrets
+    /// the image holds, then the lock. Throws for a file no UPDATE BINARY can address (over 32767 bytes).
+    public static func compile(_ image: CardImage, commandSet: PersoCommandSet, extendedLength: Bool)
+        throws(PreparationError)
+        -> PersoScript
+    {
+        let chunk = chunkSize(commandSet: commandSet, extendedLength: extendedLength)
+        var steps: [Step] = []
+        let files = image.masterFiles + (image.applications.first?.files ?? [])
+        for file in files {
+            guard !file.content.isEmpty, file.content.count <= 0x7FFF else {
+                throw PreparationError(
+                    reason: "\(file.name) of \(file.content.count) bytes cannot be written (1…32767)")
+            }
+            steps.append(
+                Step(
+                    kind: .createFile(file.fileID, size: file.content.count),
+                    command: PersoProtocol.createFile(fid: file.fileID, size: file.content.count)))
+            steps.append(Step(kind: .selectFile(file.fileID), command: PersoProtocol.selectFile(fid: file.fileID)))
+            var offset = 0
+            while offset < file.content.count {
+                let count = min(chunk, file.content.count - offset)
+                steps.append(
+                    Step(
+                        kind: .write(file.fileID, offset: offset, count: count),
+                        command: PersoProtocol.updateBinary(
+                            offset: offset, data: Array(file.content[offset..<offset + count]))))
+                offset += count
+            }
+        }
+        /// A PUT DATA longer than one command (an RSA key without extended length) goes as an ISO 7816 command
+        /// chain: CLA bit 10 on every part but the last.
+        func put(_ tag: PersoProtocol.Tag, _ command: CommandAPDU) {
+            guard command.data.count > chunk else {
+                steps.append(Step(kind: .putSecret(tag), command: command))
+                return
+            }
+            var offset = 0
+            while offset < command.data.count {
+                let end = min(offset + chunk, command.data.count)
+                let last = end == command.data.count
+                steps.append(
+                    Step(
+                        kind: .putSecret(tag),
+                        command: CommandAPDU(
+                            cla: last ? command.cla : command.cla | 0x10, ins: command.ins, p1: command.p1,
+                            p2: command.p2, data: Array(command.data[offset..<end]))))
+                offset = end
+            }
+        }
+        let s = image.secrets
+        if let key = s.bacKey {
+            put(.bacKeySeed, PersoProtocol.putBACKey(key))
+        }
+        if let can = s.can {
+            put(.can, PersoProtocol.putData(.can, value: Array(can.utf8)))
+        }
+        if let ca = CardImage.Secrets.der(s.chipAuthenticationKey) {
+            put(.chipAuthenticationKey, PersoProtocol.putData(.chipAuthenticationKey, value: ca))
+        }
+        if let dh = s.chipAuthenticationDHKey, let x = try? Hex.decode(dh) {
+            put(.chipAuthenticationDHKey, PersoProtocol.putData(.chipAuthenticationDHKey, value: x))
+        }
+        if let aa = CardImage.Secrets.der(s.activeAuthenticationKey) {
+            put(.activeAuthenticationKey, PersoProtocol.putData(.activeAuthenticationKey, value: aa))
+        }
+        steps.append(Step(kind: .lock, command: PersoProtocol.lock))
+        return PersoScript(
+            aid: image.applications.first?.aidBytes ?? VietnameseCard.applicationID, commandSet: commandSet,
+            steps: steps)
+    }
+}

@@ -1,0 +1,185 @@
+import CardCore
+import CardCrypto
+import CardEmulator
+import ChipAccess
+import Foundation
+import Issuance
+import LDS
+import Personalization
+import Reader
+import TestSupport
+import Testing
+
+/// A test issuer and the sample record's card image, shared by the writer tests.
+enum Line {
+    static let master: [UInt8] = Array(0x40..<0x50)
+    static let today = CalendarDate(year: 2026, month: 11, day: 22)!
+
+    nonisolated(unsafe) static let pki: TestPKI = {
+        do { return try TestPKI() } catch { fatalError("\(error)") }
+    }()
+
+    static var trust: TrustStore { TrustStore(anchors: [pki.csca]) }
+
+    static func image(profile: CardProfile = .vietnamese2021, change: (inout CitizenRecord) -> Void = { _ in }) throws
+        -> CardImage
+    {
+        var record = try SampleRecord.record
+        change(&record)
+        return try DataPreparation.prepare(
+            record, profile: profile, signer: pki.signer, validator: RecordValidator(today: today))
+    }
+
+    static func blank(_ index: Int, commandSet: PersoCommandSet = .secure, extended: Bool = true) throws -> EmulatedChip
+    {
+        try EmulatedChip(
+            blank: try BlankChip(
+                serial: BlankChip.serial(batch: 1, index: index), master: master, commandSet: commandSet),
+            settings: EmulatorSettings(supportsExtendedLength: extended))
+    }
+}
+
+@Suite("The writer: a blank chip becomes an issued card, read back genuine")
+struct WriterTests {
+    @Test(
+        "Both command sets, extended length on and off: written, locked, read back genuine and byte-identical",
+        arguments: [PersoCommandSet.secure, .jmrtdApplet], [true, false])
+    func personalize(_ commandSet: PersoCommandSet, _ extended: Bool) throws {
+        let image = try Line.image()
+        let chip = try Line.blank(7, commandSet: commandSet, extended: extended)
+        #expect(chip.isBlank)
+        let script = try PersoScript.compile(image, commandSet: commandSet, extendedLength: extended)
+        var steps = 0
+        let report = try PersoWriter(transportMasterKey: Line.master).write(script, to: chip) { _ in steps += 1 }
+        #expect(steps == script.steps.count)
+        #expect(report.serial == BlankChip.serial(batch: 1, index: 7))
+        #expect(!chip.isBlank)
+        // Extended length: one UPDATE BINARY per file; short: DG2 in chunks of the largest size the channel takes.
+        let writes = script.steps.filter { if case .write = $0.kind { return true } else { return false } }
+        if extended {
+            #expect(writes.count == image.lDSFiles.count)
+        } else {
+            #expect(writes.count > image.lDSFiles.count)
+        }
+        chip.reset()
+        let outcome = ReadBack.verify(image, on: chip, trust: Line.trust, today: Line.today)
+        #expect(outcome.passed, "\(outcome.reason)")
+        #expect(outcome.result?.checks.chipAuthentication.status == .passed)
+        #expect(outcome.result?.checks.activeAuthentication.status == .passed)
+    }
+
+    @Test("A locked card answers 6985 to every perso command, plain or in SCP03; a second write is refused")
+    func locked() throws {
+        let image = try Line.image()
+        let chip = try Line.blank(8)
+        let writer = PersoWriter(transportMasterKey: Line.master)
+        let script = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
+        _ = try writer.write(script, to: chip)
+        for command in [
+            PersoProtocol.createFile(fid: 0x0101, size: 10), PersoProtocol.updateBinary(offset: 0, data: [1]),
+            PersoProtocol.putData(.can, value: Array("123456".utf8)), PersoProtocol.lock,
+            CommandAPDU(cla: 0x80, ins: 0x50, p1: 0x30, p2: 0, data: [UInt8](repeating: 1, count: 8), ne: 256),
+            CommandAPDU(cla: 0x84, ins: 0xD6, p1: 0, p2: 0, data: [UInt8](repeating: 1, count: 24)),
+        ] {
+            #expect(try chip.transmit(command).statusWord == .conditionsOfUseNotSatisfied, "\(command)")
+        }
+        #expect(throws: PersoError.self) { _ = try writer.write(script, to: chip) }
+    }
+
+    @Test("A secure chip refuses perso commands outside SCP03 and a writer with the wrong master key")
+    func secureChipRefusesClear() throws {
+        let image = try Line.image()
+        let chip = try Line.blank(9)
+        let plain = try PersoScript.compile(image, commandSet: .jmrtdApplet, extendedLength: true)
+        do {
+            _ = try PersoWriter(transportMasterKey: nil).write(plain, to: chip)
+            Issue.record("a secure chip took perso commands in clear")
+        } catch let error as PersoError {
+            #expect(error.kind == .refused && error.statusWord == .securityStatusNotSatisfied, "\(error)")
+        }
+        let secure = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
+        do {
+            _ = try PersoWriter(transportMasterKey: Array(0x50..<0x60)).write(secure, to: try Line.blank(10))
+            Issue.record("wrong transport keys accepted")
+        } catch let error as PersoError {
+            #expect(error.kind == .wrongTransportKey, "\(error)")
+        }
+    }
+
+    @Test("The secure command set sends no secret in clear: no key, CAN or MRZ key appears in any command")
+    func noSecretOnTheWire() throws {
+        let image = try Line.image()
+        let recorder = Recorder(try Line.blank(11))
+        _ = try PersoWriter(transportMasterKey: Line.master).write(
+            try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: recorder)
+        let wire = recorder.sent.flatMap { $0 }
+        for secret in Secrets.of(image) {
+            #expect(!wire.contains(secret), "a secret of \(secret.count) bytes crossed the wire in clear")
+        }
+        // The same with the JMRTD applet's plain commands does show them: the check can fail.
+        let plain = Recorder(try Line.blank(12, commandSet: .jmrtdApplet))
+        _ = try PersoWriter(transportMasterKey: nil).write(
+            try PersoScript.compile(image, commandSet: .jmrtdApplet, extendedLength: true), to: plain)
+        #expect(Secrets.of(image).contains { plain.sent.flatMap { $0 }.contains($0) })
+    }
+
+    @Test("A chip saved mid-perso and served again continues; a saved issued chip reads back genuine")
+    func snapshot() throws {
+        let image = try Line.image()
+        let chip = try Line.blank(13)
+        nonisolated(unsafe) var saved: [EmulatedChip.State] = []
+        chip.onNonVolatileChange = { saved.append($0) }
+        _ = try PersoWriter(transportMasterKey: Line.master).write(
+            try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: chip)
+        guard case .issued(let issued) = try #require(saved.last) else {
+            Issue.record("the last state is not issued")
+            return
+        }
+        let again = try EmulatedChip(state: .issued(issued))
+        #expect(ReadBack.verify(image, on: again, trust: Line.trust, today: Line.today).passed)
+        let json = try JSONEncoder().encode(saved[saved.count / 2])
+        let middle = try EmulatedChip(state: try JSONDecoder().decode(EmulatedChip.State.self, from: json))
+        #expect(middle.isBlank)
+    }
+}
+
+/// Remembers every command's bytes.
+final class Recorder: CardTransport {
+    let base: any CardTransport
+    var sent: [[UInt8]] = []
+    init(_ base: any CardTransport) { self.base = base }
+    var capabilities: TransportCapabilities { base.capabilities }
+    func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        sent.append(command.encoded())
+        return try base.transmit(command)
+    }
+}
+
+/// The secrets of an image as byte strings to look for: private keys (whole and their largest integers), CAN,
+/// MRZ key fields.
+enum Secrets {
+    static func of(_ image: CardImage) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for key in [image.secrets.chipAuthenticationKey, image.secrets.activeAuthenticationKey] {
+            if let der = CardImage.Secrets.der(key) {
+                out.append(der)
+                // Any 24-byte window of the key: a private scalar or a prime is never sent in clear, whole or cut.
+                out.append(Array(der.suffix(24)))
+                out.append(Array(der[der.count / 2..<der.count / 2 + 24]))
+            }
+        }
+        if let can = image.secrets.can { out.append(Array(("\u{4}\u{6}" + can).utf8)) }
+        if let mrz = image.secrets.mrz {
+            out.append(Array(mrz.documentNumber.utf8))
+            out.append(Array((mrz.dateOfBirth + "\u{4}\u{6}" + mrz.dateOfExpiry).utf8))
+        }
+        return out
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        return indices.dropLast(needle.count - 1).contains { self[$0..<$0 + needle.count].elementsEqual(needle) }
+    }
+}
