@@ -29,11 +29,12 @@ public final class EmulatedChip: CardTransport {
     /// What a chip keeps when the power goes: a blank chip's perso memory, or an issued card.
     public enum State: Codable, Hashable, Sendable {
         case blank(BlankChip)
-        case issued(CardImage)
+        /// An issued card, with the serial it kept from its blank days (nil for an image made otherwise).
+        case issued(CardImage, serial: String?)
     }
 
     /// The chip's non-volatile state now (to save it, or to serve it again after a crash).
-    public var state: State { perso.map { .blank($0.chip) } ?? .issued(image) }
+    public var state: State { perso.map { .blank($0.chip) } ?? .issued(image, serial: serial?.hexString) }
 
     /// Called after every command that changed the chip's non-volatile memory (perso writes, the lock).
     public var onNonVolatileChange: (@Sendable (State) -> Void)?
@@ -76,9 +77,10 @@ public final class EmulatedChip: CardTransport {
         self.settings = settings
         self.random = random
         switch state {
-        case .issued(let image):
+        case .issued(let image, let serial):
             self.image = image
             fileSystem = FileSystem(image: image)
+            self.serial = serial.flatMap { try? Hex.decode($0) }
             try load(image)
         case .blank(let chip):
             image = CardImage(
@@ -285,6 +287,11 @@ public final class EmulatedChip: CardTransport {
     }
 
     private func dispatch(_ command: CommandAPDU, protected: Bool, capacity: Int) -> ResponseAPDU {
+        // The chip's serial stays readable after the lock (as GP cards keep their CPLC): a line that restarts
+        // after a crash recognises the card in its reader.
+        if command.cla & 0xF0 == 0x80, command.ins == 0xCA, command.p1 == 0, command.p2 == 0xCF, let serial {
+            return ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: serial), statusWord: .success)
+        }
         // An issued (locked) card refuses every personalization command, in any class.
         if [0xE0, 0xD6, 0xDA, 0x50].contains(command.ins) || (command.ins == 0x82 && command.cla & 0x80 != 0) {
             return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)

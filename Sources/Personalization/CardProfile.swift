@@ -35,6 +35,8 @@ public struct CardProfile: Hashable, Sendable {
     public var capacities: FileCapacities
     /// How a name too long for the MRZ is truncated (ICAO 9303-3 §4.6).
     public var mrzNameTruncation: MRZNameTruncation = .cut
+    /// The personalization commands the profile's chips take.
+    public var persoCommandSet: PersoCommandSet = .secure
 
     /// The Vietnamese chip ID card (2021): PACE ECDH-GM-AES-128 on brainpoolP256r1 (id 13), BAC, CA ECDH-AES-128
     /// v1, AA RSA-2048, SHA-256 hashes, ECDSA/SHA-256 document signer.

@@ -19,7 +19,8 @@ struct CCCD: ParsableCommand {
         version: version,
         subcommands: [
             ReadCommand.self, ReadersCommand.self, EmulateCommand.self, PrepareCommand.self, ValidateCommand.self,
-            PKICommand.self, SampleCardCommand.self, TLVCommand.self, APDUCommand.self,
+            PersoCommand.self, JournalCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self,
+            APDUCommand.self,
         ]
     )
 }

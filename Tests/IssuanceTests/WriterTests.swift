@@ -131,11 +131,15 @@ struct WriterTests {
         chip.onNonVolatileChange = { saved.append($0) }
         _ = try PersoWriter(transportMasterKey: Line.master).write(
             try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: chip)
-        guard case .issued(let issued) = try #require(saved.last) else {
+        guard case .issued(let issued, let serial) = try #require(saved.last) else {
             Issue.record("the last state is not issued")
             return
         }
-        let again = try EmulatedChip(state: .issued(issued))
+        #expect(serial == BlankChip.serial(batch: 1, index: 13).hexString)
+        let again = try EmulatedChip(state: .issued(issued, serial: serial))
+        #expect(
+            try PersoWriter.chipSerial(on: again, aid: VietnameseCard.applicationID)
+                == BlankChip.serial(batch: 1, index: 13))
         #expect(ReadBack.verify(image, on: again, trust: Line.trust, today: Line.today).passed)
         let json = try JSONEncoder().encode(saved[saved.count / 2])
         let middle = try EmulatedChip(state: try JSONDecoder().decode(EmulatedChip.State.self, from: json))

@@ -1,0 +1,300 @@
+import CardCore
+import CardCrypto
+import ChipAccess
+import Foundation
+import LDS
+import Personalization
+import Reader
+
+/// What a line personalizes: the batch's valid records, the profile, the document signer, the CSCA the read-back
+/// trusts, and the chips' transport master key.
+public struct PersoJob: @unchecked Sendable {
+    public var batchID: String
+    /// The valid records by line number (invalid ones were rejected before the line started).
+    public var records: [Int: CitizenRecord]
+    public var profile: CardProfile
+    public var signer: DocumentSigner
+    public var trust: TrustStore
+    public var transportMasterKey: [UInt8]?
+    public var baseDirectory: String?
+    public var today: CalendarDate?
+
+    public init(
+        batchID: String, records: [Int: CitizenRecord], profile: CardProfile, signer: DocumentSigner, trust: TrustStore,
+        transportMasterKey: [UInt8]?, baseDirectory: String?, today: CalendarDate? = nil
+    ) {
+        self.batchID = batchID
+        self.records = records
+        self.profile = profile
+        self.signer = signer
+        self.trust = trust
+        self.transportMasterKey = transportMasterKey
+        self.baseDirectory = baseDirectory
+        self.today = today
+    }
+}
+
+/// What the line reports as it goes (for the progress line and the log). Never a secret.
+public enum LineEvent: Sendable {
+    case issued(line: Int, serial: String, station: String)
+    case spoiled(line: Int, serial: String, station: String, reason: String)
+    case failed(line: Int, reason: String)
+    case recovered(line: Int, serial: String, outcome: String)
+    case refusedCard(station: String, reason: String)
+}
+
+/// The totals of a run.
+public struct LineSummary: Codable, Sendable {
+    public var issued = 0
+    public var spoiled = 0
+    public var failed = 0
+    public var recovered = 0
+    public var seconds = 0.0
+    public var cardsPerMinute: Double { seconds > 0 ? Double(issued) / seconds * 60 : 0 }
+}
+
+/// A personalization line: one station per slot, all on one journal. First it accounts for what a previous run
+/// left open (the chip in the reader is read back and recognised, or known untouched, or spoiled); then every
+/// station claims records until none is left, writing, locking and reading back each card.
+public final class PersoLine: @unchecked Sendable {
+    public let job: PersoJob
+    public let journal: any PersoJournal
+    public let slots: [any CardSlot]
+    private let report: @Sendable (LineEvent) -> Void
+    private let lock = NSLock()
+    private var active = 0
+    private var summary = LineSummary()
+    private var stopRequested = false
+    private var errors: [any Error] = []
+
+    public init(
+        job: PersoJob, journal: any PersoJournal, slots: [any CardSlot],
+        report: @escaping @Sendable (LineEvent) -> Void = { _ in }
+    ) {
+        self.job = job
+        self.journal = journal
+        self.slots = slots
+        self.report = report
+    }
+
+    /// Asks the stations to stop after the card in hand.
+    public func stop() {
+        lock.withLock { stopRequested = true }
+    }
+
+    /// Runs the line to the end of the batch (or `stop()`); returns the totals.
+    public func run() throws -> LineSummary {
+        let start = Date()
+        try recover()
+        let group = DispatchGroup()
+        for index in slots.indices {
+            group.enter()
+            Thread {
+                do { try self.station(self.slots[index]) } catch {
+                    self.lock.withLock { self.errors.append(error) }
+                    self.stop()
+                }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        if let first = lock.withLock({ errors.first }) { throw first }
+        return lock.withLock {
+            summary.seconds = Date().timeIntervalSince(start)
+            return summary
+        }
+    }
+
+    /// Nothing left to do: no pending record and no card in hand anywhere (a spoiled card puts its record back).
+    func finished() -> Bool {
+        let (busy, stopping) = lock.withLock { (active, stopRequested) }
+        if stopping { return true }
+        if busy > 0 { return false }
+        return ((try? journal.records(batch: job.batchID)) ?? []).allSatisfy { $0.status != .pending }
+    }
+
+    // MARK: Recovery
+
+    /// Accounts for every attempt a previous run left open, before any new card is touched.
+    func recover() throws {
+        var open = try journal.openAttempts(batch: job.batchID)
+        guard !open.isEmpty else { return }
+        for slot in slots {
+            guard let card = slot.presentCard(),
+                let serial = try? PersoWriter.chipSerial(on: card, aid: job.profile.applicationID).hexString,
+                let index = open.firstIndex(where: { $0.chipSerial == serial })
+            else { continue }
+            let attempt = open.remove(at: index)
+            try resolve(attempt, card: card, slot: slot)
+        }
+        for attempt in open {
+            if attempt.phase == .claimed {
+                try journal.finish(
+                    attempt: attempt.id, .interrupted, reason: "the line stopped before writing; the chip left")
+            } else {
+                // It may be an issued card somewhere: never issue its record again without someone looking.
+                try journal.finish(
+                    attempt: attempt.id, .interrupted,
+                    reason:
+                        "chip \(attempt.chipSerial) left the reader while being written; find it before issuing this record"
+                )
+                try journal.fail(
+                    batch: job.batchID, line: attempt.line,
+                    reason: "chip \(attempt.chipSerial) left \(attempt.reader) mid-issuance (it may be an issued card)")
+            }
+            report(.recovered(line: attempt.line, serial: attempt.chipSerial, outcome: "chip not found"))
+        }
+    }
+
+    /// The chip of an open attempt is in `slot`: issued (it reads back as its record's card), untouched, or
+    /// spoiled.
+    func resolve(_ attempt: OpenAttempt, card: any CardTransport, slot: any CardSlot) throws {
+        guard let record = job.records[attempt.line] else {
+            try journal.finish(attempt: attempt.id, .interrupted, reason: "the record is no longer in the batch")
+            return
+        }
+        if attempt.phase == .claimed {
+            try journal.finish(
+                attempt: attempt.id, .interrupted, reason: "the line stopped before writing (chip untouched)")
+            report(.recovered(line: attempt.line, serial: attempt.chipSerial, outcome: "untouched"))
+            return
+        }
+        try? slot.reset(card)
+        if let image = recognise(record, on: card) {
+            try journal.finish(attempt: attempt.id, .issued, reason: "recognised after a restart: reads back genuine")
+            try slot.release(card, outcome: .issued(image, label: record.idNumber), stop: { true })
+            lock.withLock {
+                summary.issued += 1
+                summary.recovered += 1
+            }
+            report(.recovered(line: attempt.line, serial: attempt.chipSerial, outcome: "issued"))
+        } else {
+            try journal.finish(attempt: attempt.id, .spoiled, reason: "interrupted while being written")
+            try slot.release(card, outcome: .spoiled, stop: { true })
+            lock.withLock {
+                summary.spoiled += 1
+                summary.recovered += 1
+            }
+            report(.recovered(line: attempt.line, serial: attempt.chipSerial, outcome: "spoiled"))
+        }
+    }
+
+    /// The card is `record`'s, complete and locked: it opens with the record's key and reads back genuine against
+    /// the batch's CSCA, and holds the record's ID number. Returns what it read, as an image.
+    func recognise(_ record: CitizenRecord, on card: any CardTransport) -> CardImage? {
+        var keys: [AccessKey] = []
+        if job.profile.offersPACE, let can = try? VietnameseCard.can(idNumber: record.idNumber) {
+            keys.append(.can(can))
+        }
+        if let dob = CalendarDate(iso: record.dateOfBirth),
+            let key = try? VietnameseCard.bacKey(
+                idNumber: record.idNumber, dateOfBirth: dob.mrz,
+                dateOfExpiry: record.dateOfExpiry.flatMap { CalendarDate(iso: $0)?.mrz })
+        {
+            keys.append(.mrz(key))
+        }
+        for key in keys {
+            guard
+                let result = try? ReaderSession(transport: card).readCard(
+                    key, options: ReadOptions(trust: job.trust, today: job.today)),
+                result.assessment.genuine,
+                let dg1 = result.files[.dataGroup(1)], let mrz = try? DataGroup1(bytes: dg1).mrz,
+                VietnameseCard.idNumber(from: mrz) == record.idNumber
+            else { continue }
+            return CardImage.eMRTD(files: result.files, bac: nil, aid: job.profile.applicationID)
+        }
+        return nil
+    }
+
+    // MARK: Stations
+
+    func station(_ slot: any CardSlot) throws {
+        let writer = PersoWriter(transportMasterKey: job.transportMasterKey)
+        while !finished() {
+            guard let card = try slot.awaitCard(stop: { self.finished() }) else { continue }
+            let serial: [UInt8]
+            do {
+                serial = try PersoWriter.chipSerial(on: card, aid: job.profile.applicationID)
+            } catch {
+                try journal.event(
+                    batch: job.batchID, line: nil, chip: nil, reader: slot.name, kind: "refused", detail: "\(error)")
+                report(.refusedCard(station: slot.name, reason: "\(error)"))
+                try slot.release(card, outcome: .refused, stop: { self.finished() })
+                continue
+            }
+            lock.withLock { active += 1 }
+            defer { lock.withLock { active -= 1 } }
+            guard
+                let claim = try journal.claim(
+                    batch: job.batchID, chipSerial: serial.hexString, station: slot.name, reader: slot.name)
+            else {
+                lock.withLock { active -= 1 }
+                Thread.sleep(forTimeInterval: 0.05)
+                lock.withLock { active += 1 }
+                continue
+            }
+            try personalize(claim, card: card, serial: serial.hexString, slot: slot, writer: writer)
+        }
+    }
+
+    func personalize(_ claim: Claim, card: any CardTransport, serial: String, slot: any CardSlot, writer: PersoWriter)
+        throws
+    {
+        guard let record = job.records[claim.line] else {
+            try journal.finish(attempt: claim.attempt, .interrupted, reason: "no such record")
+            return
+        }
+        let image: CardImage
+        let script: PersoScript
+        do {
+            image = try DataPreparation.prepare(
+                record, profile: job.profile, signer: job.signer, baseDirectory: job.baseDirectory,
+                validator: RecordValidator(profile: job.profile, today: job.today))
+            script = try PersoScript.compile(
+                image, commandSet: job.profile.persoCommandSet,
+                extendedLength: card.capabilities.supportsExtendedLength)
+        } catch {
+            // Not the chip's fault: the chip stays blank for the next record.
+            try journal.finish(attempt: claim.attempt, .interrupted, reason: "preparation failed")
+            try journal.fail(batch: job.batchID, line: claim.line, reason: "preparation failed: \(error)")
+            lock.withLock { summary.failed += 1 }
+            report(.failed(line: claim.line, reason: "\(error)"))
+            return
+        }
+        try journal.advance(attempt: claim.attempt, to: .writing)
+        var journalFailure: (any Error)? = nil
+        do {
+            _ = try writer.write(script, to: card) { step in
+                guard step.kind == .lock else { return }
+                do { try self.journal.advance(attempt: claim.attempt, to: .locked) } catch { journalFailure = error }
+            }
+            // The journal could not follow: stop here, as a crash would; the restart recognises the card.
+            if let journalFailure { throw journalFailure }
+        } catch let error as PersoError where error.kind == .notBlank {
+            try journal.finish(attempt: claim.attempt, .interrupted, reason: "not a blank chip: \(error)")
+            report(.refusedCard(station: slot.name, reason: "\(error)"))
+            try slot.release(card, outcome: .refused, stop: { self.finished() })
+            return
+        } catch let error as PersoError {
+            try spoil(claim, serial: serial, reason: "\(error)", card: card, slot: slot)
+            return
+        }
+        try? slot.reset(card)
+        let outcome = ReadBack.verify(image, on: card, trust: job.trust, today: job.today)
+        guard outcome.passed else {
+            try spoil(claim, serial: serial, reason: "read-back: \(outcome.reason)", card: card, slot: slot)
+            return
+        }
+        try journal.finish(attempt: claim.attempt, .issued, reason: nil)
+        lock.withLock { summary.issued += 1 }
+        report(.issued(line: claim.line, serial: serial, station: slot.name))
+        try slot.release(card, outcome: .issued(image, label: record.idNumber), stop: { self.finished() })
+    }
+
+    func spoil(_ claim: Claim, serial: String, reason: String, card: any CardTransport, slot: any CardSlot) throws {
+        try journal.finish(attempt: claim.attempt, .spoiled, reason: reason)
+        lock.withLock { summary.spoiled += 1 }
+        report(.spoiled(line: claim.line, serial: serial, station: slot.name, reason: reason))
+        try slot.release(card, outcome: .spoiled, stop: { self.finished() })
+    }
+}

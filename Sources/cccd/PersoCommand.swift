@@ -1,0 +1,286 @@
+import ArgumentParser
+import CardCore
+import CardCrypto
+import CardEmulator
+import Foundation
+import Issuance
+import LDS
+import PCSC
+import Personalization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct PersoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perso",
+        abstract: "Personalize a batch: validated records become signed, locked, verified chips.",
+        discussion: """
+            Every record is validated first; invalid ones are rejected with their reasons before any card is \
+            touched. Each station (a reader, or an emulated chip) then takes the next record, prepares its card \
+            image (fresh chip keys, EF.SOD signed), writes it to the blank chip with the profile's command set \
+            (inside a GlobalPlatform SCP03 channel for `secure`), locks it and reads it back as a terminal would \
+            (PA against the signer's CSCA, CA, AA, every file byte-identical). Only then is the card issued; a \
+            card that fails is spoiled and its record goes to the next card.
+
+            The journal (SQLite) records every attempt before the first write, so a run that dies resumes where \
+            it stopped and never issues a record twice: run the same command again. It never holds a private key \
+            or biometric data.
+
+            Exit codes: 0 every record issued; 2 some records rejected as invalid (the others issued); 1 records \
+            left failed or pending, or an error.
+
+            Example: cccd perso --batch Vectors/sample-card/batch.jsonl --signer out/pki \
+            --journal out/perso.db --emulated 4 --out out/cards
+            """
+    )
+
+    @Option(help: "The batch: one JSON record per line (UTF-8).")
+    var batch: String
+
+    @Option(help: ArgumentHelp("A built-in card profile by name, or a profile YAML file.", valueName: "name|path"))
+    var profile: String = "vn-cccd-2021"
+
+    @Option(
+        help: "A folder with the document signer (ds.crt, ds.key) and its CSCA (csca.crt), as `cccd pki init` writes.")
+    var signer: String
+
+    @Option(help: "The journal (SQLite file), created if needed. The same file resumes the batch.")
+    var journal: String
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp("PC/SC readers to work: all, or reader names.", valueName: "all|name"))
+    var readers: [String] = []
+
+    @Option(help: "Work N emulated blank chips in this process instead of readers.")
+    var emulated: Int?
+
+    @Option(help: "With --emulated: where issued cards (cards/), spoiled chips and the chips in work (slots/) go.")
+    var out: String = "out/perso"
+
+    @Option(
+        help: ArgumentHelp(
+            "The batch's transport master key (hex, AES-128/192/256), from which each chip's SCP03 keys are diversified. With --emulated, a built-in TEST key by default.",
+            valueName: "file"))
+    var transportKey: String?
+
+    @Option(help: "Trust this CSCA for the read-back instead of the signer folder's csca.crt.")
+    var trust: String?
+
+    @Flag(help: "Print the summary as JSON (no progress line).")
+    var json = false
+
+    func validate() throws {
+        guard (emulated != nil) != !readers.isEmpty else {
+            throw ValidationError("give either --readers all|NAME… or --emulated N")
+        }
+        if let emulated, !(1...64).contains(emulated) { throw ValidationError("--emulated must be 1…64") }
+    }
+
+    /// A TEST transport master key for emulated chips (the key card makers would hand over, here public).
+    static let testTransportKey: [UInt8] = Array("CCCDKit TEST KEY".utf8)
+
+    func run() throws {
+        let cardProfile: CardProfile
+        let documentSigner: DocumentSigner
+        let trustStore: TrustStore
+        let data: Data
+        do {
+            cardProfile = try CardProfile(nameOrPath: profile)
+            documentSigner = try DocumentSigner.load(directory: signer)
+            trustStore = try TrustStore.load(paths: [trust ?? (signer as NSString).appendingPathComponent("csca.crt")])
+            guard let d = FileManager.default.contents(atPath: batch) else {
+                throw PreparationError(reason: "cannot read \(batch)")
+            }
+            data = d
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
+        var master: [UInt8]? = nil
+        if let transportKey {
+            guard let text = try? String(contentsOfFile: transportKey, encoding: .utf8),
+                let key = try? Hex.decode(text.filter { !$0.isWhitespace }), [16, 24, 32].contains(key.count)
+            else {
+                throw fail("\(transportKey): not an AES key in hex (32, 48 or 64 hex digits)", code: CCCDExit.failure)
+            }
+            master = key
+        } else if emulated != nil {
+            master = Self.testTransportKey
+        } else if cardProfile.persoCommandSet == .secure {
+            throw fail(
+                "the secure command set needs --transport-key FILE (the batch's master key)", code: CCCDExit.failure)
+        }
+        if cardProfile.persoCommandSet == .jmrtdApplet {
+            warn(
+                "profile \(cardProfile.name) uses the jmrtd-applet command set: keys, CAN and MRZ cross the reader in clear (development cards only)"
+            )
+        }
+
+        // Decode and validate everything before any card is touched.
+        let bytes = [UInt8](data)
+        let entries: [RecordDecoder.Entry]
+        do { entries = try RecordDecoder.decodeBatch(bytes) } catch {
+            throw fail(
+                "\(batch): " + error.problems.map(\.description).joined(separator: "; "), code: CCCDExit.invalidRecords)
+        }
+        let folder = (batch as NSString).deletingLastPathComponent
+        let base = folder.isEmpty ? "." : folder
+        let validator = RecordValidator(profile: cardProfile)
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        var valid: [Int: CitizenRecord] = [:]
+        var journalRecords: [(line: Int, idNumber: String?, hash: String, rejection: String?)] = []
+        var rejected: [(Int, String)] = []
+        for entry in entries {
+            let text = entry.line <= lines.count ? String(lines[entry.line - 1]) : ""
+            let hash = HashAlgorithm.sha256.hash(Array(text.utf8)).prefix(16).hexString
+            switch entry.result {
+            case .success(let record):
+                let result = validator.validate(record, baseDirectory: base)
+                if result.isValid {
+                    valid[entry.line] = record
+                    journalRecords.append((entry.line, record.idNumber, hash, nil))
+                } else {
+                    let reason = result.errors.map(\.description).joined(separator: "; ")
+                    rejected.append((entry.line, reason))
+                    journalRecords.append(
+                        (entry.line, record.idNumber.utf8.count <= 32 ? record.idNumber : nil, hash, reason))
+                }
+            case .failure(let error):
+                let reason = error.problems.map(\.description).joined(separator: "; ")
+                rejected.append((entry.line, reason))
+                journalRecords.append((entry.line, nil, hash, reason))
+            }
+        }
+        let batchID = HashAlgorithm.sha256.hash(bytes).prefix(8).hexString
+        let store: SQLiteJournal
+        do {
+            store = try SQLiteJournal(path: journal)
+            try store.begin(
+                batch: BatchRow(
+                    id: batchID, source: (batch as NSString).lastPathComponent, profile: cardProfile.name,
+                    createdAt: Date(), recordCount: journalRecords.count),
+                records: journalRecords)
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
+        if !json {
+            for (line, reason) in rejected { print("line \(line): REJECTED  \(reason)") }
+        }
+
+        let slots: [any CardSlot]
+        do {
+            if let emulated {
+                let tag = UInt16(truncatingIfNeeded: Int(bytes.count) &* 31 &+ emulated)
+                slots = try (0..<emulated).map { index in
+                    try EmulatedSlot(
+                        index: index, folder: out, master: master ?? [], commandSet: cardProfile.persoCommandSet,
+                        aid: cardProfile.applicationID,
+                        nextSerial: { BlankChip.serial(batch: tag, index: try store.nextChipNumber()) })
+                }
+            } else {
+                let context = try PCSCContext()
+                let names = readers == ["all"] ? try context.readers() : readers
+                guard !names.isEmpty else { throw PCSCError(status: 0x8010_002E, operation: "listing readers") }
+                slots = names.map { PCSCSlot(reader: $0, context: context) }
+            }
+        } catch {
+            throw fail("\(error)", code: error is PCSCError ? CCCDExit.noReader : CCCDExit.failure)
+        }
+
+        let job = PersoJob(
+            batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
+            transportMasterKey: master, baseDirectory: base)
+        let total = valid.count
+        let progress = Progress(total: total, live: !json && isatty(1) == 1, quiet: json)
+        let line = PersoLine(job: job, journal: store, slots: slots) { progress.report($0) }
+        let summary: LineSummary
+        do { summary = try line.run() } catch {
+            progress.finish()
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
+        progress.finish()
+        let rows = (try? store.records(batch: batchID)) ?? []
+        let issued = rows.filter { $0.status == .issued }.count
+        let failed = rows.filter { $0.status == .failed || $0.status == .pending }.count
+        if json {
+            let object: [String: Any] = [
+                "batch": batchID, "records": rows.count, "issued": issued, "rejected": rejected.count, "failed": failed,
+                "spoiled": summary.spoiled, "recovered": summary.recovered, "seconds": summary.seconds,
+                "cardsPerMinute": summary.cardsPerMinute,
+            ]
+            let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: out, as: UTF8.self))
+        } else {
+            print(
+                "batch \(batchID): \(issued) of \(rows.count) records issued, \(rejected.count) rejected, \(failed) failed; "
+                    + "\(summary.spoiled) cards spoiled; \(String(format: "%.1f", summary.cardsPerMinute)) cards/min this run"
+            )
+        }
+        if failed > 0 { throw ExitCode(CCCDExit.failure) }
+        if !rejected.isEmpty { throw ExitCode(CCCDExit.invalidRecords) }
+    }
+
+    func warn(_ message: String) {
+        var stderr = StandardError()
+        print("warning: \(message)", to: &stderr)
+    }
+}
+
+/// The progress of a run: a live line on a terminal, plain lines otherwise.
+final class Progress: @unchecked Sendable {
+    let total: Int
+    let live: Bool
+    let quiet: Bool
+    let start = Date()
+    private let lock = NSLock()
+    private var issued = 0
+    private var spoiled = 0
+    private var failed = 0
+
+    init(total: Int, live: Bool, quiet: Bool) {
+        self.total = total
+        self.live = live
+        self.quiet = quiet
+    }
+
+    func report(_ event: LineEvent) {
+        lock.withLock {
+            var line: String? = nil
+            switch event {
+            case .issued(let n, let serial, let station):
+                issued += 1
+                line = "line \(n): issued on chip \(serial) (\(station))"
+            case .spoiled(let n, let serial, let station, let reason):
+                spoiled += 1
+                line = "line \(n): chip \(serial) spoiled (\(station)): \(reason)"
+            case .failed(let n, let reason):
+                failed += 1
+                line = "line \(n): FAILED \(reason)"
+            case .recovered(let n, let serial, let outcome):
+                if outcome == "issued" { issued += 1 }
+                line = "line \(n): chip \(serial) found after a restart: \(outcome)"
+            case .refusedCard(let station, let reason):
+                line = "\(station): card refused: \(reason)"
+            }
+            guard !quiet else { return }
+            if live {
+                let elapsed = Date().timeIntervalSince(start)
+                let rate = elapsed > 0 ? Double(issued) / elapsed * 60 : 0
+                let left = total - issued - failed
+                let eta = rate > 0 ? String(format: "%.0f s", Double(left) / rate * 60) : "?"
+                let text = String(
+                    format: "\r%d/%d issued, %d spoiled, %d failed, %.1f cards/min, ETA %@   ", issued, total, spoiled,
+                    failed, rate, eta)
+                FileHandle.standardOutput.write(Data(text.utf8))
+            } else if let line {
+                print(line)
+            }
+        }
+    }
+
+    func finish() {
+        if live && !quiet { print("") }
+    }
+}
