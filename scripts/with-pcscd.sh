@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs a command with pcscd (and vsmartcard's vpcd driver) available: starts `pcscd --foreground` in the
+# Runs a command with pcscd (and vsmartcard's vpcd driver) available: starts `pcscd --foreground --apdu` in the
 # background when none is running, and stops only the pcscd it started, by PID. Needs root to start pcscd.
+# Its readers: vsmartcard's two, "Virtual PCD 00 00" / "00 01" (vpcd on TCP 35963 / 35964). (More reader.conf.d
+# entries do not give more working readers: Debian's vpcd driver keeps one connection per slot number for all its
+# readers.) Its log, APDUs included, is $CCCDKIT_PCSCD_LOG when this script started it (tests grep it for secrets).
 set -euo pipefail
 started=""
 # A live pcscd (not a zombie) with its socket means the service is up.
@@ -10,7 +13,8 @@ if ! { ps -C pcscd -o stat= 2>/dev/null | grep -qv Z && [ -S /run/pcscd/pcscd.co
         exit 1
     fi
     mkdir -p /run/pcscd
-    pcscd --foreground >/tmp/cccdkit-pcscd.log 2>&1 &
+    : >/tmp/cccdkit-pcscd.log
+    pcscd --foreground --apdu >/tmp/cccdkit-pcscd.log 2>&1 &
     started=$!
     # Wait until the service answers (its socket appears).
     for _ in $(seq 1 50); do
@@ -18,6 +22,7 @@ if ! { ps -C pcscd -o stat= 2>/dev/null | grep -qv Z && [ -S /run/pcscd/pcscd.co
         sleep 0.1
     done
 fi
+if [ -n "$started" ]; then export CCCDKIT_PCSCD_LOG=/tmp/cccdkit-pcscd.log; fi
 cleanup() { if [ -n "$started" ]; then kill "$started" 2>/dev/null || true; wait "$started" 2>/dev/null || true; fi; }
 trap cleanup EXIT
 "$@"

@@ -95,7 +95,7 @@ public final class EmulatedChip: CardTransport {
     private func load(_ image: CardImage) throws {
         self.image = image
         fileSystem = FileSystem(image: image)
-        bac = try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
+        bac = image.bacEnabled == false ? nil : try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
 
         // PACE as EF.CardAccess announces it, with the MRZ and the CAN as passwords.
         let caKey = try CardImage.Secrets.der(image.secrets.chipAuthenticationKey).map {

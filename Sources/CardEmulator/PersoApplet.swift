@@ -26,6 +26,8 @@ public struct BlankChip: Codable, Hashable, Sendable {
     /// What personalization has written so far.
     public var files: [PersoFile] = []
     public var secrets = CardImage.Secrets()
+    /// Set by the chip options: the chip will not answer BAC.
+    public var bacDisabled: Bool? = nil
 
     /// A blank chip whose keys are diversified from `master` with its serial.
     public init(
@@ -76,10 +78,12 @@ public struct BlankChip: Codable, Hashable, Sendable {
             }
             if file?.isInMasterFile == true { master.append(entry) } else { application.append(entry) }
         }
-        return CardImage(
+        var image = CardImage(
             masterFiles: master,
             applications: [CardImage.Application(aid: (try? Hex.decode(aid)) ?? [], files: application)],
             secrets: secrets, quirks: quirks)
+        image.bacEnabled = bacDisabled == true ? false : nil
+        return image
     }
 }
 
@@ -265,6 +269,9 @@ final class PersoApplet {
         case .chipAuthenticationKey: chip.secrets.chipAuthenticationKey = Data(values[0]).base64EncodedString()
         case .activeAuthenticationKey: chip.secrets.activeAuthenticationKey = Data(values[0]).base64EncodedString()
         case .chipAuthenticationDHKey: chip.secrets.chipAuthenticationDHKey = values[0].hexString
+        case .chipOptions:
+            guard values[0].count == 1 else { return status(.incorrectData) }
+            chip.bacDisabled = values[0][0] & 0x01 != 0
         }
         return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
     }

@@ -109,13 +109,30 @@ public final class VPCDBridge: @unchecked Sendable {
             let family = address.withUnsafeBytes { $0.load(as: sa_family_t.self) }
             let fd = socket(Int32(family), Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { continue }
-            let ok = address.withUnsafeBytes {
-                connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
+            // Connect with a deadline: a listener whose backlog is full (vpcd takes one card at a time) would
+            // otherwise hold a blocking connect for minutes, and stop() could not end the bridge.
+            let flags = fcntl(fd, F_GETFL, 0)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            // errno is read inside the closure: anything Swift runs after connect() may overwrite it.
+            let (rc, failure) = address.withUnsafeBytes {
+                let rc = connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
+                return (rc, errno)
             }
-            guard ok == 0 else {
+            var connected = rc == 0
+            if !connected && failure == EINPROGRESS {
+                var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                if poll(&poller, 1, 1000) == 1 {
+                    var error: Int32 = 0
+                    var length = socklen_t(MemoryLayout<Int32>.size)
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+                    connected = error == 0
+                }
+            }
+            guard connected else {
                 close(fd)
                 continue
             }
+            _ = fcntl(fd, F_SETFL, flags)
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             return fd

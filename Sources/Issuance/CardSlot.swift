@@ -117,9 +117,11 @@ public final class PCSCSlot: CardSlot {
     let context: PCSCContext
     private var card: PCSCCard?
 
-    public init(reader: String, context: PCSCContext) {
+    /// Each slot has a PC/SC context of its own: pcsc-lite serializes the calls on one context, so a station
+    /// waiting for a card removal would hold up another station's APDUs.
+    public init(reader: String) throws {
         name = reader
-        self.context = context
+        context = try PCSCContext()
     }
 
     public func presentCard() -> (any CardTransport)? {

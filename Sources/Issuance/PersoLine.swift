@@ -222,27 +222,33 @@ public final class PersoLine: @unchecked Sendable {
                 try slot.release(card, outcome: .refused, stop: { self.finished() })
                 continue
             }
-            lock.withLock { active += 1 }
-            defer { lock.withLock { active -= 1 } }
-            guard
-                let claim = try journal.claim(
-                    batch: job.batchID, chipSerial: serial.hexString, station: slot.name, reader: slot.name)
-            else {
-                lock.withLock { active -= 1 }
-                Thread.sleep(forTimeInterval: 0.05)
+            // While a card is in hand the line is busy; its release (which may wait for the card to be taken
+            // away) comes after, so waiting stations never hold the line open.
+            let outcome: SlotOutcome?
+            do {
                 lock.withLock { active += 1 }
-                continue
+                defer { lock.withLock { active -= 1 } }
+                guard
+                    let claim = try journal.claim(
+                        batch: job.batchID, chipSerial: serial.hexString, station: slot.name, reader: slot.name)
+                else {
+                    outcome = nil
+                    Thread.sleep(forTimeInterval: 0.05)
+                    continue
+                }
+                outcome = try personalize(claim, card: card, serial: serial.hexString, slot: slot, writer: writer)
             }
-            try personalize(claim, card: card, serial: serial.hexString, slot: slot, writer: writer)
+            if let outcome { try slot.release(card, outcome: outcome, stop: { self.finished() }) }
         }
     }
 
+    /// Writes, locks and reads back one card; returns how the card leaves the slot (nil: it stays, still blank).
     func personalize(_ claim: Claim, card: any CardTransport, serial: String, slot: any CardSlot, writer: PersoWriter)
-        throws
+        throws -> SlotOutcome?
     {
         guard let record = job.records[claim.line] else {
             try journal.finish(attempt: claim.attempt, .interrupted, reason: "no such record")
-            return
+            return nil
         }
         let image: CardImage
         let script: PersoScript
@@ -259,7 +265,7 @@ public final class PersoLine: @unchecked Sendable {
             try journal.fail(batch: job.batchID, line: claim.line, reason: "preparation failed: \(error)")
             lock.withLock { summary.failed += 1 }
             report(.failed(line: claim.line, reason: "\(error)"))
-            return
+            return nil
         }
         try journal.advance(attempt: claim.attempt, to: .writing)
         var journalFailure: (any Error)? = nil
@@ -273,28 +279,26 @@ public final class PersoLine: @unchecked Sendable {
         } catch let error as PersoError where error.kind == .notBlank {
             try journal.finish(attempt: claim.attempt, .interrupted, reason: "not a blank chip: \(error)")
             report(.refusedCard(station: slot.name, reason: "\(error)"))
-            try slot.release(card, outcome: .refused, stop: { self.finished() })
-            return
+            return .refused
         } catch let error as PersoError {
-            try spoil(claim, serial: serial, reason: "\(error)", card: card, slot: slot)
-            return
+            try spoil(claim, serial: serial, reason: "\(error)", slot: slot)
+            return .spoiled
         }
         try? slot.reset(card)
         let outcome = ReadBack.verify(image, on: card, trust: job.trust, today: job.today)
         guard outcome.passed else {
-            try spoil(claim, serial: serial, reason: "read-back: \(outcome.reason)", card: card, slot: slot)
-            return
+            try spoil(claim, serial: serial, reason: "read-back: \(outcome.reason)", slot: slot)
+            return .spoiled
         }
         try journal.finish(attempt: claim.attempt, .issued, reason: nil)
         lock.withLock { summary.issued += 1 }
         report(.issued(line: claim.line, serial: serial, station: slot.name))
-        try slot.release(card, outcome: .issued(image, label: record.idNumber), stop: { self.finished() })
+        return .issued(image, label: record.idNumber)
     }
 
-    func spoil(_ claim: Claim, serial: String, reason: String, card: any CardTransport, slot: any CardSlot) throws {
+    func spoil(_ claim: Claim, serial: String, reason: String, slot: any CardSlot) throws {
         try journal.finish(attempt: claim.attempt, .spoiled, reason: reason)
         lock.withLock { summary.spoiled += 1 }
         report(.spoiled(line: claim.line, serial: serial, station: slot.name, reason: reason))
-        try slot.release(card, outcome: .spoiled, stop: { self.finished() })
     }
 }

@@ -147,6 +147,8 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     public var applications: [Application]
     public var secrets: Secrets
     public var quirks: Quirks
+    /// False for a chip that does not answer BAC (PACE only; the MRZ stays a PACE password). Nil: BAC answered.
+    public var bacEnabled: Bool?
 
     public init(
         profile: String? = nil, atr: [UInt8] = CardImage.defaultATR, lifeCycle: LifeCycle = .personalized,

@@ -9,7 +9,7 @@ import ChipAccess
 /// - `00 DA 00 <tag> <TLV>` PUT DATA of a secret: `62` the BAC key seed (document number, dates of birth and expiry
 ///   as octet strings), `63` the Chip Authentication private key, and this toolchain's documented extensions where
 ///   the applet has no tag: `70` the CAN (PACE password), `71` the Active Authentication private key, `72` a DH
-///   Chip Authentication private exponent;
+///   Chip Authentication private exponent, `73` chip options (bit 1: no BAC);
 /// - `00 DA DE AD` locks the chip: afterwards every one of these answers `6985`;
 /// - `80 CA 00 CF` GET DATA of the key diversification data (the chip's serial), before any authentication.
 ///
@@ -22,6 +22,8 @@ public enum PersoProtocol {
         case can = 0x70
         case activeAuthenticationKey = 0x71
         case chipAuthenticationDHKey = 0x72
+        /// Chip options (extension): one byte, bit 1 = BAC disabled (a PACE-only chip).
+        case chipOptions = 0x73
     }
 
     /// The key diversification data's GP tag (GET DATA `CF`).

@@ -3,6 +3,77 @@
 /// The built-in card profiles, embedded in the binary so `cccd` finds them wherever it runs.
 extension CardProfile {
     public static let builtInYAML: [String: String] = [
+        "icao-td1-bac": #"""
+        # An ICAO ID card with BAC only: no PACE key at all (no EF.CardAccess), no Chip Authentication; AA kept.
+        # The record format is the Vietnamese one; the MRZ is TD1 with the 12-digit ID as optional data.
+        name: icao-td1-bac
+        description: ICAO 9303 LDS1 ID-1 card, TD1 MRZ, Basic Access Control only, Active Authentication
+        application: A0000002471001
+        accessControl:
+          bac: true                          # the only access control: document number, birth and expiry dates
+        activeAuthentication:
+          key: rsa2048
+          hash: SHA-1
+        securityObject:
+          dataGroupHash: SHA-256
+          signatureHash: SHA-256
+          rsaPSS: false
+          version: 0
+        dataGroups: [1, 2, 15]
+        perso:
+          commandSet: secure
+        mrz:
+          format: TD1
+          nameTruncation: cut
+        capacities:
+          EF.COM: 64
+          EF.SOD: 4096
+          DG1: 256
+          DG2: 32000
+          DG15: 1024
+        """#,
+        "icao-td3-pace": #"""
+        # A passport: TD3 MRZ, PACE (MRZ password; no CAN is printed), Chip Authentication, Active Authentication (EC),
+        # EF.SOD signed with RSA-PSS when the signer has an RSA key, LDS 1.8 security object.
+        name: icao-td3-pace
+        description: ICAO 9303 LDS1 passport booklet chip, TD3 MRZ, PACE + CA + AA
+        application: A0000002471001
+        accessControl:
+          bac: true                          # kept for readers without PACE, as most passports do
+          pace:
+            mapping: GM
+            agreement: ECDH
+            cipher: AES-256
+            parameterId: 13                  # brainpoolP256r1
+          can: none                          # PACE with the MRZ only
+        chipAuthentication:
+          agreement: ECDH
+          cipher: AES-256
+          curve: brainpoolP256r1
+          version: 1
+        activeAuthentication:
+          key: brainpoolP256r1               # ECDSA Active Authentication
+          hash: SHA-256
+        securityObject:
+          dataGroupHash: SHA-256
+          signatureHash: SHA-256
+          rsaPSS: true
+          version: 1                         # LDSSecurityObject v1 (LDS 1.8)
+        dataGroups: [1, 2, 14, 15]
+        perso:
+          commandSet: secure
+        mrz:
+          format: TD3
+          nameTruncation: cut
+        capacities:
+          EF.CardAccess: 512
+          EF.COM: 64
+          EF.SOD: 4096
+          DG1: 256
+          DG2: 32000
+          DG14: 2048
+          DG15: 1024
+        """#,
         "vn-cccd-2021": #"""
         # Vietnam's chip citizen identity card (CCCD, 2021 issue), as ../shared/CCCD.md describes it.
         # A card profile is data: a new card kind is a new file. Algorithms are settings, never hard-coded.
@@ -32,8 +103,11 @@ extension CardProfile {
           signatureHash: SHA-256
           rsaPSS: false
           version: 0                         # LDSSecurityObject v0 (LDS 1.7) or v1 (LDS 1.8)
-        dataGroups: [1, 2, 13, 14, 15]       # DG3 is added when the record has fingerprints
+        dataGroups: [1, 2, 3, 13, 14, 15]    # DG3 only when the record has fingerprints
+        perso:
+          commandSet: secure                 # secure (inside GlobalPlatform SCP03) or jmrtd-applet (plain, development)
         mrz:
+          format: TD1                        # TD1 (ID card, 3 x 30) or TD3 (passport, 2 x 44)
           nameTruncation: cut                # ICAO 9303-3 §4.6 for names longer than 30: cut (whole names as far as they go,
                                              # the last position a letter) or initials (given names to initials from the last)
         capacities:                          # bytes each file holds on the chip: a record is refused for length only when
@@ -46,6 +120,6 @@ extension CardProfile {
           DG13: 4096
           DG14: 2048
           DG15: 1024
-        """#
+        """#,
     ]
 }

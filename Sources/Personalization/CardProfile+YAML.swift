@@ -5,165 +5,320 @@ import Foundation
 import LDS
 import Yams
 
+/// A profile file's problem, with its line (and the key's path).
+struct ProfileProblem: Error {
+    let line: Int?
+    let message: String
+}
+
+/// The profile file read strictly (README, "Card profiles"): every key is known or refused with its line, every
+/// algorithm is one of a fixed set, and the settings must fit together (a PACE or CA offer needs DG14, AA needs
+/// DG15, …).
 extension CardProfile {
-    /// Reads a profile file (Profiles/*.yaml). Every key is checked; a wrong value names its key.
+    /// The keys each section may hold.
+    static let schema: [String: Set<String>] = [
+        "": [
+            "name", "description", "application", "mrz", "quirks", "accessControl", "chipAuthentication",
+            "activeAuthentication", "securityObject", "dataGroups", "perso", "capacities",
+        ],
+        "mrz": ["format", "nameTruncation"],
+        "quirks": ["selectMasterFileUnsupported"],
+        "accessControl": ["bac", "pace", "can"],
+        "accessControl.pace": ["mapping", "agreement", "cipher", "parameterId"],
+        "chipAuthentication": ["agreement", "cipher", "curve", "dhGroup", "version"],
+        "activeAuthentication": ["key", "hash"],
+        "securityObject": ["dataGroupHash", "signatureHash", "rsaPSS", "version"],
+        "perso": ["commandSet"],
+    ]
+
+    /// Reads a profile file (Profiles/*.yaml).
     public init(yaml text: String) throws {
-        struct File: Decodable {
-            struct Quirks: Decodable { var selectMasterFileUnsupported: Bool? }
-            struct PACE: Decodable {
-                var mapping: String
-                var agreement: String
-                var cipher: String
-                var parameterId: Int
-            }
-            struct Access: Decodable {
-                var bac: Bool?
-                /// Absent: a BAC-only chip (no EF.CardAccess).
-                var pace: PACE?
-                var can: String?
-            }
-            struct CA: Decodable {
-                var agreement: String
-                var cipher: String
-                /// ECDH: the curve of the chip's key.
-                var curve: String?
-                /// DH: the standardized group (0, 1, 2).
-                var dhGroup: Int?
-                var version: Int
-            }
-            struct AA: Decodable {
-                var key: String
-                var hash: String
-            }
-            struct SOD: Decodable {
-                var dataGroupHash: String
-                var signatureHash: String
-                var rsaPSS: Bool?
-                var version: Int?
-            }
-            struct MRZSettings: Decodable { var nameTruncation: String? }
-            var name: String
-            var application: String
-            var quirks: Quirks?
-            var accessControl: Access
-            /// Absent: no Chip Authentication (no CA key in DG14).
-            var chipAuthentication: CA?
-            var activeAuthentication: AA
-            var securityObject: SOD
-            var mrz: MRZSettings?
-            var capacities: [String: Int]
-        }
-        let file: File
+        let root: Node
         do {
-            file = try YAMLDecoder().decode(File.self, from: text)
-        } catch let error as DecodingError {
-            throw PreparationError(reason: "profile: \(Self.describe(error))")
+            guard let node = try Yams.compose(yaml: text) else { throw ProfileProblem(line: nil, message: "empty") }
+            root = node
+        } catch let problem as ProfileProblem {
+            throw PreparationError(reason: "profile: \(problem.message)")
         } catch {
             throw PreparationError(reason: "profile: not valid YAML (\(error))")
         }
-        func bad(_ key: String, _ value: String) -> PreparationError {
-            PreparationError(reason: "profile: \(key) \"\(value)\" is not supported")
+        do {
+            try self.init(node: root)
+        } catch let problem as ProfileProblem {
+            throw PreparationError(reason: "profile: " + (problem.line.map { "line \($0): " } ?? "") + problem.message)
         }
-        func cipher(_ key: String, _ v: String) throws -> SecureMessagingCipher {
-            guard let c = SecureMessagingCipher(rawValue: v) else { throw bad(key, v) }
-            return c
+    }
+
+    private init(node root: Node) throws {
+        /// A section's mapping, with its keys checked against the schema.
+        func section(_ node: Node?, _ path: String) throws -> [String: Node] {
+            guard let node else { return [:] }
+            guard let mapping = node.mapping else {
+                throw ProfileProblem(
+                    line: node.mark?.line, message: "\(path.isEmpty ? "the profile" : path) must be a mapping")
+            }
+            var out: [String: Node] = [:]
+            for (key, value) in mapping {
+                let name = key.string ?? ""
+                let full = path.isEmpty ? name : path + "." + name
+                if let allowed = Self.schema[path], !allowed.contains(name) {
+                    let near = allowed.min { Self.distance(name, $0) < Self.distance(name, $1) }
+                    throw ProfileProblem(
+                        line: key.mark?.line,
+                        message: "unknown key \(full)"
+                            + (near.map { " (did you mean \(path.isEmpty ? $0 : path + "." + $0)?)" } ?? ""))
+                }
+                guard out[name] == nil else {
+                    throw ProfileProblem(line: key.mark?.line, message: "\(full) appears twice")
+                }
+                out[name] = value
+            }
+            return out
         }
-        func agreement(_ key: String, _ v: String) throws -> KeyAgreementKind {
-            guard let a = KeyAgreementKind(rawValue: v) else { throw bad(key, v) }
-            return a
+        func string(_ s: [String: Node], _ key: String, _ path: String, required: Bool = true) throws -> String? {
+            guard let node = s[key] else {
+                if required {
+                    throw ProfileProblem(line: nil, message: "missing key \(path.isEmpty ? key : path + "." + key)")
+                }
+                return nil
+            }
+            guard let value = node.scalar?.string else {
+                throw ProfileProblem(
+                    line: node.mark?.line, message: "\(path.isEmpty ? key : path + "." + key) must be a value")
+            }
+            return value
         }
-        func hash(_ key: String, _ v: String) throws -> HashAlgorithm {
-            guard let h = HashAlgorithm(rawValue: v) else { throw bad(key, v) }
-            return h
+        func choice<T>(_ s: [String: Node], _ key: String, _ path: String, _ parse: (String) -> T?, _ allowed: String)
+            throws -> T?
+        {
+            guard let text = try string(s, key, path, required: false) else { return nil }
+            guard let value = parse(text) else {
+                throw ProfileProblem(
+                    line: s[key]?.mark?.line,
+                    message:
+                        "\(path.isEmpty ? key : path + "." + key) \"\(text)\" is not supported (one of: \(allowed))")
+            }
+            return value
         }
-        guard let aid = try? Hex.decode(file.application), (5...16).contains(aid.count) else {
-            throw bad("application", file.application)
+        func int(_ s: [String: Node], _ key: String, _ path: String) throws -> Int? {
+            try choice(s, key, path, { Int($0) }, "a whole number")
         }
+        func bool(_ s: [String: Node], _ key: String, _ path: String) throws -> Bool? {
+            try choice(s, key, path, { ["true": true, "false": false][$0] }, "true, false")
+        }
+        func need<T>(_ value: T?, _ key: String) throws -> T {
+            guard let value else { throw ProfileProblem(line: nil, message: "missing key \(key)") }
+            return value
+        }
+        let hashes = HashAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
+        let ciphers = ["3DES", "AES-128", "AES-192", "AES-256"].joined(separator: ", ")
+
+        let top = try section(root, "")
+        let name = try need(try string(top, "name", ""), "name")
+        let application = try need(try string(top, "application", ""), "application")
+        guard let aid = try? Hex.decode(application), (5...16).contains(aid.count) else {
+            throw ProfileProblem(
+                line: top["application"]?.mark?.line,
+                message: "application \"\(application)\" is not an AID (5–16 bytes in hex)")
+        }
+        let mrz = try section(top["mrz"], "mrz")
+        let quirks = try section(top["quirks"], "quirks")
+        let access = try section(top["accessControl"], "accessControl")
+        let paceSection = try access["pace"].map { try section($0, "accessControl.pace") }
+        let caSection = try top["chipAuthentication"].map { try section($0, "chipAuthentication") }
+        let aaSection = try top["activeAuthentication"].map { try section($0, "activeAuthentication") }
+        let sod = try section(try need(top["securityObject"], "securityObject"), "securityObject")
+        let perso = try section(top["perso"], "perso")
+
         var pace = CardProfile.vietnamese2021.paceProtocol
         var paceParameterID = CardProfile.vietnamese2021.paceParameterID
-        if let p = file.accessControl.pace {
-            guard let mapping = PACEProtocol.Mapping(rawValue: p.mapping) else {
-                throw bad("accessControl.pace.mapping", p.mapping)
+        if let p = paceSection {
+            let mapping = try need(
+                try choice(p, "mapping", "accessControl.pace", { PACEProtocol.Mapping(rawValue: $0) }, "GM, IM, CAM"),
+                "accessControl.pace.mapping")
+            let agreement = try need(
+                try choice(p, "agreement", "accessControl.pace", { KeyAgreementKind(rawValue: $0) }, "ECDH, DH"),
+                "accessControl.pace.agreement")
+            let cipher = try need(
+                try choice(p, "cipher", "accessControl.pace", { SecureMessagingCipher(rawValue: $0) }, ciphers),
+                "accessControl.pace.cipher")
+            pace = PACEProtocol(mapping: mapping, agreement: agreement, cipher: cipher)
+            guard PACEProtocol(oid: pace.oid) != nil else {
+                throw ProfileProblem(
+                    line: access["pace"]?.mark?.line, message: "accessControl.pace \(pace) is not a PACE protocol")
             }
-            pace = PACEProtocol(
-                mapping: mapping, agreement: try agreement("accessControl.pace.agreement", p.agreement),
-                cipher: try cipher("accessControl.pace.cipher", p.cipher))
-            guard PACEProtocol(oid: pace.oid) != nil else { throw bad("accessControl.pace", pace.description) }
-            guard let parameters = DomainParameters(standardizedID: p.parameterId),
-                parameters.agreement == pace.agreement
-            else {
-                throw bad("accessControl.pace.parameterId", "\(p.parameterId)")
+            let id = try need(try int(p, "parameterId", "accessControl.pace"), "accessControl.pace.parameterId")
+            guard let parameters = DomainParameters(standardizedID: id), parameters.agreement == pace.agreement else {
+                throw ProfileProblem(
+                    line: p["parameterId"]?.mark?.line,
+                    message:
+                        "accessControl.pace.parameterId \"\(id)\" is not supported (a standardized \(pace.agreement) domain: 0–2 for DH, 8–18 for ECDH)"
+                )
             }
-            paceParameterID = p.parameterId
+            paceParameterID = id
         }
         var curve = CardProfile.vietnamese2021.chipAuthenticationCurve
         var ca = CardProfile.vietnamese2021.chipAuthentication
         var caVersion = 1
-        if let c = file.chipAuthentication {
-            let caCurveName = c.curve ?? "brainpoolP256r1"
-            guard let named = NamedCurve(rawValue: caCurveName) else {
-                throw bad("chipAuthentication.curve", caCurveName)
-            }
-            curve = named
+        var dhGroup: Int? = nil
+        if let c = caSection {
             ca = ChipAuthenticationProtocol(
-                agreement: try agreement("chipAuthentication.agreement", c.agreement),
-                cipher: try cipher("chipAuthentication.cipher", c.cipher))
+                agreement: try need(
+                    try choice(c, "agreement", "chipAuthentication", { KeyAgreementKind(rawValue: $0) }, "ECDH, DH"),
+                    "chipAuthentication.agreement"),
+                cipher: try need(
+                    try choice(c, "cipher", "chipAuthentication", { SecureMessagingCipher(rawValue: $0) }, ciphers),
+                    "chipAuthentication.cipher"))
             if ca.agreement == .dh {
-                guard let group = c.dhGroup, DHGroup.standardized(group) != nil else {
-                    throw bad("chipAuthentication.dhGroup", c.dhGroup.map(String.init) ?? "missing (0, 1 or 2 for DH)")
+                let group = try need(
+                    try int(c, "dhGroup", "chipAuthentication"), "chipAuthentication.dhGroup (0, 1 or 2 for DH)")
+                guard DHGroup.standardized(group) != nil else {
+                    throw ProfileProblem(
+                        line: c["dhGroup"]?.mark?.line,
+                        message: "chipAuthentication.dhGroup \"\(group)\" is not supported (one of: 0, 1, 2)")
                 }
+                dhGroup = group
+            } else {
+                curve =
+                    try choice(
+                        c, "curve", "chipAuthentication", { NamedCurve(rawValue: $0) },
+                        NamedCurve.allCases.map(\.rawValue).joined(separator: ", ")) ?? curve
             }
-            guard [1, 2].contains(c.version) else { throw bad("chipAuthentication.version", "\(c.version)") }
-            caVersion = c.version
+            caVersion = try int(c, "version", "chipAuthentication") ?? 1
+            guard [1, 2].contains(caVersion) else {
+                throw ProfileProblem(
+                    line: c["version"]?.mark?.line,
+                    message: "chipAuthentication.version \"\(caVersion)\" is not supported (one of: 1, 2)")
+            }
         }
-        let aaKey = file.activeAuthentication.key
-        guard ["rsa1024", "rsa2048", "rsa3072"].contains(aaKey) || NamedCurve(rawValue: aaKey) != nil else {
-            throw bad("activeAuthentication.key", aaKey)
+        var aaKey = ActiveAuthenticationKeyType.rsa(bits: 2048)
+        var aaHash = HashAlgorithm.sha1
+        if let a = aaSection {
+            aaKey = try need(
+                try choice(
+                    a, "key", "activeAuthentication", { ActiveAuthenticationKeyType(name: $0) },
+                    "rsa1024, rsa2048, rsa3072, rsa4096, " + NamedCurve.allCases.map(\.rawValue).joined(separator: ", ")
+                ),
+                "activeAuthentication.key")
+            aaHash = try choice(a, "hash", "activeAuthentication", { HashAlgorithm(rawValue: $0) }, hashes) ?? aaHash
         }
         var capacities: [LDSFile: Int] = [:]
-        for (name, size) in file.capacities {
-            guard let f = LDSFile(name: name) else { throw bad("capacities", name) }
-            guard (1...65535).contains(size) else { throw bad("capacities.\(name)", "\(size)") }
-            capacities[f] = size
+        if let node = top["capacities"] {
+            guard let mapping = node.mapping else {
+                throw ProfileProblem(line: node.mark?.line, message: "capacities must be a mapping")
+            }
+            for (key, value) in mapping {
+                let fileName = key.string ?? ""
+                guard let file = LDSFile(name: fileName) else {
+                    throw ProfileProblem(
+                        line: key.mark?.line,
+                        message: "capacities: \"\(fileName)\" is not a file (EF.COM, EF.SOD, EF.CardAccess, DG1…DG16)")
+                }
+                guard let size = value.scalar.flatMap({ Int($0.string) }), (1...32767).contains(size) else {
+                    throw ProfileProblem(
+                        line: value.mark?.line, message: "capacities.\(fileName) must be 1…32767 bytes")
+                }
+                capacities[file] = size
+            }
         }
-        for required in [LDSFile.dataGroup(1), .dataGroup(2), .dataGroup(13)] where capacities[required] == nil {
-            throw PreparationError(reason: "profile: capacities.\(required.name) is missing")
+        for required in [LDSFile.dataGroup(1), .dataGroup(2)] where capacities[required] == nil {
+            throw ProfileProblem(line: top["capacities"]?.mark?.line, message: "capacities.\(required.name) is missing")
         }
-        let truncationName = file.mrz?.nameTruncation ?? MRZNameTruncation.cut.rawValue
-        guard let truncation = MRZNameTruncation(rawValue: truncationName) else {
-            throw bad("mrz.nameTruncation", truncationName)
+        var groups: Set<Int> = [1, 2]
+        if let node = top["dataGroups"] {
+            guard let sequence = node.sequence else {
+                throw ProfileProblem(line: node.mark?.line, message: "dataGroups must be a list like [1, 2, 14, 15]")
+            }
+            groups = []
+            for item in sequence {
+                guard let n = item.scalar.flatMap({ Int($0.string) }), (1...16).contains(n) else {
+                    throw ProfileProblem(
+                        line: item.mark?.line,
+                        message: "dataGroups: \"\(item.scalar?.string ?? "?")\" is not a data group number 1–16")
+                }
+                groups.insert(n)
+            }
         }
+
         self.init(
-            name: file.name, applicationID: aid, paceProtocol: pace, paceParameterID: paceParameterID,
+            name: name, applicationID: aid, paceProtocol: pace, paceParameterID: paceParameterID,
             chipAuthentication: ca, chipAuthenticationCurve: curve, chipAuthenticationVersion: caVersion,
-            activeAuthenticationKey: aaKey,
-            activeAuthenticationHash: try hash("activeAuthentication.hash", file.activeAuthentication.hash),
-            sodHash: try hash("securityObject.dataGroupHash", file.securityObject.dataGroupHash),
-            signatureHash: try hash("securityObject.signatureHash", file.securityObject.signatureHash),
-            rsaPSS: file.securityObject.rsaPSS ?? false, securityObjectVersion: file.securityObject.version ?? 0,
-            selectMasterFileUnsupported: file.quirks?.selectMasterFileUnsupported ?? false,
-            capacities: FileCapacities(capacities), mrzNameTruncation: truncation)
-        offersPACE = file.accessControl.pace != nil
-        offersChipAuthentication = file.chipAuthentication != nil
-        if ca.agreement == .dh { chipAuthenticationDHGroup = file.chipAuthentication?.dhGroup }
+            activeAuthenticationKey: aaKey, activeAuthenticationHash: aaHash,
+            sodHash: try need(
+                try choice(sod, "dataGroupHash", "securityObject", { HashAlgorithm(rawValue: $0) }, hashes),
+                "securityObject.dataGroupHash"),
+            signatureHash: try need(
+                try choice(sod, "signatureHash", "securityObject", { HashAlgorithm(rawValue: $0) }, hashes),
+                "securityObject.signatureHash"),
+            rsaPSS: try bool(sod, "rsaPSS", "securityObject") ?? false,
+            securityObjectVersion: try choice(sod, "version", "securityObject", { ["0": 0, "1": 1][$0] }, "0, 1") ?? 0,
+            selectMasterFileUnsupported: try bool(quirks, "selectMasterFileUnsupported", "quirks") ?? false,
+            capacities: FileCapacities(capacities),
+            mrzNameTruncation: try choice(
+                mrz, "nameTruncation", "mrz", { MRZNameTruncation(rawValue: $0) }, "cut, initials") ?? .cut)
+        offersPACE = paceSection != nil
+        offersChipAuthentication = caSection != nil
+        offersActiveAuthentication = aaSection != nil
+        chipAuthenticationDHGroup = dhGroup
+        bacEnabled = try bool(access, "bac", "accessControl") ?? true
+        canRule =
+            try choice(access, "can", "accessControl", { CANRule(rawValue: $0) }, "last6OfIdNumber, none")
+            ?? (offersPACE ? .last6OfIdNumber : .none)
+        mrzFormat = try choice(mrz, "format", "mrz", { MRZ.Format(rawValue: $0) }, "TD1, TD3") ?? .td1
+        persoCommandSet =
+            try choice(perso, "commandSet", "perso", { PersoCommandSet(rawValue: $0) }, "secure, jmrtd-applet")
+            ?? .secure
+        dataGroups = groups
+
+        // The settings must fit together.
+        func inconsistent(_ message: String) -> ProfileProblem {
+            ProfileProblem(line: top["dataGroups"]?.mark?.line, message: message)
+        }
+        if (offersPACE || offersChipAuthentication) && !groups.contains(14) {
+            throw inconsistent("dataGroups must hold 14: it carries the PACE and Chip Authentication settings")
+        }
+        if offersActiveAuthentication != groups.contains(15) {
+            throw inconsistent(
+                offersActiveAuthentication
+                    ? "dataGroups must hold 15: it carries the Active Authentication key"
+                    : "dataGroups holds 15 but there is no activeAuthentication section")
+        }
+        if !bacEnabled && !offersPACE { throw inconsistent("a chip without BAC needs PACE (accessControl.pace)") }
+        if canRule == .last6OfIdNumber && !offersPACE {
+            throw ProfileProblem(
+                line: access["can"]?.mark?.line, message: "accessControl.can needs PACE (accessControl.pace)")
+        }
+        if mrzFormat == .td3 && groups.contains(13) {
+            throw inconsistent("DG13 is the Vietnamese ID card's: a TD3 passport profile does not carry it")
+        }
+    }
+
+    /// Edit distance, for "did you mean".
+    static func distance(_ a: String, _ b: String) -> Int {
+        let x = Array(a.lowercased())
+        let y = Array(b.lowercased())
+        if x.isEmpty || y.isEmpty { return max(x.count, y.count) }
+        var row = Array(0...y.count)
+        for i in 1...x.count {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...y.count {
+                let saved = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (x[i - 1] == y[j - 1] ? 0 : 1))
+                previous = saved
+            }
+        }
+        return row[y.count]
     }
 
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PreparationError(reason: "cannot read the profile \(path)")
         }
-        try self.init(yaml: String(decoding: data, as: UTF8.self))
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let c):
-            return "missing key \((c.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c):
-            return "wrong value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-        case .dataCorrupted(let c):
-            return "malformed at \(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
-        @unknown default: return "\(error)"
+        do {
+            try self.init(yaml: String(decoding: data, as: UTF8.self))
+        } catch let error as PreparationError {
+            throw PreparationError(reason: "\(path): \(error.reason)")
         }
     }
 }

@@ -21,8 +21,8 @@ public struct CardProfile: Hashable, Sendable {
     /// For DH Chip Authentication: the standardized group (0, 1 or 2); the curve is then unused.
     public var chipAuthenticationDHGroup: Int? = nil
     public var chipAuthenticationVersion: Int
-    /// Active Authentication key: "rsa2048", "rsa1024" or an EC curve name.
-    public var activeAuthenticationKey: String
+    /// Active Authentication key (DG15): RSA of a size, or EC on a curve.
+    public var activeAuthenticationKey: ActiveAuthenticationKeyType
     public var activeAuthenticationHash: HashAlgorithm
     /// EF.SOD: data-group hash, signature hash, RSA-PSS, LDSSecurityObject version.
     public var sodHash: HashAlgorithm
@@ -37,6 +37,16 @@ public struct CardProfile: Hashable, Sendable {
     public var mrzNameTruncation: MRZNameTruncation = .cut
     /// The personalization commands the profile's chips take.
     public var persoCommandSet: PersoCommandSet = .secure
+    /// Whether the chip offers Active Authentication (DG15).
+    public var offersActiveAuthentication = true
+    /// Whether the chip answers BAC (false: PACE only; the MRZ stays a PACE password).
+    public var bacEnabled = true
+    /// Where the CAN comes from.
+    public var canRule: CANRule = .last6OfIdNumber
+    /// The data groups the card carries (3 only when the record has fingerprints; 13 is the Vietnamese one).
+    public var dataGroups: Set<Int> = [1, 2, 3, 13, 14, 15]
+    /// TD1 (ID card, 3 × 30) or TD3 (passport, 2 × 44).
+    public var mrzFormat: MRZ.Format = .td1
 
     /// The Vietnamese chip ID card (2021): PACE ECDH-GM-AES-128 on brainpoolP256r1 (id 13), BAC, CA ECDH-AES-128
     /// v1, AA RSA-2048, SHA-256 hashes, ECDSA/SHA-256 document signer.
@@ -45,7 +55,7 @@ public struct CardProfile: Hashable, Sendable {
         paceProtocol: PACEProtocol(mapping: .generic, agreement: .ecdh, cipher: .aes128), paceParameterID: 13,
         chipAuthentication: ChipAuthenticationProtocol(agreement: .ecdh, cipher: .aes128),
         chipAuthenticationCurve: .brainpoolP256r1,
-        chipAuthenticationVersion: 1, activeAuthenticationKey: "rsa2048", activeAuthenticationHash: .sha1,
+        chipAuthenticationVersion: 1, activeAuthenticationKey: .rsa(bits: 2048), activeAuthenticationHash: .sha1,
         sodHash: .sha256,
         signatureHash: .sha256, rsaPSS: false, securityObjectVersion: 0, selectMasterFileUnsupported: true,
         capacities: .vietnamese2021, mrzNameTruncation: .cut)
@@ -58,6 +68,45 @@ public struct CardProfile: Hashable, Sendable {
         p.offersChipAuthentication = false
         return p
     }
+}
+
+/// The Active Authentication key a profile gives its chips.
+public enum ActiveAuthenticationKeyType: Hashable, Sendable, CustomStringConvertible {
+    case rsa(bits: Int)
+    case ec(NamedCurve)
+
+    /// `rsa1024`, `rsa2048`, `rsa3072`, `rsa4096` or a curve name.
+    public init?(name: String) {
+        if name.hasPrefix("rsa"), let bits = Int(name.dropFirst(3)), [1024, 2048, 3072, 4096].contains(bits) {
+            self = .rsa(bits: bits)
+        } else if let curve = NamedCurve(rawValue: name) {
+            self = .ec(curve)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .rsa(let bits): return "rsa\(bits)"
+        case .ec(let curve): return curve.rawValue
+        }
+    }
+
+    public func generate() throws -> AsymmetricKey {
+        switch self {
+        case .rsa(let bits): return try .generateRSA(bits: bits)
+        case .ec(let curve): return try .generateEC(curve)
+        }
+    }
+}
+
+/// Where a card's CAN (PACE password) comes from.
+public enum CANRule: String, Hashable, Sendable, CaseIterable {
+    /// The Vietnamese rule: the last 6 digits of the 12-digit ID number (no CAN is printed).
+    case last6OfIdNumber
+    /// No CAN: PACE with the MRZ only.
+    case none
 }
 
 /// The bytes each file of a card can hold (the size its CREATE FILE reserves on the chip).

@@ -22,9 +22,7 @@ public enum DataPreparation {
         }
         guard let dob = CalendarDate(iso: record.dateOfBirth) else { throw PreparationError(reason: "date of birth") }
         let doe = record.dateOfExpiry.flatMap { CalendarDate(iso: $0) }
-        let mrz = try VietnameseCard.mrz(
-            idNumber: record.idNumber, dateOfBirth: dob.mrz, sex: record.sex, dateOfExpiry: doe?.mrz,
-            fullName: record.fullName, nameTruncation: profile.mrzNameTruncation)
+        let mrz = try Self.mrz(for: record, profile: profile, dateOfBirth: dob, dateOfExpiry: doe)
 
         var groups: [Int: [UInt8]] = [:]
         groups[1] = DataGroup1(mrz: mrz).encoded
@@ -33,7 +31,7 @@ public enum DataPreparation {
         }
         groups[2] =
             DataGroup2(faces: [try DataGroup2.FaceImage(image: portrait, gender: record.sex == "F" ? 2 : 1)]).encoded
-        if let prints = record.fingerprints, !prints.isEmpty {
+        if profile.dataGroups.contains(3), let prints = record.fingerprints, !prints.isEmpty {
             var fingers: [DataGroup3.Finger] = []
             for p in prints {
                 guard let image = CitizenRecord.imageBytes(p.image, baseDirectory: baseDirectory) else {
@@ -49,7 +47,7 @@ public enum DataPreparation {
             }
             groups[3] = DataGroup3(fingers: fingers).encoded
         }
-        groups[13] = record.dataGroup13().encoded
+        if profile.dataGroups.contains(13) { groups[13] = record.dataGroup13().encoded }
 
         // Chip keys: the CA key is EC (a PKCS#8 secret) or, for DH Chip Authentication, an exponent in a group.
         let caKey = try AsymmetricKey.generateEC(profile.chipAuthenticationCurve)
@@ -68,17 +66,7 @@ public enum DataPreparation {
                 protocolOID: ObjectIdentifiers.publicKey + [1],
                 subjectPublicKeyInfo: try PublicKeyInfo.encodeDH(group: group, y: try group.power(group.g, x)))
         }
-        let aaKey: AsymmetricKey
-        switch profile.activeAuthenticationKey {
-        case "rsa1024": aaKey = try .generateRSA(bits: 1024)
-        case "rsa2048": aaKey = try .generateRSA(bits: 2048)
-        case "rsa3072": aaKey = try .generateRSA(bits: 3072)
-        default:
-            guard let curve = NamedCurve(rawValue: profile.activeAuthenticationKey) else {
-                throw PreparationError(reason: "profile: unknown AA key type \(profile.activeAuthenticationKey)")
-            }
-            aaKey = try .generateEC(curve)
-        }
+        let aaKey = try profile.activeAuthenticationKey.generate()
         var dg14Infos: [SecurityInfo] = []
         if profile.offersChipAuthentication {
             dg14Infos += [
@@ -92,12 +80,16 @@ public enum DataPreparation {
             dg14Infos.append(.pace(PACEInfo(protocol: profile.paceProtocol, parameterID: profile.paceParameterID)))
         }
         if !dg14Infos.isEmpty { dg14Infos.append(.terminalAuthentication(TerminalAuthenticationInfo(version: 1))) }
-        if aaKey.kind == .ec {
+        if profile.offersActiveAuthentication && aaKey.kind == .ec {
             dg14Infos.append(
                 .activeAuthentication(ActiveAuthenticationInfo(ecdsaPlainWith: profile.activeAuthenticationHash)))
         }
-        if !dg14Infos.isEmpty { groups[14] = try DataGroup14(securityInfos: SecurityInfos(dg14Infos)).encoded() }
-        groups[15] = DataGroup15(subjectPublicKeyInfo: try aaKey.publicKeyDER()).encoded
+        if !dg14Infos.isEmpty && profile.dataGroups.contains(14) {
+            groups[14] = try DataGroup14(securityInfos: SecurityInfos(dg14Infos)).encoded()
+        }
+        if profile.offersActiveAuthentication {
+            groups[15] = DataGroup15(subjectPublicKeyInfo: try aaKey.publicKeyDER()).encoded
+        }
 
         let sod = try SecurityObjectDocument.sign(
             LDSSecurityObject(hashing: groups, with: profile.sodHash, version: profile.securityObjectVersion),
@@ -125,13 +117,41 @@ public enum DataPreparation {
             )
         }
         var image = CardImage.eMRTD(
-            files: files, bac: mrz.bacKey, can: try VietnameseCard.can(idNumber: record.idNumber),
+            files: files, bac: mrz.bacKey,
+            can: profile.offersPACE && profile.canRule == .last6OfIdNumber
+                ? try VietnameseCard.can(idNumber: record.idNumber) : nil,
             aid: profile.applicationID,
             quirks: .init(selectMasterFileUnsupported: profile.selectMasterFileUnsupported), profile: profile.name,
             chipAuthenticationKey: profile.offersChipAuthentication ? try caKey.privateKeyDER() : nil,
-            activeAuthenticationKey: try aaKey.privateKeyDER())
+            activeAuthenticationKey: profile.offersActiveAuthentication ? try aaKey.privateKeyDER() : nil)
+        image.bacEnabled = profile.bacEnabled ? nil : false
         image.secrets.chipAuthenticationDHKey =
             profile.offersChipAuthentication ? caDHExponent.map { $0.hexString } : nil
         return image
+    }
+
+    /// The card's MRZ under the profile: the Vietnamese TD1 layout, or a TD3 passport MRZ (document number = the
+    /// last 9 digits of the ID, the 12-digit ID as the personal number).
+    static func mrz(
+        for record: CitizenRecord, profile: CardProfile, dateOfBirth: CalendarDate, dateOfExpiry: CalendarDate?
+    )
+        throws -> MRZ
+    {
+        switch profile.mrzFormat {
+        case .td1:
+            return try VietnameseCard.mrz(
+                idNumber: record.idNumber, dateOfBirth: dateOfBirth.mrz, sex: record.sex,
+                dateOfExpiry: dateOfExpiry?.mrz,
+                fullName: record.fullName, nameTruncation: profile.mrzNameTruncation)
+        case .td3:
+            let name = MRZTransliteration.splitVietnameseName(record.fullName)
+            return MRZ(
+                format: .td3, documentCode: "P", issuingState: "VNM",
+                documentNumber: try VietnameseCard.documentNumber(idNumber: record.idNumber),
+                optionalData1: record.idNumber, dateOfBirth: dateOfBirth.mrz, sex: record.sex,
+                dateOfExpiry: dateOfExpiry?.mrz ?? VietnameseCard.noExpiry, nationality: "VNM",
+                nameField: try MRZTransliteration.nameField(
+                    primary: name.primary, secondary: name.secondary, width: 39, truncation: profile.mrzNameTruncation))
+        }
     }
 }

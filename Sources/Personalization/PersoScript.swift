@@ -112,6 +112,9 @@ public struct PersoScript: Sendable {
         if let dh = s.chipAuthenticationDHKey, let x = try? Hex.decode(dh) {
             put(.chipAuthenticationDHKey, PersoProtocol.putData(.chipAuthenticationDHKey, value: x))
         }
+        if image.bacEnabled == false {
+            put(.chipOptions, PersoProtocol.putData(.chipOptions, value: [0x01]))
+        }
         if let aa = CardImage.Secrets.der(s.activeAuthenticationKey) {
             put(.activeAuthenticationKey, PersoProtocol.putData(.activeAuthenticationKey, value: aa))
         }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CardCore
+import CardCrypto
 import CardEmulator
 import Dispatch
 import Foundation
@@ -21,8 +23,24 @@ struct EmulateCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The card image (JSON).")
-    var card: String
+    @Option(help: "The card image (JSON). Or --blank for a chip to personalize.")
+    var card: String?
+
+    @Flag(help: "Serve a blank chip (pre-personalization): a serial and transport keys, waiting for `cccd perso`.")
+    var blank = false
+
+    @Option(
+        help: "With --blank: the batch's transport master key (hex), from which the chip's SCP03 keys are diversified.")
+    var transportKey: String?
+
+    @Option(help: "With --blank: the chip's serial (10 bytes of key diversification data, hex; random by default).")
+    var serial: String?
+
+    @Option(help: "With --blank: the perso command set the chip takes (secure or jmrtd-applet).")
+    var commandSet: String = PersoCommandSet.secure.rawValue
+
+    @Option(help: "With --blank: write the issued card image here when the chip is locked.")
+    var save: String?
 
     @Option(help: "vpcd's address, HOST:PORT (a name such as localhost, or an IPv4 or [IPv6] address).")
     var vpcd = "127.0.0.1:35963"
@@ -59,17 +77,40 @@ struct EmulateCommand: ParsableCommand {
 
     func validate() throws {
         do { _ = try oddities } catch { throw ValidationError("--oddity \(error)") }
+        guard (card != nil) != blank else { throw ValidationError("give --card FILE or --blank") }
+        if blank && transportKey == nil && PersoCommandSet(rawValue: commandSet) == .secure {
+            throw ValidationError("a blank secure chip needs --transport-key FILE")
+        }
+        guard PersoCommandSet(rawValue: commandSet) != nil else {
+            throw ValidationError("--command-set must be secure or jmrtd-applet")
+        }
+        if let serial, (try? Hex.decode(serial))?.count != 10 {
+            throw ValidationError("--serial must be 10 bytes in hex")
+        }
         guard hostAndPort != nil else {
             throw ValidationError("--vpcd must be HOST:PORT, like 127.0.0.1:35963, localhost:35963 or [::1]:35963.")
         }
     }
 
     func run() throws {
-        let image: CardImage
+        let chipState: EmulatedChip.State
         do {
-            image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card)))
+            if let card {
+                chipState = .issued(try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card))), serial: nil)
+            } else {
+                var master = [UInt8](repeating: 0, count: 16)
+                if let transportKey {
+                    let text = try String(contentsOfFile: transportKey, encoding: .utf8)
+                    master = try Hex.decode(text.filter { !$0.isWhitespace })
+                }
+                let chipSerial = try serial.map { try Hex.decode($0) } ?? [0x43, 0x43] + (try SecureRandom.bytes(8))
+                chipState = .blank(
+                    try BlankChip(
+                        serial: chipSerial, master: master, commandSet: PersoCommandSet(rawValue: commandSet) ?? .secure
+                    ))
+            }
         } catch {
-            throw fail("\(card): \(error)", code: CCCDExit.failure)
+            throw fail("\(card ?? "blank chip"): \(error)", code: CCCDExit.failure)
         }
         guard let (host, port) = hostAndPort else { return }
         do { _ = try VPCDBridge.resolve(host: host, port: port) } catch {
@@ -78,7 +119,15 @@ struct EmulateCommand: ParsableCommand {
         let settings = EmulatorSettings(
             supportsExtendedLength: !noExtendedLength, faultPlan: FaultPlan(dropLinkAfterCommands: dropAfter),
             oddities: try oddities)
-        let chip = try EmulatedChip(image: image, settings: settings)
+        let chip = try EmulatedChip(state: chipState, settings: settings)
+        if let save {
+            chip.onNonVolatileChange = { state in
+                guard case .issued(let image, _) = state, let data = try? image.json() else { return }
+                try? data.write(to: URL(fileURLWithPath: save), options: .atomic)
+                FileHandle.standardError.write(
+                    Data("cccd emulate: the chip is locked; its card image is in \(save)\n".utf8))
+            }
+        }
         let bridge = VPCDBridge(chip: chip, host: host, port: port) {
             message in
             FileHandle.standardError.write(Data("cccd emulate: \(message)\n".utf8))
@@ -92,7 +141,12 @@ struct EmulateCommand: ParsableCommand {
             return source
         }
         let odd = settings.oddities == ChipOddities() ? "" : ", oddities: \(settings.oddities)"
-        FileHandle.standardError.write(Data("cccd emulate: serving \(image)\(odd) (Ctrl-C to stop)\n".utf8))
+        let what: String
+        switch chipState {
+        case .issued(let image, _): what = "\(image)"
+        case .blank(let chip): what = "a blank chip, serial \(chip.serial) (\(chip.commandSet.rawValue))"
+        }
+        FileHandle.standardError.write(Data("cccd emulate: serving \(what)\(odd) (Ctrl-C to stop)\n".utf8))
         let outcome = bridge.run()
         sources.forEach { $0.cancel() }
         FileHandle.standardError.write(

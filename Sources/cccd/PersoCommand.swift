@@ -183,7 +183,7 @@ struct PersoCommand: ParsableCommand {
                 let context = try PCSCContext()
                 let names = readers == ["all"] ? try context.readers() : readers
                 guard !names.isEmpty else { throw PCSCError(status: 0x8010_002E, operation: "listing readers") }
-                slots = names.map { PCSCSlot(reader: $0, context: context) }
+                slots = try names.map { try PCSCSlot(reader: $0) }
             }
         } catch {
             throw fail("\(error)", code: error is PCSCError ? CCCDExit.noReader : CCCDExit.failure)

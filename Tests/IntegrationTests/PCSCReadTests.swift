@@ -289,4 +289,114 @@ struct PCSCReadTests {
             #expect(notes.contains("short file identifier") && notes.contains("past the end"), "\(name): \(notes)")
         }
     }
+
+    @Test(
+        "cccd perso --readers all through pcscd: blank chips in the virtual readers personalized in parallel over SCP03, each read back with cccd read as genuine; pcscd's APDU log holds no secret in clear; a second run issues nothing"
+    )
+    func persoThroughPCSC() throws {
+        let log = try #require(
+            ProcessInfo.processInfo.environment["CCCDKIT_PCSCD_LOG"],
+            "pcscd was not started by scripts/with-pcscd.sh with --apdu: run the tests with `make test`")
+        let work = NSTemporaryDirectory() + "cccdkit-perso-pcsc-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let pki = try TestPKI()
+        try pki.write(to: work + "/pki")
+        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: work + "/portrait.jpg"))
+        let records = SampleRecord.batch(count: 2, seed: 5, portrait: "portrait.jpg", today: Self.today)
+        try SampleRecord.jsonLines(records).write(toFile: work + "/batch.jsonl", atomically: true, encoding: .utf8)
+        try "00112233445566778899AABBCCDDEEFF\n".write(
+            toFile: work + "/transport.key", atomically: true, encoding: .utf8)
+
+        let context = try PCSCContext()
+        let readers = ["Virtual PCD 00 00", "Virtual PCD 00 01"]
+        for r in readers {
+            try #require(try context.readers().contains(r), "pcscd with vsmartcard-vpcd is not running")
+            try context.waitForRemoval(reader: r, timeout: 15)
+        }
+        var emulators: [Process] = []
+        defer {
+            for e in emulators {
+                e.terminate()
+                e.waitUntilExit()
+            }
+            for r in readers { try? context.waitForRemoval(reader: r, timeout: 15) }
+        }
+        for (i, port) in [35963, 35964].enumerated() {
+            let e = Process()
+            e.executableURL = URL(fileURLWithPath: CommandLineRunner.root + "/.build/debug/cccd")
+            e.arguments = [
+                "emulate", "--blank", "--transport-key", work + "/transport.key", "--serial",
+                String(format: "434300000000000000%02X", i), "--save", work + "/issued-\(i).json", "--vpcd",
+                "127.0.0.1:\(port)",
+            ]
+            e.standardError = FileHandle.nullDevice
+            try e.run()
+            emulators.append(e)
+        }
+        for r in readers { _ = try context.waitForCard(reader: r, timeout: 15) }
+        let logStart = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+
+        let perso = try CommandLineRunner.run(
+            [
+                "perso", "--batch", "batch.jsonl", "--signer", "pki", "--journal", "j.db", "--readers", "all",
+                "--transport-key", "transport.key", "--json",
+            ], in: work)
+        #expect(perso.status == 0, "\(perso.stdout) \(perso.stderr)")
+        #expect(perso.json?["issued"] as? Int == 2)
+
+        // Each card, read by a terminal through pcscd: genuine.
+        var images: [CardImage] = []
+        for (i, reader) in readers.enumerated() {
+            let image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: work + "/issued-\(i).json")))
+            images.append(image)
+            let can = try #require(image.secrets.can)
+            let read = try CommandLineRunner.run(
+                ["read", "--reader", reader, "--can", can, "--trust", "pki/csca.crt", "--json", "--wait", "5"], in: work
+            )
+            #expect(read.status == 0, "\(reader): \(read.stderr)")
+            #expect(read.json?["genuine"] as? Bool == true)
+        }
+        #expect(Set(images.compactMap(\.secrets.can)).count == 2, "two different records")
+
+        // pcscd logged the whole perso (INITIALIZE UPDATE is there) and no secret in clear.
+        let handle = try #require(FileHandle(forReadingAtPath: log))
+        try handle.seek(toOffset: UInt64(logStart))
+        let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        let hex = text.uppercased().filter { $0.isHexDigit }
+        #expect(text.uppercased().contains("80 50 30 00 08"), "the APDU log has no INITIALIZE UPDATE")
+        for image in images {
+            for secret in PCSCSecrets.of(image) {
+                #expect(!hex.contains(secret), "a secret crossed the reader in clear (\(secret.count / 2) bytes)")
+            }
+        }
+
+        // The cards are locked: a second run of the batch issues nothing new and touches no card.
+        let again = try CommandLineRunner.run(
+            [
+                "perso", "--batch", "batch.jsonl", "--signer", "pki", "--journal", "j.db", "--readers", "all",
+                "--transport-key", "transport.key", "--json",
+            ], in: work)
+        #expect(again.status == 0)
+        #expect(again.json?["issued"] as? Int == 2 && again.json?["spoiled"] as? Int == 0)
+    }
+}
+
+/// The secrets of a card image, as the upper-case hex they would have in pcscd's log: private keys (whole and in
+/// windows), the CAN and the MRZ key's fields as they travel in PUT DATA.
+enum PCSCSecrets {
+    static func of(_ image: CardImage) -> [String] {
+        var out: [[UInt8]] = []
+        for key in [image.secrets.chipAuthenticationKey, image.secrets.activeAuthenticationKey] {
+            guard let der = CardImage.Secrets.der(key), der.count > 48 else { continue }
+            out.append(Array(der.suffix(24)))
+            out.append(Array(der[der.count / 2..<der.count / 2 + 24]))
+        }
+        if let can = image.secrets.can { out.append([0x04, 0x06] + Array(can.utf8)) }
+        if let mrz = image.secrets.mrz {
+            out.append([0x04, 0x09] + Array(mrz.documentNumber.utf8))
+            out.append([0x04, 0x06] + Array(mrz.dateOfBirth.utf8) + [0x04, 0x06] + Array(mrz.dateOfExpiry.utf8))
+        }
+        return out.map { $0.map { String(format: "%02X", $0) }.joined() }
+    }
 }

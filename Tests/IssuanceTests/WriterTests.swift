@@ -147,6 +147,42 @@ struct WriterTests {
     }
 }
 
+@Suite("Every built-in profile personalizes and reads back genuine")
+struct ProfilePersoTests {
+    @Test(
+        "Prepared, written through SCP03, locked, read back genuine",
+        arguments: ["vn-cccd-2021", "icao-td1-bac", "icao-td3-pace"])
+    func profile(_ name: String) throws {
+        let profile = try CardProfile(nameOrPath: name)
+        let image = try Line.image(profile: profile)
+        let chip = try Line.blank(20)
+        _ = try PersoWriter(transportMasterKey: Line.master).write(
+            try PersoScript.compile(image, commandSet: profile.persoCommandSet, extendedLength: true), to: chip)
+        chip.reset()
+        let outcome = ReadBack.verify(image, on: chip, trust: Line.trust, today: Line.today)
+        #expect(outcome.passed, "\(name): \(outcome.reason)")
+        #expect(
+            outcome.result?.accessControl
+                == (profile.offersPACE ? "PACE-\(profile.canRule == .none ? "MRZ" : "CAN")" : "BAC"))
+    }
+
+    @Test("A PACE-only chip (bac: false) refuses BAC after personalization")
+    func paceOnly() throws {
+        var profile = CardProfile.vietnamese2021
+        profile.bacEnabled = false
+        let image = try Line.image(profile: profile)
+        let chip = try Line.blank(21)
+        _ = try PersoWriter(transportMasterKey: Line.master).write(
+            try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: chip)
+        chip.reset()
+        #expect(image.bacEnabled == false)
+        guard case .issued(let issued, _) = chip.state else { return }
+        #expect(issued.bacEnabled == false)
+        #expect(try chip.transmit(CommandAPDU(ins: 0x84, p1: 0, p2: 0, ne: 8)).statusWord != .success)
+        #expect(ReadBack.verify(image, on: chip, trust: Line.trust, today: Line.today).passed)
+    }
+}
+
 /// Remembers every command's bytes.
 final class Recorder: CardTransport {
     let base: any CardTransport

@@ -26,6 +26,15 @@ struct ProfileTests {
             ("  DG13: 4096", "  DG13: 0", "capacities.DG13"),
             ("  DG13: 4096", "  DG99: 4096", "capacities"),
             ("  DG2: 32000 ", "  DG12: 32000 ", "capacities.DG2 is missing"),
+            ("commandSet: secure", "commandSet: telepathy", "perso.commandSet"),
+            ("format: TD1", "format: TD2", "mrz.format"),
+            ("  bac: true", "  bac: maybe", "accessControl.bac"),
+            ("can: last6OfIdNumber", "can: printed", "accessControl.can"),
+            ("dataGroups: [1, 2, 3, 13, 14, 15]", "dataGroups: [1, 2, 3, 13, 15]", "must hold 14"),
+            ("dataGroups: [1, 2, 3, 13, 14, 15]", "dataGroups: [1, 2, 3, 13, 14]", "must hold 15"),
+            ("dataGroups: [1, 2, 3, 13, 14, 15]", "dataGroups: [1, 2, 99]", "not a data group"),
+            ("  rsaPSS: false", "  rsaPSS: false\n  rsaPSSS: true", "unknown key securityObject.rsaPSSS"),
+            ("quirks:", "quirk:\n  x: 1\nquirks:", "unknown key quirk (did you mean quirks?)"),
         ])
     func wrongValue(_ original: String, _ replacement: String, _ key: String) throws {
         let text = try #require(readTextFile(Self.path)).replacingOccurrences(of: original, with: replacement)
@@ -52,5 +61,63 @@ struct CapacityTests {
         let issue = try #require(result.errors.first { $0.rule == "length" })
         #expect(issue.field == "placeOfResidence")
         #expect(issue.message.contains("300 bytes") && issue.message.contains("small-chip"))
+    }
+}
+
+@Suite("Card profiles are data: typed, complete, strict")
+struct ProfileSchemaTests {
+    static let folder = VectorFile.directory + "/../Profiles"
+
+    @Test("An unknown key is refused with its line and the nearest known key")
+    func unknownKeyLine() throws {
+        let text = try #require(readTextFile(Self.folder + "/vn-cccd-2021.yaml"))
+        var lines = text.components(separatedBy: "\n")
+        let index = try #require(lines.firstIndex { $0.hasPrefix("    mapping: GM") })
+        lines.insert("    mappnig: IM", at: index + 1)
+        do {
+            _ = try CardProfile(yaml: lines.joined(separator: "\n"))
+            Issue.record("accepted")
+        } catch let error as PreparationError {
+            #expect(error.reason.contains("line \(index + 2)"), "\(error)")
+            #expect(
+                error.reason.contains("accessControl.pace.mappnig")
+                    && error.reason.contains("did you mean accessControl.pace.mapping"))
+        }
+    }
+
+    @Test(
+        "The three built-in profiles load, each as its file says",
+        arguments: ["vn-cccd-2021", "icao-td1-bac", "icao-td3-pace"])
+    func builtIn(_ name: String) throws {
+        let profile = try CardProfile(nameOrPath: name)
+        #expect(profile.name == name)
+        switch name {
+        case "icao-td1-bac":
+            #expect(!profile.offersPACE && !profile.offersChipAuthentication && profile.offersActiveAuthentication)
+            #expect(profile.dataGroups == [1, 2, 15] && profile.canRule == .none && profile.mrzFormat == .td1)
+        case "icao-td3-pace":
+            #expect(profile.offersPACE && profile.offersChipAuthentication && profile.mrzFormat == .td3)
+            #expect(profile.activeAuthenticationKey == .ec(.brainpoolP256r1) && profile.canRule == .none)
+            #expect(profile.paceProtocol.cipher == .aes256 && profile.securityObjectVersion == 1 && profile.rsaPSS)
+        default:
+            #expect(profile == CardProfile.vietnamese2021)
+        }
+    }
+
+    @Test(
+        "Each profile's card: the files its settings call for, and no others",
+        arguments: ["vn-cccd-2021", "icao-td1-bac", "icao-td3-pace"])
+    func preparedFiles(_ name: String) throws {
+        let profile = try CardProfile(nameOrPath: name)
+        let image = try DataPreparation.prepare(
+            try SampleRecord.record, profile: profile, signer: try TestPKI().signer,
+            validator: RecordValidator(profile: profile, today: RecordValidationTests.today))
+        let groups = Set(image.lDSFiles.keys.compactMap(\.dataGroupNumber))
+        #expect(groups == profile.dataGroups.subtracting([3]))
+        #expect((image.content(of: .cardAccess) != nil) == profile.offersPACE)
+        #expect((image.secrets.can != nil) == (profile.canRule == .last6OfIdNumber))
+        let mrz = try DataGroup1(bytes: try #require(image.content(of: .dataGroup(1)))).mrz
+        #expect(mrz.format == profile.mrzFormat)
+        #expect(VietnameseCard.idNumber(from: mrz) == "001090000000")
     }
 }
