@@ -56,3 +56,28 @@ set +e
 $cccd read --card "$out/clone.json" --can 000000 --trust "$out/sample-pki/csca.crt" | grep -E "Verdict|Chip Auth|Active Auth"
 echo "exit code ${PIPESTATUS[0]}"
 set -e
+echo
+echo "== A print line: two blank chips (serial + SCP03 transport keys) in the two virtual readers, personalized in"
+echo "   parallel by cccd perso over GlobalPlatform SCP03, locked, read back, journalled:"
+$cccd sample-card --records 2 --seed 9 --out "$out/batch.jsonl" >/dev/null
+echo 00112233445566778899AABBCCDDEEFF >"$out/transport.key"
+blank=()
+for i in 0 1; do
+    $cccd emulate --blank --transport-key "$out/transport.key" --serial "434344454D4F0000000$i" \
+        --save "$out/issued-$i.json" --vpcd "127.0.0.1:3596$((3 + i))" 2>"$out/blank-$i.log" &
+    blank+=($!)
+done
+stop_blank() { for p in "${blank[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
+trap 'stop_emulator; stop_blank' EXIT
+for _ in $(seq 1 50); do
+    [ "$($cccd readers 2>/dev/null | grep -c "card present")" -ge 2 ] && break
+    sleep 0.2
+done
+$cccd perso --batch "$out/batch.jsonl" --signer "$out/pki" --journal "$out/perso.db" --readers all \
+    --transport-key "$out/transport.key"
+$cccd journal --journal "$out/perso.db"
+echo
+echo "== The first card, read by a terminal in its reader (the CAN is the last 6 digits of its ID):"
+can=$(sed -n 's/.*"can" *: *"\([0-9]*\)".*/\1/p' "$out/issued-0.json" | head -1)
+$cccd read --reader "Virtual PCD 00 00" --can "$can" --trust "$out/pki/csca.crt" | head -4
+stop_blank

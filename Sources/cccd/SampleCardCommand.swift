@@ -34,7 +34,30 @@ struct SampleCardCommand: ParsableCommand {
     @Flag(help: "Give the chip CA and AA keys that do not match DG14/DG15: a clone, for testing verdicts (exit 4).")
     var clone = false
 
+    @Option(
+        help:
+            "Write a batch of N synthetic, valid, different records (JSON Lines) to --out instead of a card, with portrait.jpg beside it (for `cccd perso`)."
+    )
+    var records: Int?
+
+    @Option(help: "With --records: the seed (the same seed gives the same batch).")
+    var seed: UInt64 = 1
+
     func run() throws {
+        if let records {
+            guard (1...1_000_000).contains(records) else {
+                throw fail("--records must be 1…1000000", code: CCCDExit.failure)
+            }
+            let folder = (out as NSString).deletingLastPathComponent
+            let base = folder.isEmpty ? "." : folder
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: base + "/portrait.jpg"))
+            let batch = SampleRecord.batch(
+                count: records, seed: seed, portrait: "portrait.jpg", today: CalendarDate.today())
+            try SampleRecord.jsonLines(batch).write(toFile: out, atomically: true, encoding: .utf8)
+            print("wrote \(out): \(records) synthetic records (no real person), portrait.jpg beside it")
+            return
+        }
         let folder = (out as NSString).deletingLastPathComponent
         let pkiFolder = pki ?? ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent("sample-pki")
         let image: CardImage

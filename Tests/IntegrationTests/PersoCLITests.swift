@@ -36,7 +36,9 @@ struct PersoCLITests {
             ] + extra, in: work)
     }
 
-    @Test("1,000 records to emulated cards in one command: every card read back, the journal accounts for all, cards/min reported")
+    @Test(
+        "1,000 records to emulated cards in one command: every card read back, the journal accounts for all, cards/min reported"
+    )
     func thousand() throws {
         let work = try Self.workspace(1000, seed: 1000)
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -55,7 +57,9 @@ struct PersoCLITests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: work + "/out/cards").count == 1000)
     }
 
-    @Test("Killed with SIGKILL at random moments, again and again, then resumed: every record issued exactly once, none lost")
+    @Test(
+        "Killed with SIGKILL at random moments, again and again, then resumed: every record issued exactly once, none lost"
+    )
     func killedAndResumed() throws {
         let work = try Self.workspace(24, seed: 77)
         defer { try? FileManager.default.removeItem(atPath: work) }
