@@ -91,8 +91,27 @@ public final class EmulatedChip: CardTransport {
         }
     }
 
-    /// Builds the chip's protocols from an issued image (PACE as EF.CardAccess announces it, CA as DG14 does).
+    /// Builds the chip's protocols from an issued image: from its typed `chip` settings when it has them (and an
+    /// image whose files or secrets do not fit them is refused), else from what its files announce.
     private func load(_ image: CardImage) throws {
+        if let chip = image.chip {
+            if let problem = chip.inconsistency(with: image) {
+                throw EmulatorError(reason: "the card image is inconsistent: \(problem)")
+            }
+            try loadFromFiles(image)
+            if !chip.bac { bac = nil }
+            if chip.pace.isEmpty { pace = nil }
+            if chip.chipAuthentication == nil { chipAuthentication = nil }
+            if chip.activeAuthentication == nil { activeAuthenticationKey = nil }
+            if let hash = chip.activeAuthentication.flatMap({ HashAlgorithm(rawValue: $0.hash) }) {
+                activeAuthenticationHash = hash
+            }
+            return
+        }
+        try loadFromFiles(image)
+    }
+
+    private func loadFromFiles(_ image: CardImage) throws {
         self.image = image
         fileSystem = FileSystem(image: image)
         bac = image.bacEnabled == false ? nil : try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
@@ -511,4 +530,11 @@ public final class EmulatedChip: CardTransport {
             return ResponseAPDU(statusWord: .noPreciseDiagnosis)
         }
     }
+}
+
+/// A card image the emulator cannot run as it says.
+public struct EmulatorError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let reason: String
+    public init(reason: String) { self.reason = reason }
+    public var description: String { reason }
 }

@@ -83,6 +83,7 @@ public struct BlankChip: Codable, Hashable, Sendable {
             applications: [CardImage.Application(aid: (try? Hex.decode(aid)) ?? [], files: application)],
             secrets: secrets, quirks: quirks)
         image.bacEnabled = bacDisabled == true ? false : nil
+        image.chip = ChipSettings.derived(from: image)
         return image
     }
 }

@@ -86,7 +86,7 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The chip's secrets. Never printed.
-    public struct Secrets: Codable, Hashable, Sendable {
+    public struct Secrets: Codable, Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
         public struct MRZKey: Codable, Hashable, Sendable {
             public var documentNumber: String
             public var dateOfBirth: String
@@ -123,6 +123,19 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
             field.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
         }
 
+        public var description: String { redacted }
+        public var debugDescription: String { redacted }
+
+        /// What the secrets are, never their values.
+        public var redacted: String {
+            var parts: [String] = []
+            if mrz != nil { parts.append("MRZ key") }
+            if can != nil { parts.append("CAN") }
+            if chipAuthenticationKey != nil || chipAuthenticationDHKey != nil { parts.append("CA private key") }
+            if activeAuthenticationKey != nil { parts.append("AA private key") }
+            return "secrets: " + (parts.isEmpty ? "none" : parts.joined(separator: ", ")) + " (redacted)"
+        }
+
         public var bacKey: BACKey? {
             mrz.map {
                 BACKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry)
@@ -149,6 +162,8 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     public var quirks: Quirks
     /// False for a chip that does not answer BAC (PACE only; the MRZ stays a PACE password). Nil: BAC answered.
     public var bacEnabled: Bool?
+    /// What the chip runs, typed. Absent in older images: then it is derived from the files.
+    public var chip: ChipSettings?
 
     public init(
         profile: String? = nil, atr: [UInt8] = CardImage.defaultATR, lifeCycle: LifeCycle = .personalized,

@@ -125,6 +125,7 @@ public enum DataPreparation {
             chipAuthenticationKey: profile.offersChipAuthentication ? try caKey.privateKeyDER() : nil,
             activeAuthenticationKey: profile.offersActiveAuthentication ? try aaKey.privateKeyDER() : nil)
         image.bacEnabled = profile.bacEnabled ? nil : false
+        image.chip = ChipSettings.derived(from: image)
         image.secrets.chipAuthenticationDHKey =
             profile.offersChipAuthentication ? caDHExponent.map { $0.hexString } : nil
         return image

@@ -46,6 +46,8 @@ struct Forge {
     /// `image` holding exactly `files` (EF.SOD as given).
     static func rebuilt(_ image: CardImage, files: [LDSFile: [UInt8]]) -> CardImage {
         var copy = image
+        // A card built by hand: what it runs comes from its files (no typed settings to contradict them).
+        copy.chip = nil
         let fresh = CardImage.eMRTD(files: files, bac: nil, aid: image.applications.first?.aidBytes ?? [])
         copy.masterFiles = fresh.masterFiles
         copy.applications = fresh.applications

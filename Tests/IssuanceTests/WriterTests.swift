@@ -223,3 +223,53 @@ extension Array where Element == UInt8 {
         return indices.dropLast(needle.count - 1).contains { self[$0..<$0 + needle.count].elementsEqual(needle) }
     }
 }
+
+@Suite("The chip's settings live in the card image, typed")
+struct ChipSettingsTests {
+    @Test("A prepared image carries its settings; they survive JSON; the emulator runs them")
+    func prepared() throws {
+        let image = try Line.image()
+        let chip = try #require(image.chip)
+        #expect(
+            chip.bac
+                && chip.pace == [ChipSettings.PACEOffer(protocol: "id-PACE-ECDH-GM-AES-CBC-CMAC-128", parameterID: 13)])
+        #expect(chip.chipAuthentication?.domain == "brainpoolP256r1" && chip.activeAuthentication?.key == "rsa")
+        let back = try CardImage(json: try image.json())
+        #expect(back.chip == chip)
+        #expect(chip.inconsistency(with: image) == nil)
+        _ = try EmulatedChip(image: back)
+    }
+
+    @Test(
+        "An image whose files or secrets do not fit its settings is refused with the reason",
+        arguments: ["no EF.CardAccess", "no CA key", "no AA key", "no MRZ key", "unknown PACE", "CA not in DG14"])
+    func inconsistent(_ change: String) throws {
+        var image = try Line.image()
+        var files = image.lDSFiles
+        switch change {
+        case "no EF.CardAccess":
+            files[.cardAccess] = nil
+            let chip = image.chip
+            image = CardImage.eMRTD(
+                files: files, bac: image.secrets.bacKey, can: image.secrets.can,
+                chipAuthenticationKey: CardImage.Secrets.der(image.secrets.chipAuthenticationKey),
+                activeAuthenticationKey: CardImage.Secrets.der(image.secrets.activeAuthenticationKey))
+            image.chip = chip
+        case "no CA key": image.secrets.chipAuthenticationKey = nil
+        case "no AA key": image.secrets.activeAuthenticationKey = nil
+        case "no MRZ key": image.secrets.mrz = nil
+        case "unknown PACE": image.chip?.pace[0].protocol = "id-PACE-ECDH-XX"
+        default: image.chip?.chipAuthentication?.version = 2
+        }
+        #expect(throws: EmulatorError.self) { _ = try EmulatedChip(image: image) }
+    }
+
+    @Test("The secrets section prints redacted")
+    func redacted() throws {
+        let image = try Line.image()
+        let text = "\(image.secrets) \(String(reflecting: image.secrets)) \(image)"
+        #expect(!text.contains(try #require(image.secrets.can)))
+        #expect(!text.contains(String(try #require(image.secrets.activeAuthenticationKey).prefix(40))))
+        #expect(text.contains("redacted"))
+    }
+}

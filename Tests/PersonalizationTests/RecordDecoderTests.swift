@@ -262,7 +262,8 @@ struct ValidationRuleContractTests {
     @Test("README's table lists every rule with its kind and meaning, in order")
     func readmeTable() throws {
         let readme = try String(contentsOfFile: VectorFile.directory + "/../README.md", encoding: .utf8)
-        let section = try #require(readme.components(separatedBy: "### Validation rules").dropFirst().first)
+        let after = try #require(readme.components(separatedBy: "### Validation rules").dropFirst().first)
+        let section = after.components(separatedBy: "\n## ").first ?? after
         let rows = section.split(separator: "\n").filter { $0.hasPrefix("| `") }.map { line in
             line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
         }
