@@ -28,12 +28,23 @@ struct PrepareCommand: ParsableCommand {
     var signer: String
 
     @Option(help: "The citizen record (one JSON object). Relative portrait paths are resolved against its folder.")
-    var record: String
+    var record: String?
 
-    @Option(help: "Where to write the card image (JSON).")
+    @Option(
+        help: "A batch (JSON Lines): every valid record is prepared, in parallel on every core, into --out as a folder."
+    )
+    var batch: String?
+
+    @Option(help: "Where to write the card image (JSON); with --batch, the folder for LINE-ID.json images.")
     var out: String
 
+    func validate() throws {
+        guard (record != nil) != (batch != nil) else { throw ValidationError("give --record FILE or --batch FILE") }
+    }
+
     func run() throws {
+        if let batch { return try prepareBatch(batch) }
+        guard let record else { return }
         let cardProfile: CardProfile
         let documentSigner: DocumentSigner
         let citizen: CitizenRecord
@@ -66,5 +77,68 @@ struct PrepareCommand: ParsableCommand {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: out)
         let files = image.lDSFiles.keys.sorted().map(\.name).joined(separator: ", ")
         print("wrote \(out): \(cardProfile.name), \(files) (the image holds the chip's private keys: keep it safe)")
+    }
+
+    /// Every valid record of a batch, prepared on every core (chip key generation dominates); invalid records are
+    /// listed with their reasons and skipped. Images go to OUT/LINE-ID.json.
+    func prepareBatch(_ batch: String) throws {
+        let cardProfile: CardProfile
+        let documentSigner: DocumentSigner
+        let entries: [RecordDecoder.Entry]
+        do {
+            cardProfile = try CardProfile(nameOrPath: profile)
+            documentSigner = try DocumentSigner.load(directory: signer)
+            guard let data = FileManager.default.contents(atPath: batch) else {
+                throw PreparationError(reason: "cannot read \(batch)")
+            }
+            entries = try RecordDecoder.decodeBatch([UInt8](data))
+        } catch let error as RecordDecodingError {
+            throw fail(
+                "\(batch): " + error.problems.map(\.description).joined(separator: "; "), code: CCCDExit.invalidRecords)
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
+        let folder = (batch as NSString).deletingLastPathComponent
+        let base = folder.isEmpty ? "." : folder
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let start = Date()
+        let lock = NSLock()
+        nonisolated(unsafe) var outcomes: [Int: String] = [:]
+        nonisolated(unsafe) var written = 0
+        // Signing with one key from several threads: OpenSSL 3 keys are read-only while signing, each signature has
+        // its own context.
+        nonisolated(unsafe) let signer = documentSigner
+        DispatchQueue.concurrentPerform(iterations: entries.count) { index in
+            let entry = entries[index]
+            let outcome: String
+            switch entry.result {
+            case .failure(let error):
+                outcome = "REJECTED " + error.problems.map(\.description).joined(separator: "; ")
+            case .success(let citizen):
+                do {
+                    let image = try DataPreparation.prepare(
+                        citizen, profile: cardProfile, signer: signer, baseDirectory: base)
+                    let path = (out as NSString).appendingPathComponent("\(entry.line)-\(citizen.idNumber).json")
+                    try image.json().write(to: URL(fileURLWithPath: path))
+                    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+                    outcome = "prepared \(path)"
+                    lock.withLock { written += 1 }
+                } catch let error as PreparationError {
+                    outcome = "REJECTED " + ([error.reason] + error.issues.map(\.description)).joined(separator: "; ")
+                } catch {
+                    outcome = "FAILED \(error)"
+                }
+            }
+            lock.withLock { outcomes[entry.line] = outcome }
+        }
+        for line in outcomes.keys.sorted() where !(outcomes[line] ?? "").hasPrefix("prepared") {
+            print("line \(line): \(outcomes[line] ?? "")")
+        }
+        let seconds = Date().timeIntervalSince(start)
+        print(
+            "\(written) of \(entries.count) records prepared into \(out) in \(String(format: "%.1f", seconds)) s "
+                + "(\(String(format: "%.1f", seconds > 0 ? Double(written) / seconds : 0)) cards/s on \(ProcessInfo.processInfo.activeProcessorCount) cores)"
+        )
+        if written < entries.count { throw ExitCode(CCCDExit.invalidRecords) }
     }
 }

@@ -133,4 +133,21 @@ struct PersoCLITests {
         #expect(rows.filter { $0["status"] as? String == "issued" }.count == 3)
         #expect(try FileManager.default.contentsOfDirectory(atPath: work + "/out/cards").count == 3)
     }
+
+    @Test("prepare --batch: every valid record prepared in parallel into its own image; invalid ones listed; exit 2")
+    func prepareBatch() throws {
+        let work = try Self.workspace(6, seed: 8, invalid: [#"{"idNumber": "1"}"#])
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let run = try CommandLineRunner.run(
+            ["prepare", "--batch", "batch.jsonl", "--signer", "pki", "--out", "images"], in: work)
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stdout.contains("line 7: REJECTED") && run.stdout.contains("6 of 7 records prepared"))
+        let images = try FileManager.default.contentsOfDirectory(atPath: work + "/images").sorted()
+        #expect(images.count == 6)
+        let trust = try TrustStore.load(paths: [work + "/pki/csca.crt"])
+        let image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: work + "/images/" + images[0])))
+        let read = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(
+            try #require(ReadBack.accessKey(for: image)), options: ReadOptions(trust: trust, today: Self.today))
+        #expect(read.assessment.genuine)
+    }
 }
