@@ -80,9 +80,8 @@ public final class SecureMessaging: CustomStringConvertible {
         -> ResponseAPDU
     {
         try step {
-            withoutStatusObject
-                ? try SecureMessagingCodec.protectWithoutStatusObject(response: response, ins: ins, ssc: $0, keys: keys)
-                : try SecureMessagingCodec.protect(response: response, ins: ins, ssc: $0, keys: keys)
+            try SecureMessagingCodec.protect(
+                response: response, ins: ins, ssc: $0, keys: keys, withoutStatusObject: withoutStatusObject)
         }
     }
 

@@ -113,22 +113,6 @@ public enum SecureMessagingCodec {
         return status
     }
 
-    /// Chip: the objects of a protected answer without DO'99' (a chip variant some cards are; for tests).
-    public static func protectWithoutStatusObject(
-        response: ResponseAPDU, ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys
-    ) throws -> ResponseAPDU {
-        var objects = TLVWriter(capacity: response.data.count + 48)
-        if !response.data.isEmpty {
-            try writeCryptogram(response.data, ins: ins, ssc: ssc, keys: keys, into: &objects)
-        }
-        let checksum = try keys.mac(
-            padded: responseMACInput(objects: objects.bytes, ssc: ssc, blockSize: keys.blockSize))
-        var data = objects.bytes
-        data.append(contentsOf: [0x8E, 0x08])
-        data.append(contentsOf: checksum)
-        return ResponseAPDU(data: data, statusWord: response.statusWord)
-    }
-
     /// Chip: checks and unwraps a protected command. Throws `missingDataObject` (answer 6987) or `badMAC` (6988).
     public static func unprotect(command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> CommandAPDU {
         guard command.isSecureMessaging else {
@@ -157,14 +141,17 @@ public enum SecureMessagingCodec {
     }
 
     /// Chip: wraps a plain response (data in DO'87', or DO'85' for odd INS).
-    public static func protect(response: ResponseAPDU, ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys) throws
-        -> ResponseAPDU
-    {
+    /// `withoutStatusObject` leaves DO'99' out (a chip variant some cards are; for tests).
+    public static func protect(
+        response: ResponseAPDU, ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys, withoutStatusObject: Bool = false
+    ) throws -> ResponseAPDU {
         var objects = TLVWriter(capacity: response.data.count + 48)
         if !response.data.isEmpty {
             try writeCryptogram(response.data, ins: ins, ssc: ssc, keys: keys, into: &objects)
         }
-        objects.write(tag: 0x99, value: [response.statusWord.sw1, response.statusWord.sw2])
+        if !withoutStatusObject {
+            objects.write(tag: 0x99, value: [response.statusWord.sw1, response.statusWord.sw2])
+        }
         let checksum = try keys.mac(
             padded: responseMACInput(objects: objects.bytes, ssc: ssc, blockSize: keys.blockSize))
         var data = objects.bytes

@@ -62,7 +62,7 @@ extension CardProfile {
                 let name = key.string ?? ""
                 let full = path.isEmpty ? name : path + "." + name
                 if let allowed = Self.schema[path], !allowed.contains(name) {
-                    let near = allowed.min { Self.distance(name, $0) < Self.distance(name, $1) }
+                    let near = RecordDecoder.nearest(name, among: allowed.sorted())
                     throw ProfileProblem(
                         line: key.mark?.line,
                         message: "unknown key \(full)"
@@ -291,24 +291,6 @@ extension CardProfile {
         if mrzFormat == .td3 && groups.contains(13) {
             throw inconsistent("DG13 is the Vietnamese ID card's: a TD3 passport profile does not carry it")
         }
-    }
-
-    /// Edit distance, for "did you mean".
-    static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a.lowercased())
-        let y = Array(b.lowercased())
-        if x.isEmpty || y.isEmpty { return max(x.count, y.count) }
-        var row = Array(0...y.count)
-        for i in 1...x.count {
-            var previous = row[0]
-            row[0] = i
-            for j in 1...y.count {
-                let saved = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (x[i - 1] == y[j - 1] ? 0 : 1))
-                previous = saved
-            }
-        }
-        return row[y.count]
     }
 
     public init(contentsOf path: String) throws {
