@@ -57,12 +57,15 @@ $cccd read --card "$out/clone.json" --can 000000 --trust "$out/sample-pki/csca.c
 echo "exit code ${PIPESTATUS[0]}"
 set -e
 echo
-echo "== A print line: two blank chips (serial + SCP03 transport keys) in the two virtual readers, personalized in"
+# Four virtual readers (TCP 35963-35966) when scripts/vpcd-readers.sh has run before pcscd started, else two.
+chips=$($cccd readers 2>/dev/null | grep -cE "^Virtual PCD (B )?00 0[01]:" || true)
+[ "$chips" -ge 4 ] && chips=4 || chips=2
+echo "== A print line: $chips blank chips (serial + SCP03 transport keys) in $chips virtual readers, personalized in"
 echo "   parallel by cccd perso over GlobalPlatform SCP03, locked, read back, journalled:"
-$cccd sample-card --records 2 --seed 9 --out "$out/batch.jsonl" >/dev/null
+$cccd sample-card --records "$chips" --seed 9 --out "$out/batch.jsonl" >/dev/null
 echo 00112233445566778899AABBCCDDEEFF >"$out/transport.key"
 blank=()
-for i in 0 1; do
+for i in $(seq 0 $((chips - 1))); do
     $cccd emulate --blank --transport-key "$out/transport.key" --serial "434344454D4F0000000$i" \
         --save "$out/issued-$i.json" --vpcd "127.0.0.1:3596$((3 + i))" 2>"$out/blank-$i.log" &
     blank+=($!)
@@ -70,7 +73,7 @@ done
 stop_blank() { for p in "${blank[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 trap 'stop_emulator; stop_blank' EXIT
 for _ in $(seq 1 50); do
-    [ "$($cccd readers 2>/dev/null | grep -c "card present")" -ge 2 ] && break
+    [ "$($cccd readers 2>/dev/null | grep -c "card present")" -ge "$chips" ] && break
     sleep 0.2
 done
 $cccd perso --batch "$out/batch.jsonl" --signer "$out/pki" --journal "$out/perso.db" --readers all \

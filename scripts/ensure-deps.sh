@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages CCCDKit needs when any is missing (apt-get update first). Idempotent and quiet
-# when everything is present. Runs apt as root, or through sudo when available.
+# Installs the Debian packages CCCDKit needs when any is missing (apt-get update first), and pcscd's four virtual
+# readers (scripts/vpcd-readers.sh). Idempotent and quiet when everything is present. Runs apt as root, or
+# through sudo when available.
 set -euo pipefail
 
 packages=(pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd procps)
@@ -9,7 +10,7 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then exec bash "$(dirname "$0")/vpcd-readers.sh"; fi
 
 echo "Installing missing packages: ${missing[*]}"
 sudo=""
@@ -20,3 +21,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Four virtual readers instead of two (a second copy of the vpcd driver; see the script).
+bash "$(dirname "$0")/vpcd-readers.sh"

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with pcscd (and vsmartcard's vpcd driver) available: starts `pcscd --foreground --apdu` in the
 # background when none is running, and stops only the pcscd it started, by PID. Needs root to start pcscd.
-# Its readers: vsmartcard's two, "Virtual PCD 00 00" / "00 01" (vpcd on TCP 35963 / 35964). (More reader.conf.d
-# entries do not give more working readers: Debian's vpcd driver keeps one connection per slot number for all its
-# readers.) Its log, APDUs included, is $CCCDKIT_PCSCD_LOG when this script started it (tests grep it for secrets).
+# Its readers: "Virtual PCD 00 00" / "00 01" (vpcd on TCP 35963 / 35964) and, once scripts/vpcd-readers.sh has run
+# (make deps does), "Virtual PCD B 00 00" / "00 01" (TCP 35965 / 35966). Its log, APDUs included, is $CCCDKIT_PCSCD_LOG when this script started it (tests grep it for secrets).
 set -euo pipefail
 started=""
 # A live pcscd (not a zombie) with its socket means the service is up.

@@ -6,7 +6,8 @@ import Foundation
 #endif
 
 /// Serves an `EmulatedChip` to vsmartcard's vpcd driver inside pcscd, so every PC/SC program on the machine
-/// sees the card in "Virtual PCD 00 00" (port 35963) or "… 00 01" (35964).
+/// sees the card in "Virtual PCD 00 00" (port 35963) or "… 00 01" (35964), or in the second vpcd reader that
+/// `scripts/vpcd-readers.sh` installs, "Virtual PCD B 00 00" (35965) or "… 00 01" (35966).
 ///
 /// The protocol: 2-byte big-endian length + payload; a 1-byte payload is a control code (00 power off, 01 power
 /// on, 02 reset, 04 send the ATR), anything longer a command APDU, answered with the response APDU. vpcd sends

@@ -50,6 +50,8 @@ public struct LineSummary: Codable, Sendable {
     public var failed = 0
     public var recovered = 0
     public var seconds = 0.0
+    /// Cards issued this run by each station (reader), by its name.
+    public var issuedBy: [String: Int] = [:]
     public var cardsPerMinute: Double { seconds > 0 ? Double(issued) / seconds * 60 : 0 }
 }
 
@@ -291,7 +293,10 @@ public final class PersoLine: @unchecked Sendable {
             return .spoiled
         }
         try journal.finish(attempt: claim.attempt, .issued, reason: nil)
-        lock.withLock { summary.issued += 1 }
+        lock.withLock {
+            summary.issued += 1
+            summary.issuedBy[slot.name, default: 0] += 1
+        }
         report(.issued(line: claim.line, serial: serial, station: slot.name))
         return .issued(image, label: record.idNumber)
     }

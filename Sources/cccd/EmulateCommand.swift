@@ -15,8 +15,9 @@ struct EmulateCommand: ParsableCommand {
         commandName: "emulate",
         abstract: "Serve a card image as a card in a virtual PC/SC reader (vsmartcard's vpcd in pcscd).",
         discussion: """
-            Connects to vpcd (port 35963 = "Virtual PCD 00 00", 35964 = "Virtual PCD 00 01") and answers every \
-            APDU with the software chip; any PC/SC program then sees the card. Reconnects when pcscd restarts; \
+            Connects to vpcd (port 35963 = "Virtual PCD 00 00", 35964 = "Virtual PCD 00 01"; with the second \
+            reader scripts/vpcd-readers.sh installs, 35965 = "Virtual PCD B 00 00", 35966 = "Virtual PCD B 00 01") \
+            and answers every APDU with the software chip; any PC/SC program then sees the card. Reconnects when pcscd restarts; \
             stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
 
             Example: cccd emulate --card out/card.json --vpcd 127.0.0.1:35963

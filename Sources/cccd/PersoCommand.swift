@@ -208,7 +208,8 @@ struct PersoCommand: ParsableCommand {
             let object: [String: Any] = [
                 "batch": batchID, "records": rows.count, "issued": issued, "rejected": rejected.count, "failed": failed,
                 "spoiled": summary.spoiled, "recovered": summary.recovered, "seconds": summary.seconds,
-                "cardsPerMinute": summary.cardsPerMinute,
+                "cardsPerMinute": summary.cardsPerMinute, "issuedThisRun": summary.issued,
+                "issuedByReader": summary.issuedBy,
             ]
             let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: out, as: UTF8.self))

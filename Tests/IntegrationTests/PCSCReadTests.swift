@@ -291,7 +291,7 @@ struct PCSCReadTests {
     }
 
     @Test(
-        "cccd perso --readers all through pcscd: blank chips in the virtual readers personalized in parallel over SCP03, each read back with cccd read as genuine; pcscd's APDU log holds no secret in clear; a second run issues nothing"
+        "cccd perso --readers all through pcscd: blank chips in four virtual readers personalized in parallel over SCP03, each read back with cccd read as genuine; pcscd's APDU log holds no secret in clear; a second run issues nothing"
     )
     func persoThroughPCSC() throws {
         let log = try #require(
@@ -303,15 +303,21 @@ struct PCSCReadTests {
         let pki = try TestPKI()
         try pki.write(to: work + "/pki")
         try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: work + "/portrait.jpg"))
-        let records = SampleRecord.batch(count: 2, seed: 5, portrait: "portrait.jpg", today: Self.today)
+        let records = SampleRecord.batch(count: 4, seed: 5, portrait: "portrait.jpg", today: Self.today)
         try SampleRecord.jsonLines(records).write(toFile: work + "/batch.jsonl", atomically: true, encoding: .utf8)
         try "00112233445566778899AABBCCDDEEFF\n".write(
             toFile: work + "/transport.key", atomically: true, encoding: .utf8)
 
         let context = try PCSCContext()
-        let readers = ["Virtual PCD 00 00", "Virtual PCD 00 01"]
+        // vsmartcard's two readers and the second vpcd reader scripts/vpcd-readers.sh installs (make deps runs it).
+        let readers = ["Virtual PCD 00 00", "Virtual PCD 00 01", "Virtual PCD B 00 00", "Virtual PCD B 00 01"]
+        let ports = [35963, 35964, 35965, 35966]
+        let present = try context.readers()
         for r in readers {
-            try #require(try context.readers().contains(r), "pcscd with vsmartcard-vpcd is not running")
+            try #require(
+                present.contains(r),
+                "pcscd has no reader \"\(r)\" (it has \(present)): run `make deps` (scripts/vpcd-readers.sh, as root) and restart pcscd"
+            )
             try context.waitForRemoval(reader: r, timeout: 15)
         }
         var emulators: [Process] = []
@@ -322,7 +328,7 @@ struct PCSCReadTests {
             }
             for r in readers { try? context.waitForRemoval(reader: r, timeout: 15) }
         }
-        for (i, port) in [35963, 35964].enumerated() {
+        for (i, port) in ports.enumerated() {
             let e = Process()
             e.executableURL = URL(fileURLWithPath: CommandLineRunner.root + "/.build/debug/cccd")
             e.arguments = [
@@ -343,7 +349,10 @@ struct PCSCReadTests {
                 "--transport-key", "transport.key", "--json",
             ], in: work)
         #expect(perso.status == 0, "\(perso.stdout) \(perso.stderr)")
-        #expect(perso.json?["issued"] as? Int == 2)
+        #expect(perso.json?["issued"] as? Int == 4)
+        // In parallel: every reader's chip took one record.
+        let byReader = perso.json?["issuedByReader"] as? [String: Int] ?? [:]
+        #expect(Set(byReader.keys) == Set(readers) && byReader.values.allSatisfy { $0 == 1 }, "\(byReader)")
 
         // Each card, read by a terminal through pcscd: genuine.
         var images: [CardImage] = []
@@ -357,7 +366,7 @@ struct PCSCReadTests {
             #expect(read.status == 0, "\(reader): \(read.stderr)")
             #expect(read.json?["genuine"] as? Bool == true)
         }
-        #expect(Set(images.compactMap(\.secrets.can)).count == 2, "two different records")
+        #expect(Set(images.compactMap(\.secrets.can)).count == 4, "four different records")
 
         // pcscd logged the whole perso (INITIALIZE UPDATE is there) and no secret in clear.
         let handle = try #require(FileHandle(forReadingAtPath: log))
@@ -378,7 +387,8 @@ struct PCSCReadTests {
                 "--transport-key", "transport.key", "--json",
             ], in: work)
         #expect(again.status == 0)
-        #expect(again.json?["issued"] as? Int == 2 && again.json?["spoiled"] as? Int == 0)
+        #expect(again.json?["issued"] as? Int == 4 && again.json?["spoiled"] as? Int == 0)
+        #expect(again.json?["issuedThisRun"] as? Int == 0)
     }
 }
 
