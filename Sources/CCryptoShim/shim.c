@@ -9,6 +9,9 @@
 #include <openssl/cms.h>
 #include <openssl/rsa.h>
 #include <openssl/objects.h>
+#include <openssl/ec.h>
+#include <openssl/bn.h>
+#include <openssl/param_build.h>
 
 int cccd_cmac_init(EVP_MAC_CTX *ctx, const char *cipher_name, const uint8_t *key, size_t key_len) {
     OSSL_PARAM params[2];
@@ -255,4 +258,183 @@ int cccd_x509_validity(X509 *cert) {
     if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) return -1;
     if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) return 1;
     return 0;
+}
+
+EVP_PKEY *cccd_ec_from_scalar(const char *group_name, const uint8_t *scalar, size_t length) {
+    EVP_PKEY *key = NULL;
+    int nid = OBJ_sn2nid(group_name);
+    if (nid == NID_undef) nid = OBJ_txt2nid(group_name);
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(nid);
+    BIGNUM *priv = BN_bin2bn(scalar, (int)length, NULL);
+    EC_POINT *pub = group ? EC_POINT_new(group) : NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    unsigned char *point = NULL;
+    size_t point_len = 0;
+    if (group == NULL || priv == NULL || pub == NULL || bld == NULL) goto done;
+    if (BN_is_zero(priv) || BN_cmp(priv, EC_GROUP_get0_order(group)) >= 0) goto done;
+    if (EC_POINT_mul(group, pub, priv, NULL, NULL, NULL) != 1) goto done;
+    point_len = EC_POINT_point2buf(group, pub, POINT_CONVERSION_UNCOMPRESSED, &point, NULL);
+    if (point_len == 0) goto done;
+    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group_name, 0) != 1) goto done;
+    if (OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) != 1) goto done;
+    if (OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, point_len) != 1) goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) goto done;
+    if (EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params) != 1) key = NULL;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    OPENSSL_free(point);
+    EC_POINT_free(pub);
+    BN_clear_free(priv);
+    EC_GROUP_free(group);
+    return key;
+}
+
+/// An RSA key from n, e, d, p, q (dp, dq, qinv computed); takes ownership of nothing.
+static EVP_PKEY *rsa_from_all(const BIGNUM *n, const BIGNUM *e, const BIGNUM *d, const BIGNUM *p, const BIGNUM *q,
+                              BN_CTX *bn) {
+    EVP_PKEY *key = NULL;
+    BIGNUM *p1 = BN_new(), *q1 = BN_new(), *dp = BN_new(), *dq = BN_new(), *qinv = BN_new();
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (!p1 || !q1 || !dp || !dq || !qinv || !bld) goto done;
+    if (!BN_sub(p1, p, BN_value_one()) || !BN_sub(q1, q, BN_value_one())) goto done;
+    if (!BN_mod(dp, d, p1, bn) || !BN_mod(dq, d, q1, bn) || !BN_mod_inverse(qinv, q, p, bn)) goto done;
+    if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_D, d)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR1, p)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_FACTOR2, q)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qinv))
+        goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) goto done;
+    if (EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params) != 1) key = NULL;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(p1);
+    BN_free(q1);
+    BN_clear_free(dp);
+    BN_clear_free(dq);
+    BN_clear_free(qinv);
+    return key;
+}
+
+EVP_PKEY *cccd_rsa_from_primes(const uint8_t *p_bytes, size_t p_len, const uint8_t *q_bytes, size_t q_len,
+                               const uint8_t *e_bytes, size_t e_len) {
+    EVP_PKEY *key = NULL;
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *p = BN_bin2bn(p_bytes, (int)p_len, NULL), *q = BN_bin2bn(q_bytes, (int)q_len, NULL);
+    BIGNUM *e = BN_bin2bn(e_bytes, (int)e_len, NULL);
+    BIGNUM *n = BN_new(), *phi = BN_new(), *p1 = BN_new(), *q1 = BN_new(), *d = BN_new();
+    if (!bn || !p || !q || !e || !n || !phi || !p1 || !q1 || !d) goto done;
+    if (BN_cmp(p, q) == 0) goto done;
+    if (BN_cmp(p, q) < 0) BN_swap(p, q);  // p > q, as RSA keys usually have it
+    if (!BN_mul(n, p, q, bn) || !BN_sub(p1, p, BN_value_one()) || !BN_sub(q1, q, BN_value_one())) goto done;
+    if (!BN_mul(phi, p1, q1, bn) || BN_mod_inverse(d, e, phi, bn) == NULL) goto done;
+    key = rsa_from_all(n, e, d, p, q, bn);
+done:
+    BN_clear_free(p);
+    BN_clear_free(q);
+    BN_free(e);
+    BN_free(n);
+    BN_clear_free(phi);
+    BN_clear_free(p1);
+    BN_clear_free(q1);
+    BN_clear_free(d);
+    BN_CTX_free(bn);
+    return key;
+}
+
+EVP_PKEY *cccd_rsa_from_private_exponent(const uint8_t *n_bytes, size_t n_len, const uint8_t *e_bytes, size_t e_len,
+                                         const uint8_t *d_bytes, size_t d_len) {
+    EVP_PKEY *key = NULL;
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *n = BN_bin2bn(n_bytes, (int)n_len, NULL), *e = BN_bin2bn(e_bytes, (int)e_len, NULL);
+    BIGNUM *d = BN_bin2bn(d_bytes, (int)d_len, NULL);
+    BIGNUM *k = BN_new(), *r = BN_new(), *g = BN_new(), *x = BN_new(), *y = BN_new(), *n1 = BN_new();
+    BIGNUM *p = BN_new(), *q = BN_new(), *rem = BN_new();
+    int t = 0;
+    if (!bn || !n || !e || !d || !k || !r || !g || !x || !y || !n1 || !p || !q || !rem) goto done;
+    if (BN_num_bits(n) < 512 || BN_num_bits(n) > 16384 || BN_is_odd(n) == 0 || BN_is_zero(d) || BN_is_zero(e)) goto done;
+    if (!BN_sub(n1, n, BN_value_one())) goto done;
+    // k = d·e − 1 = 2^t · r with r odd; for random g, some g^(r·2^i) is a non-trivial square root of 1 mod n.
+    if (!BN_mul(k, d, e, bn) || !BN_sub_word(k, 1) || BN_is_zero(k)) goto done;
+    if (!BN_copy(r, k)) goto done;
+    while (!BN_is_odd(r)) {
+        if (!BN_rshift1(r, r)) goto done;
+        t++;
+    }
+    if (t == 0) goto done;
+    for (int attempt = 0; attempt < 100 && key == NULL; attempt++) {
+        if (!BN_set_word(g, 2 + (unsigned long)attempt)) goto done;
+        if (!BN_mod_exp(x, g, r, n, bn)) goto done;
+        if (BN_is_one(x) || BN_cmp(x, n1) == 0) continue;
+        for (int i = 0; i < t; i++) {
+            if (!BN_mod_sqr(y, x, n, bn)) goto done;
+            if (BN_is_one(y)) {
+                // x is a non-trivial square root of 1: gcd(x − 1, n) is a factor.
+                if (!BN_sub_word(x, 1) || !BN_gcd(p, x, n, bn)) goto done;
+                if (BN_is_one(p) || BN_cmp(p, n) == 0) break;
+                if (!BN_div(q, rem, n, p, bn) || !BN_is_zero(rem)) goto done;
+                if (BN_cmp(p, q) < 0) BN_swap(p, q);
+                key = rsa_from_all(n, e, d, p, q, bn);
+                goto done;
+            }
+            if (BN_cmp(y, n1) == 0) break;
+            if (!BN_copy(x, y)) goto done;
+        }
+    }
+done:
+    BN_free(n);
+    BN_free(e);
+    BN_clear_free(d);
+    BN_clear_free(k);
+    BN_clear_free(r);
+    BN_free(g);
+    BN_clear_free(x);
+    BN_clear_free(y);
+    BN_free(n1);
+    BN_clear_free(p);
+    BN_clear_free(q);
+    BN_free(rem);
+    BN_CTX_free(bn);
+    return key;
+}
+
+int cccd_rsa_prime_from(const uint8_t *candidate, size_t length, unsigned long e, uint8_t *out) {
+    int ok = 0;
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *p = BN_bin2bn(candidate, (int)length, NULL), *p1 = BN_new(), *g = BN_new(), *E = BN_new();
+    int bits = (int)length * 8;
+    if (!bn || !p || !p1 || !g || !E || length < 16 || !BN_set_word(E, e)) goto done;
+    if (!BN_set_bit(p, bits - 1) || !BN_set_bit(p, bits - 2) || !BN_set_bit(p, 0)) goto done;
+    for (;;) {
+        if (BN_num_bits(p) > bits) goto done;  // ran past the length: give up (never in practice)
+        int prime = BN_check_prime(p, bn, NULL);
+        if (prime < 0) goto done;
+        if (prime == 1) {
+            if (!BN_sub(p1, p, BN_value_one()) || !BN_gcd(g, p1, E, bn)) goto done;
+            if (BN_is_one(g)) break;
+        }
+        if (!BN_add_word(p, 2)) goto done;
+    }
+    ok = BN_bn2binpad(p, out, (int)length) == (int)length;
+done:
+    BN_clear_free(p);
+    BN_clear_free(p1);
+    BN_free(g);
+    BN_free(E);
+    BN_CTX_free(bn);
+    return ok;
 }

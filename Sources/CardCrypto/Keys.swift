@@ -33,6 +33,54 @@ public final class AsymmetricKey: CustomStringConvertible {
         return AsymmetricKey(owning: k)
     }
 
+    /// An EC key from its private scalar on a named curve (the public point computed).
+    public static func ec(_ curve: NamedCurve, scalar: [UInt8]) throws(CryptoError) -> AsymmetricKey {
+        guard let k = cccd_ec_from_scalar(curve.openSSLName, scalar, scalar.count) else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidEncoding, reason: "not a private key on \(curve.rawValue)")
+        }
+        return AsymmetricKey(owning: k)
+    }
+
+    /// An RSA key (every CRT component) from its two primes and public exponent.
+    public static func rsa(p: [UInt8], q: [UInt8], e: [UInt8]) throws(CryptoError) -> AsymmetricKey {
+        guard let k = cccd_rsa_from_primes(p, p.count, q, q.count, e, e.count) else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidEncoding, reason: "not an RSA key (p, q, e)")
+        }
+        return AsymmetricKey(owning: k)
+    }
+
+    /// An RSA key (every CRT component) from n, e and d alone: the primes are recovered, so a chip given only
+    /// the modulus and private exponent (JMRTD's applet convention) still yields a whole key.
+    public static func rsa(modulus n: [UInt8], publicExponent e: [UInt8], privateExponent d: [UInt8])
+        throws(CryptoError) -> AsymmetricKey
+    {
+        guard let k = cccd_rsa_from_private_exponent(n, n.count, e, e.count, d, d.count) else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidEncoding, reason: "the modulus and exponents are not one RSA key")
+        }
+        return AsymmetricKey(owning: k)
+    }
+
+    /// The first probable prime at or above `candidate` (top two and lowest bits set) with gcd(p − 1, e) = 1:
+    /// deterministic, for RSA keys generated from a seed.
+    public static func rsaPrime(from candidate: [UInt8], e: UInt = 65537) throws(CryptoError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: candidate.count)
+        guard cccd_rsa_prime_from(candidate, candidate.count, e, &out) == 1 else { throw .library("RSA prime search") }
+        return out
+    }
+
+    /// A big-number component of the key by its OpenSSL name ("n", "e", "d" for RSA), big-endian.
+    public func component(_ name: String) throws(CryptoError) -> [UInt8] {
+        var bn: OpaquePointer? = nil
+        guard EVP_PKEY_get_bn_param(pkey, name, &bn) == 1, let bn else {
+            ERR_clear_error()
+            throw .library("EVP_PKEY_get_bn_param(\(name))")
+        }
+        return BigNumber(owning: bn).bytes()
+    }
+
     /// A private key from DER (PKCS#8 or the traditional form).
     public init(privateKeyDER der: [UInt8]) throws(CryptoError) {
         guard let key = OpenSSLDER.decode(der, { d2i_AutoPrivateKey(nil, $0, $1) }) else {

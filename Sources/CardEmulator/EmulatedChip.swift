@@ -227,6 +227,8 @@ public final class EmulatedChip: CardTransport {
                     var image = issued
                     image.lifeCycle = .personalized
                     try load(image)
+                    // A chip that never gave its serial (JMRTD's applet) does not start after the lock.
+                    if perso.chip.answersSerial == false { serial = nil }
                     self.perso = nil
                     currentApplication = nil
                     currentFile = nil

@@ -28,6 +28,11 @@ public struct BlankChip: Codable, Hashable, Sendable {
     public var secrets = CardImage.Secrets()
     /// Set by the chip options: the chip will not answer BAC.
     public var bacDisabled: Bool? = nil
+    /// false: the chip does not answer GET DATA of its serial (as JMRTD's applet, which has none); nil = true.
+    public var answersSerial: Bool? = nil
+    /// The RSA Active Authentication key as JMRTD's applet receives it (`60`, `61`), hex; whole at the lock.
+    public var activeAuthenticationModulus: String? = nil
+    public var activeAuthenticationPrivateExponent: String? = nil
 
     /// A blank chip whose keys are diversified from `master` with its serial.
     public init(
@@ -78,6 +83,12 @@ public struct BlankChip: Codable, Hashable, Sendable {
             }
             if file?.isInMasterFile == true { master.append(entry) } else { application.append(entry) }
         }
+        var secrets = secrets
+        if let n = activeAuthenticationModulus.flatMap({ try? Hex.decode($0) }),
+            let d = activeAuthenticationPrivateExponent.flatMap({ try? Hex.decode($0) })
+        {
+            secrets.activeAuthenticationKey = Self.rsaKey(modulus: n, privateExponent: d, dg15: files)
+        }
         var image = CardImage(
             masterFiles: master,
             applications: [CardImage.Application(aid: (try? Hex.decode(aid)) ?? [], files: application)],
@@ -85,6 +96,22 @@ public struct BlankChip: Codable, Hashable, Sendable {
         image.bacEnabled = bacDisabled == true ? false : nil
         image.chip = ChipSettings.derived(from: image)
         return image
+    }
+}
+
+extension BlankChip {
+    /// The whole RSA key (PKCS#8, base64) from the modulus and private exponent the chip was given, with the
+    /// public exponent of DG15's key; nil when DG15 holds no RSA key with that modulus (the chip then has no AA
+    /// key, and the read-back's Active Authentication says so).
+    static func rsaKey(modulus n: [UInt8], privateExponent d: [UInt8], dg15 files: [PersoFile]) -> String? {
+        guard let content = files.first(where: { $0.fileID == LDSFile.dataGroup(15).fileID })?.content,
+            let dg15 = try? DataGroup15(bytes: content),
+            let publicKey = try? AsymmetricKey(publicKeyDER: dg15.subjectPublicKeyInfo), publicKey.kind == .rsa,
+            let e = try? publicKey.component("e"), (try? publicKey.component("n")) == Array(n.drop { $0 == 0 }),
+            let key = try? AsymmetricKey.rsa(modulus: n, publicExponent: e, privateExponent: d),
+            let der = try? key.privateKeyDER()
+        else { return nil }
+        return Data(der).base64EncodedString()
     }
 }
 
@@ -161,6 +188,7 @@ final class PersoApplet {
             currentFile = nil
             return status(.success)
         case (0x80, 0xCA) where command.p1 == 0 && command.p2 == PersoProtocol.diversificationDataTag:
+            guard chip.answersSerial != false else { return status(.instructionNotSupported) }
             return Outcome(
                 response: ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: chip.serialBytes), statusWord: .success)
             )
@@ -255,6 +283,17 @@ final class PersoApplet {
             return Outcome(response: ResponseAPDU(statusWord: .success), changed: true, issued: chip.issuedImage())
         }
         guard command.p1 == 0, let tag = PersoProtocol.Tag(rawValue: command.p2) else { return status(.incorrectP1P2) }
+        if tag == .chipAuthenticationKey {
+            // JMRTD's format: the curve's parameters and the scalar, on a curve this chip knows.
+            guard let parts = PersoProtocol.ECKeyParts(parsing: command.data),
+                let curve = try? NamedCurve.matching(
+                    p: parts.p, a: parts.a, b: parts.b, generator: parts.generator, order: parts.order,
+                    cofactor: [UInt8(parts.cofactor >> 8), UInt8(parts.cofactor & 0xFF)]),
+                let key = try? AsymmetricKey.ec(curve, scalar: parts.scalar), let der = try? key.privateKeyDER()
+            else { return status(.incorrectData) }
+            chip.secrets.chipAuthenticationKey = Data(der).base64EncodedString()
+            return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
+        }
         guard let values = PersoProtocol.octetStrings(in: command.data, tag: tag.rawValue), !values.isEmpty else {
             return status(.incorrectData)
         }
@@ -267,8 +306,16 @@ final class PersoApplet {
         case .can:
             guard let can = String(bytes: values[0], encoding: .ascii) else { return status(.incorrectData) }
             chip.secrets.can = can
-        case .chipAuthenticationKey: chip.secrets.chipAuthenticationKey = Data(values[0]).base64EncodedString()
-        case .activeAuthenticationKey: chip.secrets.activeAuthenticationKey = Data(values[0]).base64EncodedString()
+        case .chipAuthenticationKey: return status(.incorrectData)  // handled above
+        case .activeAuthenticationModulus:
+            guard values.count == 1, values[0].count >= 64 else { return status(.incorrectData) }
+            chip.activeAuthenticationModulus = values[0].hexString
+        case .activeAuthenticationPrivateExponent:
+            guard values.count == 1, !values[0].isEmpty else { return status(.incorrectData) }
+            chip.activeAuthenticationPrivateExponent = values[0].hexString
+        case .activeAuthenticationKey:
+            guard (try? AsymmetricKey(privateKeyDER: values[0])) != nil else { return status(.incorrectData) }
+            chip.secrets.activeAuthenticationKey = Data(values[0]).base64EncodedString()
         case .chipAuthenticationDHKey: chip.secrets.chipAuthenticationDHKey = values[0].hexString
         case .chipOptions:
             guard values[0].count == 1 else { return status(.incorrectData) }

@@ -39,13 +39,16 @@ public final class EmulatedSlot: CardSlot {
     let aid: [UInt8]
     let settings: EmulatorSettings
     let nextSerial: () throws -> [UInt8]
+    /// false: the blank chips do not answer GET DATA of their serial (JMRTD's applet); the line assigns one.
+    let answersSerial: Bool
     private var chip: EmulatedChip?
 
     /// `folder` holds `slots/`, `cards/` and `spoiled/`; `nextSerial` numbers new chips (the journal's counter).
     public init(
         index: Int, folder: String, master: [UInt8], commandSet: PersoCommandSet, aid: [UInt8],
-        settings: EmulatorSettings = .init(), nextSerial: @escaping () throws -> [UInt8]
+        settings: EmulatorSettings = .init(), answersSerial: Bool = true, nextSerial: @escaping () throws -> [UInt8]
     ) throws {
+        self.answersSerial = answersSerial
         name = "emulated-\(index)"
         self.folder = URL(fileURLWithPath: folder, isDirectory: true)
         self.master = master
@@ -85,7 +88,8 @@ public final class EmulatedSlot: CardSlot {
     public func awaitCard(stop: @escaping () -> Bool) throws -> (any CardTransport)? {
         if stop() { return nil }
         if let chip { return chip }
-        let blank = try BlankChip(serial: try nextSerial(), master: master, commandSet: commandSet, aid: aid)
+        var blank = try BlankChip(serial: try nextSerial(), master: master, commandSet: commandSet, aid: aid)
+        if !answersSerial { blank.answersSerial = false }
         let fresh = attach(try EmulatedChip(blank: blank, settings: settings))
         try save(fresh)
         chip = fresh
@@ -96,7 +100,8 @@ public final class EmulatedSlot: CardSlot {
 
     public func release(_ card: any CardTransport, outcome: SlotOutcome, stop: @escaping () -> Bool) throws {
         guard let chip else { return }
-        let serial = (chip.serial ?? []).hexString
+        // A chip without a serial of its own (JMRTD's applet) still gets a file name of its own.
+        let serial = chip.serial?.hexString ?? "no-serial-" + UUID().uuidString.prefix(8)
         switch outcome {
         case .issued(let image, let label):
             var issued = chip.image

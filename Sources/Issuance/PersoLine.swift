@@ -123,8 +123,18 @@ public final class PersoLine: @unchecked Sendable {
         guard !open.isEmpty else { return }
         for slot in slots {
             guard let card = slot.presentCard(),
-                let serial = try? PersoWriter.chipSerial(on: card, aid: job.profile.applicationID).hexString,
-                let index = open.firstIndex(where: { $0.chipSerial == serial })
+                let chip = try? PersoWriter.identify(
+                    on: card, aid: job.profile.applicationID, commandSet: job.profile.persoCommandSet)
+            else { continue }
+            // A chip with a serial of its own is known by it; one without (its serial was assigned) by the reader
+            // its open attempt was in.
+            let serial = chip.serial.hexString
+            guard
+                let index = open.firstIndex(where: {
+                    chip.assigned
+                        ? PersoWriter.ChipIdentity.isAssigned($0.chipSerial) && $0.reader == slot.name
+                        : $0.chipSerial == serial
+                })
             else { continue }
             let attempt = open.remove(at: index)
             try resolve(attempt, card: card, slot: slot)
@@ -214,9 +224,10 @@ public final class PersoLine: @unchecked Sendable {
         let writer = PersoWriter(transportMasterKey: job.transportMasterKey)
         while !finished() {
             guard let card = try slot.awaitCard(stop: { self.finished() }) else { continue }
-            let serial: [UInt8]
+            let chip: PersoWriter.ChipIdentity
             do {
-                serial = try PersoWriter.chipSerial(on: card, aid: job.profile.applicationID)
+                chip = try PersoWriter.identify(
+                    on: card, aid: job.profile.applicationID, commandSet: job.profile.persoCommandSet)
             } catch {
                 try journal.event(
                     batch: job.batchID, line: nil, chip: nil, reader: slot.name, kind: "refused", detail: "\(error)")
@@ -232,22 +243,24 @@ public final class PersoLine: @unchecked Sendable {
                 defer { lock.withLock { active -= 1 } }
                 guard
                     let claim = try journal.claim(
-                        batch: job.batchID, chipSerial: serial.hexString, station: slot.name, reader: slot.name)
+                        batch: job.batchID, chipSerial: chip.serial.hexString, station: slot.name, reader: slot.name)
                 else {
                     outcome = nil
                     Thread.sleep(forTimeInterval: 0.05)
                     continue
                 }
-                outcome = try personalize(claim, card: card, serial: serial.hexString, slot: slot, writer: writer)
+                outcome = try personalize(claim, card: card, chip: chip, slot: slot, writer: writer)
             }
             if let outcome { try slot.release(card, outcome: outcome, stop: { self.finished() }) }
         }
     }
 
     /// Writes, locks and reads back one card; returns how the card leaves the slot (nil: it stays, still blank).
-    func personalize(_ claim: Claim, card: any CardTransport, serial: String, slot: any CardSlot, writer: PersoWriter)
-        throws -> SlotOutcome?
-    {
+    func personalize(
+        _ claim: Claim, card: any CardTransport, chip: PersoWriter.ChipIdentity, slot: any CardSlot,
+        writer: PersoWriter
+    ) throws -> SlotOutcome? {
+        let serial = chip.serial.hexString
         guard let record = job.records[claim.line] else {
             try journal.finish(attempt: claim.attempt, .interrupted, reason: "no such record")
             return nil
@@ -272,7 +285,7 @@ public final class PersoLine: @unchecked Sendable {
         try journal.advance(attempt: claim.attempt, to: .writing)
         var journalFailure: (any Error)? = nil
         do {
-            _ = try writer.write(script, to: card) { step in
+            _ = try writer.write(script, to: card, identity: chip) { step in
                 guard step.kind == .lock else { return }
                 do { try self.journal.advance(attempt: claim.attempt, to: .locked) } catch { journalFailure = error }
             }

@@ -48,18 +48,53 @@ public struct PersoWriter {
         self.random = random
     }
 
-    /// SELECT the eMRTD applet (plain) and ask its serial (GET DATA CF), before any authentication.
-    public static func chipSerial(on transport: any CardTransport, aid: [UInt8]) throws(PersoError) -> [UInt8] {
+    /// Who a chip is: its serial (key diversification data), or, for a chip that has none (JMRTD's applet does
+    /// not answer GET DATA), a serial the line assigned: `FF` and 9 random bytes, journalled like a real one.
+    public struct ChipIdentity: Sendable, Hashable {
+        public var serial: [UInt8]
+        public var assigned: Bool
+
+        public init(serial: [UInt8], assigned: Bool) {
+            self.serial = serial
+            self.assigned = assigned
+        }
+
+        /// The first byte of a serial the line assigned.
+        public static let assignedPrefix: UInt8 = 0xFF
+
+        /// Whether a journalled serial (hex) is one the line assigned.
+        public static func isAssigned(_ serialHex: String) -> Bool { serialHex.uppercased().hasPrefix("FF") }
+    }
+
+    /// SELECT the eMRTD applet (plain) and ask its serial (GET DATA CF), before any authentication. A chip of
+    /// the `jmrtd-applet` command set that gives no serial gets one assigned; a `secure` chip must give its own
+    /// (its SCP03 keys are diversified from it).
+    public static func identify(
+        on transport: any CardTransport, aid: [UInt8], commandSet: PersoCommandSet,
+        random: any RandomSource = SystemRandom()
+    ) throws(PersoError) -> ChipIdentity {
         let select = try send(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: aid), on: transport, doing: "SELECT")
         guard select.statusWord == .success else {
             throw PersoError(.notBlank, "the card has no eMRTD applet", statusWord: select.statusWord)
         }
         let answer = try send(PersoProtocol.getDiversificationData, on: transport, doing: "GET DATA")
-        guard let serial = PersoProtocol.diversificationData(from: answer) else {
+        if let serial = PersoProtocol.diversificationData(from: answer) {
+            return ChipIdentity(serial: serial, assigned: false)
+        }
+        guard commandSet == .jmrtdApplet else {
             throw PersoError(
                 .notBlank, "the card gives no serial: not a blank chip of this line", statusWord: answer.statusWord)
         }
-        return serial
+        do {
+            return ChipIdentity(serial: [ChipIdentity.assignedPrefix] + (try random.bytes(9)), assigned: true)
+        } catch {
+            throw PersoError(.refused, "no random source for a chip serial: \(error)")
+        }
+    }
+
+    /// The chip's own serial (`identify` for a `secure` chip).
+    public static func chipSerial(on transport: any CardTransport, aid: [UInt8]) throws(PersoError) -> [UInt8] {
+        try identify(on: transport, aid: aid, commandSet: .secure).serial
     }
 
     /// What the write did.
@@ -70,13 +105,23 @@ public struct PersoWriter {
     }
 
     /// Writes `script` to the blank chip in `transport`. `step` is told each step as it completes (the journal).
+    /// `identity`: the chip as `identify` just found it, its applet still selected (saves the SELECT and the GET
+    /// DATA); nil identifies it first.
     public func write(
-        _ script: PersoScript, to transport: any CardTransport, step: (PersoScript.Step) -> Void = { _ in }
+        _ script: PersoScript, to transport: any CardTransport, identity: ChipIdentity? = nil,
+        step: (PersoScript.Step) -> Void = { _ in }
     ) throws(PersoError) -> Report {
         let meter = MeteredTransport(transport)
-        let serial = try Self.chipSerial(on: meter, aid: script.aid)
+        let chip: ChipIdentity
+        if let identity {
+            chip = identity
+        } else {
+            chip = try Self.identify(on: meter, aid: script.aid, commandSet: script.commandSet, random: random)
+        }
+        let serial = chip.serial
         var channel: SCP03Session? = nil
         if script.commandSet == .secure {
+            guard !chip.assigned else { throw PersoError(.notBlank, "the card gives no serial: not a secure chip") }
             guard let master = transportMasterKey else {
                 throw PersoError(.wrongTransportKey, "the secure command set needs the batch's transport master key")
             }

@@ -1,25 +1,35 @@
 import CardCore
+import CardCrypto
 import ChipAccess
 
 /// The personalization commands a blank eMRTD chip understands, after the conventions of JMRTD's passport applet
-/// (PERSO.md §1), shared by the writer (which sends them) and the emulator (which answers them):
+/// (PERSO.md §1, checked against the applet's `processPutData` and the host's `PassportPersoService`), shared by
+/// the writer (which sends them) and the emulator (which answers them):
 ///
 /// - `00 E0 00 00 06 63 04 <size:2> <fid:2>` CREATE FILE (a transparent EF of that size);
 /// - `00 A4 02 0C 02 <fid>` SELECT the EF; `00 D6 <offset:2> <data>` UPDATE BINARY into it;
-/// - `00 DA 00 <tag> <TLV>` PUT DATA of a secret: `62` the BAC key seed (document number, dates of birth and expiry
-///   as octet strings), `63` the Chip Authentication private key, and this toolchain's documented extensions where
-///   the applet has no tag: `70` the CAN (PACE password), `71` the Active Authentication private key, `72` a DH
-///   Chip Authentication private exponent, `73` chip options (bit 1: no BAC);
+/// - `00 DA 00 <tag> <data>` PUT DATA of a secret, in the applet's own formats where it has a tag:
+///   - `60`: `60 L 04 L <modulus>` and `61`: `61 L 04 L <private exponent>`, the RSA Active Authentication key;
+///   - `62`: `62 L 04 <document number> 04 <date of birth> 04 <date of expiry>`, the BAC key seed;
+///   - `63`: the EC Chip Authentication key as the applet's bare sequence `81` p, `82` a, `83` b, `84` G
+///     (uncompressed), `85` order, `86` private scalar, `87` cofactor (2 bytes), no outer tag;
+///   - and this toolchain's documented extensions where the applet has no tag, each `<tag> L 04 L <value>`: `70`
+///     the CAN (PACE password), `71` an ECDSA Active Authentication private key (PKCS#8), `72` a DH Chip
+///     Authentication private exponent, `73` chip options (bit 1: no BAC);
 /// - `00 DA DE AD` locks the chip: afterwards every one of these answers `6985`;
-/// - `80 CA 00 CF` GET DATA of the key diversification data (the chip's serial), before any authentication.
+/// - `80 CA 00 CF` GET DATA of the key diversification data (the chip's serial), before any authentication (a
+///   GlobalPlatform card answers it; JMRTD's applet does not, see `PersoWriter`).
 ///
-/// Keys travel as PKCS#8 inside an octet string (JMRTD's applet takes an RSA key as modulus `60` and exponent `61`
-/// and an EC key as curve parameters; this toolchain sends the whole key so the chip can use CRT, and says so).
+/// The applet takes each PUT DATA in one short command; a longer one (a 2048-bit modulus) goes as an ISO 7816
+/// command chain, which a chip of this toolchain takes.
 public enum PersoProtocol {
     public enum Tag: UInt8, Sendable, CaseIterable {
+        case activeAuthenticationModulus = 0x60
+        case activeAuthenticationPrivateExponent = 0x61
         case bacKeySeed = 0x62
         case chipAuthenticationKey = 0x63
         case can = 0x70
+        /// An ECDSA Active Authentication key (PKCS#8); an RSA one goes as `60` and `61`.
         case activeAuthenticationKey = 0x71
         case chipAuthenticationDHKey = 0x72
         /// Chip options (extension): one byte, bit 1 = BAC disabled (a PACE-only chip).
@@ -48,6 +58,78 @@ public enum PersoProtocol {
             ins: 0xDA, p1: 0, p2: tag.rawValue,
             data: TLVWriter.encode(
                 tag: TLVTag(rawValue: UInt32(tag.rawValue)), value: TLVWriter.encode(tag: 0x04, value: value)))
+    }
+
+    /// The RSA Active Authentication key as JMRTD's applet takes it: the modulus (`60`), then the private exponent
+    /// (`61`), each an octet string of its unsigned big-endian value.
+    public static func putRSAKey(modulus: [UInt8], privateExponent: [UInt8]) -> [CommandAPDU] {
+        [
+            putData(.activeAuthenticationModulus, value: Array(modulus.drop { $0 == 0 })),
+            putData(.activeAuthenticationPrivateExponent, value: Array(privateExponent.drop { $0 == 0 })),
+        ]
+    }
+
+    /// The parts of an EC private key in JMRTD's `63` format.
+    public struct ECKeyParts: Sendable, Equatable {
+        public var p, a, b, generator, order, scalar: [UInt8]
+        public var cofactor: UInt16
+
+        public init(
+            p: [UInt8], a: [UInt8], b: [UInt8], generator: [UInt8], order: [UInt8], scalar: [UInt8], cofactor: UInt16
+        ) {
+            (self.p, self.a, self.b, self.generator, self.order, self.scalar, self.cofactor) =
+                (p, a, b, generator, order, scalar, cofactor)
+        }
+
+        /// The key's parts from an EC private key on a named curve.
+        public init(_ key: AsymmetricKey) throws(CryptoError) {
+            guard let curve = key.curve else {
+                throw CryptoError(code: .unsupportedAlgorithm, reason: "a Chip Authentication key needs a named curve")
+            }
+            let group = try ECGroup(curve)
+            let n = group.order
+            let k = BigNumber(group.cofactor).bytes()
+            self.init(
+                p: group.prime, a: group.a, b: group.b, generator: group.generator.encoded, order: n,
+                scalar: try key.ecPrivateScalar().bytes(length: n.count),
+                cofactor: UInt16(k.suffix(2).reduce(0) { $0 << 8 | UInt16($1) }))
+        }
+
+        /// The bare `81`…`87` sequence.
+        public var encoded: [UInt8] {
+            var w = TLVWriter()
+            w.write(tag: 0x81, value: p)
+            w.write(tag: 0x82, value: a)
+            w.write(tag: 0x83, value: b)
+            w.write(tag: 0x84, value: generator)
+            w.write(tag: 0x85, value: order)
+            w.write(tag: 0x86, value: scalar)
+            w.write(tag: 0x87, value: [UInt8(cofactor >> 8), UInt8(cofactor & 0xFF)])
+            return w.bytes
+        }
+
+        /// Parses the sequence; nil when a part is missing, repeated, unknown or malformed.
+        public init?(parsing data: [UInt8]) {
+            var reader = TLVReader(data)
+            var parts: [UInt32: [UInt8]] = [:]
+            while !reader.isAtEnd {
+                guard let object = try? reader.readObject(), (0x81...0x87).contains(object.tag.rawValue),
+                    parts[object.tag.rawValue] == nil
+                else { return nil }
+                parts[object.tag.rawValue] = Array(object.value)
+            }
+            guard let p = parts[0x81], let a = parts[0x82], let b = parts[0x83], let g = parts[0x84],
+                let r = parts[0x85], let s = parts[0x86], let k = parts[0x87], (1...2).contains(k.count)
+            else { return nil }
+            self.init(
+                p: p, a: a, b: b, generator: g, order: r, scalar: s,
+                cofactor: k.reduce(0) { $0 << 8 | UInt16($1) })
+        }
+    }
+
+    /// The EC Chip Authentication key as JMRTD's applet takes it (P2 `63`, the bare parts).
+    public static func putECKey(_ parts: ECKeyParts) -> CommandAPDU {
+        CommandAPDU(ins: 0xDA, p1: 0, p2: Tag.chipAuthenticationKey.rawValue, data: parts.encoded)
     }
 
     /// The BAC key seed of JMRTD's applet: three octet strings.

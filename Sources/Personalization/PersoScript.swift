@@ -1,4 +1,5 @@
 import CardCore
+import CardCrypto
 import ChipAccess
 import LDS
 
@@ -42,9 +43,10 @@ public struct PersoScript: Sendable {
     public let steps: [Step]
 
     /// The largest UPDATE BINARY data a command can carry: 255 bytes short, 65535 extended; inside SCP03 less
-    /// the C-MAC and the encryption's padding to whole AES blocks.
+    /// the C-MAC and the encryption's padding to whole AES blocks. JMRTD's applet reads a one-byte Lc (it does
+    /// not implement Java Card's ExtendedLength), so `jmrtd-applet` writes in short commands whatever the ATR says.
     public static func chunkSize(commandSet: PersoCommandSet, extendedLength: Bool) -> Int {
-        let lc = extendedLength ? 65535 : 255
+        let lc = extendedLength && commandSet == .secure ? 65535 : 255
         guard commandSet == .secure else { return lc }
         return (lc - 8) / 16 * 16 - 1
     }
@@ -106,8 +108,17 @@ public struct PersoScript: Sendable {
         if let can = s.can {
             put(.can, PersoProtocol.putData(.can, value: Array(can.utf8)))
         }
-        if let ca = CardImage.Secrets.der(s.chipAuthenticationKey) {
-            put(.chipAuthenticationKey, PersoProtocol.putData(.chipAuthenticationKey, value: ca))
+        // Keys in the applet's own formats: EC CA key as its parts, RSA AA key as modulus and private exponent.
+        func key(_ base64: String?, _ what: String) throws(PreparationError) -> AsymmetricKey? {
+            guard let der = CardImage.Secrets.der(base64) else { return nil }
+            do { return try AsymmetricKey(privateKeyDER: der) } catch {
+                throw PreparationError(reason: "the image's \(what) key cannot be read: \(error)")
+            }
+        }
+        if let ca = try key(s.chipAuthenticationKey, "Chip Authentication") {
+            do { put(.chipAuthenticationKey, PersoProtocol.putECKey(try PersoProtocol.ECKeyParts(ca))) } catch {
+                throw PreparationError(reason: "the Chip Authentication key cannot be written: \(error)")
+            }
         }
         if let dh = s.chipAuthenticationDHKey, let x = try? Hex.decode(dh) {
             put(.chipAuthenticationDHKey, PersoProtocol.putData(.chipAuthenticationDHKey, value: x))
@@ -115,8 +126,21 @@ public struct PersoScript: Sendable {
         if image.bacEnabled == false {
             put(.chipOptions, PersoProtocol.putData(.chipOptions, value: [0x01]))
         }
-        if let aa = CardImage.Secrets.der(s.activeAuthenticationKey) {
-            put(.activeAuthenticationKey, PersoProtocol.putData(.activeAuthenticationKey, value: aa))
+        if let aa = try key(s.activeAuthenticationKey, "Active Authentication") {
+            switch aa.kind {
+            case .rsa:
+                do {
+                    let commands = PersoProtocol.putRSAKey(
+                        modulus: try aa.component("n"), privateExponent: try aa.component("d"))
+                    put(.activeAuthenticationModulus, commands[0])
+                    put(.activeAuthenticationPrivateExponent, commands[1])
+                } catch {
+                    throw PreparationError(reason: "the Active Authentication key cannot be written: \(error)")
+                }
+            default:
+                guard let der = CardImage.Secrets.der(s.activeAuthenticationKey) else { break }
+                put(.activeAuthenticationKey, PersoProtocol.putData(.activeAuthenticationKey, value: der))
+            }
         }
         steps.append(Step(kind: .lock, command: PersoProtocol.lock))
         return PersoScript(

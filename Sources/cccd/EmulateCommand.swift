@@ -40,6 +40,12 @@ struct EmulateCommand: ParsableCommand {
     @Option(help: "With --blank: the perso command set the chip takes (secure or jmrtd-applet).")
     var commandSet: String = PersoCommandSet.secure.rawValue
 
+    @Flag(
+        help:
+            "With --blank --command-set jmrtd-applet: the chip does not answer GET DATA of its serial, as JMRTD's applet (the line assigns one)."
+    )
+    var noSerial = false
+
     @Option(help: "With --blank: write the issued card image here when the chip is locked.")
     var save: String?
 
@@ -85,6 +91,10 @@ struct EmulateCommand: ParsableCommand {
         guard PersoCommandSet(rawValue: commandSet) != nil else {
             throw ValidationError("--command-set must be secure or jmrtd-applet")
         }
+        if noSerial && (!blank || PersoCommandSet(rawValue: commandSet) != .jmrtdApplet) {
+            throw ValidationError(
+                "--no-serial is for a blank jmrtd-applet chip (a secure chip's keys come from its serial)")
+        }
         if let serial, (try? Hex.decode(serial))?.count != 10 {
             throw ValidationError("--serial must be 10 bytes in hex")
         }
@@ -105,10 +115,10 @@ struct EmulateCommand: ParsableCommand {
                     master = try Hex.decode(text.filter { !$0.isWhitespace })
                 }
                 let chipSerial = try serial.map { try Hex.decode($0) } ?? [0x43, 0x43] + (try SecureRandom.bytes(8))
-                chipState = .blank(
-                    try BlankChip(
-                        serial: chipSerial, master: master, commandSet: PersoCommandSet(rawValue: commandSet) ?? .secure
-                    ))
+                var blankChip = try BlankChip(
+                    serial: chipSerial, master: master, commandSet: PersoCommandSet(rawValue: commandSet) ?? .secure)
+                if noSerial { blankChip.answersSerial = false }
+                chipState = .blank(blankChip)
             }
         } catch {
             throw fail("\(card ?? "blank chip"): \(error)", code: CCCDExit.failure)

@@ -39,11 +39,13 @@ struct BatchFolder {
             records: records.enumerated().map { ($0.offset + 1, $0.element.idNumber, "h\($0.offset)", nil) })
     }
 
-    func slots(_ n: Int, journal: any PersoJournal, commandSet: PersoCommandSet = .secure) throws -> [EmulatedSlot] {
+    func slots(_ n: Int, journal: any PersoJournal, commandSet: PersoCommandSet = .secure, answersSerial: Bool = true)
+        throws -> [EmulatedSlot]
+    {
         try (0..<n).map { i in
             try EmulatedSlot(
                 index: i, folder: path + "/out", master: Line.master, commandSet: commandSet,
-                aid: VietnameseCard.applicationID,
+                aid: VietnameseCard.applicationID, answersSerial: answersSerial,
                 nextSerial: { BlankChip.serial(batch: 9, index: try journal.nextChipNumber()) })
         }
     }
@@ -164,6 +166,43 @@ struct LineTests {
         #expect(cards.count == 4)
         #expect(Set(cards.map { String($0.prefix(12)) }).count == 4, "one card per record")
         #expect(summary.recovered == 1)
+    }
+
+    @Test(
+        "Chips without a serial (JMRTD's applet): the line assigns each one (FF…), and after a crash recognises the chip by its reader",
+        arguments: [AttemptPhase.writing, .locked])
+    func assignedSerials(_ moment: AttemptPhase) throws {
+        let folder = try BatchFolder(count: 3, seed: 12)
+        defer { folder.remove() }
+        var profile = CardProfile.vietnamese2021
+        profile.persoCommandSet = .jmrtdApplet
+        let journal = try SQLiteJournal(path: folder.path + "/journal.db")
+        try folder.begin(journal)
+        let dying = DyingJournal(journal, diesAt: moment)
+        #expect(throws: (any Error).self) {
+            _ = try PersoLine(
+                job: folder.job(profile: profile), journal: dying,
+                slots: try folder.slots(1, journal: dying, commandSet: .jmrtdApplet, answersSerial: false)
+            ).run()
+        }
+        let open = try journal.openAttempts(batch: "B1")
+        #expect(open.count == 1 && open.allSatisfy { PersoWriter.ChipIdentity.isAssigned($0.chipSerial) }, "\(open)")
+        nonisolated(unsafe) var events: [String] = []
+        let lock = NSLock()
+        let summary = try PersoLine(
+            job: folder.job(profile: profile), journal: journal,
+            slots: try folder.slots(1, journal: journal, commandSet: .jmrtdApplet, answersSerial: false)
+        ) { e in
+            if case .recovered(_, _, let outcome) = e { lock.withLock { events.append(outcome) } }
+        }.run()
+        #expect(events == [moment == .writing ? "spoiled" : "issued"], "\(events)")
+        #expect(summary.recovered == 1)
+        let records = try journal.records(batch: "B1")
+        #expect(records.allSatisfy { $0.status == .issued })
+        #expect(try journal.issuedAttemptsPerRecord(batch: "B1").values.allSatisfy { $0 == 1 })
+        let serials = records.compactMap(\.chipSerial)
+        #expect(
+            serials.count == 3 && Set(serials).count == 3 && serials.allSatisfy(PersoWriter.ChipIdentity.isAssigned))
     }
 
     @Test("The journal is exactly-once under racing stations: one issued attempt per record, claims never shared")

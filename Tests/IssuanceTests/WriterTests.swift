@@ -56,7 +56,8 @@ struct WriterTests {
         #expect(!chip.isBlank)
         // Extended length: one UPDATE BINARY per file; short: DG2 in chunks of the largest size the channel takes.
         let writes = script.steps.filter { if case .write = $0.kind { return true } else { return false } }
-        if extended {
+        // (JMRTD's applet takes short commands only, whatever the link.)
+        if extended && commandSet == .secure {
             #expect(writes.count == image.lDSFiles.count)
         } else {
             #expect(writes.count > image.lDSFiles.count)
@@ -66,6 +67,119 @@ struct WriterTests {
         #expect(outcome.passed, "\(outcome.reason)")
         #expect(outcome.result?.checks.chipAuthentication.status == .passed)
         #expect(outcome.result?.checks.activeAuthentication.status == .passed)
+    }
+
+    @Test(
+        "jmrtd-applet speaks the formats of JMRTD's passport applet: 60/61 RSA modulus and private exponent, 63 the EC key's bare parts 81–87, 62 the MRZ seed; short commands"
+    )
+    func jmrtdFormats() throws {
+        let image = try Line.image()
+        let script = try PersoScript.compile(image, commandSet: .jmrtdApplet, extendedLength: true)
+        #expect(script.steps.allSatisfy { $0.command.data.count <= 255 }, "a command longer than a short APDU")
+        let puts = script.steps.filter { $0.command.ins == 0xDA && $0.command.p1 == 0 }
+        func joined(_ p2: UInt8) -> [UInt8] { puts.filter { $0.command.p2 == p2 }.flatMap(\.command.data) }
+        let aa = try AsymmetricKey(
+            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.activeAuthenticationKey)))
+        #expect(aa.kind == .rsa)
+        #expect(PersoProtocol.octetStrings(in: joined(0x60), tag: 0x60) == [try aa.component("n")])
+        #expect(PersoProtocol.octetStrings(in: joined(0x61), tag: 0x61) == [try aa.component("d")])
+        #expect(!puts.contains { $0.command.p2 == 0x71 }, "an RSA key goes as 60/61, not as the extension")
+        let ca = try AsymmetricKey(
+            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.chipAuthenticationKey)))
+        let group = try ECGroup(try #require(ca.curve))
+        let data = joined(0x63)
+        #expect(Array(data.prefix(2)) == [0x81, UInt8(group.prime.count)], "63 is the bare 81… sequence")
+        let parts = try #require(PersoProtocol.ECKeyParts(parsing: data))
+        #expect(parts.p == group.prime && parts.a == group.a && parts.b == group.b)
+        #expect(parts.generator == group.generator.encoded && parts.order == group.order && parts.cofactor == 1)
+        #expect(BigNumber(parts.scalar) == (try ca.ecPrivateScalar()))
+        let mrz = try #require(image.secrets.bacKey)
+        #expect(
+            PersoProtocol.octetStrings(in: joined(0x62), tag: 0x62)
+                == [Array(mrz.documentNumber.utf8), Array(mrz.dateOfBirth.utf8), Array(mrz.dateOfExpiry.utf8)])
+        #expect(script.steps.last?.command.encoded() == [0x00, 0xDA, 0xDE, 0xAD])
+    }
+
+    @Test(
+        "Commands as JMRTD's own host writes them (signed big-endian with a leading 00, one-byte lengths) personalize our chip: CA and AA then pass"
+    )
+    func jmrtdHostStyle() throws {
+        let image = try Line.image()
+        let chip = try Line.blank(15, commandSet: .jmrtdApplet)
+        func ok(_ command: CommandAPDU) throws {
+            let answer = try chip.transmit(command)
+            #expect(answer.statusWord == .success, "\(command): \(answer.statusWord)")
+        }
+        try ok(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: VietnameseCard.applicationID))
+        let files = image.masterFiles + (image.applications.first?.files ?? [])
+        for file in files {
+            try ok(PersoProtocol.createFile(fid: file.fileID, size: file.content.count))
+            try ok(PersoProtocol.selectFile(fid: file.fileID))
+            var offset = 0
+            while offset < file.content.count {
+                let n = min(255, file.content.count - offset)
+                try ok(PersoProtocol.updateBinary(offset: offset, data: Array(file.content[offset..<offset + n])))
+                offset += n
+            }
+        }
+        let key = try #require(image.secrets.bacKey)
+        try ok(PersoProtocol.putBACKey(key))
+        try ok(PersoProtocol.putData(.can, value: Array(try #require(image.secrets.can).utf8)))
+        // Java's BigInteger.toByteArray(): a leading 00 when the top bit is set.
+        func signed(_ x: [UInt8]) -> [UInt8] { x.first.map { $0 >= 0x80 } == true ? [0] + x : x }
+        let aa = try AsymmetricKey(
+            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.activeAuthenticationKey)))
+        for (tag, value) in [(UInt8(0x60), try aa.component("n")), (0x61, try aa.component("d"))] {
+            let body = TLVWriter.encode(tag: 0x04, value: signed(value))
+            try ok(
+                CommandAPDU(
+                    ins: 0xDA, p1: 0, p2: tag, data: TLVWriter.encode(tag: TLVTag(rawValue: UInt32(tag)), value: body)))
+        }
+        let ca = try AsymmetricKey(
+            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.chipAuthenticationKey)))
+        let group = try ECGroup(try #require(ca.curve))
+        var parts: [UInt8] = []
+        for (tag, value) in [
+            (UInt8(0x81), signed(group.prime)), (0x82, signed(group.a)), (0x83, signed(group.b)),
+            (0x84, group.generator.encoded), (0x85, signed(group.order)),
+            (0x86, signed(try ca.ecPrivateScalar().bytes())),
+            (0x87, [0x00, 0x01]),
+        ] {
+            parts += [tag, UInt8(value.count)] + value
+        }
+        try ok(CommandAPDU(ins: 0xDA, p1: 0, p2: 0x63, data: parts))
+        try ok(PersoProtocol.lock)
+        #expect(!chip.isBlank)
+        chip.reset()
+        let outcome = ReadBack.verify(image, on: chip, trust: Line.trust, today: Line.today)
+        #expect(outcome.passed, "\(outcome.reason)")
+        #expect(outcome.result?.checks.chipAuthentication.status == .passed)
+        #expect(outcome.result?.checks.activeAuthentication.status == .passed)
+    }
+
+    @Test(
+        "A chip that gives no serial (JMRTD's applet): jmrtd-applet assigns one (FF…) and issues it; secure refuses it")
+    func noSerial() throws {
+        let image = try Line.image()
+        func chip(_ set: PersoCommandSet) throws -> EmulatedChip {
+            var blank = try BlankChip(
+                serial: BlankChip.serial(batch: 1, index: 16), master: Line.master, commandSet: set)
+            blank.answersSerial = false
+            return try EmulatedChip(blank: blank)
+        }
+        let plain = try chip(.jmrtdApplet)
+        let report = try PersoWriter(transportMasterKey: nil).write(
+            try PersoScript.compile(image, commandSet: .jmrtdApplet, extendedLength: true), to: plain)
+        #expect(report.serial.count == 10 && report.serial.first == 0xFF)
+        plain.reset()
+        #expect(ReadBack.verify(image, on: plain, trust: Line.trust, today: Line.today).passed)
+        do {
+            _ = try PersoWriter(transportMasterKey: Line.master).write(
+                try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: try chip(.secure))
+            Issue.record("a secure write went ahead without the chip's serial")
+        } catch let error as PersoError {
+            #expect(error.kind == .notBlank, "\(error)")
+        }
     }
 
     @Test("A locked card answers 6985 to every perso command, plain or in SCP03; a second write is refused")

@@ -25,6 +25,24 @@ EVP_PKEY *cccd_rsa_keygen(unsigned int bits);
 /// The short name of an EC key's curve into `buffer`; 1 on success.
 int cccd_ec_group_name(const EVP_PKEY *key, char *buffer, size_t length);
 
+/// An EC key on the named curve from its private scalar (big-endian); the public point is computed. NULL when the
+/// scalar is not in [1, n-1] or on failure.
+EVP_PKEY *cccd_ec_from_scalar(const char *group_name, const uint8_t *scalar, size_t length);
+
+/// An RSA private key with every CRT component from its primes p, q and public exponent e (big-endian); NULL when
+/// p = q, e is not invertible or on failure.
+EVP_PKEY *cccd_rsa_from_primes(const uint8_t *p, size_t p_len, const uint8_t *q, size_t q_len, const uint8_t *e,
+                               size_t e_len);
+
+/// An RSA private key with every CRT component from n, e and d alone (the primes are recovered: NIST SP 800-56B
+/// appendix C); NULL when (n, e, d) is not an RSA key.
+EVP_PKEY *cccd_rsa_from_private_exponent(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len,
+                                         const uint8_t *d, size_t d_len);
+
+/// The first probable prime p >= candidate (its top two and lowest bits set first) with gcd(p - 1, e) = 1, as
+/// big-endian bytes of the candidate's length into `out`; 1 on success. Deterministic: for seeded key generation.
+int cccd_rsa_prime_from(const uint8_t *candidate, size_t length, unsigned long e, uint8_t *out);
+
 typedef struct x509_st X509;
 typedef struct X509_crl_st X509_CRL;
 
