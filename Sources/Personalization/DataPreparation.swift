@@ -10,7 +10,7 @@ public enum DataPreparation {
     public static func prepare(
         _ record: CitizenRecord, profile: CardProfile = .vietnamese2021, signer: DocumentSigner,
         baseDirectory: String? = nil,
-        validator: RecordValidator? = nil
+        validator: RecordValidator? = nil, keys: ChipKeySource = .random
     ) throws -> CardImage {
         var v = validator ?? RecordValidator(profile: profile)
         v.capacities = profile.capacities
@@ -50,7 +50,7 @@ public enum DataPreparation {
         if profile.dataGroups.contains(13) { groups[13] = record.dataGroup13().encoded }
 
         // Chip keys: the CA key is EC (a PKCS#8 secret) or, for DH Chip Authentication, an exponent in a group.
-        let caKey = try AsymmetricKey.generateEC(profile.chipAuthenticationCurve)
+        let caKey = try keys.ecKey(profile.chipAuthenticationCurve, record: record.idNumber, purpose: "CA")
         var caPublicKeyInfo = ChipAuthenticationPublicKeyInfo(
             protocolOID: ObjectIdentifiers.publicKey + [2],
             subjectPublicKeyInfo: try PublicKeyInfo.encodeEC(
@@ -60,13 +60,13 @@ public enum DataPreparation {
             guard let group = DHGroup.standardized(profile.chipAuthenticationDHGroup ?? 0) else {
                 throw PreparationError(reason: "profile: no standardized DH group for Chip Authentication")
             }
-            let x = try group.randomExponent()
+            let x = try keys.dhExponent(group, record: record.idNumber)
             caDHExponent = x
             caPublicKeyInfo = ChipAuthenticationPublicKeyInfo(
                 protocolOID: ObjectIdentifiers.publicKey + [1],
                 subjectPublicKeyInfo: try PublicKeyInfo.encodeDH(group: group, y: try group.power(group.g, x)))
         }
-        let aaKey = try profile.activeAuthenticationKey.generate()
+        let aaKey = try keys.activeAuthenticationKey(profile.activeAuthenticationKey, record: record.idNumber)
         var dg14Infos: [SecurityInfo] = []
         if profile.offersChipAuthentication {
             dg14Infos += [

@@ -38,8 +38,17 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Where to write the card image (JSON); with --batch, the folder for LINE-ID.json images.")
     var out: String
 
+    @Option(
+        help: ArgumentHelp(
+            "TEST ONLY: derive the chip keys from this seed and each record's ID, so the same batch gives the same chips on any core (anyone with the seed has every key: never for real cards).",
+            valueName: "text"))
+    var seed: String?
+
+    var keys: ChipKeySource { seed.map { .seeded(Array($0.utf8)) } ?? .random }
+
     func validate() throws {
         guard (record != nil) != (batch != nil) else { throw ValidationError("give --record FILE or --batch FILE") }
+        if let seed, seed.isEmpty { throw ValidationError("--seed must not be empty") }
     }
 
     func run() throws {
@@ -67,7 +76,8 @@ struct PrepareCommand: ParsableCommand {
         let image: CardImage
         do {
             image = try DataPreparation.prepare(
-                citizen, profile: cardProfile, signer: documentSigner, baseDirectory: folder.isEmpty ? "." : folder)
+                citizen, profile: cardProfile, signer: documentSigner, baseDirectory: folder.isEmpty ? "." : folder,
+                keys: keys)
         } catch let error as PreparationError {
             throw fail(error.description, code: error.issues.isEmpty ? CCCDExit.failure : CCCDExit.invalidRecords)
         }
@@ -117,7 +127,7 @@ struct PrepareCommand: ParsableCommand {
             case .success(let citizen):
                 do {
                     let image = try DataPreparation.prepare(
-                        citizen, profile: cardProfile, signer: signer, baseDirectory: base)
+                        citizen, profile: cardProfile, signer: signer, baseDirectory: base, keys: keys)
                     let path = (out as NSString).appendingPathComponent("\(entry.line)-\(citizen.idNumber).json")
                     try image.json().write(to: URL(fileURLWithPath: path))
                     try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)

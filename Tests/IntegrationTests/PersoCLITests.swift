@@ -150,4 +150,45 @@ struct PersoCLITests {
             try #require(ReadBack.accessKey(for: image)), options: ReadOptions(trust: trust, today: Self.today))
         #expect(read.assessment.genuine)
     }
+
+    @Test(
+        "prepare --batch --seed: the same seed gives the same chips (keys and every file but EF.SOD's signature) on any run; another seed other keys"
+    )
+    func seededBatch() throws {
+        let work = try Self.workspace(4, seed: 9)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        for (folder, seed) in [("a", "s1"), ("b", "s1"), ("c", "s2")] {
+            let run = try CommandLineRunner.run(
+                ["prepare", "--batch", "batch.jsonl", "--signer", "pki", "--out", folder, "--seed", seed], in: work)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        func images(_ folder: String) throws -> [String: CardImage] {
+            var out: [String: CardImage] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: work + "/" + folder) {
+                out[name] = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: work + "/\(folder)/\(name)")))
+            }
+            return out
+        }
+        let (a, b, c) = (try images("a"), try images("b"), try images("c"))
+        #expect(a.count == 4 && Set(a.keys) == Set(b.keys) && Set(a.keys) == Set(c.keys))
+        for (name, x) in a {
+            let y = try #require(b[name])
+            let z = try #require(c[name])
+            #expect(x.secrets == y.secrets, "\(name): the same seed gave other secrets")
+            #expect(x.secrets.activeAuthenticationKey != z.secrets.activeAuthenticationKey)
+            #expect(x.secrets.chipAuthenticationKey != z.secrets.chipAuthenticationKey)
+            for (file, content) in x.lDSFiles where file != .sod {
+                #expect(y.lDSFiles[file] == content, "\(name): \(file.name) differs")
+            }
+            // EF.SOD signs the same hashes (its signature and signing time are the signer's, not the seed's).
+            let sodX = try SecurityObjectDocument(bytes: try #require(x.lDSFiles[.sod]))
+            let sodY = try SecurityObjectDocument(bytes: try #require(y.lDSFiles[.sod]))
+            #expect(try sodX.securityObject() == (try sodY.securityObject()))
+            // Seeded keys are real keys: the card reads back genuine (CA and AA pass).
+            let trust = try TrustStore.load(paths: [work + "/pki/csca.crt"])
+            let read = try ReaderSession(transport: try EmulatedChip(image: x)).readCard(
+                try #require(ReadBack.accessKey(for: x)), options: ReadOptions(trust: trust, today: Self.today))
+            #expect(read.assessment.genuine, "\(read.assessment.reasons)")
+        }
+    }
 }

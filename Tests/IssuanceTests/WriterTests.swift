@@ -208,7 +208,7 @@ struct WriterTests {
         do {
             _ = try PersoWriter(transportMasterKey: nil).write(plain, to: chip)
             Issue.record("a secure chip took perso commands in clear")
-        } catch let error as PersoError {
+        } catch {
             #expect(error.kind == .refused && error.statusWord == .securityStatusNotSatisfied, "\(error)")
         }
         let secure = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
