@@ -16,8 +16,9 @@ demo: build
 	@bash scripts/with-pcscd.sh bash scripts/demo.sh
 
 # The CLI contract tests run the built cccd, so build it first.
+# pcscd (with four virtual readers) and a throwaway PostgreSQL cluster for the multi-station journal tests.
 test: build
-	@bash scripts/with-pcscd.sh $(SWIFT) test
+	@bash scripts/with-pcscd.sh bash scripts/with-postgres.sh $(SWIFT) test
 
 bench: deps
 	$(SWIFT) run -c release CCCDBenchmarks

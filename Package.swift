@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -56,11 +58,20 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
+        // The journal on PostgreSQL (PostgresNIO): one queue for several stations. Its own target so that only cccd
+        // and the tests that need it pay for SwiftNIO's build.
+        .target(
+            name: "PostgresJournal",
+            dependencies: [
+                "Issuance", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
-                "Issuance", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", "PostgresJournal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),

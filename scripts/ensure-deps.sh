@@ -4,7 +4,7 @@
 # through sudo when available.
 set -euo pipefail
 
-packages=(pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd procps)
+packages=(pkg-config libssl-dev libpcsclite-dev pcscd vsmartcard-vpcd procps postgresql)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -38,6 +38,19 @@ public struct RecordRow: Codable, Sendable, Hashable {
     public var chipSerial: String?
     public var spoiledCount: Int
 
+    public init(
+        batchId: String, line: Int, idNumber: String?, status: RecordStatus, reason: String?, chipSerial: String?,
+        spoiledCount: Int
+    ) {
+        self.batchId = batchId
+        self.line = line
+        self.idNumber = idNumber
+        self.status = status
+        self.reason = reason
+        self.chipSerial = chipSerial
+        self.spoiledCount = spoiledCount
+    }
+
     enum CodingKeys: String, CodingKey { case batchId, line, idNumber, status, reason, chipSerial, spoiledCount }
 
     /// Every key, null included: the JSON of `cccd journal` is a contract.
@@ -53,8 +66,8 @@ public struct RecordRow: Codable, Sendable, Hashable {
     }
 }
 
-/// An attempt still open (its process died): what recovery must account for.
-public struct OpenAttempt: Sendable, Hashable {
+/// An attempt (one record on one chip), as audits and recovery see it.
+public struct AttemptRow: Codable, Sendable, Hashable {
     public var id: Int64
     public var batchId: String
     public var line: Int
@@ -62,12 +75,45 @@ public struct OpenAttempt: Sendable, Hashable {
     public var station: String
     public var reader: String
     public var phase: AttemptPhase
+    public var reason: String?
+    public var startedAt: Date
+    public var endedAt: Date?
+    /// Until when the station holds the record (a claimed record whose lease ran out goes back to the queue).
+    public var leaseUntil: Date?
+
+    public init(
+        id: Int64, batchId: String, line: Int, chipSerial: String, station: String, reader: String,
+        phase: AttemptPhase, reason: String? = nil, startedAt: Date = Date(), endedAt: Date? = nil,
+        leaseUntil: Date? = nil
+    ) {
+        self.id = id
+        self.batchId = batchId
+        self.line = line
+        self.chipSerial = chipSerial
+        self.station = station
+        self.reader = reader
+        self.phase = phase
+        self.reason = reason
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.leaseUntil = leaseUntil
+    }
+
+    public var isOpen: Bool { AttemptPhase.open.contains(phase) }
 }
+
+/// An attempt still open (its process died): what recovery must account for.
+public typealias OpenAttempt = AttemptRow
 
 /// A claimed record: the attempt that now owns it.
 public struct Claim: Sendable, Hashable {
     public var attempt: Int64
     public var line: Int
+
+    public init(attempt: Int64, line: Int) {
+        self.attempt = attempt
+        self.line = line
+    }
 }
 
 public struct BatchRow: Codable, Sendable, Hashable {
@@ -93,42 +139,130 @@ public struct StationRow: Codable, Sendable, Hashable {
     public var spoiled: Int
     public var interrupted: Int
     public var open: Int
+    /// The first attempt's start and the last one's end: the station's working span.
+    public var firstStart: Date?
+    public var lastEnd: Date?
+
+    public init(
+        station: String, issued: Int, spoiled: Int, interrupted: Int, open: Int, firstStart: Date?, lastEnd: Date?
+    ) {
+        self.station = station
+        self.issued = issued
+        self.spoiled = spoiled
+        self.interrupted = interrupted
+        self.open = open
+        self.firstStart = firstStart
+        self.lastEnd = lastEnd
+    }
+
+    /// Issued cards per minute over the station's working span.
+    public var cardsPerMinute: Double? {
+        guard let firstStart, let lastEnd, lastEnd > firstStart, issued > 0 else { return nil }
+        return Double(issued) / lastEnd.timeIntervalSince(firstStart) * 60
+    }
 }
 
 /// What a journal failure is, in the operator's terms.
 public struct JournalError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable {
+        /// The database cannot be reached (down, restarting, the connection dropped, busy): worth a retry.
+        case unavailable
+        /// The station no longer holds the record (its lease ran out and another station took it).
+        case leaseLost
+        /// Another process holds what was asked for (a station name in use, a record issued already).
+        case conflict
+        /// Anything else: a malformed journal, a wrong argument.
+        case invalid
+    }
+
+    public let kind: Kind
     public let reason: String
-    public init(_ reason: String) { self.reason = reason }
+
+    public init(_ reason: String, kind: Kind = .invalid) {
+        self.kind = kind
+        self.reason = reason
+    }
+
     public var description: String { "journal: \(reason)" }
 }
 
-/// The line's memory (DESIGN.md, "Journal"): batches, records, chips, attempts and events. Each record ends as
-/// exactly one issued card, or rejected or failed with a reason; an attempt is written before the first command
-/// that touches a chip, so a crash always leaves a trace to recover from. Nothing here assumes one process or
-/// SQLite: every call is a transaction of its own, and claiming is atomic.
+extension AttemptPhase {
+    /// Phases in which an attempt still owns its record.
+    public static let open: Set<AttemptPhase> = [.claimed, .writing, .locked]
+}
+
+/// The line's memory (DESIGN.md, "Journal"): batches, records, chips, attempts, events and stations. Each record
+/// ends as exactly one issued card, or rejected or failed with a reason; an attempt is written before the first
+/// command that touches a chip, so a crash always leaves a trace to recover from. Every call is a transaction of
+/// its own; claiming is atomic across processes and machines; every call is safe to retry after an `unavailable`
+/// error (a commit whose answer was lost is found done).
 public protocol PersoJournal: AnyObject, Sendable {
     /// Registers a batch (or finds it again, by its id) with its records; rejected ones carry their reasons.
     func begin(batch: BatchRow, records: [(line: Int, idNumber: String?, hash: String, rejection: String?)]) throws
-    /// Attempts that never ended (a previous run died), oldest first.
-    func openAttempts(batch: String) throws -> [OpenAttempt]
-    /// Atomically takes the next pending record for `chipSerial` in `reader`, or nil when none is left.
-    func claim(batch: String, chipSerial: String, station: String, reader: String) throws -> Claim?
-    /// Moves an attempt on (writing, locked).
-    func advance(attempt: Int64, to phase: AttemptPhase) throws
+    /// The attempts of a batch, oldest first: all, or only those in `phases`, or only one station's.
+    func attempts(batch: String, phases: Set<AttemptPhase>?, station: String?) throws -> [AttemptRow]
+    /// Atomically takes the next pending record for `chipSerial` in `station`'s `reader`, for `lease` seconds, or
+    /// nil when none is left. Claimed records of other stations whose lease ran out before any write go back to the
+    /// queue first.
+    func claim(batch: String, chipSerial: String, station: String, reader: String, lease: TimeInterval) throws
+        -> Claim?
+    /// Moves an attempt on: `writing` only from `claimed` (a station whose lease ran out and lost the record gets
+    /// `leaseLost` and must not touch the chip), `locked` only from `writing`; renews the lease.
+    func advance(attempt: Int64, to phase: AttemptPhase, lease: TimeInterval) throws
     /// Ends an attempt: issued (the record is done), spoiled (the record goes back, or fails after too many),
-    /// interrupted (the record goes back), with the reason.
+    /// interrupted (the record goes back), with the reason. Ending it again the same way is a no-op.
     func finish(attempt: Int64, _ phase: AttemptPhase, reason: String?) throws
     /// Gives up on a record (its preparation cannot succeed).
     func fail(batch: String, line: Int, reason: String) throws
     func event(batch: String?, line: Int?, chip: String?, reader: String?, kind: String, detail: String) throws
-    /// A number for the next emulated chip (serials never repeat across runs).
+    /// A number for the next emulated chip (serials never repeat across runs and stations).
     func nextChipNumber() throws -> Int
     func records(batch: String?) throws -> [RecordRow]
     func batches() throws -> [BatchRow]
     func stations(batch: String?) throws -> [StationRow]
+    /// Registers a station process under `name` (one at a time): refused (`conflict`) while another process with
+    /// that name has been seen within `lease` seconds, unless it is this host's and no longer runs.
+    func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws
+    /// The station's heartbeat.
+    func heartbeat(station name: String, host: String, pid: Int) throws
+    /// Lets the name go (a station that ends cleanly).
+    func unregister(station name: String, host: String, pid: Int) throws
 }
 
-/// The embedded journal: one SQLite file in WAL mode through GRDB; the schema comes from a migrator.
+extension PersoJournal {
+    /// A claimed record's default lease: far longer than preparing a card takes.
+    public static var defaultLease: TimeInterval { 60 }
+
+    public func openAttempts(batch: String, station: String? = nil) throws -> [OpenAttempt] {
+        try attempts(batch: batch, phases: AttemptPhase.open, station: station)
+    }
+
+    public func claim(batch: String, chipSerial: String, station: String, reader: String) throws -> Claim? {
+        try claim(batch: batch, chipSerial: chipSerial, station: station, reader: reader, lease: 60)
+    }
+
+    public func advance(attempt: Int64, to phase: AttemptPhase) throws {
+        try advance(attempt: attempt, to: phase, lease: 60)
+    }
+
+    public func batch(id: String) throws -> BatchRow? { try batches().first { $0.id == id } }
+
+    /// How many issued attempts each line has (audits and tests: never more than one).
+    public func issuedAttemptsPerRecord(batch: String) throws -> [Int: Int] {
+        var out: [Int: Int] = [:]
+        for a in try attempts(batch: batch, phases: [.issued], station: nil) { out[a.line, default: 0] += 1 }
+        return out
+    }
+}
+
+/// Whether process `pid` runs on this host.
+public func processRuns(_ pid: Int) -> Bool {
+    guard pid > 0, pid <= Int(Int32.max) else { return false }
+    return kill(Int32(pid), 0) == 0 || errno == EPERM
+}
+
+/// The embedded journal: one SQLite file in WAL mode through GRDB, the schema from `JournalSchema` through GRDB's
+/// migrator. Several processes on one machine may share it (SQLite's locks make each call atomic).
 public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
     let db: DatabaseQueue
     /// Spoiled cards after which a record is given up on.
@@ -145,42 +279,26 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
             try db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
             try Self.migrator.migrate(db)
         } catch {
-            throw JournalError("cannot open \(path): \(error)")
+            throw JournalError("cannot open \(path): \(error)", kind: Self.isBusy(error) ? .unavailable : .invalid)
         }
         self.maxSpoiled = maxSpoiled
     }
 
-    /// The schema, one migration per version.
+    /// The schema's migrations, rendered for SQLite.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE batch (
-                        id TEXT PRIMARY KEY, source TEXT NOT NULL, profile TEXT NOT NULL,
-                        createdAt DATETIME NOT NULL, recordCount INTEGER NOT NULL);
-                    CREATE TABLE record (
-                        batchId TEXT NOT NULL REFERENCES batch(id), line INTEGER NOT NULL, idNumber TEXT,
-                        recordHash TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, chipSerial TEXT,
-                        spoiledCount INTEGER NOT NULL DEFAULT 0, updatedAt DATETIME NOT NULL,
-                        PRIMARY KEY (batchId, line));
-                    CREATE TABLE chip (
-                        serial TEXT PRIMARY KEY, status TEXT NOT NULL, batchId TEXT, line INTEGER, reader TEXT,
-                        updatedAt DATETIME NOT NULL);
-                    CREATE TABLE attempt (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT, batchId TEXT NOT NULL, line INTEGER NOT NULL,
-                        chipSerial TEXT NOT NULL, station TEXT NOT NULL, reader TEXT NOT NULL,
-                        startedAt DATETIME NOT NULL, endedAt DATETIME, phase TEXT NOT NULL, reason TEXT);
-                    CREATE UNIQUE INDEX attemptIssuedOnce ON attempt(batchId, line) WHERE phase = 'issued';
-                    CREATE UNIQUE INDEX attemptOneOpen ON attempt(batchId, line)
-                        WHERE phase IN ('claimed', 'writing', 'locked');
-                    CREATE TABLE event (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT, at DATETIME NOT NULL, batchId TEXT, line INTEGER,
-                        chipSerial TEXT, reader TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL);
-                    CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                    """)
+        for migration in JournalSchema.migrations {
+            let statements = migration.statements(.sqlite)
+            m.registerMigration(migration.id) { db in
+                for sql in statements { try db.execute(sql: sql) }
+            }
         }
         return m
+    }
+
+    static func isBusy(_ error: any Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
@@ -189,7 +307,7 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
         } catch let error as JournalError {
             throw error
         } catch {
-            throw JournalError("\(error)")
+            throw JournalError("\(error)", kind: Self.isBusy(error) ? .unavailable : .invalid)
         }
     }
 
@@ -197,7 +315,7 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
         do {
             return try db.read(body)
         } catch {
-            throw JournalError("\(error)")
+            throw JournalError("\(error)", kind: Self.isBusy(error) ? .unavailable : .invalid)
         }
     }
 
@@ -232,40 +350,57 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
         }
     }
 
-    public func openAttempts(batch: String) throws -> [OpenAttempt] {
+    public func attempts(batch: String, phases: Set<AttemptPhase>?, station: String?) throws -> [AttemptRow] {
         try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, batchId, line, chipSerial, station, reader, phase FROM attempt
-                    WHERE batchId = ? AND phase IN ('claimed', 'writing', 'locked') ORDER BY id
-                    """, arguments: [batch]
-            ).map {
-                OpenAttempt(
+            var sql = """
+                SELECT id, batchId, line, chipSerial, station, reader, phase, reason, startedAt, endedAt, leaseUntil
+                FROM attempt WHERE batchId = ?
+                """
+            var arguments: [any DatabaseValueConvertible] = [batch]
+            if let phases {
+                sql += " AND phase IN (\(phases.map { _ in "?" }.joined(separator: ", ")))"
+                arguments += phases.map(\.rawValue).sorted()
+            }
+            if let station {
+                sql += " AND station = ?"
+                arguments.append(station)
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: StatementArguments(arguments)).map {
+                AttemptRow(
                     id: $0["id"], batchId: $0["batchId"], line: $0["line"], chipSerial: $0["chipSerial"],
                     station: $0["station"], reader: $0["reader"],
-                    phase: AttemptPhase(rawValue: $0["phase"]) ?? .writing)
+                    phase: AttemptPhase(rawValue: $0["phase"]) ?? .writing, reason: $0["reason"],
+                    startedAt: $0["startedAt"], endedAt: $0["endedAt"], leaseUntil: $0["leaseUntil"])
             }
         }
     }
 
-    public func claim(batch: String, chipSerial: String, station: String, reader: String) throws -> Claim? {
+    public func claim(batch: String, chipSerial: String, station: String, reader: String, lease: TimeInterval)
+        throws -> Claim?
+    {
         try write { db in
+            let now = Date()
+            // Records claimed by a station that died before writing: back to the queue.
+            try db.execute(
+                sql: """
+                    UPDATE attempt SET phase = 'interrupted', endedAt = ?,
+                        reason = 'the lease ran out before any write (the station stopped): the record went back'
+                    WHERE batchId = ? AND phase = 'claimed' AND leaseUntil IS NOT NULL AND leaseUntil < ?
+                    """, arguments: [now, batch, now])
             guard
                 let line = try Int.fetchOne(
                     db,
                     sql: """
                         SELECT line FROM record WHERE batchId = ? AND status = 'pending' AND line NOT IN (
-                            SELECT line FROM attempt WHERE batchId = ? AND phase IN ('claimed', 'writing', 'locked'))
+                            SELECT line FROM attempt WHERE batchId = ? AND \(JournalSchema.openPhases))
                         ORDER BY line LIMIT 1
                         """, arguments: [batch, batch])
             else { return nil }
-            let now = Date()
             try db.execute(
                 sql: """
-                    INSERT INTO attempt (batchId, line, chipSerial, station, reader, startedAt, phase)
-                    VALUES (?, ?, ?, ?, ?, ?, 'claimed')
-                    """, arguments: [batch, line, chipSerial, station, reader, now])
+                    INSERT INTO attempt (batchId, line, chipSerial, station, reader, startedAt, phase, leaseUntil)
+                    VALUES (?, ?, ?, ?, ?, ?, 'claimed', ?)
+                    """, arguments: [batch, line, chipSerial, station, reader, now, now.addingTimeInterval(lease)])
             let attempt = db.lastInsertedRowID
             try db.execute(
                 sql: """
@@ -277,9 +412,24 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
         }
     }
 
-    public func advance(attempt: Int64, to phase: AttemptPhase) throws {
+    public func advance(attempt: Int64, to phase: AttemptPhase, lease: TimeInterval) throws {
+        let from: [AttemptPhase]
+        switch phase {
+        case .writing: from = [.claimed, .writing]
+        case .locked: from = [.writing, .locked]
+        default: throw JournalError("an attempt cannot move to \(phase.rawValue)")
+        }
         try write { db in
-            try db.execute(sql: "UPDATE attempt SET phase = ? WHERE id = ?", arguments: [phase.rawValue, attempt])
+            try db.execute(
+                sql: "UPDATE attempt SET phase = ?, leaseUntil = ? WHERE id = ? AND phase IN (?, ?)",
+                arguments: [
+                    phase.rawValue, Date().addingTimeInterval(lease), attempt, from[0].rawValue, from[1].rawValue,
+                ])
+            guard db.changesCount == 1 else {
+                throw JournalError(
+                    "attempt \(attempt) no longer holds its record (its lease ran out and the record went back)",
+                    kind: .leaseLost)
+            }
         }
     }
 
@@ -292,6 +442,11 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
             let batch: String = row["batchId"]
             let line: Int = row["line"]
             let serial: String = row["chipSerial"]
+            let current = AttemptPhase(rawValue: row["phase"]) ?? .writing
+            if current == phase { return }  // done already (a retry whose first commit went through)
+            guard AttemptPhase.open.contains(current) else {
+                throw JournalError("attempt \(attempt) ended as \(current.rawValue) already", kind: .conflict)
+            }
             let now = Date()
             try db.execute(
                 sql: "UPDATE attempt SET phase = ?, reason = ?, endedAt = ? WHERE id = ?",
@@ -301,7 +456,7 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                 let status = try String.fetchOne(
                     db, sql: "SELECT status FROM record WHERE batchId = ? AND line = ?", arguments: [batch, line])
                 guard status != RecordStatus.issued.rawValue else {
-                    throw JournalError("record \(line) of batch \(batch) is issued already")
+                    throw JournalError("record \(line) of batch \(batch) is issued already", kind: .conflict)
                 }
                 try db.execute(
                     sql: """
@@ -332,7 +487,10 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
     public func fail(batch: String, line: Int, reason: String) throws {
         try write { db in
             try db.execute(
-                sql: "UPDATE record SET status = 'failed', reason = ?, updatedAt = ? WHERE batchId = ? AND line = ?",
+                sql: """
+                    UPDATE record SET status = 'failed', reason = ?, updatedAt = ?
+                    WHERE batchId = ? AND line = ? AND status = 'pending'
+                    """,
                 arguments: [reason, Date(), batch, line])
         }
     }
@@ -389,28 +547,55 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
             let sql = """
                 SELECT station,
                     SUM(phase = 'issued') AS issued, SUM(phase = 'spoiled') AS spoiled,
-                    SUM(phase = 'interrupted') AS interrupted, SUM(phase IN ('claimed', 'writing', 'locked')) AS open
+                    SUM(phase = 'interrupted') AS interrupted, SUM(\(JournalSchema.openPhases)) AS open,
+                    MIN(startedAt) AS firstStart, MAX(endedAt) AS lastEnd
                 FROM attempt \(batch == nil ? "" : "WHERE batchId = ?") GROUP BY station ORDER BY station
                 """
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? [])).map {
                 StationRow(
                     station: $0["station"], issued: $0["issued"], spoiled: $0["spoiled"],
-                    interrupted: $0["interrupted"], open: $0["open"])
+                    interrupted: $0["interrupted"], open: $0["open"], firstStart: $0["firstStart"],
+                    lastEnd: $0["lastEnd"])
             }
         }
     }
 
-    /// Every attempt's phase per record (for tests and audits): how many issued attempts each line has.
-    public func issuedAttemptsPerRecord(batch: String) throws -> [Int: Int] {
-        try read { db in
-            var out: [Int: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT line, COUNT(*) AS n FROM attempt WHERE batchId = ? AND phase = 'issued' GROUP BY line",
-                arguments: [batch])
+    public func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws {
+        try write { db in
+            let now = Date()
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT host, pid, seenAt FROM station WHERE name = ?", arguments: [name])
             {
-                out[row["line"]] = row["n"]
+                let (otherHost, otherPID, seen): (String, Int, Date) = (row["host"], row["pid"], row["seenAt"])
+                let isMe = otherHost == host && otherPID == pid
+                let dead = otherHost == host && !processRuns(otherPID)
+                if !isMe && !dead && now.timeIntervalSince(seen) < lease {
+                    throw JournalError(
+                        "station \(name) is running (host \(otherHost), process \(otherPID), seen \(Int(now.timeIntervalSince(seen))) s ago): give this one another --station name",
+                        kind: .conflict)
+                }
             }
-            return out
+            try db.execute(
+                sql: """
+                    INSERT INTO station (name, host, pid, startedAt, seenAt) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+                        startedAt = excluded.startedAt, seenAt = excluded.seenAt
+                    """, arguments: [name, host, pid, now, now])
+        }
+    }
+
+    public func heartbeat(station name: String, host: String, pid: Int) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE station SET seenAt = ? WHERE name = ? AND host = ? AND pid = ?",
+                arguments: [Date(), name, host, pid])
+        }
+    }
+
+    public func unregister(station name: String, host: String, pid: Int) throws {
+        try write { db in
+            try db.execute(
+                sql: "DELETE FROM station WHERE name = ? AND host = ? AND pid = ?", arguments: [name, host, pid])
         }
     }
 }

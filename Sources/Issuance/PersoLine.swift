@@ -18,11 +18,18 @@ public struct PersoJob: @unchecked Sendable {
     public var transportMasterKey: [UInt8]?
     public var baseDirectory: String?
     public var today: CalendarDate?
+    /// This station's name in the journal (one process per name on a shared queue), and how long a record it
+    /// claimed stays its own before any write (a station that dies in between gives the record back after that).
+    public var station: String
+    public var lease: TimeInterval
 
     public init(
         batchID: String, records: [Int: CitizenRecord], profile: CardProfile, signer: DocumentSigner, trust: TrustStore,
-        transportMasterKey: [UInt8]?, baseDirectory: String?, today: CalendarDate? = nil
+        transportMasterKey: [UInt8]?, baseDirectory: String?, today: CalendarDate? = nil, station: String = "station",
+        lease: TimeInterval = 60
     ) {
+        self.station = station
+        self.lease = lease
         self.batchID = batchID
         self.records = records
         self.profile = profile
@@ -41,6 +48,12 @@ public enum LineEvent: Sendable {
     case failed(line: Int, reason: String)
     case recovered(line: Int, serial: String, outcome: String)
     case refusedCard(station: String, reason: String)
+    /// The journal's database cannot be reached: the line takes no new record and retries (the card in hand is
+    /// finished and recorded when it is back).
+    case journalUnavailable(reason: String)
+    case journalBack(afterSeconds: Double)
+    /// Records held by other stations mid-card: only they can account for those chips.
+    case heldElsewhere(lines: [Int], stations: [String])
 }
 
 /// The totals of a run.
@@ -55,9 +68,11 @@ public struct LineSummary: Codable, Sendable {
     public var cardsPerMinute: Double { seconds > 0 ? Double(issued) / seconds * 60 : 0 }
 }
 
-/// A personalization line: one station per slot, all on one journal. First it accounts for what a previous run
-/// left open (the chip in the reader is read back and recognised, or known untouched, or spoiled); then every
-/// station claims records until none is left, writing, locking and reading back each card.
+/// A personalization station: one worker per slot (reader), all on one journal, which other stations (processes,
+/// machines) may share. It registers its name (one process per name), then accounts for what a previous run of
+/// this station left open (the chip in the reader is read back and recognised, or known untouched, or spoiled);
+/// then every reader claims records until none is left for this station, writing, locking and reading back each
+/// card. Every journal call is retried while the database cannot be reached (`ResilientJournal`).
 public final class PersoLine: @unchecked Sendable {
     public let job: PersoJob
     public let journal: any PersoJournal
@@ -70,14 +85,27 @@ public final class PersoLine: @unchecked Sendable {
     private var errors: [any Error] = []
 
     public init(
-        job: PersoJob, journal: any PersoJournal, slots: [any CardSlot],
+        job: PersoJob, journal: any PersoJournal, slots: [any CardSlot], patience: TimeInterval = 600,
         report: @escaping @Sendable (LineEvent) -> Void = { _ in }
     ) {
         self.job = job
-        self.journal = journal
+        self.journal =
+            journal is ResilientJournal
+            ? journal
+            : ResilientJournal(
+                journal, patience: patience,
+                onChange: { state in
+                    switch state {
+                    case .unavailable(let reason): report(.journalUnavailable(reason: reason))
+                    case .back(let seconds): report(.journalBack(afterSeconds: seconds))
+                    }
+                })
         self.slots = slots
         self.report = report
     }
+
+    static let host = ProcessInfo.processInfo.hostName
+    static let pid = Int(ProcessInfo.processInfo.processIdentifier)
 
     /// Asks the stations to stop after the card in hand.
     public func stop() {
@@ -87,6 +115,25 @@ public final class PersoLine: @unchecked Sendable {
     /// Runs the line to the end of the batch (or `stop()`); returns the totals.
     public func run() throws -> LineSummary {
         let start = Date()
+        try journal.register(station: job.station, host: Self.host, pid: Self.pid, lease: job.lease)
+        // The heartbeat tells other processes this station name is taken.
+        let beating = NSCondition()
+        nonisolated(unsafe) var running = true
+        let beat = Thread { [journal, job] in
+            beating.lock()
+            while running {
+                _ = beating.wait(until: Date().addingTimeInterval(max(1, job.lease / 4)))
+                if running { try? journal.heartbeat(station: job.station, host: Self.host, pid: Self.pid) }
+            }
+            beating.unlock()
+        }
+        beat.start()
+        defer {
+            beating.lock()
+            running = false
+            beating.signal()
+            beating.unlock()
+        }
         try recover()
         let group = DispatchGroup()
         for index in slots.indices {
@@ -101,25 +148,39 @@ public final class PersoLine: @unchecked Sendable {
         }
         group.wait()
         if let first = lock.withLock({ errors.first }) { throw first }
+        let open = (try? journal.openAttempts(batch: job.batchID)) ?? []
+        if !open.isEmpty {
+            report(.heldElsewhere(lines: open.map(\.line), stations: Array(Set(open.map(\.station))).sorted()))
+        }
+        try? journal.unregister(station: job.station, host: Self.host, pid: Self.pid)
         return lock.withLock {
             summary.seconds = Date().timeIntervalSince(start)
             return summary
         }
     }
 
-    /// Nothing left to do: no pending record and no card in hand anywhere (a spoiled card puts its record back).
+    /// Nothing left for this station: no card in hand, and no pending record it could take (free, or claimed by
+    /// another station that has not written yet, whose lease may run out). Records other stations hold mid-card
+    /// are theirs to account for.
     func finished() -> Bool {
         let (busy, stopping) = lock.withLock { (active, stopRequested) }
         if stopping { return true }
         if busy > 0 { return false }
-        return ((try? journal.records(batch: job.batchID)) ?? []).allSatisfy { $0.status != .pending }
+        guard let records = try? journal.records(batch: job.batchID),
+            let open = try? journal.openAttempts(batch: job.batchID)
+        else { return false }
+        let held = Dictionary(open.map { ($0.line, $0) }, uniquingKeysWith: { a, _ in a })
+        for r in records where r.status == .pending {
+            guard let attempt = held[r.line], attempt.phase != .claimed else { return false }
+        }
+        return true
     }
 
     // MARK: Recovery
 
     /// Accounts for every attempt a previous run left open, before any new card is touched.
     func recover() throws {
-        var open = try journal.openAttempts(batch: job.batchID)
+        var open = try journal.openAttempts(batch: job.batchID, station: job.station)
         guard !open.isEmpty else { return }
         for slot in slots {
             guard let card = slot.presentCard(),
@@ -133,7 +194,7 @@ public final class PersoLine: @unchecked Sendable {
                 let index = open.firstIndex(where: {
                     chip.assigned
                         ? PersoWriter.ChipIdentity.isAssigned($0.chipSerial) && $0.reader == slot.name
-                        : $0.chipSerial == serial
+                        : $0.chipSerial == serial && $0.reader == slot.name
                 })
             else { continue }
             let attempt = open.remove(at: index)
@@ -243,7 +304,8 @@ public final class PersoLine: @unchecked Sendable {
                 defer { lock.withLock { active -= 1 } }
                 guard
                     let claim = try journal.claim(
-                        batch: job.batchID, chipSerial: chip.serial.hexString, station: slot.name, reader: slot.name)
+                        batch: job.batchID, chipSerial: chip.serial.hexString, station: job.station,
+                        reader: slot.name, lease: job.lease)
                 else {
                     outcome = nil
                     Thread.sleep(forTimeInterval: 0.05)
@@ -282,12 +344,20 @@ public final class PersoLine: @unchecked Sendable {
             report(.failed(line: claim.line, reason: "\(error)"))
             return nil
         }
-        try journal.advance(attempt: claim.attempt, to: .writing)
+        do {
+            try journal.advance(attempt: claim.attempt, to: .writing, lease: job.lease)
+        } catch let error as JournalError where error.kind == .leaseLost {
+            // Another station took the record after this one's lease ran out: the chip stays blank, untouched.
+            report(.refusedCard(station: slot.name, reason: "record \(claim.line) went to another station: \(error)"))
+            return nil
+        }
         var journalFailure: (any Error)? = nil
         do {
             _ = try writer.write(script, to: card, identity: chip) { step in
                 guard step.kind == .lock else { return }
-                do { try self.journal.advance(attempt: claim.attempt, to: .locked) } catch { journalFailure = error }
+                do { try self.journal.advance(attempt: claim.attempt, to: .locked, lease: self.job.lease) } catch {
+                    journalFailure = error
+                }
             }
             // The journal could not follow: stop here, as a crash would; the restart recognises the card.
             if let journalFailure { throw journalFailure }

@@ -24,9 +24,13 @@ struct PersoCommand: ParsableCommand {
             (PA against the signer's CSCA, CA, AA, every file byte-identical). Only then is the card issued; a \
             card that fails is spoiled and its record goes to the next card.
 
-            The journal (SQLite) records every attempt before the first write, so a run that dies resumes where \
-            it stopped and never issues a record twice: run the same command again. It never holds a private key \
-            or biometric data.
+            The journal records every attempt before the first write, so a run that dies resumes where it \
+            stopped and never issues a record twice: run the same command again. It never holds a private key or \
+            biometric data. An SQLite file (the default, one machine) or a PostgreSQL queue \
+            (--journal postgres://user@host/db) that several stations share: load the batch once with \
+            --load-only, then start `cccd perso --station NAME` on each station with the same batch file. A station \
+            that loses the database takes no new record, finishes the card in hand and records it when the \
+            database is back.
 
             Exit codes: 0 every record issued; 2 some records rejected as invalid (the others issued); 1 records \
             left failed or pending, or an error.
@@ -44,10 +48,28 @@ struct PersoCommand: ParsableCommand {
 
     @Option(
         help: "A folder with the document signer (ds.crt, ds.key) and its CSCA (csca.crt), as `cccd pki init` writes.")
-    var signer: String
+    var signer: String?
 
-    @Option(help: "The journal (SQLite file), created if needed. The same file resumes the batch.")
+    @Option(
+        help: ArgumentHelp(
+            "The journal: an SQLite file (created if needed), or a PostgreSQL queue, postgres://user[:password]@host[:port]/db (password also from PGPASSWORD). The same journal resumes the batch.",
+            valueName: "file|url"))
     var journal: String
+
+    @Option(
+        help: ArgumentHelp(
+            "This station's name in the journal (one running process per name). Given: join a batch already loaded with --load-only. Default: the host name, and the batch is loaded if needed.",
+            valueName: "name"))
+    var station: String?
+
+    @Flag(help: "Validate the batch and load it into the journal's queue, then stop (no reader, no signer needed).")
+    var loadOnly = false
+
+    @Option(
+        help:
+            "Seconds a claimed record stays this station's before any write (a dead station's record goes back after that)."
+    )
+    var lease: Double = 60
 
     @Option(
         parsing: .upToNextOption,
@@ -73,8 +95,19 @@ struct PersoCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if loadOnly {
+            guard emulated == nil && readers.isEmpty && station == nil else {
+                throw ValidationError("--load-only loads the batch and stops: no --readers, --emulated or --station")
+            }
+            return
+        }
+        guard signer != nil else { throw ValidationError("give --signer DIR (the document signer and its CSCA)") }
         guard (emulated != nil) != !readers.isEmpty else {
             throw ValidationError("give either --readers all|NAME… or --emulated N")
+        }
+        guard lease >= 5 && lease <= 86400 else { throw ValidationError("--lease must be 5…86400 seconds") }
+        if let station, station.isEmpty || station.utf8.count > 64 {
+            throw ValidationError("--station must be a name of 1…64 bytes")
         }
         if let emulated, !(1...64).contains(emulated) { throw ValidationError("--emulated must be 1…64") }
     }
@@ -84,13 +117,9 @@ struct PersoCommand: ParsableCommand {
 
     func run() throws {
         let cardProfile: CardProfile
-        let documentSigner: DocumentSigner
-        let trustStore: TrustStore
         let data: Data
         do {
             cardProfile = try CardProfile(nameOrPath: profile)
-            documentSigner = try DocumentSigner.load(directory: signer)
-            trustStore = try TrustStore.load(paths: [trust ?? (signer as NSString).appendingPathComponent("csca.crt")])
             guard let d = FileManager.default.contents(atPath: batch) else {
                 throw PreparationError(reason: "cannot read \(batch)")
             }
@@ -98,6 +127,39 @@ struct PersoCommand: ParsableCommand {
         } catch {
             throw fail("\(error)", code: CCCDExit.failure)
         }
+        // Decode and validate everything before any card is touched.
+        let loaded = try loadBatch(data, profile: cardProfile)
+        let (batchID, store) = (loaded.batchID, loaded.journal)
+        if loadOnly {
+            let rows = (try? store.records(batch: batchID)) ?? []
+            let pending = rows.filter { $0.status == .pending }.count
+            if json {
+                let object: [String: Any] = [
+                    "batch": batchID, "records": rows.count, "rejected": loaded.rejected.count, "pending": pending,
+                    "issued": rows.filter { $0.status == .issued }.count,
+                ]
+                let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: out, as: UTF8.self))
+            } else {
+                print(
+                    "batch \(batchID) is in the queue: \(rows.count) records, \(loaded.rejected.count) rejected, \(pending) pending; start each station with --station NAME"
+                )
+            }
+            if !loaded.rejected.isEmpty { throw ExitCode(CCCDExit.invalidRecords) }
+            return
+        }
+        let documentSigner: DocumentSigner
+        let trustStore: TrustStore
+        do {
+            let signer = self.signer ?? ""
+            documentSigner = try DocumentSigner.load(directory: signer)
+            trustStore = try TrustStore.load(paths: [trust ?? (signer as NSString).appendingPathComponent("csca.crt")])
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
+        let (valid, rejected, bytes) = (loaded.valid, loaded.rejected, [UInt8](data))
+        let folder = (batch as NSString).deletingLastPathComponent
+        let base = folder.isEmpty ? "." : folder
         var master: [UInt8]? = nil
         if let transportKey {
             guard let text = try? String(contentsOfFile: transportKey, encoding: .utf8),
@@ -118,7 +180,81 @@ struct PersoCommand: ParsableCommand {
             )
         }
 
-        // Decode and validate everything before any card is touched.
+        if !json {
+            for (line, reason) in rejected { print("line \(line): REJECTED  \(reason)") }
+        }
+
+        let slots: [any CardSlot]
+        do {
+            if let emulated {
+                let tag = UInt16(truncatingIfNeeded: Int(bytes.count) &* 31 &+ emulated)
+                slots = try (0..<emulated).map { index in
+                    try EmulatedSlot(
+                        index: index, folder: out, master: master ?? [], commandSet: cardProfile.persoCommandSet,
+                        aid: cardProfile.applicationID,
+                        nextSerial: { BlankChip.serial(batch: tag, index: try store.nextChipNumber()) })
+                }
+            } else {
+                let context = try PCSCContext()
+                let names = readers == ["all"] ? try context.readers() : readers
+                guard !names.isEmpty else { throw PCSCError(status: 0x8010_002E, operation: "listing readers") }
+                slots = try names.map { try PCSCSlot(reader: $0) }
+            }
+        } catch {
+            throw fail("\(error)", code: error is PCSCError ? CCCDExit.noReader : CCCDExit.failure)
+        }
+
+        let job = PersoJob(
+            batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
+            transportMasterKey: master, baseDirectory: base, station: stationName, lease: lease)
+        let total = valid.count
+        let progress = Progress(total: total, live: !json && isatty(1) == 1, quiet: json)
+        let line = PersoLine(job: job, journal: store, slots: slots) { progress.report($0) }
+        let summary: LineSummary
+        do { summary = try line.run() } catch {
+            progress.finish()
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
+        progress.finish()
+        // Pending records another station holds mid-card are that station's to finish; any other is not done. (The
+        // holds first, then the records: a record another station finishes in between is issued, not missed.)
+        let heldElsewhere = Set(
+            ((try? store.openAttempts(batch: batchID)) ?? []).filter { $0.station != stationName }.map(\.line))
+        let rows = (try? store.records(batch: batchID)) ?? []
+        let issued = rows.filter { $0.status == .issued }.count
+        let failed = rows.filter { $0.status == .failed || ($0.status == .pending && !heldElsewhere.contains($0.line)) }
+            .count
+        if json {
+            let object: [String: Any] = [
+                "batch": batchID, "records": rows.count, "issued": issued, "rejected": rejected.count, "failed": failed,
+                "spoiled": summary.spoiled, "recovered": summary.recovered, "seconds": summary.seconds,
+                "cardsPerMinute": summary.cardsPerMinute, "issuedThisRun": summary.issued,
+                "issuedByReader": summary.issuedBy, "station": stationName, "heldByOtherStations": heldElsewhere.count,
+            ]
+            let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: out, as: UTF8.self))
+        } else {
+            print(
+                "batch \(batchID): \(issued) of \(rows.count) records issued, \(rejected.count) rejected, \(failed) failed; "
+                    + "\(summary.spoiled) cards spoiled; \(String(format: "%.1f", summary.cardsPerMinute)) cards/min this run"
+            )
+        }
+        if failed > 0 { throw ExitCode(CCCDExit.failure) }
+        if !rejected.isEmpty { throw ExitCode(CCCDExit.invalidRecords) }
+    }
+
+    var stationName: String { station ?? ProcessInfo.processInfo.hostName }
+
+    struct LoadedBatch {
+        var batchID: String
+        var journal: any PersoJournal
+        var valid: [Int: CitizenRecord]
+        var rejected: [(Int, String)]
+    }
+
+    /// Decodes and validates the whole batch (before any card is touched), opens the journal and loads the batch
+    /// into it, or, for a station joining a shared queue (--station), checks it is loaded already.
+    func loadBatch(_ data: Data, profile cardProfile: CardProfile) throws -> LoadedBatch {
         let bytes = [UInt8](data)
         let entries: [RecordDecoder.Entry]
         do { entries = try RecordDecoder.decodeBatch(bytes) } catch {
@@ -154,73 +290,30 @@ struct PersoCommand: ParsableCommand {
             }
         }
         let batchID = HashAlgorithm.sha256.hash(bytes).prefix(8).hexString
-        let store: SQLiteJournal
+        let store: any PersoJournal
         do {
-            store = try SQLiteJournal(path: journal)
-            try store.begin(
-                batch: BatchRow(
-                    id: batchID, source: (batch as NSString).lastPathComponent, profile: cardProfile.name,
-                    createdAt: Date(), recordCount: journalRecords.count),
-                records: journalRecords)
-        } catch {
-            throw fail("\(error)", code: CCCDExit.failure)
-        }
-        if !json {
-            for (line, reason) in rejected { print("line \(line): REJECTED  \(reason)") }
-        }
-
-        let slots: [any CardSlot]
-        do {
-            if let emulated {
-                let tag = UInt16(truncatingIfNeeded: Int(bytes.count) &* 31 &+ emulated)
-                slots = try (0..<emulated).map { index in
-                    try EmulatedSlot(
-                        index: index, folder: out, master: master ?? [], commandSet: cardProfile.persoCommandSet,
-                        aid: cardProfile.applicationID,
-                        nextSerial: { BlankChip.serial(batch: tag, index: try store.nextChipNumber()) })
+            store = try JournalLocation.open(journal)
+            if station != nil {
+                guard let loaded = try store.batch(id: batchID) else {
+                    throw JournalError(
+                        "batch \(batchID) (\((batch as NSString).lastPathComponent)) is not in the queue at \(JournalLocation.redacted(journal)): load it once with `cccd perso --batch … --journal … --load-only`"
+                    )
+                }
+                guard loaded.recordCount == journalRecords.count else {
+                    throw JournalError(
+                        "batch \(batchID) was loaded with \(loaded.recordCount) records, not \(journalRecords.count)")
                 }
             } else {
-                let context = try PCSCContext()
-                let names = readers == ["all"] ? try context.readers() : readers
-                guard !names.isEmpty else { throw PCSCError(status: 0x8010_002E, operation: "listing readers") }
-                slots = try names.map { try PCSCSlot(reader: $0) }
+                try store.begin(
+                    batch: BatchRow(
+                        id: batchID, source: (batch as NSString).lastPathComponent, profile: cardProfile.name,
+                        createdAt: Date(), recordCount: journalRecords.count),
+                    records: journalRecords)
             }
         } catch {
-            throw fail("\(error)", code: error is PCSCError ? CCCDExit.noReader : CCCDExit.failure)
-        }
-
-        let job = PersoJob(
-            batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
-            transportMasterKey: master, baseDirectory: base)
-        let total = valid.count
-        let progress = Progress(total: total, live: !json && isatty(1) == 1, quiet: json)
-        let line = PersoLine(job: job, journal: store, slots: slots) { progress.report($0) }
-        let summary: LineSummary
-        do { summary = try line.run() } catch {
-            progress.finish()
             throw fail("\(error)", code: CCCDExit.failure)
         }
-        progress.finish()
-        let rows = (try? store.records(batch: batchID)) ?? []
-        let issued = rows.filter { $0.status == .issued }.count
-        let failed = rows.filter { $0.status == .failed || $0.status == .pending }.count
-        if json {
-            let object: [String: Any] = [
-                "batch": batchID, "records": rows.count, "issued": issued, "rejected": rejected.count, "failed": failed,
-                "spoiled": summary.spoiled, "recovered": summary.recovered, "seconds": summary.seconds,
-                "cardsPerMinute": summary.cardsPerMinute, "issuedThisRun": summary.issued,
-                "issuedByReader": summary.issuedBy,
-            ]
-            let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: out, as: UTF8.self))
-        } else {
-            print(
-                "batch \(batchID): \(issued) of \(rows.count) records issued, \(rejected.count) rejected, \(failed) failed; "
-                    + "\(summary.spoiled) cards spoiled; \(String(format: "%.1f", summary.cardsPerMinute)) cards/min this run"
-            )
-        }
-        if failed > 0 { throw ExitCode(CCCDExit.failure) }
-        if !rejected.isEmpty { throw ExitCode(CCCDExit.invalidRecords) }
+        return LoadedBatch(batchID: batchID, journal: store, valid: valid, rejected: rejected)
     }
 
     func warn(_ message: String) {
@@ -264,6 +357,16 @@ final class Progress: @unchecked Sendable {
                 line = "line \(n): chip \(serial) found after a restart: \(outcome)"
             case .refusedCard(let station, let reason):
                 line = "\(station): card refused: \(reason)"
+            case .journalUnavailable(let reason):
+                // Always said, on stderr: the operator must know the line is waiting.
+                FileHandle.standardError.write(
+                    Data("\nwarning: the journal cannot be reached; no new card until it is back (\(reason))\n".utf8))
+            case .journalBack(let seconds):
+                FileHandle.standardError.write(
+                    Data("the journal is back after \(String(format: "%.1f", seconds)) s; going on\n".utf8))
+            case .heldElsewhere(let lines, let stations):
+                line =
+                    "\(lines.count) record(s) held mid-card by station(s) \(stations.joined(separator: ", ")): those stations account for their chips"
             }
             guard !quiet else { return }
             if live {

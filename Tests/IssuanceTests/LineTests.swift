@@ -64,14 +64,18 @@ final class DyingJournal: PersoJournal, @unchecked Sendable {
     func begin(batch: BatchRow, records: [(line: Int, idNumber: String?, hash: String, rejection: String?)]) throws {
         try base.begin(batch: batch, records: records)
     }
-    func openAttempts(batch: String) throws -> [OpenAttempt] { try base.openAttempts(batch: batch) }
-    func claim(batch: String, chipSerial: String, station: String, reader: String) throws -> Claim? {
-        if died { throw Death() }
-        return try base.claim(batch: batch, chipSerial: chipSerial, station: station, reader: reader)
+    func attempts(batch: String, phases: Set<AttemptPhase>?, station: String?) throws -> [AttemptRow] {
+        try base.attempts(batch: batch, phases: phases, station: station)
     }
-    func advance(attempt: Int64, to phase: AttemptPhase) throws {
+    func claim(batch: String, chipSerial: String, station: String, reader: String, lease: TimeInterval) throws
+        -> Claim?
+    {
+        if died { throw Death() }
+        return try base.claim(batch: batch, chipSerial: chipSerial, station: station, reader: reader, lease: lease)
+    }
+    func advance(attempt: Int64, to phase: AttemptPhase, lease: TimeInterval) throws {
         // The phase reaches the journal, then the process dies.
-        try base.advance(attempt: attempt, to: phase)
+        try base.advance(attempt: attempt, to: phase, lease: lease)
         if phase == diesAt && diesAt != .issued {
             died = true
             throw Death()
@@ -94,6 +98,15 @@ final class DyingJournal: PersoJournal, @unchecked Sendable {
     func records(batch: String?) throws -> [RecordRow] { try base.records(batch: batch) }
     func batches() throws -> [BatchRow] { try base.batches() }
     func stations(batch: String?) throws -> [StationRow] { try base.stations(batch: batch) }
+    func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws {
+        try base.register(station: name, host: host, pid: pid, lease: lease)
+    }
+    func heartbeat(station name: String, host: String, pid: Int) throws {
+        try base.heartbeat(station: name, host: host, pid: pid)
+    }
+    func unregister(station name: String, host: String, pid: Int) throws {
+        try base.unregister(station: name, host: host, pid: pid)
+    }
 }
 
 @Suite("The line: stations, journal, exactly once, recovery")
