@@ -296,21 +296,22 @@ public final class PersoLine: @unchecked Sendable {
                 try slot.release(card, outcome: .refused, stop: { self.finished() })
                 continue
             }
-            // While a card is in hand the line is busy; its release (which may wait for the card to be taken
-            // away) comes after, so waiting stations never hold the line open.
+            // Only a claimed record makes the line busy (a claim in flight, or the wait after finding none, must not:
+            // two readers waiting would keep each other's line open for ever). Until this reader counts as busy, the
+            // claimed attempt itself tells the others there is work. The card's release (which may wait for the card
+            // to be taken away) comes after, so waiting readers never hold the line open.
+            guard
+                let claim = try journal.claim(
+                    batch: job.batchID, chipSerial: chip.serial.hexString, station: job.station, reader: slot.name,
+                    lease: job.lease)
+            else {
+                Thread.sleep(forTimeInterval: 0.05)
+                continue
+            }
             let outcome: SlotOutcome?
             do {
                 lock.withLock { active += 1 }
                 defer { lock.withLock { active -= 1 } }
-                guard
-                    let claim = try journal.claim(
-                        batch: job.batchID, chipSerial: chip.serial.hexString, station: job.station,
-                        reader: slot.name, lease: job.lease)
-                else {
-                    outcome = nil
-                    Thread.sleep(forTimeInterval: 0.05)
-                    continue
-                }
                 outcome = try personalize(claim, card: card, chip: chip, slot: slot, writer: writer)
             }
             if let outcome { try slot.release(card, outcome: outcome, stop: { self.finished() }) }

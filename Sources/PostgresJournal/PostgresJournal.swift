@@ -67,7 +67,23 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
         let client = PostgresClient(configuration: configuration)
         self.client = client
         runner = Task { await client.run() }
+        try probe()
         try migrate()
+    }
+
+    /// One direct connection first: a server that is down, a wrong password or a missing database is said at once
+    /// and in its own words (the pool would only keep trying until the timeout).
+    func probe() throws {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(5)
+        let location = self.location
+        let fixed = configuration
+        try run("connecting to \(location)") { _, logger in
+            let connection = try await PostgresConnection.connect(configuration: fixed, id: 1, logger: logger)
+            try await connection.close()
+        }
     }
 
     deinit { runner.cancel() }
@@ -124,7 +140,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
             return JournalError("\(what): \(message) (SQLSTATE \(state))", kind: kind)
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
             .queryCancelled:
-            return JournalError("\(what): \(location) cannot be reached (\(error.code))", kind: .unavailable)
+            return JournalError("\(what): the database cannot be reached (\(error.code))", kind: .unavailable)
         default:
             return JournalError("\(what): \(location): \(error.code)", kind: .invalid)
         }

@@ -49,11 +49,12 @@ enum TestPostgres {
         let command = (runAs.isEmpty ? [] : ["/usr/sbin/runuser", "-u", runAs, "--"]) + [bin + "/pg_ctl", "-D", data]
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [
-            "-c",
-            #"for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done; exec "$@""#,
-            "pg_ctl",
-        ] + command + arguments
+        p.arguments =
+            [
+                "-c",
+                #"for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done; exec "$@""#,
+                "pg_ctl",
+            ] + command + arguments
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice

@@ -256,4 +256,124 @@ struct LineTests {
         #expect(row.status == .failed && row.spoiledCount == 3 && row.reason == "UPDATE BINARY refused (6581)")
         #expect(try journal.claim(batch: "B1", chipSerial: "C9", station: "s", reader: "r") == nil)
     }
+
+    @Test(
+        "A database that drops calls and loses answers: the line waits, retries, says so, and still issues every record exactly once"
+    )
+    func unreliableDatabase() throws {
+        let folder = try BatchFolder(count: 6, seed: 14)
+        defer { folder.remove() }
+        let journal = try SQLiteJournal(path: folder.path + "/journal.db")
+        try folder.begin(journal)
+        let flaky = FlakyJournal(journal)
+        nonisolated(unsafe) var said: [String] = []
+        let lock = NSLock()
+        var job = folder.job()
+        job.lease = 1
+        let summary = try PersoLine(job: job, journal: flaky, slots: try folder.slots(2, journal: journal)) { e in
+            switch e {
+            case .journalUnavailable: lock.withLock { said.append("down") }
+            case .journalBack: lock.withLock { said.append("back") }
+            default: break
+            }
+        }.run()
+        #expect(
+            flaky.dropped > 5 && flaky.lost > 5, "the database misbehaved too little: \(flaky.dropped), \(flaky.lost)")
+        #expect(said.contains("down") && said.contains("back"), "\(said)")
+        #expect(summary.issued == 6)
+        #expect(try journal.records(batch: "B1").allSatisfy { $0.status == .issued })
+        #expect(try journal.issuedAttemptsPerRecord(batch: "B1").values.allSatisfy { $0 == 1 })
+        #expect(try journal.openAttempts(batch: "B1").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/out/cards").count == 6)
+    }
+
+    @Test("A database away for longer than the line's patience: a typed `unavailable` error, nothing issued")
+    func databaseGone() throws {
+        let folder = try BatchFolder(count: 2, seed: 15)
+        defer { folder.remove() }
+        let journal = try SQLiteJournal(path: folder.path + "/journal.db")
+        try folder.begin(journal)
+        let flaky = FlakyJournal(journal)
+        flaky.down = true
+        do {
+            _ = try PersoLine(
+                job: folder.job(), journal: flaky, slots: try folder.slots(1, journal: journal), patience: 1
+            )
+            .run()
+            Issue.record("the line ran without its journal")
+        } catch let error as JournalError {
+            #expect(error.kind == .unavailable && error.reason.contains("unreachable"), "\(error)")
+        }
+        #expect(try journal.records(batch: "B1").allSatisfy { $0.status == .pending })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/out/cards").isEmpty)
+    }
+}
+
+/// A journal whose database misbehaves: every 4th call is dropped before it reaches the database, every 5th
+/// reaches it and commits but its answer is lost (the connection broke after COMMIT), or every call fails (`down`).
+final class FlakyJournal: PersoJournal, @unchecked Sendable {
+    let base: SQLiteJournal
+    private let lock = NSLock()
+    private var calls = 0
+    private(set) var dropped = 0
+    private(set) var lost = 0
+    var down = false
+
+    init(_ base: SQLiteJournal) { self.base = base }
+
+    func call<T>(_ body: () throws -> T) throws -> T {
+        let n = lock.withLock {
+            calls += 1
+            return calls
+        }
+        if down || n % 4 == 0 {
+            lock.withLock { dropped += 1 }
+            throw JournalError("connection refused", kind: .unavailable)
+        }
+        let value = try body()
+        if n % 5 == 0 {
+            lock.withLock { lost += 1 }
+            throw JournalError("the connection broke before the answer", kind: .unavailable)
+        }
+        return value
+    }
+
+    func begin(batch: BatchRow, records: [(line: Int, idNumber: String?, hash: String, rejection: String?)]) throws {
+        try call { try base.begin(batch: batch, records: records) }
+    }
+    func attempts(batch: String, phases: Set<AttemptPhase>?, station: String?) throws -> [AttemptRow] {
+        try call { try base.attempts(batch: batch, phases: phases, station: station) }
+    }
+    func claim(batch: String, chipSerial: String, station: String, reader: String, lease: TimeInterval) throws
+        -> Claim?
+    {
+        try call {
+            try base.claim(batch: batch, chipSerial: chipSerial, station: station, reader: reader, lease: lease)
+        }
+    }
+    func advance(attempt: Int64, to phase: AttemptPhase, lease: TimeInterval) throws {
+        try call { try base.advance(attempt: attempt, to: phase, lease: lease) }
+    }
+    func finish(attempt: Int64, _ phase: AttemptPhase, reason: String?) throws {
+        try call { try base.finish(attempt: attempt, phase, reason: reason) }
+    }
+    func fail(batch: String, line: Int, reason: String) throws {
+        try call { try base.fail(batch: batch, line: line, reason: reason) }
+    }
+    func event(batch: String?, line: Int?, chip: String?, reader: String?, kind: String, detail: String) throws {
+        try call { try base.event(batch: batch, line: line, chip: chip, reader: reader, kind: kind, detail: detail) }
+    }
+    func nextChipNumber() throws -> Int { try call { try base.nextChipNumber() } }
+    func records(batch: String?) throws -> [RecordRow] { try call { try base.records(batch: batch) } }
+    func batches() throws -> [BatchRow] { try call { try base.batches() } }
+    func stations(batch: String?) throws -> [StationRow] { try call { try base.stations(batch: batch) } }
+    func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws {
+        try call { try base.register(station: name, host: host, pid: pid, lease: lease) }
+    }
+    func heartbeat(station name: String, host: String, pid: Int) throws {
+        try call { try base.heartbeat(station: name, host: host, pid: pid) }
+    }
+    func unregister(station name: String, host: String, pid: Int) throws {
+        try call { try base.unregister(station: name, host: host, pid: pid) }
+    }
 }
