@@ -18,7 +18,7 @@ struct PersoCommand: ParsableCommand {
         abstract: "Personalize a batch: validated records become signed, locked, verified chips.",
         discussion: """
             Every record is validated first; invalid ones are rejected with their reasons before any card is \
-            touched. Each station (a reader, or an emulated chip) then takes the next record, prepares its card \
+            touched. Each reader of this station (or emulated chip) then takes the next record, prepares its card \
             image (fresh chip keys, EF.SOD signed), writes it to the blank chip with the profile's command set \
             (inside a GlobalPlatform SCP03 channel for `secure`), locks it and reads it back as a terminal would \
             (PA against the signer's CSCA, CA, AA, every file byte-identical). Only then is the card issued; a \
@@ -32,8 +32,8 @@ struct PersoCommand: ParsableCommand {
             that loses the database takes no new record, finishes the card in hand and records it when the \
             database is back.
 
-            Exit codes: 0 every record issued; 2 some records rejected as invalid (the others issued); 1 records \
-            left failed or pending, or an error.
+            Exit codes: 0 every record issued (or held mid-card by another station); 2 some records rejected as \
+            invalid (the others issued); 1 records left failed or pending, or an error.
 
             Example: cccd perso --batch Vectors/sample-card/batch.jsonl --signer out/pki \
             --journal out/perso.db --emulated 4 --out out/cards
@@ -292,7 +292,8 @@ struct PersoCommand: ParsableCommand {
         let batchID = HashAlgorithm.sha256.hash(bytes).prefix(8).hexString
         let store: any PersoJournal
         do {
-            store = try JournalLocation.open(journal)
+            // A station (re)started while the database is away waits for it, as a running one does.
+            store = ResilientJournal(try JournalLocation.open(journal, patience: 600))
             if station != nil {
                 guard let loaded = try store.batch(id: batchID) else {
                     throw JournalError(

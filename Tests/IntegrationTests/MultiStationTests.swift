@@ -79,6 +79,11 @@ struct MultiStationTests {
 
         func station(_ name: String) -> Process {
             let p = Process()
+            // Each run's stderr, appended to a file of the station's, to say why a run failed.
+            let log = work + "/\(name).stderr"
+            if !FileManager.default.fileExists(atPath: log) {
+                FileManager.default.createFile(atPath: log, contents: nil)
+            }
             p.executableURL = URL(fileURLWithPath: CommandLineRunner.root + "/.build/debug/cccd")
             p.arguments = [
                 "perso", "--batch", "batch.jsonl", "--signer", "pki", "--journal", journal, "--station", name,
@@ -86,8 +91,18 @@ struct MultiStationTests {
             ]
             p.currentDirectoryURL = URL(fileURLWithPath: work)
             p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
+            if let handle = FileHandle(forWritingAtPath: log) {
+                handle.seekToEndOfFile()
+                p.standardError = handle
+            } else {
+                p.standardError = FileHandle.nullDevice
+            }
             return p
+        }
+
+        func lastError(_ name: String) -> String {
+            let text = (try? String(contentsOfFile: work + "/\(name).stderr", encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").last { $0.contains("error") }.map(String.init) ?? "no error said"
         }
 
         func json(_ arguments: [String]) throws -> [[String: Any]] {
@@ -133,7 +148,8 @@ struct MultiStationTests {
                     p.waitUntilExit()
                     if p.terminationReason == .exit && p.terminationStatus == 0 && left == 0 { return }
                     if p.terminationStatus != 0 {
-                        lock.withLock { problems.append("S\(s) round \(round) exited \(p.terminationStatus)") }
+                        let why = line.lastError("S\(s)")
+                        lock.withLock { problems.append("S\(s) round \(round) exited \(p.terminationStatus): \(why)") }
                     }
                     if left == 0 && round > kills + 3 { return }
                 }
