@@ -33,7 +33,10 @@ let package = Package(
         // with a warning; the library links without it).
         .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
         // Forwarders for OpenSSL macros and OSSL_PARAM arrays, which Swift cannot express.
-        .target(name: "CCryptoShim", dependencies: ["COpenSSL"]),
+        // PKCS#11 declarations come from p11-kit's pkcs11.h (Debian's libp11-kit-dev); modules are loaded with dlopen.
+        .target(
+            name: "CCryptoShim", dependencies: ["COpenSSL"],
+            cSettings: [.unsafeFlags(["-I/usr/include/p11-kit-1"])]),
         .target(name: "CardCore", swiftSettings: strict),
         .target(name: "CardCrypto", dependencies: ["CCryptoShim", "COpenSSL"], swiftSettings: strict),
         .target(name: "PCSC", dependencies: ["CardCore", "CPCSCLite"], swiftSettings: strict),

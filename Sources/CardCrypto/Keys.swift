@@ -5,6 +5,8 @@ import COpenSSL
 /// keys PKCS#8, public keys SubjectPublicKeyInfo. Never printed.
 public final class AsymmetricKey: CustomStringConvertible {
     let pkey: OpaquePointer
+    /// What must live as long as the key (the PKCS#11 module a token key signs through).
+    var owner: AnyObject?
 
     init(owning pkey: OpaquePointer) { self.pkey = pkey }
 

@@ -5,19 +5,26 @@ import Personalization
 
 struct PKICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pki", abstract: "Test PKI for demos and tests.", subcommands: [PKIInit.self])
+        commandName: "pki", abstract: "Test PKI for demos and tests; the document signer's signing rate.",
+        subcommands: [PKIInit.self, PKISignRate.self])
 }
 
 struct PKIInit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a TEST country signing CA (CSCA) and document signer (DS): csca.crt/.key, ds.crt/.key.",
+        abstract:
+            "Create a TEST country signing CA (CSCA) and document signer (DS): csca.crt/.key, ds.crt/.key, or the DS key in a PKCS#11 token.",
         discussion: """
             FOR TESTING ONLY. The private keys are written unencrypted; a real CSCA lives in an HSM under the \
             issuing authority's control and is never created by a command like this.
 
             Algorithms: brainpoolP256r1 (default), brainpoolP384r1, brainpoolP512r1, p256, p384, p521, rsa2048, \
             rsa3072, rsa4096. The CSCA is valid 10 years, the document signer 5 years.
+
+            With --pkcs11 MODULE --token LABEL the document signer's key pair is generated inside the token (sensitive, \
+            never extractable); ds.crt is written and stored on the token with the CSCA's certificate, and no ds.key \
+            exists. The PIN comes from CCCD_PKCS11_PIN or --pin-file. Then sign with \
+            --signer 'pkcs11:token=LABEL;object=ds' --pkcs11 MODULE.
             """
     )
 
@@ -30,13 +37,29 @@ struct PKIInit: ParsableCommand {
     @Flag(help: "Overwrite existing files.")
     var force = false
 
+    @OptionGroup var token: PKCS11Options
+
+    @Option(
+        name: .customLong("token"),
+        help: ArgumentHelp(
+            "With --pkcs11: the label of the token in which the document signer's key pair is generated (never leaves it).",
+            valueName: "label"))
+    var tokenLabel: String?
+
+    @Option(help: "With --pkcs11: the label of the document signer's key and certificate in the token.")
+    var label = "ds"
+
     func validate() throws {
+        guard (token.pkcs11 == nil) == (tokenLabel == nil) else {
+            throw ValidationError("--pkcs11 MODULE and --token LABEL go together")
+        }
         guard TestPKI.algorithms.contains(algorithm) else {
             throw ValidationError("--algorithm must be one of: \(TestPKI.algorithms.joined(separator: ", ")).")
         }
     }
 
     func run() throws {
+        if let module = token.pkcs11 { return try initToken(module) }
         let folder = URL(fileURLWithPath: out, isDirectory: true)
         if !force,
             let existing = TestPKI.fileNames.first(where: {
@@ -52,5 +75,101 @@ struct PKIInit: ParsableCommand {
             wrote \(out)/csca.crt, csca.key, ds.crt, ds.key (\(algorithm), \(hash.rawValue))
             *** FOR TESTING ONLY: these keys are unprotected and the CSCA is self-made. Never sign real documents with them. ***
             """)
+    }
+
+    /// The TEST CSCA in files, the document signer's key pair generated inside the token.
+    func initToken(_ module: String) throws {
+        let tokenLabel = self.tokenLabel ?? ""
+        let folder = URL(fileURLWithPath: out, isDirectory: true)
+        if !force,
+            let existing = ["csca.crt", "csca.key", "ds.crt"].first(where: {
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+            })
+        {
+            throw fail("\(out)/\(existing) exists; use --force to overwrite", code: CCCDExit.failure)
+        }
+        do {
+            let pkcs11 = try PKCS11Token(module: module, token: tokenLabel)
+            try pkcs11.login(pin: try token.pin())
+            let ds = try TestPKI.initialize(in: pkcs11, label: label, algorithm: algorithm, directory: out)
+            try pkcs11.selectKey(label: label)
+            let flags = try pkcs11.keyFlags()
+            print(
+                """
+                wrote \(out)/csca.crt, csca.key, ds.crt (\(algorithm), \(TestPKI.hash(for: algorithm).rawValue))
+                document signer key pair generated in token "\(tokenLabel)" as "\(label)": \(flags.extractable ? "EXTRACTABLE" : "not extractable"), \(flags.sensitive ? "sensitive" : "NOT sensitive"); its certificate (\(ds.subject)) and the CSCA's are on the token
+                sign with: --signer 'pkcs11:token=\(tokenLabel);object=\(label)' --pkcs11 \(module)
+                *** FOR TESTING ONLY: the CSCA key is an unprotected file and the CSCA is self-made. ***
+                """)
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
+    }
+}
+
+/// How fast the document signer signs EF.SOD's signed attributes: one thread, then every core (one PKCS#11 session
+/// per thread for a token).
+struct PKISignRate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign-rate",
+        abstract:
+            "Measure the document signer's signatures per second (file key or PKCS#11 token), 1 thread and all cores."
+    )
+
+    @Option(help: ArgumentHelp("A signer folder, or pkcs11:token=LABEL;object=ds.", valueName: "dir|pkcs11-uri"))
+    var signer: String
+
+    @OptionGroup var token: PKCS11Options
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Double = 2
+
+    @Option(help: "The signature hash.")
+    var hash: String = "SHA-256"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let documentSigner: DocumentSigner
+        do { documentSigner = try token.signer(signer).0 } catch { throw fail("\(error)", code: CCCDExit.failure) }
+        guard let algorithm = HashAlgorithm(rawValue: hash) else {
+            throw fail("--hash must be SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512", code: CCCDExit.failure)
+        }
+        // About the size of EF.SOD's signed attributes (contentType, signingTime, messageDigest).
+        let message = [UInt8](repeating: 0x5A, count: 110)
+        nonisolated(unsafe) let key = documentSigner.key
+        func rate(threads: Int) -> Double {
+            let lock = NSLock()
+            nonisolated(unsafe) var count = 0
+            let deadline = Date().addingTimeInterval(seconds)
+            let start = Date()
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                var mine = 0
+                while Date() < deadline {
+                    guard (try? key.digestSign(message, hash: algorithm)) != nil else { break }
+                    mine += 1
+                }
+                lock.withLock { count += mine }
+            }
+            return Double(count) / Date().timeIntervalSince(start)
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let one = rate(threads: 1)
+        let all = rate(threads: cores)
+        let kind = PKCS11URI.isURI(signer) ? "PKCS#11 token" : "file key"
+        if json {
+            let object: [String: Any] = [
+                "signer": kind, "key": key.kind == .rsa ? "RSA-\(key.bits)" : "EC-\(key.bits)",
+                "signaturesPerSecond1Thread": one, "signaturesPerSecondAllCores": all, "cores": cores,
+            ]
+            let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: out, as: UTF8.self))
+        } else {
+            print(
+                String(
+                    format: "%@ (%@-%d, %@): %.0f signatures/s on 1 thread, %.0f on %d cores", kind,
+                    key.kind == .rsa ? "RSA" : "EC", key.bits, hash, one, all, cores))
+        }
     }
 }

@@ -47,8 +47,12 @@ struct PersoCommand: ParsableCommand {
     var profile: String = "vn-cccd-2021"
 
     @Option(
-        help: "A folder with the document signer (ds.crt, ds.key) and its CSCA (csca.crt), as `cccd pki init` writes.")
+        help: ArgumentHelp(
+            "The document signer: a folder (ds.crt, ds.key, and its CSCA csca.crt) as `cccd pki init` writes, or a key in a PKCS#11 token, pkcs11:token=LABEL;object=ds (with --pkcs11 MODULE).",
+            valueName: "dir|pkcs11-uri"))
     var signer: String?
+
+    @OptionGroup var token: PKCS11Options
 
     @Option(
         help: ArgumentHelp(
@@ -152,8 +156,14 @@ struct PersoCommand: ParsableCommand {
         let trustStore: TrustStore
         do {
             let signer = self.signer ?? ""
-            documentSigner = try DocumentSigner.load(directory: signer)
-            trustStore = try TrustStore.load(paths: [trust ?? (signer as NSString).appendingPathComponent("csca.crt")])
+            let (opened, tokenCSCA) = try token.signer(signer)
+            documentSigner = opened
+            if trust == nil, let tokenCSCA {
+                trustStore = TrustStore(anchors: [tokenCSCA])
+            } else {
+                trustStore = try TrustStore.load(
+                    paths: [trust ?? (signer as NSString).appendingPathComponent("csca.crt")])
+            }
         } catch {
             throw fail("\(error)", code: CCCDExit.failure)
         }

@@ -24,8 +24,13 @@ struct PrepareCommand: ParsableCommand {
             "A built-in card profile by name (vn-cccd-2021), or a profile YAML file by path.", valueName: "name|path"))
     var profile: String = "vn-cccd-2021"
 
-    @Option(help: "A folder with the document signer: ds.crt and ds.key (see `cccd pki init`).")
+    @Option(
+        help: ArgumentHelp(
+            "The document signer: a folder with ds.crt and ds.key (see `cccd pki init`), or a key in a PKCS#11 token, pkcs11:token=LABEL;object=ds (with --pkcs11 MODULE).",
+            valueName: "dir|pkcs11-uri"))
     var signer: String
+
+    @OptionGroup var token: PKCS11Options
 
     @Option(help: "The citizen record (one JSON object). Relative portrait paths are resolved against its folder.")
     var record: String?
@@ -59,7 +64,7 @@ struct PrepareCommand: ParsableCommand {
         let citizen: CitizenRecord
         do {
             cardProfile = try CardProfile(nameOrPath: profile)
-            documentSigner = try DocumentSigner.load(directory: signer)
+            documentSigner = try token.signer(signer).0
             guard let data = FileManager.default.contents(atPath: record) else {
                 throw PreparationError(reason: "cannot read \(record)")
             }
@@ -71,6 +76,8 @@ struct PrepareCommand: ParsableCommand {
             throw fail(
                 "\(record) is not a readable record:\n" + error.problems.map { "  \($0)" }.joined(separator: "\n"),
                 code: CCCDExit.invalidRecords)
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
         }
         let folder = (record as NSString).deletingLastPathComponent
         let image: CardImage
@@ -97,7 +104,7 @@ struct PrepareCommand: ParsableCommand {
         let entries: [RecordDecoder.Entry]
         do {
             cardProfile = try CardProfile(nameOrPath: profile)
-            documentSigner = try DocumentSigner.load(directory: signer)
+            documentSigner = try token.signer(signer).0
             guard let data = FileManager.default.contents(atPath: batch) else {
                 throw PreparationError(reason: "cannot read \(batch)")
             }

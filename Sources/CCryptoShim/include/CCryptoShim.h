@@ -79,4 +79,37 @@ int cccd_verify_chain(X509 *leaf, X509 **trusted, int trusted_count, X509_CRL **
 /// -1 when `cert` is not yet valid, 1 when expired, 0 when valid now.
 int cccd_x509_validity(X509 *cert);
 
+// MARK: PKCS#11 (pkcs11.c): a token's key as an EVP_PKEY. Return values are PKCS#11 CK_RV codes (0 = CKR_OK).
+
+typedef struct cccd_p11 cccd_p11;
+
+/// dlopen the module, C_GetFunctionList, C_Initialize (OS locking). NULL with *rv and a message on failure.
+cccd_p11 *cccd_p11_load(const char *path, unsigned long *rv, char *message, size_t length);
+void cccd_p11_unload(cccd_p11 *p);
+/// The slot whose token has this label (CKR_TOKEN_NOT_PRESENT when none).
+unsigned long cccd_p11_select_token(cccd_p11 *p, const char *label);
+/// C_Login as the user (the PIN is not kept).
+unsigned long cccd_p11_login(cccd_p11 *p, const char *pin);
+/// The private key with this label (CKR_KEY_HANDLE_INVALID when none); its CKK_ type.
+unsigned long cccd_p11_select_key(cccd_p11 *p, const char *label, unsigned long *key_type);
+/// Whether a private key with this label exists.
+unsigned long cccd_p11_object_exists(cccd_p11 *p, const char *label, int *exists);
+/// CKA_EXTRACTABLE and CKA_SENSITIVE of the selected key.
+unsigned long cccd_p11_key_flags(cccd_p11 *p, int *extractable, int *sensitive);
+/// A key pair generated in the token (EC when ec_params, the curve's DER OID, is given; else RSA of rsa_bits), the
+/// private key sensitive and not extractable; its public key.
+unsigned long cccd_p11_generate(cccd_p11 *p, const char *label, const uint8_t *ec_params, size_t ec_params_len,
+                                unsigned long rsa_bits, EVP_PKEY **public_key);
+unsigned long cccd_p11_public_key_of(cccd_p11 *p, unsigned long session, unsigned long object, int is_ec,
+                                     EVP_PKEY **out);
+/// An EVP_PKEY with `public_key`'s public part whose signatures are made by the selected key in the token (ECDSA,
+/// RSA PKCS#1 v1.5, RSA-PSS through raw RSA). NULL when the key type is neither EC nor RSA.
+EVP_PKEY *cccd_p11_signing_key(cccd_p11 *p, EVP_PKEY *public_key);
+/// A public X.509 certificate object (DER) on the token under this label.
+unsigned long cccd_p11_store_certificate(cccd_p11 *p, const char *label, const uint8_t *der, size_t length);
+/// The DER of the certificate object with this label into out (*length: its size in, the DER's out).
+unsigned long cccd_p11_read_certificate(cccd_p11 *p, const char *label, uint8_t *out, size_t *length);
+/// The CK_RV of the last signature the token refused.
+unsigned long cccd_p11_last_error(cccd_p11 *p);
+
 #endif

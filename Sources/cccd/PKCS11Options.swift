@@ -1,0 +1,42 @@
+import ArgumentParser
+import CardCrypto
+import Foundation
+import Personalization
+
+/// The PKCS#11 options of every command that signs: the module and where the PIN comes from (never the command
+/// line: the environment variable CCCD_PKCS11_PIN or a file).
+struct PKCS11Options: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The PKCS#11 module (any vendor's .so) of the token holding the document signer's key, with --signer pkcs11:token=LABEL;object=ds.",
+            valueName: "module"))
+    var pkcs11: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A file whose first line is the token's user PIN (else the environment variable CCCD_PKCS11_PIN).",
+            valueName: "file"))
+    var pinFile: String?
+
+    func pin() throws -> String {
+        if let pinFile {
+            guard let text = try? String(contentsOfFile: pinFile, encoding: .utf8) else {
+                throw PKCS11Error(.wrongPIN, "cannot read the PIN file \(pinFile)")
+            }
+            let pin = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            guard !pin.isEmpty else { throw PKCS11Error(.wrongPIN, "the PIN file \(pinFile) is empty") }
+            return pin
+        }
+        if let pin = ProcessInfo.processInfo.environment["CCCD_PKCS11_PIN"], !pin.isEmpty { return pin }
+        throw PKCS11Error(.wrongPIN, "no PIN: set CCCD_PKCS11_PIN or give --pin-file FILE (never on the command line)")
+    }
+
+    /// The document signer named by `signer` (a folder, or a PKCS#11 URI) and, for a token, the CSCA certificate
+    /// stored beside it (the read-back's default trust).
+    func signer(_ signer: String) throws -> (DocumentSigner, Certificate?) {
+        guard PKCS11URI.isURI(signer) else { return (try DocumentSigner.load(directory: signer), nil) }
+        let (documentSigner, token) = try DocumentSigner.token(try PKCS11URI(signer), module: pkcs11, pin: try pin())
+        let csca = (try? token.certificate(label: DocumentSigner.tokenCSCALabel)).flatMap { try? Certificate(der: $0) }
+        return (documentSigner, csca)
+    }
+}
