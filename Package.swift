@@ -112,6 +112,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance",
+                "CardCrypto",
             ],
             swiftSettings: strict),
     ],

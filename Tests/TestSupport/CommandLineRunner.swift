@@ -29,6 +29,14 @@ public enum CommandLineRunner {
     {
         let binary = root + "/.build/debug/cccd"
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw Failure.notBuilt(binary) }
+        return try tool(binary, arguments, in: directory, environment: environment)
+    }
+
+    /// Runs any program (openssl, …) the same way.
+    public static func tool(
+        _ binary: String, _ arguments: [String], in directory: String = root, environment: [String: String] = [:]
+    ) throws -> Outcome {
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw Failure.notBuilt(binary) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
