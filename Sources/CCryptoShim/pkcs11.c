@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <p11-kit/pkcs11.h>
 
@@ -30,6 +31,41 @@ struct cccd_p11 {
 };
 
 unsigned long cccd_p11_last_error(cccd_p11 *p) { return p ? p->last_error : CKR_GENERAL_ERROR; }
+
+// Modules still loaded when the process exits are finalized by an atexit handler registered after OpenSSL's own,
+// so it runs before OpenSSL cleans up: a module built on OpenSSL (SoftHSM2) must not tear down its objects after
+// that (it crashes the process on its way out otherwise).
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static cccd_p11 *live[16];
+static int live_count = 0;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void finalize_at_exit(void) {
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < live_count; i++) {
+        if (live[i] != NULL) live[i]->f->C_Finalize(NULL);
+        live[i] = NULL;
+    }
+    live_count = 0;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void register_exit(void) {
+    OPENSSL_init_crypto(0, NULL);  // OpenSSL's atexit first, so ours runs before it
+    atexit(finalize_at_exit);
+}
+
+static void track(cccd_p11 *p, int add) {
+    pthread_mutex_lock(&live_lock);
+    if (add) {
+        if (live_count < 16) live[live_count++] = p;
+    } else {
+        for (int i = 0; i < live_count; i++) {
+            if (live[i] == p) live[i] = live[--live_count];
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
 
 cccd_p11 *cccd_p11_load(const char *path, unsigned long *rv, char *message, size_t length) {
     *rv = CKR_OK;
@@ -63,11 +99,14 @@ cccd_p11 *cccd_p11_load(const char *path, unsigned long *rv, char *message, size
     p->library = library;
     p->f = f;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_once(&exit_once, register_exit);
+    track(p, 1);
     return p;
 }
 
 void cccd_p11_unload(cccd_p11 *p) {
     if (p == NULL) return;
+    track(p, 0);
     for (int i = 0; i < p->pooled; i++) p->f->C_CloseSession(p->pool[i]);
     p->f->C_Finalize(NULL);
     dlclose(p->library);
