@@ -57,8 +57,14 @@ public final class EmulatedSlot: CardSlot {
         self.settings = settings
         self.nextSerial = nextSerial
         for sub in ["slots", "cards", "spoiled"] {
-            try FileManager.default.createDirectory(
-                at: self.folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+            let dir = self.folder.appendingPathComponent(sub)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            // A write a kill cut short before its rename: the old file (or none) is the truth; the rest is litter.
+            // (Slots are made before the line writes anything.)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            where name.hasSuffix(".tmp") {
+                try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+            }
         }
         if let data = try? Data(contentsOf: stateFile) {
             chip = try attach(

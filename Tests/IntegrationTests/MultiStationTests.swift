@@ -200,7 +200,9 @@ struct MultiStationTests {
             for f in (try? fm.contentsOfDirectory(atPath: folder + "/spoiled")) ?? [] {
                 spoiledOnDisk.insert(String(f.dropLast(5)))
             }
-            cards += (try? fm.contentsOfDirectory(atPath: folder + "/cards")) ?? []
+            let files = (try? fm.contentsOfDirectory(atPath: folder + "/cards")) ?? []
+            #expect(!files.contains { $0.hasSuffix(".tmp") }, "a half-written card file left after the last run")
+            cards += files.filter { $0.hasSuffix(".json") }
         }
         for a in attempts where a["phase"] as? String == "spoiled" {
             #expect(!(a["reason"] as? String ?? "").isEmpty, "a spoiled card without its reason")
