@@ -125,6 +125,7 @@ struct PrepareCommand: ParsableCommand {
         // Signing with one key from several threads: OpenSSL 3 keys are read-only while signing, each signature has
         // its own context.
         nonisolated(unsafe) let signer = documentSigner
+        let meter = SigningMeter()
         DispatchQueue.concurrentPerform(iterations: entries.count) { index in
             let entry = entries[index]
             let outcome: String
@@ -134,7 +135,7 @@ struct PrepareCommand: ParsableCommand {
             case .success(let citizen):
                 do {
                     let image = try DataPreparation.prepare(
-                        citizen, profile: cardProfile, signer: signer, baseDirectory: base, keys: keys)
+                        citizen, profile: cardProfile, signer: signer, baseDirectory: base, keys: keys, meter: meter)
                     let path = (out as NSString).appendingPathComponent("\(entry.line)-\(citizen.idNumber).json")
                     try image.json().write(to: URL(fileURLWithPath: path))
                     try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
@@ -156,6 +157,14 @@ struct PrepareCommand: ParsableCommand {
             "\(written) of \(entries.count) records prepared into \(out) in \(String(format: "%.1f", seconds)) s "
                 + "(\(String(format: "%.1f", seconds > 0 ? Double(written) / seconds : 0)) cards/s on \(ProcessInfo.processInfo.activeProcessorCount) cores)"
         )
+        if meter.signatures > 0 {
+            let kind = PKCS11URI.isURI(self.signer) ? "PKCS#11 token" : "file key"
+            print(
+                String(
+                    format:
+                        "EF.SOD signed %d times by the %@: %.0f signatures/s per signing thread (%.0f ms of %.1f s)",
+                    meter.signatures, kind, meter.perSecondPerThread, meter.seconds * 1000, seconds))
+        }
         if written < entries.count { throw ExitCode(CCCDExit.invalidRecords) }
     }
 }

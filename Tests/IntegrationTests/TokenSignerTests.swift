@@ -78,6 +78,10 @@ struct TokenSignerTests {
             ["prepare", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", SoftHSM.module, "--out", "images"],
             in: work)
         #expect(prepared.status == 0, "\(prepared.stderr)")
+        // Data preparation says how fast the token signed.
+        #expect(
+            prepared.stdout.contains("EF.SOD signed 6 times by the PKCS#11 token")
+                && prepared.stdout.contains("signatures/s"), "\(prepared.stdout)")
         // An RSA key also signs RSA-PSS (the passport profile), through the token's raw RSA.
         if algorithm.hasPrefix("rsa") {
             let pss = try Self.run(
