@@ -116,6 +116,25 @@ public struct Claim: Sendable, Hashable {
     }
 }
 
+/// What the journal knows of one chip: its last status (`claimed`, `issued`, `spoiled`, `untouched`) and the
+/// record it was last claimed for.
+public struct ChipRow: Codable, Sendable, Hashable {
+    public var serial: String
+    public var status: String
+    public var batchId: String?
+    public var line: Int?
+
+    public init(serial: String, status: String, batchId: String?, line: Int?) {
+        self.serial = serial
+        self.status = status
+        self.batchId = batchId
+        self.line = line
+    }
+
+    /// The chip carries an issued card: it must never be claimed (written) again.
+    public var issued: Bool { status == "issued" }
+}
+
 public struct BatchRow: Codable, Sendable, Hashable {
     public var id: String
     public var source: String
@@ -218,6 +237,8 @@ public protocol PersoJournal: AnyObject, Sendable {
     /// A number for the next emulated chip (serials never repeat across runs and stations).
     func nextChipNumber() throws -> Int
     func records(batch: String?) throws -> [RecordRow]
+    /// The chip with this serial, if the journal has seen it.
+    func chip(serial: String) throws -> ChipRow?
     func batches() throws -> [BatchRow]
     func stations(batch: String?) throws -> [StationRow]
     /// Registers a station process under `name` (one at a time): refused (`conflict`) while another process with
@@ -526,6 +547,14 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                     status: RecordStatus(rawValue: $0["status"]) ?? .pending, reason: $0["reason"],
                     chipSerial: $0["chipSerial"], spoiledCount: $0["spoiledCount"])
             }
+        }
+    }
+
+    public func chip(serial: String) throws -> ChipRow? {
+        try read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT serial, status, batchId, line FROM chip WHERE serial = ?", arguments: [serial]
+            ).map { ChipRow(serial: $0["serial"], status: $0["status"], batchId: $0["batchId"], line: $0["line"]) }
         }
     }
 

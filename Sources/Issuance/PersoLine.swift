@@ -296,6 +296,12 @@ public final class PersoLine: @unchecked Sendable {
                 try slot.release(card, outcome: .refused, stop: { self.finished() })
                 continue
             }
+            // A card the journal has as issued (the line stopped between the journal's commit and the card leaving
+            // the reader, or someone put an issued card back): it leaves as what it is, and is never written again.
+            if !chip.assigned, let known = try journal.chip(serial: chip.serial.hexString), known.issued {
+                try leaveIssued(card, known, slot: slot)
+                continue
+            }
             // Only a claimed record makes the line busy (a claim in flight, or the wait after finding none, must not:
             // two readers waiting would keep each other's line open for ever). Until this reader counts as busy, the
             // claimed attempt itself tells the others there is work. The card's release (which may wait for the card
@@ -316,6 +322,26 @@ public final class PersoLine: @unchecked Sendable {
             }
             if let outcome { try slot.release(card, outcome: outcome, stop: { self.finished() }) }
         }
+    }
+
+    /// An issued chip found in a reader: this batch's card that reads back as its record's leaves as issued;
+    /// anything else is refused, untouched.
+    func leaveIssued(_ card: any CardTransport, _ known: ChipRow, slot: any CardSlot) throws {
+        try? slot.reset(card)
+        if known.batchId == job.batchID, let line = known.line, let record = job.records[line],
+            let image = recognise(record, on: card)
+        {
+            try slot.release(card, outcome: .issued(image, label: record.idNumber), stop: { self.finished() })
+            lock.withLock { summary.recovered += 1 }
+            report(.recovered(line: line, serial: known.serial, outcome: "issued card still in the reader"))
+            return
+        }
+        let reason =
+            "chip \(known.serial) is issued already (batch \(known.batchId ?? "?"), record \(known.line.map(String.init) ?? "?"))"
+        try journal.event(
+            batch: job.batchID, line: nil, chip: known.serial, reader: slot.name, kind: "refused", detail: reason)
+        report(.refusedCard(station: slot.name, reason: reason))
+        try slot.release(card, outcome: .refused, stop: { self.finished() })
     }
 
     /// Writes, locks and reads back one card; returns how the card leaves the slot (nil: it stays, still blank).

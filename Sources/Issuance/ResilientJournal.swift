@@ -89,6 +89,7 @@ public final class ResilientJournal: PersoJournal, @unchecked Sendable {
 
     public func nextChipNumber() throws -> Int { try retrying { try base.nextChipNumber() } }
     public func records(batch: String?) throws -> [RecordRow] { try retrying { try base.records(batch: batch) } }
+    public func chip(serial: String) throws -> ChipRow? { try retrying { try base.chip(serial: serial) } }
     public func batches() throws -> [BatchRow] { try retrying { try base.batches() } }
     public func stations(batch: String?) throws -> [StationRow] { try retrying { try base.stations(batch: batch) } }
 

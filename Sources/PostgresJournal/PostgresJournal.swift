@@ -440,6 +440,17 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
         }
     }
 
+    public func chip(serial: String) throws -> ChipRow? {
+        try run("reading a chip") { client, logger in
+            let rows = try await client.query(
+                "SELECT serial, status, batchId, line FROM chip WHERE serial = \(serial)", logger: logger)
+            for try await r in rows.decode((String, String, String?, Int64?).self) {
+                return ChipRow(serial: r.0, status: r.1, batchId: r.2, line: r.3.map(Int.init))
+            }
+            return nil
+        }
+    }
+
     public func batches() throws -> [BatchRow] {
         try run("reading batches") { client, logger in
             var out: [BatchRow] = []

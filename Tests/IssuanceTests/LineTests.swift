@@ -55,10 +55,13 @@ struct BatchFolder {
 final class DyingJournal: PersoJournal, @unchecked Sendable {
     let base: SQLiteJournal
     let diesAt: AttemptPhase
+    /// Dies just after the commit of `diesAt` (the answer never reaches the line) rather than before it.
+    let afterCommit: Bool
     private var died = false
-    init(_ base: SQLiteJournal, diesAt: AttemptPhase) {
+    init(_ base: SQLiteJournal, diesAt: AttemptPhase, afterCommit: Bool = false) {
         self.base = base
         self.diesAt = diesAt
+        self.afterCommit = afterCommit
     }
     struct Death: Error {}
     func begin(batch: BatchRow, records: [(line: Int, idNumber: String?, hash: String, rejection: String?)]) throws {
@@ -82,11 +85,15 @@ final class DyingJournal: PersoJournal, @unchecked Sendable {
         }
     }
     func finish(attempt: Int64, _ phase: AttemptPhase, reason: String?) throws {
-        if phase == .issued && diesAt == .issued && !died {
+        if phase == .issued && diesAt == .issued && !died && !afterCommit {
             died = true
             throw Death()
         }
         try base.finish(attempt: attempt, phase, reason: reason)
+        if phase == .issued && diesAt == .issued && !died && afterCommit {
+            died = true
+            throw Death()
+        }
     }
     func fail(batch: String, line: Int, reason: String) throws {
         try base.fail(batch: batch, line: line, reason: reason)
@@ -96,6 +103,7 @@ final class DyingJournal: PersoJournal, @unchecked Sendable {
     }
     func nextChipNumber() throws -> Int { try base.nextChipNumber() }
     func records(batch: String?) throws -> [RecordRow] { try base.records(batch: batch) }
+    func chip(serial: String) throws -> ChipRow? { try base.chip(serial: serial) }
     func batches() throws -> [BatchRow] { try base.batches() }
     func stations(batch: String?) throws -> [StationRow] { try base.stations(batch: batch) }
     func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws {
@@ -179,6 +187,48 @@ struct LineTests {
         #expect(cards.count == 4)
         #expect(Set(cards.map { String($0.prefix(12)) }).count == 4, "one card per record")
         #expect(summary.recovered == 1)
+    }
+
+    @Test(
+        "A crash after the journal's issued commit, before the card left the reader: the restart releases that card as issued (never refused, spoiled or written again)"
+    )
+    func crashAfterIssuedCommit() throws {
+        let folder = try BatchFolder(count: 3, seed: 13)
+        defer { folder.remove() }
+        let journal = try SQLiteJournal(path: folder.path + "/journal.db")
+        try folder.begin(journal)
+        let dying = DyingJournal(journal, diesAt: .issued, afterCommit: true)
+        #expect(throws: (any Error).self) {
+            _ = try PersoLine(job: folder.job(), journal: dying, slots: try folder.slots(1, journal: dying)).run()
+        }
+        #expect(try journal.openAttempts(batch: "B1").isEmpty)
+        #expect(try journal.records(batch: "B1").filter { $0.status == .issued }.count == 1)
+        let cardsFolder = folder.path + "/out/cards"
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: cardsFolder).isEmpty, "the card is still in the slot")
+        nonisolated(unsafe) var events: [String] = []
+        let lock = NSLock()
+        let summary = try PersoLine(job: folder.job(), journal: journal, slots: try folder.slots(1, journal: journal)) {
+            e in
+            lock.withLock {
+                switch e {
+                case .recovered(_, _, let outcome): events.append(outcome)
+                case .refusedCard(_, let reason): events.append("refused: \(reason)")
+                case .spoiled(_, _, _, let reason): events.append("spoiled: \(reason)")
+                default: break
+                }
+            }
+        }.run()
+        #expect(events == ["issued card still in the reader"], "\(events)")
+        #expect(summary.issued == 2 && summary.spoiled == 0)
+        let records = try journal.records(batch: "B1")
+        #expect(records.allSatisfy { $0.status == .issued })
+        #expect(try journal.issuedAttemptsPerRecord(batch: "B1").values.allSatisfy { $0 == 1 })
+        let cards = try FileManager.default.contentsOfDirectory(atPath: cardsFolder)
+        #expect(Set(cards.map { String($0.prefix(12)) }) == Set(records.compactMap(\.idNumber)))
+        #expect(Set(cards.map { String($0.dropFirst(13).dropLast(5)) }) == Set(records.compactMap(\.chipSerial)))
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: folder.path + "/out/spoiled"))?.isEmpty ?? true)
+        #expect(try journal.chip(serial: records[0].chipSerial ?? "")?.issued == true)
     }
 
     @Test(
@@ -365,6 +415,7 @@ final class FlakyJournal: PersoJournal, @unchecked Sendable {
     }
     func nextChipNumber() throws -> Int { try call { try base.nextChipNumber() } }
     func records(batch: String?) throws -> [RecordRow] { try call { try base.records(batch: batch) } }
+    func chip(serial: String) throws -> ChipRow? { try call { try base.chip(serial: serial) } }
     func batches() throws -> [BatchRow] { try call { try base.batches() } }
     func stations(batch: String?) throws -> [StationRow] { try call { try base.stations(batch: batch) } }
     func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws {
