@@ -1,0 +1,90 @@
+import CardCore
+import CardCrypto
+import ChipAccess
+import LDS
+
+// Chip Authentication and Active Authentication: the chip is not a clone.
+extension ReaderSession {
+    /// The CA verdict, or nil when the proof is the next protected exchange (ICAO style, no token).
+    func chipAuthentication(
+        dg14: DataGroup14, options: ReadOptions, reauthenticate: (ReaderError) throws -> Void
+    ) throws -> Verdict? {
+        let infos = dg14.securityInfos
+        if let pace = paceResult, pace.protocolUsed.mapping == .chipAuthentication, let parameters = paceParameters {
+            guard let keyInfo = infos.chipAuthenticationPublicKeys.first else {
+                return .failed("PACE-CAM: DG14 holds no Chip Authentication key to check against")
+            }
+            let key: (parameters: DomainParameters, key: [UInt8])
+            do { key = try keyInfo.publicKey() } catch {
+                return .failed("PACE-CAM: the key in DG14 is unusable: \(error)")
+            }
+            return PACE.verifyCAM(pace, parameters: parameters, chipStaticKey: key.key)
+                ? .passed("PACE-CAM: the chip proved its key from DG14")
+                : .failed("PACE-CAM: the chip's proof does not match DG14 (possible clone)")
+        }
+        guard options.chipAuthentication else { return .notChecked("Chip Authentication not asked for") }
+        guard let info = infos.chipAuthenticationInfos.first, let proto = info.chipAuthenticationProtocol else {
+            return .notChecked("DG14 offers no Chip Authentication protocol this reader supports")
+        }
+        guard
+            let keyInfo = infos.chipAuthenticationPublicKeys.first(where: {
+                info.keyID == nil || $0.keyID == info.keyID
+            })
+        else {
+            return .failed("DG14 holds no Chip Authentication public key")
+        }
+        let parameters: DomainParameters
+        let key: [UInt8]
+        do { (parameters, key) = try keyInfo.publicKey() } catch {
+            return .failed("the Chip Authentication key in DG14 is unusable: \(error)")
+        }
+        guard let transport = secureTransport else { return .notChecked("no secure messaging channel") }
+        do {
+            let proof = try ChipAuthentication.authenticate(
+                transport, protocol: proto, parameters: parameters, chipPublicKey: key, keyID: keyInfo.keyID,
+                random: random)
+            if proof == .token { return .passed("\(proto): the chip's token verified") }
+            // ICAO style: the chip proves the key by answering the next protected command (the next file read).
+            return nil
+        } catch let error as TransportError {
+            throw ReaderError.wrap(error, doing: "Chip Authentication")
+        } catch let error as ReaderError where error.code == .secureMessaging {
+            try reauthenticate(error)
+            return .failed("\(proto): secure messaging broke during Chip Authentication (possible clone)")
+        } catch let error as AccessControlError where error.code == .chipNotAuthenticated {
+            try reauthenticate(ReaderError(code: .secureMessaging, reason: error.reason))
+            return .failed(error.reason)
+        } catch let error as AccessControlError {
+            try reauthenticate(ReaderError(code: .secureMessaging, reason: "Chip Authentication refused"))
+            return .failed("Chip Authentication refused: \(error)")
+        } catch {
+            try reauthenticate(ReaderError(code: .secureMessaging, reason: "Chip Authentication could not run"))
+            return .failed("Chip Authentication could not run: \(error)")
+        }
+    }
+
+    func activeAuthentication(
+        dg15 bytes: [UInt8], dg14: DataGroup14?, options: ReadOptions, recover: (ReaderError) throws -> Void
+    ) throws -> Verdict {
+        guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
+        let key: AsymmetricKey
+        do { key = try DataGroup15(bytes: bytes).publicKey() } catch {
+            return .failed("DG15 holds no usable public key: \(error)")
+        }
+        let hash = dg14?.securityInfos.activeAuthenticationInfo?.hash
+        do {
+            let ok = try ActiveAuthentication.authenticate(channel, publicKey: key, ecdsaHash: hash, random: random)
+            return ok
+                ? .passed("the chip signed the challenge with the key of DG15")
+                : .failed("the chip's signature does not verify with DG15 (possible clone)")
+        } catch let error as TransportError {
+            throw ReaderError.wrap(error, doing: "Active Authentication")
+        } catch let error as SecureMessagingError {
+            let wrapped = ReaderError.wrap(error, doing: "Active Authentication")
+            try recover(wrapped)
+            return .failed("Active Authentication broke the secure channel: \(error) (possible clone)")
+        } catch {
+            return .failed("Active Authentication failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import CardCore
+import CardCrypto
+import ChipAccess
+import LDS
+
+// The whole read: access control, every file EF.SOD signs, the chip checks, the verdicts.
+extension ReaderSession {
+    /// The whole read: access control, EF.COM, DG14 then Chip Authentication, DG15 then Active Authentication,
+    /// then every other data group EF.COM lists (DG3/DG4 need Terminal Authentication and are skipped without
+    /// an APDU) and EF.SOD.
+    public func readCard(_ key: AccessKey, options: ReadOptions = .init()) throws -> ReadResult {
+        maxFileSize = options.maxFileSize
+        do {
+            try authenticate(key, options: options)
+            var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
+            result.notes = notes
+            Verification.verify(&result, options: options)
+            return result
+        } catch {
+            throw ReaderError.wrap(error, doing: "reading the card")
+        }
+    }
+
+    /// Reads the files after access control (see `readCard`). `reauthenticate` re-opens the card when the secure
+    /// channel broke (a clone failing Chip Authentication, a garbled answer).
+    ///
+    /// What is read is what EF.SOD signs: EF.COM is not signed, so its list is only a hint (a mismatch is a
+    /// note), and every data group EF.SOD lists is read, or recorded as skipped with a reason (Terminal
+    /// Authentication needed, not asked for) or as unreadable. From here on the read ends in verdicts: a file that
+    /// cannot be read or parsed fails its own check; only a card that leaves, a reader that goes or a refused key
+    /// end it with an error.
+    public func readAll(reauthenticate: (() throws -> Void)? = nil, options: ReadOptions = .init()) throws -> ReadResult
+    {
+        var result = ReadResult(accessControl: accessControl)
+        result.usedChipAuthenticationMapping = paceResult?.protocolUsed.mapping == .chipAuthentication
+        var recoveries = 0
+        /// Set once the channel is gone for good: every later file is unreadable for this reason.
+        var channelBroken: String? = nil
+        /// Set while Chip Authentication waits for the chip to answer under the new keys.
+        var chipAuthenticationPending: String? = nil
+
+        /// Re-opens the card after the secure channel broke (at most twice a read).
+        func recover(after error: ReaderError) throws {
+            guard let reauthenticate, recoveries < 2 else {
+                channelBroken = "not read: the secure channel broke (\(error))"
+                return
+            }
+            recoveries += 1
+            do {
+                try reauthenticate()
+                notes.append("the secure channel broke (\(error)); the card was opened again")
+            } catch let again as ReaderError where !again.endsTheRead {
+                channelBroken = "not read: the secure channel broke and the card could not be opened again (\(again))"
+            }
+        }
+        func readChecked(_ file: LDSFile) throws -> [UInt8] {
+            guard let protocolName = chipAuthenticationPending else { return try readFile(file) }
+            chipAuthenticationPending = nil
+            do {
+                let bytes = try readFile(file)
+                result.checks.chipAuthentication = .passed(
+                    "\(protocolName): the chip answered under the new session keys")
+                return bytes
+            } catch let error as ReaderError where error.code == .secureMessaging {
+                result.checks.chipAuthentication = .failed(
+                    "\(protocolName): the chip could not answer under the new keys; it does not hold the key of DG14 (possible clone)"
+                )
+                guard let reauthenticate else { throw error }
+                try reauthenticate()
+                return try readFile(file)
+            }
+        }
+        /// Reads one file into `result.files`; a failure that leaves the card usable becomes an `unreadable`
+        /// entry (absent files are not entries when `probing`).
+        @discardableResult
+        func attempt(_ file: LDSFile, probing: Bool = false) throws -> [UInt8]? {
+            if let channelBroken {
+                result.unreadable[file] = channelBroken
+                return nil
+            }
+            do {
+                let bytes = try readChecked(file)
+                result.files[file] = bytes
+                return bytes
+            } catch let error as ReaderError {
+                if error.endsTheRead { throw error }
+                if error.code == .secureMessaging, secureMessaging?.failedAfterPlainAnswer == true,
+                    plainAnswersCountInSSC, let reauthenticate, recoveries < 2
+                {
+                    // The channel broke right after a plain status answer: this chip does not count those in
+                    // its SSC. Open the card again with that rule and read the file again.
+                    plainAnswersCountInSSC = false
+                    recoveries += 1
+                    note("the chip does not count its plain status answers in the SSC; the card was opened again")
+                    do {
+                        try reauthenticate()
+                    } catch let again as ReaderError where !again.endsTheRead {
+                        channelBroken =
+                            "not read: the secure channel broke and the card could not be opened again (\(again))"
+                        result.unreadable[file] = channelBroken
+                        return nil
+                    }
+                    return try attempt(file, probing: probing)
+                }
+                if probing && error.code == .fileUnreadable { return nil }
+                result.unreadable[file] = error.description
+                if error.statusWord == .fileNotFound { result.absent.insert(file) }
+                if error.code == .secureMessaging { try recover(after: error) }
+                return nil
+            }
+        }
+
+        // EF.COM: a hint only (it is not signed).
+        var comGroups: Set<Int>? = nil
+        if let bytes = try attempt(.com) {
+            do {
+                comGroups = Set(try EFCOM(bytes: bytes).dataGroups.compactMap(\.dataGroupNumber))
+            } catch {
+                notes.append("EF.COM cannot be parsed (\(error)); the data groups were taken from EF.SOD")
+            }
+        }
+        // EF.SOD: the signed list of data groups.
+        var sodGroups: Set<Int>? = nil
+        if let bytes = try attempt(.sod) {
+            sodGroups = (try? SecurityObjectDocument(bytes: bytes).securityObject()).map {
+                Set($0.dataGroupHashes.keys)
+            }
+        }
+        result.securityObjectGroups = sodGroups
+        let listed: Set<Int>
+        var probing = false
+        if let sodGroups {
+            listed = sodGroups
+            if let comGroups, comGroups != sodGroups {
+                func names(_ set: Set<Int>) -> String {
+                    set.isEmpty ? "none" : set.sorted().map { "DG\($0)" }.joined(separator: ", ")
+                }
+                let unsigned = comGroups.subtracting(sodGroups)
+                let hidden = sodGroups.subtracting(comGroups)
+                var parts: [String] = []
+                if !hidden.isEmpty { parts.append("EF.SOD signs \(names(hidden)), which EF.COM does not list (read)") }
+                if !unsigned.isEmpty {
+                    parts.append("EF.COM lists \(names(unsigned)), which EF.SOD does not sign (not read)")
+                }
+                notes.append("EF.COM and EF.SOD disagree: " + parts.joined(separator: "; "))
+            }
+        } else if let comGroups {
+            listed = comGroups
+            notes.append("EF.SOD lists no data groups; those EF.COM lists were read")
+        } else {
+            listed = Set(1...16)
+            probing = true
+            notes.append("neither EF.SOD nor EF.COM lists the data groups; the standard ones were probed")
+        }
+        var pending = listed.sorted().filter { n in (options.dataGroups?.contains(n) ?? true) || n == 14 || n == 15 }
+        for n in listed where !pending.contains(n) && !probing {
+            result.skipped[.dataGroup(n)] = "not asked for (this read was limited to other data groups)"
+        }
+        func read(_ n: Int) throws {
+            pending.removeAll { $0 == n }
+            let file = LDSFile.dataGroup(n)
+            if file.needsTerminalAuthentication {
+                if !probing { result.skipped[file] = "needs Terminal Authentication (EAC)" }
+                return
+            }
+            try attempt(file, probing: probing)
+        }
+        /// Why a listed file is not there (for a verdict), or nil when the card simply has none.
+        func missing(_ n: Int) -> String? {
+            result.unreadable[.dataGroup(n)] ?? (listed.contains(n) && !probing ? "listed but not read" : nil)
+        }
+
+        // Chip Authentication with the key in DG14 (also the check of PACE-CAM).
+        if pending.contains(14) { try read(14) }
+        // DG14 is parsed once: Chip Authentication and the AA hash both come from it.
+        var dg14: DataGroup14? = nil
+        if let bytes = result.files[.dataGroup(14)] {
+            do {
+                let parsed = try DataGroup14(bytes: bytes)
+                dg14 = parsed
+                if let verdict = try chipAuthentication(dg14: parsed, options: options, reauthenticate: recover) {
+                    result.checks.chipAuthentication = verdict
+                } else {
+                    chipAuthenticationPending = parsed.caProtocolName
+                }
+            } catch let error as LDSError {
+                result.checks.chipAuthentication = .failed("DG14 cannot be parsed: \(error)")
+            }
+        } else if let why = missing(14) {
+            result.checks.chipAuthentication = .failed(
+                (result.usedChipAuthenticationMapping ? "PACE-CAM cannot be checked: " : "")
+                    + "DG14 is listed in EF.SOD but cannot be read: \(why)")
+        } else if result.usedChipAuthenticationMapping {
+            result.checks.chipAuthentication = .failed("PACE-CAM: the card has no DG14 to check the chip's key against")
+        } else {
+            result.checks.chipAuthentication = .notChecked("the card has no DG14")
+        }
+        // Active Authentication with the key in DG15.
+        if pending.contains(15) { try read(15) }
+        if let dg15 = result.files[.dataGroup(15)] {
+            result.checks.activeAuthentication = try activeAuthentication(
+                dg15: dg15, dg14: dg14, options: options, recover: recover)
+        } else if let why = missing(15) {
+            result.checks.activeAuthentication = .failed("DG15 is listed in EF.SOD but cannot be read: \(why)")
+        } else {
+            result.checks.activeAuthentication = .notChecked("the card has no DG15")
+        }
+        for n in pending { try read(n) }
+        if chipAuthenticationPending != nil, channelBroken == nil {
+            // Nothing was left to read: one more protected read proves (or disproves) the chip's key.
+            do { _ = try readChecked(.com) } catch let error as ReaderError where !error.endsTheRead {}
+        }
+        secureMessagingNotes()
+        result.accessControl = accessControl
+        result.apduCount = meter.apduCount
+        result.bytesSent = meter.bytesSent
+        result.bytesReceived = meter.bytesReceived
+        return result
+    }
+}

@@ -1,0 +1,43 @@
+import CardCore
+import CardCrypto
+import ChipAccess
+import LDS
+
+/// One verdict per check of a read.
+public struct ReadChecks: Sendable, Hashable {
+    public var passiveAuthentication = Verdict.notChecked("not verified")
+    public var chipAuthentication = Verdict.notChecked("not performed")
+    public var activeAuthentication = Verdict.notChecked("not performed")
+    public var documentValidity = Verdict.notChecked("not verified")
+    public var recordConsistency = Verdict.notChecked("not verified")
+    public init() {}
+}
+
+/// The raw files a read brought back and what it cost on the wire.
+public struct ReadResult: Sendable {
+    public var files: [LDSFile: [UInt8]] = [:]
+    /// Files listed but deliberately not read, with the reason (Terminal Authentication needed, not asked for).
+    public var skipped: [LDSFile: String] = [:]
+    /// Files that should have been read but could not be (absent, refused, malformed, broken channel), with the
+    /// reason.
+    public var unreadable: [LDSFile: String] = [:]
+    /// Files the chip says it does not have (6A82); each is in `unreadable` too.
+    public var absent: Set<LDSFile> = []
+    /// The data groups EF.SOD lists (signs), or nil when EF.SOD could not be read.
+    public var securityObjectGroups: Set<Int>?
+    /// PACE ran with the Chip Authentication mapping (so the chip's key must be proven against DG14).
+    public var usedChipAuthenticationMapping = false
+    /// The document's expiry from DG1 (nil: no expiry, or DG1 not read).
+    public var dateOfExpiry: CalendarDate?
+    /// The two answers a desk needs, decided in one place (`Assessment`).
+    public var assessment = Assessment.unassessed
+    public var accessControl: String?
+    public var checks = ReadChecks()
+    /// Passive Authentication in detail (hashes, signature, chain, validity, revocation).
+    public var passiveAuthentication: PassiveAuthentication.Result?
+    /// Fallbacks and other departures from the plan.
+    public var notes: [String] = []
+    public var apduCount = 0
+    public var bytesSent = 0
+    public var bytesReceived = 0
+}
