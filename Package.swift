@@ -32,6 +32,10 @@ let package = Package(
         // pkg-config adds -I/usr/include/PCSC, which pcsc-lite's own headers need (SwiftPM drops its -pthread
         // with a warning; the library links without it).
         .systemLibrary(name: "CPCSCLite", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
+        // OpenJPEG (Debian's libopenjp2-7-dev) and zlib: JPEG 2000 portraits decoded and re-encoded as PNG.
+        .systemLibrary(name: "COpenJPEG", pkgConfig: "libopenjp2", providers: [.apt(["libopenjp2-7-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CImaging", dependencies: ["COpenJPEG", "CZlib"]),
         // Forwarders for OpenSSL macros and OSSL_PARAM arrays, which Swift cannot express.
         // PKCS#11 declarations come from p11-kit's pkcs11.h (Debian's libp11-kit-dev); modules are loaded with dlopen.
         .target(
@@ -51,7 +55,9 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
-        .target(name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+        .target(
+            name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "CImaging"],
+            swiftSettings: strict),
         // The print line: the writer (perso scripts through any transport, read-back), the journal (GRDB on SQLite),
         // stations over PC/SC readers or emulated blank chips. Above Personalization and Reader: it needs both.
         .target(

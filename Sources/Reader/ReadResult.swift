@@ -41,3 +41,26 @@ public struct ReadResult: Sendable {
     public var bytesSent = 0
     public var bytesReceived = 0
 }
+
+/// A step of a read, as it starts (no data of the card: file names and sizes only).
+public enum ReadStep: Sendable, Hashable, CustomStringConvertible {
+    /// "PACE-CAN", "PACE-MRZ", "BAC".
+    case accessControl(String)
+    /// `bytes` of the file's `of` read so far.
+    case reading(file: String, bytes: Int, of: Int)
+    case chipAuthentication
+    case activeAuthentication
+    case passiveAuthentication
+
+    public var description: String {
+        switch self {
+        case .accessControl(let name): return name
+        case .reading(let file, let bytes, let total):
+            return total >= 2048
+                ? "reading \(file) \(bytes / 1024)/\(total / 1024) KB" : "reading \(file) \(bytes)/\(total) B"
+        case .chipAuthentication: return "Chip Authentication"
+        case .activeAuthentication: return "Active Authentication"
+        case .passiveAuthentication: return "Passive Authentication"
+        }
+    }
+}

@@ -31,6 +31,10 @@ public final class ReaderSession {
     /// for): `ReadOptions.defaultMaxFileSize` unless the read's options say otherwise.
     public var maxFileSize = ReadOptions.defaultMaxFileSize
 
+    /// Told each step of a read as it starts (and each chunk of a file as it arrives): progress a person can
+    /// follow. Carries no data of the card.
+    public var progress: (@Sendable (ReadStep) -> Void)?
+
     public init(transport: any CardTransport, random: any RandomSource = SystemRandom()) {
         meter = MeteredTransport(transport)
         channel = meter

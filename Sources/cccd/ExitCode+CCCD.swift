@@ -27,13 +27,7 @@ enum CCCDExit {
 
     /// The exit code of a read that reached its verdicts: not genuine (4) before signer unverified (8) before
     /// expired (9).
-    static func code(for assessment: Assessment) -> Int32 {
-        switch assessment.authenticity {
-        case .notGenuine: return verificationFailed
-        case .signerUnverified: return signerUnverified
-        case .genuine: return assessment.valid ? ok : genuineNotValid
-        }
-    }
+    static func code(for assessment: Assessment) -> Int32 { assessment.exitCode }
 
     static func code(for error: ReaderError) -> Int32 {
         switch error.code {

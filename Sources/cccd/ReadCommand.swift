@@ -78,7 +78,19 @@ struct ReadCommand: ParsableCommand {
     )
     var trust: [String] = []
 
+    @Flag(
+        help:
+            "Read every card inserted, one report per card (JSON Lines with --json), until interrupted (or --max-cards)."
+    )
+    var watch = false
+
+    @Option(help: ArgumentHelp("With --watch: stop after this many cards.", valueName: "n"))
+    var maxCards: Int?
+
     func validate() throws {
+        if watch && card != nil { throw ValidationError("--watch reads cards from PC/SC readers, not --card.") }
+        if maxCards != nil && !watch { throw ValidationError("--max-cards goes with --watch.") }
+        if let maxCards, maxCards < 1 { throw ValidationError("--max-cards must be at least 1.") }
         if card != nil && reader != nil { throw ValidationError("Give --card or --reader, not both.") }
         if wait < 0 || wait > 3600 { throw ValidationError("--wait must be 0...3600 seconds.") }
         let sizes = ReadOptions.maxFileSizeRange
@@ -88,12 +100,17 @@ struct ReadCommand: ParsableCommand {
     }
 
     func run() throws {
-        let accessKey = try key.accessKey()
+        let accessKey: AccessKey
+        do { accessKey = try key.accessKey() } catch { throw ValidationError("\(error)") }
         let trustStore: TrustStore?
         do {
             trustStore = trust.isEmpty ? nil : try TrustStore.load(paths: trust)
         } catch {
             throw failRead("\(error)", code: CCCDExit.failure)
+        }
+        if watch {
+            try watchReaders(accessKey, trust: trustStore)
+            return
         }
         let transport: any CardTransport
         var pcscContext: PCSCContext? = nil
@@ -114,27 +131,77 @@ struct ReadCommand: ParsableCommand {
             transport = opened.transport
         }
         defer { _ = pcscContext }
-        let session = ReaderSession(transport: transport)
-        let result: ReadResult
+        let report: CardReport
         do {
-            let groups: Set<Int>? = fields == .basic ? [1, 13] : nil
-            var options = ReadOptions(allowBACFallback: allowBACFallback, dataGroups: groups, trust: trustStore)
-            options.maxFileSize = maxFileSize
-            result = try session.readCard(accessKey, options: options)
+            report = try read(transport, accessKey, trust: trustStore)
         } catch let error as ReaderError {
             throw failRead(error.description, code: CCCDExit.code(for: error))
         }
-        if let out { try save(result, to: out) }
-        let report = ReadReport(result)
+        if let out { try save(report, to: out) }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try report.json(), as: UTF8.self))
         } else {
             print(report.text)
         }
-        let code = CCCDExit.code(for: result.assessment)
-        if code != CCCDExit.ok { throw ExitCode(code) }
+        if report.exitCode != CCCDExit.ok { throw ExitCode(report.exitCode) }
+    }
+
+    var readOptions: ReadOptions {
+        var options = ReadOptions(allowBACFallback: allowBACFallback, dataGroups: fields == .basic ? [1, 13] : nil)
+        options.maxFileSize = maxFileSize
+        return options
+    }
+
+    /// One read, with the step shown on a terminal's standard error as it runs.
+    func read(_ transport: any CardTransport, _ key: AccessKey, trust: TrustStore?) throws -> CardReport {
+        let session = ReaderSession(transport: transport)
+        let progress = TerminalProgress()
+        session.progress = progress.show
+        defer { progress.clear() }
+        var options = readOptions
+        options.trust = trust
+        return CardReport(try session.readCard(key, options: options))
+    }
+
+    /// --watch: every card inserted in the reader (or any reader) is read with the key and reported; a failed read
+    /// is reported and the next card awaited.
+    private func watchReaders(_ key: AccessKey, trust: TrustStore?) throws {
+        let context: PCSCContext
+        do { context = try PCSCContext() } catch { throw failRead(error.description, code: CCCDExit.noReader) }
+        var done = 0
+        var stderr = StandardError()
+        if !json { print("Waiting for cards (Ctrl-C to stop)…", to: &stderr) }
+        while maxCards.map({ done < $0 }) ?? true {
+            let state: PCSCContext.ReaderState
+            do {
+                state = try CardWatch.nextInsertion(context, reader: reader)
+            } catch {
+                throw failRead(error.description, code: CCCDExit.noReader)
+            }
+            done += 1
+            do {
+                let card = try context.connect(reader: state.reader)
+                let report = try read(card.isT1 ? card : T0ResponseHandling(card), key, trust: trust)
+                card.disconnect()
+                if let out { try save(report, to: out + "/\(done)") }
+                print(json ? String(decoding: try report.json(pretty: false), as: UTF8.self) : report.text + "\n")
+            } catch {
+                let message = (error as? ReaderError)?.description ?? "\(error)"
+                if json {
+                    print(
+                        #"{"error":{"message":"# + jsonString(message) + #","reader":"# + jsonString(state.reader)
+                            + "}}")
+                } else {
+                    print("error (\(state.reader)): \(message)\n")
+                }
+            }
+            fflush(nil)  // every stream: a pipe gets each report as it is made
+            try? context.waitForRemoval(reader: state.reader, timeout: 3600)
+        }
+    }
+
+    private func jsonString(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
     }
 
     /// Reports a failure: on standard error, and with --json also as `{"error": {"code", "message", "exitCode"}}`
@@ -181,145 +248,29 @@ struct ReadCommand: ParsableCommand {
         return (context, card.isT1 ? card : T0ResponseHandling(card))
     }
 
-    private func save(_ result: ReadResult, to folder: String) throws {
+    /// The raw files, the portrait as the chip holds it and, for a JPEG 2000 portrait, a PNG beside it.
+    private func save(_ report: CardReport, to folder: String) throws {
         let url = URL(fileURLWithPath: folder, isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        for (file, bytes) in result.files {
+        for (file, bytes) in report.rawFiles {
             try Data(bytes).write(to: url.appendingPathComponent("\(file.name).bin"))
         }
-        if let dg2 = result.files[.dataGroup(2)], let face = try? DataGroup2(bytes: dg2).faces.first {
-            try Data(face.image).write(to: url.appendingPathComponent("portrait.\(face.format.fileExtension)"))
+        guard let face = report.portraitImage else { return }
+        try Data(face.original).write(to: url.appendingPathComponent("portrait.\(face.format.fileExtension)"))
+        if face.format == .jpeg2000 {
+            do {
+                let png = try Portrait.png(fromJPEG2000: face.original)
+                try Data(png.bytes).write(to: url.appendingPathComponent("portrait.png"))
+            } catch {
+                var stderr = StandardError()
+                print("warning: the JPEG 2000 portrait could not be converted to PNG: \(error)", to: &stderr)
+            }
         }
     }
 }
 
-/// What `cccd read` prints. The JSON field names are a contract for terminal software.
-struct ReadReport: Encodable {
-    /// The CitizenRecord fields read from the card (same names as the record format).
-    struct Holder: Encodable {
-        var idNumber: String?
-        var fullName: String?
-        var dateOfBirth: String?
-        var sex: String?
-        var nationality: String?
-        var ethnicity: String?
-        var religion: String?
-        var placeOfOrigin: String?
-        var placeOfResidence: String?
-        var identifyingMarks: String?
-        var dateOfIssue: String?
-        var dateOfExpiry: String?
-        var fatherName: String?
-        var motherName: String?
-        var spouseName: String?
-        var oldIdNumber: String?
-    }
-    struct Document: Encodable {
-        var documentNumber: String?
-        var dateOfExpiry: String?
-        var mrz: String?
-    }
-
-    var holder = Holder()
-    var document = Document()
-    var accessControl: String?
-    var checks: [String: Verdict] = [:]
-    var notes: [String] = []
-    var files: [String: Int] = [:]
-    var skipped: [String: String] = [:]
-    var apdus: Int
-    var bytes: Int
-    var unreadable: [String: String] = [:]
-    var problems: [String] = []
-    /// The definition of genuine is `Assessment`'s: true only when every required check passed.
-    var genuine: Bool
-    /// Not expired (or no expiry). A separate answer: an expired card can be genuine.
-    var valid: Bool
-    /// "genuine", "signerUnverified" (no trusted CSCA given) or "notGenuine".
-    var authenticity: String
-    /// Why the card is not genuine (each requirement that did not hold).
-    var reasons: [String]
-    /// One line for a person ("GENUINE, EXPIRED on 2030-01-01").
-    var verdict: String
-    /// The exit code `cccd read` ends with.
-    var exitCode: Int32
-
-    init(_ result: ReadResult) {
-        accessControl = result.accessControl
-        notes = result.notes
-        checks = [
-            "passiveAuthentication": result.checks.passiveAuthentication,
-            "chipAuthentication": result.checks.chipAuthentication,
-            "activeAuthentication": result.checks.activeAuthentication,
-            "documentValidity": result.checks.documentValidity,
-            "recordConsistency": result.checks.recordConsistency,
-        ]
-        apdus = result.apduCount
-        bytes = result.bytesSent + result.bytesReceived
-        for (file, content) in result.files { files[file.name] = content.count }
-        for (file, reason) in result.skipped { skipped[file.name] = reason }
-        for (file, reason) in result.unreadable { unreadable[file.name] = reason }
-        let assessment = result.assessment
-        genuine = assessment.genuine
-        valid = assessment.valid
-        authenticity = assessment.authenticity.rawValue
-        reasons = assessment.reasons
-        verdict = assessment.headline
-        exitCode = CCCDExit.code(for: assessment)
-        if let dg1 = result.files[.dataGroup(1)] {
-            do {
-                let mrz = try DataGroup1(bytes: dg1).mrz
-                holder.idNumber = VietnameseCard.idNumber(from: mrz)
-                holder.fullName = [mrz.primaryIdentifier, mrz.secondaryIdentifier].filter { !$0.isEmpty }.joined(
-                    separator: " ")
-                holder.dateOfBirth = Self.date(mrz.dateOfBirth, birth: true)
-                holder.sex = mrz.sex == "<" ? nil : mrz.sex
-                document.documentNumber = mrz.documentNumber.replacingOccurrences(of: "<", with: "")
-                document.dateOfExpiry =
-                    mrz.dateOfExpiry == VietnameseCard.noExpiry ? nil : Self.date(mrz.dateOfExpiry, birth: false)
-                document.mrz = mrz.text
-            } catch {
-                problems.append("DG1: \(error)")
-            }
-        }
-        if let bytes = result.files[.dataGroup(13)] {
-            do {
-                let dg = try DataGroup13(bytes: bytes)
-                func iso(_ text: String?) -> String? {
-                    guard let text else { return nil }
-                    let p = text.split(separator: "/")
-                    return p.count == 3 ? "\(p[2])-\(p[1])-\(p[0])" : text
-                }
-                holder.idNumber = dg.idNumber ?? holder.idNumber
-                holder.fullName = dg.fullName ?? holder.fullName
-                holder.dateOfBirth = iso(dg.dateOfBirth) ?? holder.dateOfBirth
-                holder.sex = dg.sex == "Nam" ? "M" : dg.sex == "Nữ" ? "F" : holder.sex
-                holder.nationality = dg.nationality
-                holder.ethnicity = dg.ethnicity
-                holder.religion = dg.religion
-                holder.placeOfOrigin = dg.placeOfOrigin
-                holder.placeOfResidence = dg.placeOfResidence
-                holder.identifyingMarks = dg.identifyingMarks
-                holder.dateOfIssue = iso(dg.dateOfIssue)
-                holder.dateOfExpiry = dg.dateOfExpiry == DataGroup13.noExpiryText ? nil : iso(dg.dateOfExpiry)
-                holder.fatherName = dg.fatherName
-                holder.motherName = dg.motherName
-                holder.spouseName = dg.spouseName
-                holder.oldIdNumber = dg.oldIdNumber
-            } catch {
-                problems.append("DG13: \(error)")
-            }
-        }
-    }
-
-    /// YYMMDD → YYYY-MM-DD (birth dates in the past century when they would lie in the future).
-    static func date(_ yymmdd: String, birth: Bool) -> String? {
-        guard yymmdd.count == 6, let yy = Int(yymmdd.prefix(2)) else { return nil }
-        let now = Calendar(identifier: .gregorian).component(.year, from: Date()) % 100
-        let century = birth ? (yy > now ? 1900 : 2000) : 2000
-        return "\(century + yy)-\(yymmdd.dropFirst(2).prefix(2))-\(yymmdd.suffix(2))"
-    }
-
+/// The report for a person on a terminal.
+extension CardReport {
     var text: String {
         var lines: [String] = []
         lines.append(
@@ -365,4 +316,44 @@ struct ReadReport: Encodable {
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
+
+/// The step of a read on one line of a terminal's standard error (nothing when standard error is not a terminal).
+final class TerminalProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private let enabled = isatty(2) == 1
+    private var shown = false
+
+    var show: @Sendable (ReadStep) -> Void {
+        { [self] step in
+            guard enabled else { return }
+            lock.withLock {
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(step)…".utf8))
+                shown = true
+            }
+        }
+    }
+
+    func clear() {
+        lock.withLock {
+            if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            shown = false
+        }
+    }
+}
+
+/// Watching readers for cards.
+enum CardWatch {
+    /// Waits for a card to be inserted into `reader` (or any reader): a card already present when the watch
+    /// starts counts as inserted. Polls the resource manager every 100 ms; readers plugged in later are watched too.
+    static func nextInsertion(_ context: PCSCContext, reader: String?) throws(PCSCError) -> PCSCContext.ReaderState {
+        while true {
+            let states: [PCSCContext.ReaderState]
+            do { states = try context.states() } catch  where error.code == .noReader { states = [] }
+            if let hit = states.first(where: { $0.cardPresent && (reader == nil || $0.reader == reader) }) {
+                return hit
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
 }
