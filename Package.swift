@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // The desk's local HTTP service (cccd serve) only: no optional traits (swift-configuration is not needed).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -76,11 +78,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // The desk: `cccd serve`, a local card service (Hummingbird) with the clerk's page, and its audit log (GRDB).
+        .target(
+            name: "Desk",
+            dependencies: [
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Reader", "PCSC",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
-                "Issuance", "PostgresJournal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", "PostgresJournal", "Desk", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),

@@ -63,6 +63,8 @@ public struct CardReport: Sendable, Codable {
     public var portrait: PortraitInfo?
     /// Where the service serves the portrait (set by `cccd serve`; absent from `cccd read`).
     public var portraitURL: String?
+    /// The service's id of this read (`/v1/reads/{readId}`; absent from `cccd read`).
+    public var readId: String?
 
     /// The files as read (not encoded).
     public var rawFiles: [LDSFile: [UInt8]] = [:]
@@ -71,7 +73,7 @@ public struct CardReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case holder, document, accessControl, checks, notes, files, skipped, apdus, bytes, unreadable, problems
-        case genuine, valid, authenticity, reasons, verdict, exitCode, portrait, portraitURL
+        case genuine, valid, authenticity, reasons, verdict, exitCode, portrait, portraitURL, readId
     }
 
     public init(_ result: ReadResult) {

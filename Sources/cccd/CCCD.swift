@@ -11,14 +11,16 @@ struct CCCD: ParsableCommand {
         abstract: "Personalize, emulate and verify ICAO 9303 chip ID cards (Vietnam's CCCD first).",
         discussion: """
             Tools for print-centre personalization lines, hospital and bank reader terminals, and developers. \
-            A terminal reads and verifies a card in a PC/SC reader (readers, read); a developer serves a card image \
+            A terminal reads and verifies a card in a PC/SC reader (readers, read), or serves \
+            reads to the desk's own software and a page for the clerk (serve); a developer serves a card image \
             as a virtual reader (emulate); a print centre checks records and prepares signed card images \
             (validate, prepare, pki init). Also: the synthetic sample card (sample-card) and inspection of \
             BER-TLV data and APDUs (tlv, apdu).
             """,
         version: version,
         subcommands: [
-            ReadCommand.self, ReadersCommand.self, EmulateCommand.self, PrepareCommand.self, ValidateCommand.self,
+            ReadCommand.self, ServeCommand.self, ReadersCommand.self, EmulateCommand.self, PrepareCommand.self,
+            ValidateCommand.self,
             PersoCommand.self, JournalCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self,
             APDUCommand.self,
         ]

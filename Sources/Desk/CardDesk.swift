@@ -1,0 +1,379 @@
+import CardCore
+import ChipAccess
+import Foundation
+import LDS
+import PCSC
+import Reader
+
+/// A read a desk asks for: which reader (any with a card when absent), one key (the CAN, the 12-digit ID number,
+/// the QR text, the MRZ lines, or the document number with the dates of birth and expiry), which fields, and how
+/// long to wait for a card (a key given before the card is inserted is used the moment the card arrives).
+public struct DeskReadRequest: Codable, Sendable {
+    public var reader: String?
+    public var can: String?
+    public var idNumber: String?
+    public var qr: String?
+    public var mrz: String?
+    public var documentNumber: String?
+    public var dateOfBirth: String?
+    public var dateOfExpiry: String?
+    /// "basic" (DG1, DG13: a check-in) or "all" (the default: every data group, the portrait among them).
+    public var fields: String?
+    /// Seconds to wait for a card (default 30, at most 300).
+    public var wait: Double?
+
+    public init(reader: String? = nil, can: String? = nil, idNumber: String? = nil, qr: String? = nil) {
+        self.reader = reader
+        self.can = can
+        self.idNumber = idNumber
+        self.qr = qr
+    }
+
+    public func accessKey() throws(DeskKeyError) -> AccessKey {
+        try DeskKey.accessKey(
+            can: can, idNumber: idNumber, qr: qr, mrz: mrz, documentNumber: documentNumber, dateOfBirth: dateOfBirth,
+            dateOfExpiry: dateOfExpiry)
+    }
+}
+
+/// Why a desk read did not give a report, in the desk's terms; `status` is the HTTP status the service answers.
+public struct DeskError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable, Codable {
+        case badRequest, unauthorized, forbiddenOrigin, misdirected, notFound, unknownReader, noCard, noReader,
+            accessDenied, cardRemoved, cardError, busy
+    }
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+
+    public var status: Int {
+        switch code {
+        case .badRequest: return 400
+        case .unauthorized: return 401
+        case .forbiddenOrigin: return 403
+        case .notFound, .unknownReader: return 404
+        case .busy, .cardRemoved: return 409
+        case .misdirected: return 421
+        case .accessDenied: return 422
+        case .cardError: return 502
+        case .noReader: return 503
+        case .noCard: return 504
+        }
+    }
+}
+
+/// What the service tells its listeners (`/v1/events`): a card inserted or removed, a read started, its steps, its
+/// report ready (the report itself, as `POST /v1/read` answers it), or its failure.
+public enum DeskEvent: Sendable {
+    case cardInserted(reader: String)
+    case cardRemoved(reader: String)
+    case readStarted(reader: String, id: String)
+    case readProgress(reader: String, id: String, step: String)
+    case reportReady(reader: String, id: String, report: CardReport)
+    case readFailed(reader: String, id: String, error: DeskError)
+    /// Every 15 s, so that a listener that went away is noticed and proxies keep the stream open.
+    case heartbeat
+
+    public var name: String {
+        switch self {
+        case .cardInserted: return "cardInserted"
+        case .cardRemoved: return "cardRemoved"
+        case .readStarted: return "readStarted"
+        case .readProgress: return "readProgress"
+        case .reportReady: return "reportReady"
+        case .readFailed: return "readFailed"
+        case .heartbeat: return "heartbeat"
+        }
+    }
+}
+
+/// Who asked, for the audit log: the token's id (never the token) and the browser origin, if any.
+public struct Requester: Sendable {
+    public var tokenID: String
+    public var origin: String?
+    public init(tokenID: String, origin: String?) {
+        self.tokenID = tokenID
+        self.origin = origin
+    }
+}
+
+/// A reader as the desk sees it.
+public struct DeskReader: Codable, Sendable, Hashable {
+    public var name: String
+    public var cardPresent: Bool
+    /// "empty", "card" or "reading".
+    public var state: String
+}
+
+/// The desk: watches every PC/SC reader, reads cards with the keys desks supply, keeps each report in memory for
+/// `reportLifetime` seconds (then erases it), tells listeners what happens, and writes the audit log.
+public final class CardDesk: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var trust: TrustStore?
+        /// Seconds a report (and its portrait) stays available; then it is erased from memory.
+        public var reportLifetime: TimeInterval = 120
+        public var maxFileSize = ReadOptions.defaultMaxFileSize
+        public init(trust: TrustStore? = nil, reportLifetime: TimeInterval = 120) {
+            self.trust = trust
+            self.reportLifetime = reportLifetime
+        }
+    }
+
+    public struct StoredRead: Sendable {
+        public var id: String
+        public var reader: String
+        public var report: CardReport
+        public var expires: Date
+    }
+
+    let configuration: Configuration
+    let audit: AuditLog?
+    private let lock = NSLock()
+    private var readers: [String: DeskReader] = [:]
+    private var order: [String] = []
+    private var reads: [String: StoredRead] = [:]
+    private var readOrder: [String] = []
+    private var listeners: [UUID: AsyncStream<DeskEvent>.Continuation] = [:]
+    private var pcscProblem: String? = "the reader watch has not started"
+    private var stopped = false
+
+    public init(configuration: Configuration, audit: AuditLog?) {
+        self.configuration = configuration
+        self.audit = audit
+    }
+
+    // MARK: Watching readers
+
+    /// Starts the reader watch (a thread polling the PC/SC resource manager every 100 ms) and report expiry.
+    public func start() {
+        let thread = Thread { [self] in watch() }
+        thread.name = "cccd-desk-watch"
+        thread.start()
+    }
+
+    public func stop() { lock.withLock { stopped = true } }
+
+    private func watch() {
+        var context: PCSCContext? = nil
+        var lastBeat = Date()
+        while !lock.withLock({ stopped }) {
+            expire()
+            if Date().timeIntervalSince(lastBeat) >= 15 {
+                lastBeat = Date()
+                publish(.heartbeat)
+            }
+            do {
+                if context == nil { context = try PCSCContext() }
+                let states: [PCSCContext.ReaderState]
+                do { states = try context!.states() } catch  where error.code == .noReader { states = [] }
+                update(states)
+                lock.withLock { pcscProblem = nil }
+                Thread.sleep(forTimeInterval: 0.1)
+            } catch {
+                context = nil
+                lock.withLock { pcscProblem = "no PC/SC service: \(error)" }
+                update([])
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    private func update(_ states: [PCSCContext.ReaderState]) {
+        var events: [DeskEvent] = []
+        lock.withLock {
+            let names = Set(states.map(\.reader))
+            for gone in readers.keys where !names.contains(gone) {
+                if readers[gone]?.cardPresent == true { events.append(.cardRemoved(reader: gone)) }
+                readers[gone] = nil
+            }
+            for s in states {
+                let old = readers[s.reader]
+                if old?.cardPresent != true && s.cardPresent { events.append(.cardInserted(reader: s.reader)) }
+                if old?.cardPresent == true && !s.cardPresent { events.append(.cardRemoved(reader: s.reader)) }
+                let busy = old?.state == "reading"
+                readers[s.reader] = DeskReader(
+                    name: s.reader, cardPresent: s.cardPresent,
+                    state: busy ? "reading" : s.cardPresent ? "card" : "empty")
+            }
+            order = states.map(\.reader)
+        }
+        for e in events { publish(e) }
+    }
+
+    /// The readers, in the resource manager's order; throws `noReader` when PC/SC itself is unavailable.
+    public func readerList() throws(DeskError) -> [DeskReader] {
+        let (problem, list) = lock.withLock { (pcscProblem, order.compactMap { readers[$0] }) }
+        if let problem, list.isEmpty { throw DeskError(.noReader, problem) }
+        return list
+    }
+
+    // MARK: Events
+
+    /// A stream of everything that happens from now on; it ends when the listener goes.
+    public func events() -> AsyncStream<DeskEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<DeskEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            _ = self.lock.withLock { self.listeners.removeValue(forKey: id) }
+        }
+        lock.withLock { listeners[id] = continuation }
+        return stream
+    }
+
+    func publish(_ event: DeskEvent) {
+        let targets = lock.withLock { Array(listeners.values) }
+        for t in targets { t.yield(event) }
+    }
+
+    // MARK: Reports
+
+    public func storedRead(id: String) -> StoredRead? {
+        lock.withLock {
+            guard let r = reads[id], r.expires > Date() else { return nil }
+            return r
+        }
+    }
+
+    public func latestRead() -> StoredRead? {
+        lock.withLock {
+            for id in readOrder.reversed() { if let r = reads[id], r.expires > Date() { return r } }
+            return nil
+        }
+    }
+
+    /// Erases the reports whose time is up.
+    func expire() {
+        let now = Date()
+        lock.withLock {
+            for (id, r) in reads where r.expires <= now { reads[id] = nil }
+            readOrder.removeAll { reads[$0] == nil }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads the card in the request's reader (or any reader holding a card), waiting for one to be inserted.
+    public func read(_ request: DeskReadRequest, by requester: Requester) async throws(DeskError) -> StoredRead {
+        let key: AccessKey
+        do { key = try request.accessKey() } catch {
+            audit?.record(requester, reader: request.reader, outcome: "refused: \(DeskError.Code.badRequest.rawValue)")
+            throw DeskError(.badRequest, "\(error)")
+        }
+        let fields = request.fields ?? "all"
+        guard fields == "all" || fields == "basic" else {
+            throw DeskError(.badRequest, "fields must be \"basic\" or \"all\"")
+        }
+        let wait = min(max(request.wait ?? 30, 0), 300)
+        let reader: String
+        do {
+            reader = try await claimReader(request.reader, wait: wait)
+        } catch {
+            audit?.record(requester, reader: request.reader, outcome: "error: \(error.code.rawValue)")
+            throw error
+        }
+        let id = UUID().uuidString.lowercased()
+        publish(.readStarted(reader: reader, id: id))
+        var readOptions = ReadOptions(dataGroups: fields == "basic" ? [1, 13] : nil, trust: configuration.trust)
+        readOptions.maxFileSize = configuration.maxFileSize
+        let options = readOptions
+        let result: Result<CardReport, DeskError> = await withCheckedContinuation { continuation in
+            let thread = Thread { [self] in
+                continuation.resume(
+                    returning: Self.readNow(reader: reader, key: key, options: options) { step in
+                        self.publish(.readProgress(reader: reader, id: id, step: "\(step)"))
+                    })
+            }
+            thread.name = "cccd-desk-read"
+            thread.start()
+        }
+        lock.withLock {
+            if var r = readers[reader], r.state == "reading" {
+                r.state = r.cardPresent ? "card" : "empty"
+                readers[reader] = r
+            }
+        }
+        switch result {
+        case .success(let report):
+            let stored = StoredRead(
+                id: id, reader: reader, report: report,
+                expires: Date().addingTimeInterval(configuration.reportLifetime))
+            lock.withLock {
+                reads[id] = stored
+                readOrder.append(id)
+            }
+            audit?.record(requester, reader: reader, report: report)
+            publish(.reportReady(reader: reader, id: id, report: report))
+            return stored
+        case .failure(let error):
+            audit?.record(requester, reader: reader, outcome: "error: \(error.code.rawValue)")
+            publish(.readFailed(reader: reader, id: id, error: error))
+            throw error
+        }
+    }
+
+    /// Waits until the reader (or any reader) holds a card nobody is reading, and marks it busy.
+    private func claimReader(_ wanted: String?, wait: TimeInterval) async throws(DeskError) -> String {
+        let deadline = Date().addingTimeInterval(wait)
+        while true {
+            let outcome: Result<String?, DeskError> = lock.withLock {
+                if let pcscProblem, readers.isEmpty { return .failure(DeskError(.noReader, pcscProblem)) }
+                if let wanted, readers[wanted] == nil, !order.isEmpty {
+                    return .failure(
+                        DeskError(.unknownReader, "no reader named \"\(wanted)\" (GET /v1/readers lists them)"))
+                }
+                let candidates = wanted.map { [$0] } ?? order
+                for name in candidates where readers[name]?.state == "card" {
+                    readers[name]?.state = "reading"
+                    return .success(name)
+                }
+                return .success(nil)
+            }
+            switch outcome {
+            case .failure(let error): throw error
+            case .success(let name?): return name
+            case .success(nil):
+                guard Date() < deadline else {
+                    throw DeskError(
+                        .noCard,
+                        wanted.map { "no card in \($0) within \(Int(wait)) s" }
+                            ?? "no card in any reader within \(Int(wait)) s")
+                }
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+    }
+
+    /// One read through PC/SC, on the calling thread, with its own context.
+    static func readNow(
+        reader: String, key: AccessKey, options: ReadOptions, progress: @escaping @Sendable (ReadStep) -> Void
+    ) -> Result<CardReport, DeskError> {
+        do {
+            let context = try PCSCContext()
+            let card = try context.connect(reader: reader)
+            defer { card.disconnect() }
+            let session = ReaderSession(transport: card.isT1 ? card : T0ResponseHandling(card))
+            session.progress = progress
+            return .success(CardReport(try session.readCard(key, options: options)))
+        } catch let error as ReaderError {
+            switch error.code {
+            case .accessDenied: return .failure(DeskError(.accessDenied, "the card refused the key: \(error)"))
+            case .cardRemoved: return .failure(DeskError(.cardRemoved, "the card left the reader: \(error)"))
+            case .noReader: return .failure(DeskError(.noReader, "\(error)"))
+            default: return .failure(DeskError(.cardError, "\(error)"))
+            }
+        } catch let error as PCSCError {
+            switch error.code {
+            case .noService, .noReader, .unknownReader: return .failure(DeskError(.noReader, "\(error)"))
+            case .noCard, .cardRemoved, .timeout: return .failure(DeskError(.cardRemoved, "\(error)"))
+            default: return .failure(DeskError(.cardError, "\(error)"))
+            }
+        } catch {
+            return .failure(DeskError(.cardError, "\(error)"))
+        }
+    }
+}

@@ -1,0 +1,333 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Reader
+
+/// `cccd serve`: the desk's local HTTP service (Hummingbird). Locked down: loopback by default; every `/v1/` call
+/// needs the bearer token; a `Host` that is not the listen address or localhost is refused (DNS rebinding); a
+/// browser `Origin` outside the allow-list is refused, and CORS answers only allowed origins.
+public final class DeskServer: Sendable {
+    public struct Options: Sendable {
+        public var host: String
+        public var port: Int
+        /// Browser origins allowed besides the service's own (`scheme://host[:port]`).
+        public var allowedOrigins: Set<String>
+        public init(host: String = "127.0.0.1", port: Int = 8731, allowedOrigins: Set<String> = []) {
+            self.host = host
+            self.port = port
+            self.allowedOrigins = allowedOrigins
+        }
+    }
+
+    let desk: CardDesk
+    let token: AccessToken
+    let options: Options
+    let audit: AuditLog?
+    /// The port actually bound (`--listen …:0` picks one), set when the server runs.
+    let boundPort = LockedBox<Int?>(nil)
+
+    public init(desk: CardDesk, token: AccessToken, options: Options, audit: AuditLog?) {
+        self.desk = desk
+        self.token = token
+        self.options = options
+        self.audit = audit
+    }
+
+    /// Runs until SIGINT or SIGTERM; `ready` is called with the bound port once the server listens.
+    public func run(ready: @escaping @Sendable (Int) -> Void) async throws {
+        let router = Router()
+        router.add(middleware: DeskGuard(server: self))
+        addRoutes(router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? options.port
+                boundPort.set(port)
+                ready(port)
+            },
+            logger: {
+                var logger = Logger(label: "cccd.desk")
+                logger.logLevel = .warning
+                return logger
+            }())
+        desk.start()
+        defer { desk.stop() }
+        try await app.runService()
+    }
+
+    // MARK: Who may ask
+
+    /// `Host` values accepted: loopback names and the listen address, with the bound port.
+    func allowedHosts() -> Set<String> {
+        let port = boundPort.get() ?? options.port
+        var names: Set<String> = ["127.0.0.1", "localhost", "[::1]"]
+        names.insert(options.host.contains(":") ? "[\(options.host)]" : options.host)
+        names.remove("0.0.0.0")
+        names.remove("[::]")
+        var out: Set<String> = []
+        for n in names {
+            out.insert("\(n):\(port)".lowercased())
+            if port == 80 { out.insert(n.lowercased()) }
+        }
+        return out
+    }
+
+    /// The service's own origins (its page), always allowed.
+    func ownOrigins() -> Set<String> { Set(allowedHosts().map { "http://\($0)" }) }
+
+    // MARK: Routes
+
+    func addRoutes(_ router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in Self.staticResponse(DeskPage.html, type: "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in Self.staticResponse(DeskPage.script, type: "text/javascript; charset=utf-8") }
+        router.get("/app.css") { _, _ in Self.staticResponse(DeskPage.style, type: "text/css; charset=utf-8") }
+        router.get("/openapi.yaml") { _, _ in
+            Self.staticResponse(DeskOpenAPI.document, type: "application/yaml; charset=utf-8")
+        }
+        router.get("/v1/readers") { [desk] _, _ in
+            do {
+                return try Self.json(["readers": try desk.readerList()])
+            } catch let error as DeskError {
+                return Self.problem(error)
+            }
+        }
+        router.post("/v1/read") { [self] request, _ in
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: 64 * 1024)
+            } catch {
+                return Self.problem(DeskError(.badRequest, "the request body is larger than 64 KiB"))
+            }
+            let asked: DeskReadRequest
+            do {
+                asked = try JSONDecoder().decode(DeskReadRequest.self, from: Data(buffer: body))
+            } catch {
+                return Self.problem(
+                    DeskError(.badRequest, "the body is not a read request (JSON): \(Self.decodingProblem(error))"))
+            }
+            do {
+                let stored = try await desk.read(asked, by: requester(request))
+                return try Self.json(Self.published(stored))
+            } catch let error as DeskError {
+                return Self.problem(error)
+            }
+        }
+        router.get("/v1/reads/latest") { [desk] _, _ in
+            guard let stored = desk.latestRead() else {
+                return Self.problem(DeskError(.notFound, "no report: none read yet, or erased after its lifetime"))
+            }
+            return try Self.json(Self.published(stored))
+        }
+        router.get("/v1/reads/:id") { [desk] _, context in
+            guard let id = context.parameters.get("id"), let stored = desk.storedRead(id: id) else {
+                return Self.problem(DeskError(.notFound, "no such report (erased after its lifetime, or never made)"))
+            }
+            return try Self.json(Self.published(stored))
+        }
+        router.get("/v1/reads/:id/portrait") { [desk] _, context in
+            guard let id = context.parameters.get("id"), let stored = desk.storedRead(id: id) else {
+                return Self.problem(DeskError(.notFound, "no such report (erased after its lifetime, or never made)"))
+            }
+            guard let face = stored.report.portraitImage else {
+                return Self.problem(DeskError(.notFound, "this read has no portrait (DG2 not read or empty)"))
+            }
+            do {
+                let image = try face.forBrowser()
+                var headers = HTTPFields()
+                headers[.contentType] = image.mediaType
+                return Response(
+                    status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: image.bytes)))
+            } catch {
+                return Self.problem(DeskError(.cardError, "the portrait cannot be shown: \(error)"))
+            }
+        }
+        router.get("/v1/events") { [desk] _, _ in
+            let stream = desk.events()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: ": cccd desk events\n\n"))
+                    for await event in stream {
+                        try await writer.write(ByteBuffer(string: Self.serverSentEvent(event)))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    func requester(_ request: Request) -> Requester {
+        Requester(tokenID: token.id, origin: request.headers[.origin])
+    }
+
+    static func published(_ stored: CardDesk.StoredRead) -> CardReport {
+        var report = stored.report
+        report.readId = stored.id
+        if report.portraitImage != nil { report.portraitURL = "/v1/reads/\(stored.id)/portrait" }
+        return report
+    }
+
+    static func serverSentEvent(_ event: DeskEvent) -> String {
+        func encode(_ value: some Encodable) -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        }
+        struct ReaderOnly: Encodable { var reader: String }
+        struct Started: Encodable {
+            var reader: String
+            var id: String
+        }
+        struct Progress: Encodable {
+            var reader: String
+            var id: String
+            var step: String
+        }
+        struct Ready: Encodable {
+            var reader: String
+            var id: String
+            var report: CardReport
+        }
+        struct Failed: Encodable {
+            var reader: String
+            var id: String
+            var error: ProblemBody.Problem
+        }
+        let data: String
+        switch event {
+        case .cardInserted(let reader), .cardRemoved(let reader): data = encode(ReaderOnly(reader: reader))
+        case .readStarted(let reader, let id): data = encode(Started(reader: reader, id: id))
+        case .readProgress(let reader, let id, let step): data = encode(Progress(reader: reader, id: id, step: step))
+        case .reportReady(let reader, let id, let report):
+            data = encode(
+                Ready(
+                    reader: reader, id: id,
+                    report: published(.init(id: id, reader: reader, report: report, expires: .distantFuture))))
+        case .readFailed(let reader, let id, let error):
+            data = encode(Failed(reader: reader, id: id, error: .init(code: error.code, message: error.message)))
+        case .heartbeat: return ": heartbeat\n\n"
+        }
+        return "event: \(event.name)\ndata: \(data)\n\n"
+    }
+
+    // MARK: Responses
+
+    static func staticResponse(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(
+            status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    struct ProblemBody: Encodable {
+        struct Problem: Encodable {
+            var code: DeskError.Code
+            var message: String
+        }
+        var error: Problem
+    }
+
+    static func problem(_ error: DeskError) -> Response {
+        var response =
+            (try? json(ProblemBody(error: .init(code: error.code, message: error.message))))
+            ?? Response(status: .internalServerError)
+        response.status = HTTPResponse.Status(code: error.status)
+        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = #"Bearer realm="cccd desk""# }
+        return response
+    }
+
+    /// A decoding error in the client's terms (the field and what was wrong), never echoing values.
+    static func decodingProblem(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "malformed JSON" : "field \(path) has the wrong type"
+        case .keyNotFound(let key, _): return "field \(key.stringValue) is missing"
+        default: return "malformed JSON"
+        }
+    }
+}
+
+/// The checks every request passes before any route: Host, Origin (and CORS), the bearer token for `/v1/`.
+struct DeskGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let server: DeskServer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        let origin = request.headers[.origin]
+        let who = Requester(tokenID: "-", origin: origin)
+        // DNS rebinding: a page served from evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example.
+        guard let host = request.head.authority?.lowercased(), server.allowedHosts().contains(host) else {
+            server.audit?.record(who, reader: nil, outcome: "refused: host \(request.head.authority ?? "(none)")")
+            return DeskServer.problem(
+                DeskError(.misdirected, "this service answers to 127.0.0.1 or localhost only (Host refused)"))
+        }
+        let own = server.ownOrigins()
+        let crossOrigin = origin.map { !own.contains($0) } ?? false
+        if let origin, crossOrigin, !server.options.allowedOrigins.contains(origin) {
+            server.audit?.record(who, reader: nil, outcome: "refused: origin not allowed")
+            return DeskServer.problem(
+                DeskError(.forbiddenOrigin, "the origin \(origin) is not allowed (cccd serve --allow-origin)"))
+        }
+        if request.method == .options {
+            // A CORS preflight from an allowed origin: the methods and headers the API takes.
+            var response = Response(status: .noContent)
+            if let origin, crossOrigin { cors(&response, origin: origin, preflight: true) }
+            return response
+        }
+        if path.hasPrefix("/v1/") {
+            guard server.token.accepts(authorization: request.headers[.authorization]) else {
+                server.audit?.record(who, reader: nil, outcome: "refused: no valid bearer token")
+                var response = DeskServer.problem(
+                    DeskError(.unauthorized, "a bearer token is needed (Authorization: Bearer …, from the token file)"))
+                if let origin, crossOrigin { cors(&response, origin: origin, preflight: false) }
+                return response
+            }
+        }
+        var response = try await next(request, context)
+        if let origin, crossOrigin { cors(&response, origin: origin, preflight: false) }
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[.cacheControl] = "no-store"
+        if path == "/" {
+            response.headers[.contentSecurityPolicy] =
+                "default-src 'self'; img-src 'self' blob:; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+            response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        }
+        return response
+    }
+
+    func cors(_ response: inout Response, origin: String, preflight: Bool) {
+        response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.vary] = "Origin"
+        if preflight {
+            response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+            response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type"
+            response.headers[.accessControlMaxAge] = "600"
+        }
+    }
+}
+
+/// A value shared between threads under a lock.
+final class LockedBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ value: T) { self.value = value }
+    func get() -> T { lock.withLock { value } }
+    func set(_ newValue: T) { lock.withLock { value = newValue } }
+}
