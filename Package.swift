@@ -129,7 +129,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance",
-                "CardCrypto",
+                "CardCrypto", "Desk", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
     ],

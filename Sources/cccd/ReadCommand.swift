@@ -196,6 +196,8 @@ struct ReadCommand: ParsableCommand {
                 }
             }
             fflush(nil)  // every stream: a pipe gets each report as it is made
+            if let maxCards, done >= maxCards { break }
+            // The same card is read once: the next read waits for this one to leave.
             try? context.waitForRemoval(reader: state.reader, timeout: 3600)
         }
     }

@@ -1,0 +1,228 @@
+/// The OpenAPI document of `cccd serve`, served at /openapi.yaml (the tests hold the responses to it).
+enum DeskOpenAPI {
+    static let document = #"""
+        openapi: 3.0.3
+        info:
+          title: cccd desk
+          version: "1"
+          description: |
+            The local card service of `cccd serve`: reads and verifies chip ID cards (Vietnam's CCCD and other ICAO 9303
+            cards) in the PC/SC readers of this machine for desk software. Every /v1/ call needs
+            `Authorization: Bearer <token>` (the token file). Requests whose Host is not the listen address or localhost are
+            refused (421); browser origins not allowed with --allow-origin are refused (403).
+        servers:
+          - url: http://127.0.0.1:8731
+        security:
+          - bearer: []
+        paths:
+          /v1/readers:
+            get:
+              summary: The PC/SC readers and their state.
+              responses:
+                "200":
+                  description: The readers.
+                  content:
+                    application/json:
+                      schema: {$ref: "#/components/schemas/Readers"}
+                "401": {$ref: "#/components/responses/Problem"}
+                "503": {$ref: "#/components/responses/Problem"}
+          /v1/read:
+            post:
+              summary: Read a card with the key the desk has; waits for a card when none is in the reader.
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: {$ref: "#/components/schemas/ReadRequest"}
+              responses:
+                "200":
+                  description: "The report (genuine or not: see genuine, valid and checks)."
+                  content:
+                    application/json:
+                      schema: {$ref: "#/components/schemas/CardReport"}
+                "400": {$ref: "#/components/responses/Problem"}
+                "401": {$ref: "#/components/responses/Problem"}
+                "403": {$ref: "#/components/responses/Problem"}
+                "404": {$ref: "#/components/responses/Problem"}
+                "409": {$ref: "#/components/responses/Problem"}
+                "422": {$ref: "#/components/responses/Problem"}
+                "502": {$ref: "#/components/responses/Problem"}
+                "503": {$ref: "#/components/responses/Problem"}
+                "504": {$ref: "#/components/responses/Problem"}
+          /v1/reads/latest:
+            get:
+              summary: The most recent report still kept.
+              responses:
+                "200":
+                  description: The report.
+                  content:
+                    application/json:
+                      schema: {$ref: "#/components/schemas/CardReport"}
+                "401": {$ref: "#/components/responses/Problem"}
+                "404": {$ref: "#/components/responses/Problem"}
+          /v1/reads/{id}:
+            get:
+              summary: A report, while it is kept (then erased).
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string}}
+              responses:
+                "200":
+                  description: The report.
+                  content:
+                    application/json:
+                      schema: {$ref: "#/components/schemas/CardReport"}
+                "401": {$ref: "#/components/responses/Problem"}
+                "404": {$ref: "#/components/responses/Problem"}
+          /v1/reads/{id}/portrait:
+            get:
+              summary: The holder's portrait from DG2 (JPEG as read; JPEG 2000 decoded to PNG).
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string}}
+              responses:
+                "200":
+                  description: The image.
+                  content:
+                    image/jpeg: {schema: {type: string, format: binary}}
+                    image/png: {schema: {type: string, format: binary}}
+                "401": {$ref: "#/components/responses/Problem"}
+                "404": {$ref: "#/components/responses/Problem"}
+          /v1/events:
+            get:
+              summary: "Server-Sent Events: cardInserted, cardRemoved, readStarted, readProgress, reportReady, readFailed."
+              description: |
+                Each event's data is one JSON object: cardInserted / cardRemoved {reader}; readStarted {reader, id};
+                readProgress {reader, id, step}; reportReady {reader, id, report (a CardReport)}; readFailed {reader, id,
+                error (a Problem's error)}. A comment line every 15 s keeps the stream open.
+              responses:
+                "200":
+                  description: The event stream.
+                  content:
+                    text/event-stream: {schema: {type: string}}
+                "401": {$ref: "#/components/responses/Problem"}
+        components:
+          securitySchemes:
+            bearer: {type: http, scheme: bearer}
+          responses:
+            Problem:
+              description: Why there is no answer.
+              content:
+                application/json:
+                  schema: {$ref: "#/components/schemas/Problem"}
+          schemas:
+            Problem:
+              type: object
+              required: [error]
+              additionalProperties: false
+              properties:
+                error:
+                  type: object
+                  required: [code, message]
+                  additionalProperties: false
+                  properties:
+                    code:
+                      type: string
+                      enum: [badRequest, unauthorized, forbiddenOrigin, misdirected, notFound, unknownReader, noCard,
+                        noReader, accessDenied, cardRemoved, cardError, busy]
+                    message: {type: string}
+            Readers:
+              type: object
+              required: [readers]
+              additionalProperties: false
+              properties:
+                readers:
+                  type: array
+                  items:
+                    type: object
+                    required: [name, cardPresent, state]
+                    additionalProperties: false
+                    properties:
+                      name: {type: string}
+                      cardPresent: {type: boolean}
+                      state: {type: string, enum: [empty, card, reading]}
+            ReadRequest:
+              type: object
+              description: Exactly one key - can, idNumber, qr, mrz, or documentNumber with dateOfBirth and dateOfExpiry.
+              additionalProperties: false
+              properties:
+                reader: {type: string}
+                can: {type: string, pattern: "^[0-9]{1,10}$"}
+                idNumber: {type: string, pattern: "^[0-9]{12}$"}
+                qr: {type: string, description: "ID12|oldID|name|DDMMYYYY|sex|address|DDMMYYYY"}
+                mrz: {type: string}
+                documentNumber: {type: string}
+                dateOfBirth: {type: string, description: YYMMDD or YYYY-MM-DD}
+                dateOfExpiry: {type: string, description: YYMMDD or YYYY-MM-DD}
+                fields: {type: string, enum: [basic, all], default: all}
+                wait: {type: number, minimum: 0, maximum: 300, default: 30}
+            Verdict:
+              type: object
+              required: [status, reason]
+              additionalProperties: false
+              properties:
+                status: {type: string, enum: [passed, failed, notChecked]}
+                reason: {type: string}
+            CardReport:
+              type: object
+              description: The object `cccd read --json` prints (plus readId and portraitURL from the service).
+              required: [holder, document, checks, notes, files, skipped, apdus, bytes, unreadable, problems, genuine,
+                valid, authenticity, reasons, verdict, exitCode]
+              additionalProperties: false
+              properties:
+                holder:
+                  type: object
+                  additionalProperties: false
+                  properties:
+                    idNumber: {type: string}
+                    fullName: {type: string}
+                    dateOfBirth: {type: string}
+                    sex: {type: string}
+                    nationality: {type: string}
+                    ethnicity: {type: string}
+                    religion: {type: string}
+                    placeOfOrigin: {type: string}
+                    placeOfResidence: {type: string}
+                    identifyingMarks: {type: string}
+                    dateOfIssue: {type: string}
+                    dateOfExpiry: {type: string}
+                    fatherName: {type: string}
+                    motherName: {type: string}
+                    spouseName: {type: string}
+                    oldIdNumber: {type: string}
+                document:
+                  type: object
+                  additionalProperties: false
+                  properties:
+                    documentNumber: {type: string}
+                    dateOfExpiry: {type: string}
+                    mrz: {type: string}
+                accessControl: {type: string}
+                checks:
+                  type: object
+                  required: [passiveAuthentication, chipAuthentication, activeAuthentication, documentValidity,
+                    recordConsistency]
+                  additionalProperties: {$ref: "#/components/schemas/Verdict"}
+                notes: {type: array, items: {type: string}}
+                files: {type: object, additionalProperties: {type: integer}}
+                skipped: {type: object, additionalProperties: {type: string}}
+                unreadable: {type: object, additionalProperties: {type: string}}
+                apdus: {type: integer}
+                bytes: {type: integer}
+                problems: {type: array, items: {type: string}}
+                genuine: {type: boolean}
+                valid: {type: boolean}
+                authenticity: {type: string, enum: [genuine, signerUnverified, notGenuine]}
+                reasons: {type: array, items: {type: string}}
+                verdict: {type: string}
+                exitCode: {type: integer}
+                portrait:
+                  type: object
+                  required: [format, width, height]
+                  additionalProperties: false
+                  properties:
+                    format: {type: string, enum: [JPEG, JPEG2000, WSQ]}
+                    width: {type: integer}
+                    height: {type: integer}
+                portraitURL: {type: string}
+                readId: {type: string}
+        """#
+}

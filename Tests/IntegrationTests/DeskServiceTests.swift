@@ -1,0 +1,284 @@
+import CardCore
+import Desk
+import Foundation
+import LDS
+import PCSC
+import Reader
+import TestSupport
+import Testing
+
+/// `cccd serve` through real pcscd (part of the serialized pcscd suite: it uses the same virtual reader).
+extension PCSCReadTests {
+    @Test(
+        "cccd serve through pcscd: with the token the genuine report (as the OpenAPI document says); 401 without it, 403 for a foreign Origin, Host refused; CORS only for allowed origins; the events stream delivers the report; the portrait (PNG from JPEG 2000) has DG2's size; reports erased after their lifetime; the audit log names the reads without portraits or keys"
+    )
+    func deskService() throws {
+        let card = try JP2Card.make()
+        defer { card.remove() }
+        let allowed = "https://his.hospital.example"
+        let desk = try DeskHarness(card: card, lifetime: 4, allowOrigin: allowed)
+        defer { desk.stop() }
+
+        // The token file: made on first start, owner only.
+        var info = stat()
+        #expect(stat(desk.tokenFile, &info) == 0 && info.st_mode & 0o777 == 0o600, "token file mode")
+        #expect(desk.token.count >= 32)
+
+        let yaml = try desk.http("GET", "/openapi.yaml", token: false)
+        #expect(yaml.status == 200)
+        let api = try OpenAPIDocument(yaml: String(decoding: yaml.body, as: UTF8.self))
+
+        let readers = try desk.http("GET", "/v1/readers")
+        #expect(readers.status == 200)
+        api.check(readers, "/v1/readers", "get")
+        let list = readers.json?["readers"] as? [[String: Any]] ?? []
+        #expect(list.contains { $0["name"] as? String == DeskHarness.reader && $0["cardPresent"] as? Bool == true })
+
+        // The events stream, listening before the read.
+        let eventsFile = desk.work + "/events.txt"
+        FileManager.default.createFile(atPath: eventsFile, contents: nil)
+        let events = try ChildProcess(
+            "/usr/bin/curl",
+            ["-s", "-N", "-H", "Authorization: Bearer \(desk.token)", "-o", eventsFile, desk.base + "/v1/events"])
+        defer { events.stop() }
+        Thread.sleep(forTimeInterval: 0.5)
+
+        let body = #"{"reader":"\#(DeskHarness.reader)","idNumber":"\#(JP2Card.idNumber)"}"#
+        let read = try desk.http("POST", "/v1/read", body: body)
+        #expect(read.status == 200, "\(String(decoding: read.body, as: UTF8.self))")
+        api.check(read, "/v1/read", "post")
+        let report = try #require(read.json)
+        #expect(report["genuine"] as? Bool == true && report["valid"] as? Bool == true)
+        #expect(report["accessControl"] as? String == "PACE-CAN")
+        #expect((report["holder"] as? [String: Any])?["fullName"] as? String == JP2Card.fullName)
+        let checks = report["checks"] as? [String: [String: String]] ?? [:]
+        for check in ["passiveAuthentication", "chipAuthentication", "activeAuthentication"] {
+            #expect(checks[check]?["status"] == "passed", "\(check)")
+        }
+        let readID = try #require(report["readId"] as? String)
+        let portraitURL = try #require(report["portraitURL"] as? String)
+        #expect(portraitURL == "/v1/reads/\(readID)/portrait")
+
+        // The same read is what `cccd read --json` says (one contract), but for the service's two fields.
+        let cli = try CommandLineRunner.run([
+            "read", "--card", card.card, "--id", JP2Card.idNumber, "--trust", card.csca, "--json",
+        ])
+        let cliKeys = Set((cli.json ?? [:]).keys)
+        #expect(Set(report.keys).subtracting(["readId", "portraitURL"]) == cliKeys)
+
+        // The portrait: PNG (decoded from the chip's JPEG 2000) of DG2's size.
+        let portrait = try desk.http("GET", portraitURL)
+        #expect(portrait.status == 200 && portrait.headers["content-type"] == "image/png")
+        let dg2 = report["portrait"] as? [String: Any] ?? [:]
+        let size = try #require(pngDimensions(portrait.body))
+        #expect(size.0 == dg2["width"] as? Int && size.1 == dg2["height"] as? Int && size == (240, 320))
+
+        // Locked down.
+        let anonymous = try desk.http("POST", "/v1/read", body: body, token: false)
+        #expect(anonymous.status == 401 && anonymous.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
+        api.check(anonymous, "/v1/read", "post")
+        let wrongToken = try desk.http(
+            "GET", "/v1/readers", headers: ["Authorization": "Bearer " + String(repeating: "0", count: 64)],
+            token: false)
+        #expect(wrongToken.status == 401)
+        let evil = try desk.http("POST", "/v1/read", body: body, headers: ["Origin": "http://evil.example"])
+        #expect(evil.status == 403 && evil.headers["access-control-allow-origin"] == nil)
+        api.check(evil, "/v1/read", "post")
+        let rebound = try desk.http("GET", "/v1/readers", headers: ["Host": "evil.example"])
+        #expect(rebound.status == 421, "Host: evil.example answered \(rebound.status)")
+        let reboundPort = try desk.http("GET", "/v1/readers", headers: ["Host": "evil.example:\(desk.port)"])
+        #expect(reboundPort.status == 421)
+        let preflight = try desk.http(
+            "OPTIONS", "/v1/read",
+            headers: ["Origin": allowed, "Access-Control-Request-Method": "POST"], token: false)
+        #expect(preflight.status == 204 && preflight.headers["access-control-allow-origin"] == allowed)
+        #expect(preflight.headers["access-control-allow-headers"]?.contains("Authorization") == true)
+        let evilPreflight = try desk.http(
+            "OPTIONS", "/v1/read", headers: ["Origin": "http://evil.example", "Access-Control-Request-Method": "POST"],
+            token: false)
+        #expect(evilPreflight.status == 403 && evilPreflight.headers["access-control-allow-origin"] == nil)
+        let fromHIS = try desk.http("GET", "/v1/readers", headers: ["Origin": allowed])
+        #expect(fromHIS.status == 200 && fromHIS.headers["access-control-allow-origin"] == allowed)
+
+        // The other keys: the QR text; a wrong CAN; a key that is no key.
+        let byQR = try desk.http("POST", "/v1/read", body: try jsonBody(["qr": JP2Card.qrText, "fields": "basic"]))
+        #expect(byQR.status == 200 && byQR.json?["genuine"] as? Bool == true)
+        #expect((byQR.json?["files"] as? [String: Int])?["DG2"] == nil, "fields basic read DG2")
+        api.check(byQR, "/v1/read", "post")
+        let wrong = try desk.http("POST", "/v1/read", body: #"{"can":"123456"}"#)
+        #expect(wrong.status == 422 && (wrong.json?["error"] as? [String: Any])?["code"] as? String == "accessDenied")
+        api.check(wrong, "/v1/read", "post")
+        let junk = try desk.http("POST", "/v1/read", body: #"{"can":"12x"}"#)
+        #expect(junk.status == 400)
+        api.check(junk, "/v1/read", "post")
+        let notJSON = try desk.http("POST", "/v1/read", body: "can=000000")
+        #expect(notJSON.status == 400)
+        let noReader = try desk.http("POST", "/v1/read", body: #"{"reader":"Nope","can":"000000","wait":1}"#)
+        #expect(noReader.status == 404)
+        api.check(noReader, "/v1/read", "post")
+
+        // The events stream delivered the report.
+        let deadline = Date().addingTimeInterval(10)
+        var stream = ""
+        while Date() < deadline {
+            stream = (try? String(contentsOfFile: eventsFile, encoding: .utf8)) ?? ""
+            if stream.contains("event: reportReady") { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(stream.contains("event: readStarted"))
+        #expect(stream.contains("event: readProgress"))
+        let ready = stream.components(separatedBy: "\n\n").first { $0.hasPrefix("event: reportReady") } ?? ""
+        let data = ready.split(separator: "\n").first { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) } ?? ""
+        let event = try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any])
+        #expect(event["id"] as? String == readID && event["reader"] as? String == DeskHarness.reader)
+        let eventReport = event["report"] as? [String: Any] ?? [:]
+        #expect((eventReport["holder"] as? [String: Any])?["idNumber"] as? String == JP2Card.idNumber)
+        #expect(api.violations(eventReport, api.schema("CardReport")).isEmpty)
+
+        // Kept for the lifetime only.
+        let latest = try desk.http("GET", "/v1/reads/latest")
+        #expect(latest.status == 200)
+        api.check(latest, "/v1/reads/latest", "get")
+        Thread.sleep(forTimeInterval: 4.5)
+        let gone = try desk.http("GET", "/v1/reads/\(readID)")
+        #expect(gone.status == 404)
+        api.check(gone, "/v1/reads/{id}", "get")
+        #expect(try desk.http("GET", portraitURL).status == 404)
+        #expect(try desk.http("GET", "/v1/reads/latest").status == 404)
+
+        // The audit log: the reads with their verdicts and who asked; the refusals; nothing else.
+        let entries = try AuditLog(path: desk.auditFile).entries()
+        let reports = entries.filter { $0.outcome == "report" }
+        #expect(reports.count == 2)
+        #expect(reports.allSatisfy { $0.idNumber == JP2Card.idNumber && $0.genuine == true && $0.valid == true })
+        #expect(reports.allSatisfy { $0.reader == DeskHarness.reader && $0.tokenId.count == 12 })
+        #expect(reports.first?.checks?.contains("chipAuthentication=passed") == true)
+        let outcomes = entries.map(\.outcome).joined(separator: " | ")
+        for refusal in ["bearer token", "origin not allowed", "host evil.example", "accessDenied"] {
+            #expect(outcomes.contains(refusal), "audit lacks \(refusal): \(outcomes)")
+        }
+        #expect(entries.contains { $0.origin == "http://evil.example" })
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: desk.auditFile)))
+        let mrzLine = try #require(
+            ((report["document"] as? [String: Any])?["mrz"] as? String)?.split(separator: "\n").first.map(String.init))
+        #expect(mrzLine.count == 30)
+        let image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: VectorFile.directory + "/sample-portrait.jp2")))
+        for (name, secret) in [
+            ("the token", Array(desk.token.utf8)), ("the CAN", Array(#""can":"123456""#.utf8)),
+            ("the portrait", Array(image[100..<140])), ("the PNG", Array(portrait.body[40..<80])),
+            ("the MRZ", Array(mrzLine.utf8)), ("the QR text", Array("01011990|Nam".utf8)),
+        ] {
+            #expect(!contains(raw, secret), "the audit log holds \(name)")
+        }
+        var mode = stat()
+        #expect(stat(desk.auditFile, &mode) == 0 && mode.st_mode & 0o077 == 0, "the audit log is readable by others")
+    }
+
+    @Test(
+        "The clerk's page in headless Chromium: typed key and Enter read the card; name with diacritics, portrait, badges; a read made elsewhere arrives live through the events; screenshot saved"
+    )
+    func clerkPage() throws {
+        let card = try JP2Card.make()
+        defer { card.remove() }
+        let desk = try DeskHarness(card: card, lifetime: 60, allowOrigin: "https://his.hospital.example")
+        defer { desk.stop() }
+        let browser = try HeadlessChromium()
+        defer { browser.close() }
+        try browser.navigate(desk.base + "/#token=" + desk.token)
+        try browser.waitFor("document.getElementById('status').textContent.includes('Sẵn sàng')")
+        // The token left the address bar; the readers are listed with their state.
+        #expect(try browser.evaluate("location.hash") as? String == "")
+        try browser.waitFor(
+            "[...document.querySelectorAll('#readers li')].some(li => li.dataset.reader === '\(DeskHarness.reader)' && li.textContent.includes('card present'))"
+        )
+        // Keyboard alone: the key field has the focus; typing (or a scanner) and Enter read the card.
+        #expect(try browser.evaluate("document.activeElement.id") as? String == "key-input")
+        try browser.type(JP2Card.idNumber)
+        try browser.press("Enter", code: "Enter", keyCode: 13)
+        try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
+        try browser.waitFor("document.getElementById('portrait').naturalWidth > 0")
+        #expect(try browser.evaluate("document.getElementById('portrait').naturalWidth") as? Int == 240)
+        #expect(try browser.evaluate("document.getElementById('portrait').naturalHeight") as? Int == 320)
+        #expect(try browser.evaluate("document.getElementById('portrait').hidden") as? Bool == false)
+        #expect(try browser.evaluate("document.getElementById('holder-id').textContent") as? String == JP2Card.idNumber)
+        #expect(try browser.evaluate("document.getElementById('holder-dob').textContent") as? String == "01/01/1990")
+        #expect(try browser.evaluate("document.getElementById('holder-sex').textContent") as? String == "Nam (Male)")
+        let address = try browser.evaluate("document.getElementById('holder-address').textContent") as? String
+        #expect(address?.contains("Tràng Tiền") == true)
+        #expect(try browser.evaluate("document.getElementById('holder-expiry').textContent") as? String == "01/01/2030")
+        let badges = try #require(
+            try browser.evaluate(
+                "Object.fromEntries([...document.querySelectorAll('#badges .badge')].map(b => [b.id, b.dataset.status]))"
+            ) as? [String: String])
+        #expect(
+            badges == [
+                "badge-genuine": "passed", "badge-valid": "passed", "badge-passiveAuthentication": "passed",
+                "badge-chipAuthentication": "passed", "badge-activeAuthentication": "passed",
+            ], "\(badges)")
+        let labels = try browser.evaluate("document.body.innerText") as? String ?? ""
+        for label in ["Họ và tên", "Full name", "Ngày sinh", "Date of birth", "Giới tính", "Có giá trị đến", "Expiry"] {
+            #expect(labels.contains(label), "the page lacks the label \(label)")
+        }
+        // After the read, the focus is back in the key field for the next card.
+        #expect(try browser.evaluate("document.activeElement.id") as? String == "key-input")
+        let folder = CommandLineRunner.root + "/.build/test-artifacts"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let shot = try browser.screenshot()
+        try shot.write(to: URL(fileURLWithPath: folder + "/clerk-page.png"))
+        #expect(pngDimensions(shot) != nil)
+
+        // Live: the page is cleared, desk software reads the card through the API, the page shows it from the
+        // events stream alone.
+        _ = try browser.evaluate(
+            "document.getElementById('holder-name').textContent = ''; document.getElementById('badges').replaceChildren(); true"
+        )
+        let read = try desk.http(
+            "POST", "/v1/read", body: try jsonBody(["qr": JP2Card.qrText, "reader": DeskHarness.reader]))
+        #expect(read.status == 200)
+        try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
+        try browser.waitFor("document.querySelectorAll('#badges .badge').length === 5")
+        try browser.screenshot().write(to: URL(fileURLWithPath: folder + "/clerk-page-live.png"))
+    }
+}
+
+func jsonBody(_ object: [String: String]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+}
+
+func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+    for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+        if Array(haystack[i..<i + needle.count]) == needle { return true }
+    }
+    return false
+}
+
+extension PCSCReadTests {
+    @Test("cccd read --watch --json through pcscd: the card in the reader is read at once, one JSON line per card")
+    func readWatch() throws {
+        let card = try JP2Card.make()
+        defer { card.remove() }
+        let context = try PCSCContext()
+        try #require(try context.readers().contains(Self.readerName), "pcscd with vsmartcard-vpcd is not running")
+        try context.waitForRemoval(reader: Self.readerName, timeout: 15)
+        let emulator = try ChildProcess(
+            CommandLineRunner.root + "/.build/debug/cccd",
+            ["emulate", "--card", card.card, "--vpcd", "localhost:\(Self.port)"])
+        defer {
+            emulator.stop()
+            try? context.waitForRemoval(reader: Self.readerName, timeout: 15)
+        }
+        _ = try context.waitForCard(reader: Self.readerName, timeout: 15)
+        let r = try CommandLineRunner.run([
+            "read", "--watch", "--max-cards", "1", "--reader", Self.readerName, "--id", JP2Card.idNumber, "--trust",
+            card.csca, "--json",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 1, "one JSON line per card: \(r.stdout)")
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data((lines.first ?? "").utf8)) as? [String: Any])
+        #expect(report["genuine"] as? Bool == true)
+        #expect((report["holder"] as? [String: Any])?["idNumber"] as? String == JP2Card.idNumber)
+    }
+}
