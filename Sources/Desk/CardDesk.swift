@@ -269,33 +269,44 @@ public final class CardDesk: @unchecked Sendable {
             throw DeskError(.badRequest, "fields must be \"basic\" or \"all\"")
         }
         let wait = min(max(request.wait ?? 30, 0), 300)
-        let reader: String
-        do {
-            reader = try await claimReader(request.reader, wait: wait)
-        } catch {
-            audit?.record(requester, reader: request.reader, outcome: "error: \(error.code.rawValue)")
-            throw error
-        }
-        let id = UUID().uuidString.lowercased()
-        publish(.readStarted(reader: reader, id: id))
+        let deadline = Date().addingTimeInterval(wait)
         var readOptions = ReadOptions(dataGroups: fields == "basic" ? [1, 13] : nil, trust: configuration.trust)
         readOptions.maxFileSize = configuration.maxFileSize
         let options = readOptions
-        let result: Result<CardReport, DeskError> = await withCheckedContinuation { continuation in
-            let thread = Thread { [self] in
-                continuation.resume(
-                    returning: Self.readNow(reader: reader, key: key, options: options) { step in
-                        self.publish(.readProgress(reader: reader, id: id, step: "\(step)"))
-                    })
+        let id = UUID().uuidString.lowercased()
+        var reader: String
+        var result: Result<CardReport, DeskError>
+        while true {
+            do {
+                reader = try await claimReader(request.reader, wait: wait, until: deadline)
+            } catch {
+                audit?.record(requester, reader: request.reader, outcome: "error: \(error.code.rawValue)")
+                throw error
             }
-            thread.name = "cccd-desk-read"
-            thread.start()
-        }
-        lock.withLock {
-            if var r = readers[reader], r.state == "reading" {
-                r.state = r.cardPresent ? "card" : "empty"
-                readers[reader] = r
+            publish(.readStarted(reader: reader, id: id))
+            let chosen = reader
+            let (outcome, connected) = await withCheckedContinuation { continuation in
+                let thread = Thread { [self] in
+                    continuation.resume(
+                        returning: Self.readNow(reader: chosen, key: key, options: options) { step in
+                            self.publish(.readProgress(reader: chosen, id: id, step: "\(step)"))
+                        })
+                }
+                thread.name = "cccd-desk-read"
+                thread.start()
             }
+            result = outcome
+            lock.withLock {
+                if var r = readers[chosen], r.state == "reading" {
+                    // The card had already left (the watch had not seen it yet): the reader is empty.
+                    if !connected { r.cardPresent = false }
+                    r.state = r.cardPresent ? "card" : "empty"
+                    readers[chosen] = r
+                }
+            }
+            // Gone before the first command: wait for the next card, as when none was there.
+            if !connected, Date() < deadline { continue }
+            break
         }
         switch result {
         case .success(let report):
@@ -317,8 +328,9 @@ public final class CardDesk: @unchecked Sendable {
     }
 
     /// Waits until the reader (or any reader) holds a card nobody is reading, and marks it busy.
-    private func claimReader(_ wanted: String?, wait: TimeInterval) async throws(DeskError) -> String {
-        let deadline = Date().addingTimeInterval(wait)
+    private func claimReader(_ wanted: String?, wait: TimeInterval, until deadline: Date) async throws(DeskError)
+        -> String
+    {
         while true {
             let outcome: Result<String?, DeskError> = lock.withLock {
                 if let pcscProblem, readers.isEmpty { return .failure(DeskError(.noReader, pcscProblem)) }
@@ -348,13 +360,31 @@ public final class CardDesk: @unchecked Sendable {
         }
     }
 
-    /// One read through PC/SC, on the calling thread, with its own context.
+    /// One read through PC/SC, on the calling thread, with its own context; `connected` false when the card was
+    /// not there to connect to.
     static func readNow(
         reader: String, key: AccessKey, options: ReadOptions, progress: @escaping @Sendable (ReadStep) -> Void
+    ) -> (Result<CardReport, DeskError>, connected: Bool) {
+        let context: PCSCContext
+        let card: PCSCCard
+        do {
+            context = try PCSCContext()
+            card = try context.connect(reader: reader)
+        } catch {
+            switch error.code {
+            case .noService, .noReader, .unknownReader: return (.failure(DeskError(.noReader, "\(error)")), true)
+            case .noCard, .cardRemoved, .timeout:
+                return (.failure(DeskError(.cardRemoved, "the card left the reader: \(error)")), false)
+            default: return (.failure(DeskError(.cardError, "\(error)")), true)
+            }
+        }
+        return withExtendedLifetime(context) { (readCard(card, key: key, options: options, progress: progress), true) }
+    }
+
+    static func readCard(
+        _ card: PCSCCard, key: AccessKey, options: ReadOptions, progress: @escaping @Sendable (ReadStep) -> Void
     ) -> Result<CardReport, DeskError> {
         do {
-            let context = try PCSCContext()
-            let card = try context.connect(reader: reader)
             defer { card.disconnect() }
             let session = ReaderSession(transport: card.isT1 ? card : T0ResponseHandling(card))
             session.progress = progress

@@ -108,6 +108,7 @@ enum DeskPage {
         const TOKEN_KEY = 'cccdDeskToken';
         let token = null;
         let portraitURL = null;
+        let shownRead = null;
 
         function say(vi, en) {
           const s = $('status');
@@ -217,6 +218,9 @@ enum DeskPage {
         }
 
         async function showReport(report) {
+          // The same read arrives twice (the answer to this page's request and its event): shown once.
+          if (report.readId && report.readId === shownRead && $('holder-name').textContent) return;
+          shownRead = report.readId;
           $('card').hidden = false;
           const h = report.holder || {};
           $('holder-name').textContent = h.fullName || '—';

@@ -101,7 +101,7 @@ public struct CardReport: Sendable, Codable {
         exitCode = assessment.exitCode
         if let dg1 = result.files[.dataGroup(1)] {
             do {
-                let mrz = try DataGroup1(bytes: dg1).mrz
+                let mrz = try result.mrz ?? DataGroup1(bytes: dg1).mrz
                 holder.idNumber = VietnameseCard.idNumber(from: mrz)
                 holder.fullName = [mrz.primaryIdentifier, mrz.secondaryIdentifier].filter { !$0.isEmpty }.joined(
                     separator: " ")
@@ -117,7 +117,7 @@ public struct CardReport: Sendable, Codable {
         }
         if let bytes = result.files[.dataGroup(13)] {
             do {
-                let dg = try DataGroup13(bytes: bytes)
+                let dg = try result.dataGroup13 ?? DataGroup13(bytes: bytes)
                 func iso(_ text: String?) -> String? {
                     guard let text else { return nil }
                     let p = text.split(separator: "/")

@@ -37,6 +37,9 @@ public struct ReadResult: Sendable {
     public var passiveAuthentication: PassiveAuthentication.Result?
     /// Fallbacks and other departures from the plan.
     public var notes: [String] = []
+    /// DG1's MRZ and DG13 as parsed by the verification (each file is parsed once; the report uses these).
+    public var mrz: MRZ?
+    public var dataGroup13: DataGroup13?
     public var apduCount = 0
     public var bytesSent = 0
     public var bytesReceived = 0

@@ -31,6 +31,8 @@ public enum Verification {
         } else if let why = result.unreadable[.dataGroup(13)] {
             dg13Problem = "DG13 cannot be read: \(why)"
         }
+        result.mrz = mrz
+        result.dataGroup13 = dg13
         let today = options.today ?? CalendarDate.today()
         if let mrz {
             result.dateOfExpiry = mrz.dateOfExpiry == VietnameseCard.noExpiry ? nil : expiryDate(mrz.dateOfExpiry)

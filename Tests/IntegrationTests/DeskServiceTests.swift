@@ -172,6 +172,27 @@ extension PCSCReadTests {
         }
         var mode = stat()
         #expect(stat(desk.auditFile, &mode) == 0 && mode.st_mode & 0o077 == 0, "the audit log is readable by others")
+
+        // A key given before the card: the read waits, and happens the moment the card is inserted.
+        try desk.removeCard()
+        let early = desk.work + "/early.json"
+        let waiting = try ChildProcess(
+            "/usr/bin/curl",
+            [
+                "-s", "--max-time", "60", "-H", "Authorization: Bearer \(desk.token)", "-H",
+                "Content-Type: application/json", "--data-binary", #"{"can":"000000","wait":30}"#,
+                desk.base + "/v1/read",
+            ], stdout: early, stderr: early + ".err")
+        defer { waiting.stop() }
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(waiting.running, "the read did not wait for the card")
+        try desk.insertCard()
+        let until = Date().addingTimeInterval(30)
+        while waiting.running && Date() < until { Thread.sleep(forTimeInterval: 0.1) }
+        let answer = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: early)))
+        #expect(
+            (answer as? [String: Any])?["genuine"] as? Bool == true,
+            "\(answer) \((try? String(contentsOfFile: early + ".err", encoding: .utf8)) ?? "")")
     }
 
     @Test(
@@ -196,9 +217,10 @@ extension PCSCReadTests {
         try browser.type(JP2Card.idNumber)
         try browser.press("Enter", code: "Enter", keyCode: 13)
         try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
-        try browser.waitFor("document.getElementById('portrait').naturalWidth > 0")
-        #expect(try browser.evaluate("document.getElementById('portrait').naturalWidth") as? Int == 240)
-        #expect(try browser.evaluate("document.getElementById('portrait').naturalHeight") as? Int == 320)
+        // The portrait decoded by the browser at DG2's size (240 × 320).
+        try browser.waitFor(
+            "document.getElementById('portrait').naturalWidth === 240 && document.getElementById('portrait').naturalHeight === 320"
+        )
         #expect(try browser.evaluate("document.getElementById('portrait').hidden") as? Bool == false)
         #expect(try browser.evaluate("document.getElementById('holder-id').textContent") as? String == JP2Card.idNumber)
         #expect(try browser.evaluate("document.getElementById('holder-dob').textContent") as? String == "01/01/1990")

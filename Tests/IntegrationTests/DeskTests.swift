@@ -147,6 +147,22 @@ struct DeskKeyTests {
         #expect(decoded.bytes == [UInt8](png))
     }
 
+    @Test("On a terminal, cccd read shows the step it is in on standard error; in a pipe, nothing")
+    func progressOnTerminal() throws {
+        let binary = CommandLineRunner.root + "/.build/debug/cccd"
+        let command = "\(binary) read --card Vectors/sample-card/card.json --can 000000 >/dev/null"
+        // script(1) gives the command a terminal and copies what it shows (here standard error) to its output.
+        let r = try CommandLineRunner.tool("/usr/bin/script", ["-qec", command, "/dev/null"])
+        #expect(r.status == 8, "\(r.stdout) \(r.stderr)")  // no --trust: signer unverified
+        for step in [
+            "PACE-CAN…", "reading DG2", "Chip Authentication…", "Active Authentication…", "Passive Authentication…",
+        ] {
+            #expect(r.stdout.contains(step), "the terminal did not show \(step): \(r.stdout.debugDescription)")
+        }
+        let piped = try CommandLineRunner.run(["read", "--card", "Vectors/sample-card/card.json", "--can", "000000"])
+        #expect(!piped.stderr.contains("PACE-CAN…"))
+    }
+
     @Test("Hostile JPEG 2000 data gives a typed error, never a crash", arguments: [0, 1, 2, 3])
     func hostileJPEG2000(_ variant: Int) throws {
         let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: VectorFile.directory + "/sample-portrait.jp2")))
@@ -177,7 +193,8 @@ final class DeskHarness: @unchecked Sendable {
     let tokenFile: String
     let auditFile: String
     let server: ChildProcess
-    let emulator: ChildProcess
+    var emulator: ChildProcess
+    let card: JP2Card
     static let reader = PCSCReadTests.readerName
 
     struct Answer {
@@ -188,6 +205,7 @@ final class DeskHarness: @unchecked Sendable {
     }
 
     init(card: JP2Card, lifetime: Int, allowOrigin: String) throws {
+        self.card = card
         work = card.folder + "/desk-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let context = try PCSCContext()
@@ -224,6 +242,19 @@ final class DeskHarness: @unchecked Sendable {
         }
         port = p
         token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The card leaves the reader (the emulator stops).
+    func removeCard() throws {
+        emulator.stop()
+        try PCSCContext().waitForRemoval(reader: Self.reader, timeout: 15)
+    }
+
+    /// The card comes back (a new emulator).
+    func insertCard() throws {
+        emulator = try ChildProcess(
+            CommandLineRunner.root + "/.build/debug/cccd",
+            ["emulate", "--card", card.card, "--vpcd", "localhost:\(PCSCReadTests.port)"])
     }
 
     func stop() {
