@@ -65,6 +65,11 @@ public struct LineSummary: Codable, Sendable {
     public var seconds = 0.0
     /// Cards issued this run by each station (reader), by its name.
     public var issuedBy: [String: Int] = [:]
+    /// Seconds the stations spent (summed over readers) preparing cards (data preparation and the perso script),
+    /// writing them (the chip), and reading them back; the rest of `seconds × readers` is the journal and waiting.
+    public var preparationSeconds = 0.0
+    public var chipSeconds = 0.0
+    public var readBackSeconds = 0.0
     public var cardsPerMinute: Double { seconds > 0 ? Double(issued) / seconds * 60 : 0 }
 }
 
@@ -356,6 +361,7 @@ public final class PersoLine: @unchecked Sendable {
         }
         let image: CardImage
         let script: PersoScript
+        let preparing = DispatchTime.now().uptimeNanoseconds
         do {
             image = try DataPreparation.prepare(
                 record, profile: job.profile, signer: job.signer, baseDirectory: job.baseDirectory,
@@ -371,6 +377,8 @@ public final class PersoLine: @unchecked Sendable {
             report(.failed(line: claim.line, reason: "\(error)"))
             return nil
         }
+        let prepared = Self.since(preparing)
+        lock.withLock { summary.preparationSeconds += prepared }
         do {
             try journal.advance(attempt: claim.attempt, to: .writing, lease: job.lease)
         } catch let error as JournalError where error.kind == .leaseLost {
@@ -379,6 +387,7 @@ public final class PersoLine: @unchecked Sendable {
             return nil
         }
         var journalFailure: (any Error)? = nil
+        let writing = DispatchTime.now().uptimeNanoseconds
         do {
             _ = try writer.write(script, to: card, identity: chip) { step in
                 guard step.kind == .lock else { return }
@@ -396,8 +405,13 @@ public final class PersoLine: @unchecked Sendable {
             try spoil(claim, serial: serial, reason: "\(error)", slot: slot)
             return .spoiled
         }
+        let written = Self.since(writing)
+        lock.withLock { summary.chipSeconds += written }
         try? slot.reset(card)
+        let readingBack = DispatchTime.now().uptimeNanoseconds
         let outcome = ReadBack.verify(image, on: card, trust: job.trust, today: job.today)
+        let readBackSpent = Self.since(readingBack)
+        lock.withLock { summary.readBackSeconds += readBackSpent }
         guard outcome.passed else {
             try spoil(claim, serial: serial, reason: "read-back: \(outcome.reason)", slot: slot)
             return .spoiled
@@ -410,6 +424,8 @@ public final class PersoLine: @unchecked Sendable {
         report(.issued(line: claim.line, serial: serial, station: slot.name))
         return .issued(image, label: record.idNumber)
     }
+
+    static func since(_ start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     func spoil(_ claim: Claim, serial: String, reason: String, slot: any CardSlot) throws {
         try journal.finish(attempt: claim.attempt, .spoiled, reason: reason)

@@ -228,3 +228,15 @@ extension ReaderSession {
         ReaderError(code: .malformedData, reason: "\(file.name) starts with a truncated TLV header")
     }
 }
+
+extension ReaderSession {
+    /// Reads files the way many readers do (benchmarks and interoperability): SELECT each file by identifier, its
+    /// header first, then chunks of at most `maxReadLength` bytes, no extended length.
+    public func imitate(maxReadLength: Int) {
+        selectsFilesByIdentifier = true
+        readsHeaderFirst = true
+        usesExtendedLength = false
+        imitatedReadLength = max(1, min(maxReadLength, 256))
+        workingLe = imitatedReadLength!
+    }
+}

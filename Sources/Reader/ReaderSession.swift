@@ -34,6 +34,8 @@ public final class ReaderSession {
     /// Told each step of a read as it starts (and each chunk of a file as it arrives): progress a person can
     /// follow. Carries no data of the card.
     public var progress: (@Sendable (ReadStep) -> Void)?
+    /// The largest READ BINARY another reader's strategy asks for (`imitate`); nil: as large as the chip allows.
+    var imitatedReadLength: Int?
 
     public init(transport: any CardTransport, random: any RandomSource = SystemRandom()) {
         meter = MeteredTransport(transport)
@@ -94,7 +96,7 @@ public final class ReaderSession {
         let short = SecureMessagingCodec.maxPlaintextLength(responseLength: 256, blockSize: session.keys.blockSize)
         let extended = SecureMessagingCodec.maxPlaintextLength(
             responseLength: min(65536, meter.capabilities.maxResponseLength), blockSize: session.keys.blockSize)
-        workingLe = usesExtendedLength ? extended : short
+        workingLe = min(usesExtendedLength ? extended : short, imitatedReadLength ?? Int.max)
     }
 
     /// Back to plain APDUs (before a new access control).

@@ -1,0 +1,42 @@
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("cccd bench: figures with their floors and ratios, as JSON")
+struct BenchTests {
+    @Test(
+        "cccd bench --quick --json --only round-trips,peers: every figure has value, unit, floor and ratio; our read is at most one APDU over its computed minimum and below every peer strategy"
+    )
+    func roundTrips() throws {
+        let r = try CommandLineRunner.run(["bench", "--quick", "--json", "--only", "round-trips,peers"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let figures = try #require(object["figures"] as? [[String: Any]])
+        #expect(figures.count > 20)
+        for f in figures {
+            #expect(f["value"] is Double || f["value"] is Int, "\(f)")
+            #expect(f["unit"] is String && f["floorIs"] is String && f["section"] is String)
+            if let floor = f["floor"] as? Double, floor > 0, let value = f["value"] as? Double {
+                let ratio = try #require(f["ratio"] as? Double)
+                #expect(abs(ratio - value / floor) < 1e-9)
+            }
+        }
+        func figure(_ name: String) -> [String: Any]? { figures.first { ($0["name"] as? String) == name } }
+        let full = try #require(
+            figure("Vietnamese full read (PACE-CAN, CA, AA, every file, PA), extended length: APDUs"))
+        #expect(full["value"] as? Double == 17)
+        // The minimum is computed from the card: one less (EF.COM is not needed; see BENCHMARKS.md).
+        #expect(full["floor"] as? Double == 16)
+        let short = try #require(
+            figure("Vietnamese full read (PACE-CAN, CA, AA, every file, PA), short APDUs only: APDUs"))
+        #expect((short["value"] as? Double ?? 0) - (short["floor"] as? Double ?? 0) <= 1)
+        let peers = figures.filter { $0["section"] as? String == "Peer strategies (same card)" && $0["meets"] != nil }
+        #expect(!peers.isEmpty && peers.allSatisfy { $0["meets"] as? Bool == true })
+    }
+
+    @Test("cccd bench rejects an unknown section")
+    func unknownSection() throws {
+        let r = try CommandLineRunner.run(["bench", "--only", "nonsense"])
+        #expect(r.status != 0 && r.stderr.contains("no section nonsense"))
+    }
+}
