@@ -43,7 +43,8 @@ let package = Package(
         .target(
             name: "CCryptoShim", dependencies: ["COpenSSL"],
             cSettings: [.unsafeFlags(["-I/usr/include/p11-kit-1"])]),
-        .target(name: "CardCore", swiftSettings: strict),
+        .target(
+            name: "CardCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "CardCrypto", dependencies: ["CCryptoShim", "COpenSSL"], swiftSettings: strict),
         .target(name: "PCSC", dependencies: ["CardCore", "CPCSCLite"], swiftSettings: strict),
         .target(name: "ChipAccess", dependencies: ["CardCore", "CardCrypto"], swiftSettings: strict),
@@ -58,7 +59,10 @@ let package = Package(
         .target(
             name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         .target(
-            name: "Reader", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "CImaging"],
+            name: "Reader",
+            dependencies: [
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CImaging", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         // The print line: the writer (perso scripts through any transport, read-back), the journal (GRDB on SQLite),
         // stations over PC/SC readers or emulated blank chips. Above Personalization and Reader: it needs both.
@@ -92,6 +96,7 @@ let package = Package(
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
                 "Issuance", "PostgresJournal", "Desk", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -13,8 +13,10 @@ public final class MeteredTransport: CardTransport {
     public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
         apduCount += 1
         bytesSent += command.encoded().count
+        CardLog.sent(command, layer: "wire")
         let response = try base.transmit(command)
         bytesReceived += response.data.count + 2
+        CardLog.received(response, layer: "wire")
         return response
     }
 

@@ -127,6 +127,7 @@ public final class SecureMessagingTransport: CardTransport {
     public var capabilities: TransportCapabilities { base.capabilities }
 
     public func transmit(_ command: CommandAPDU) throws -> ResponseAPDU {
+        CardLog.sent(command, layer: "SM plain")
         let protected = try session.protect(command)
         let response: ResponseAPDU
         do {
@@ -135,6 +136,8 @@ public final class SecureMessagingTransport: CardTransport {
             session.end()
             throw error
         }
-        return try session.unprotect(response)
+        let plain = try session.unprotect(response)
+        CardLog.received(plain, layer: "SM plain")
+        return plain
     }
 }

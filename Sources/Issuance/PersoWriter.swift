@@ -187,7 +187,10 @@ public struct PersoWriter {
         -> ResponseAPDU
     {
         do {
-            return try transport.transmit(command)
+            CardLog.sent(command, layer: "perso")
+            let response = try transport.transmit(command)
+            CardLog.received(response, layer: "perso")
+            return response
         } catch let error as TransportError {
             throw PersoError(.cardRemoved, "\(what): \(error.reason)")
         } catch {

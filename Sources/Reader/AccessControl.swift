@@ -17,7 +17,7 @@ extension ReaderSession {
 
     /// Basic Access Control; afterwards every command goes through secure messaging.
     public func performBAC(_ key: BACKey) throws {
-        progress?(.accessControl("BAC"))
+        report(.accessControl("BAC"))
         do {
             let session = try BAC.authenticate(meter, key: key, random: random)
             open(session)
@@ -29,7 +29,7 @@ extension ReaderSession {
 
     /// PACE with the protocol and parameters EF.CardAccess offers (tag 84 always sent when known).
     public func performPACE(_ key: AccessKey, cardAccess: SecurityInfos) throws -> PACE.Result {
-        progress?(.accessControl("PACE-\(key.kind)"))
+        report(.accessControl("PACE-\(key.kind)"))
         guard let (info, proto, parameters) = Self.choosePACE(cardAccess) else {
             throw ReaderError(
                 code: .protocolError, reason: "EF.CardAccess offers no PACE protocol this reader supports")

@@ -9,7 +9,7 @@ extension ReaderSession {
     func chipAuthentication(
         dg14: DataGroup14, options: ReadOptions, reauthenticate: (ReaderError) throws -> Void
     ) throws -> Verdict? {
-        progress?(.chipAuthentication)
+        report(.chipAuthentication)
         let infos = dg14.securityInfos
         if let pace = paceResult, pace.protocolUsed.mapping == .chipAuthentication, let parameters = paceParameters {
             guard let keyInfo = infos.chipAuthenticationPublicKeys.first else {
@@ -68,7 +68,7 @@ extension ReaderSession {
         dg15 bytes: [UInt8], dg14: DataGroup14?, options: ReadOptions, recover: (ReaderError) throws -> Void
     ) throws -> Verdict {
         guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
-        progress?(.activeAuthentication)
+        report(.activeAuthentication)
         let key: AsymmetricKey
         do { key = try DataGroup15(bytes: bytes).publicKey() } catch {
             return .failed("DG15 holds no usable public key: \(error)")

@@ -20,7 +20,7 @@ extension ReaderSession {
         var data = try firstChunk(of: file, limit: firstReadLimit, doing: what)
         guard !data.isEmpty else { return data }
         let total = try totalLength(of: data, file: file)
-        progress?(.reading(file: file.name, bytes: min(data.count, total), of: total))
+        report(.reading(file: file.name, bytes: min(data.count, total), of: total))
         while data.count < total {
             let want = min(workingLe, total - data.count)
             let chunk: [UInt8]
@@ -35,7 +35,7 @@ extension ReaderSession {
             }
             if chunk.count < want { workingLe = chunk.count }  // the chip's own limit: remember it
             data += chunk
-            progress?(.reading(file: file.name, bytes: min(data.count, total), of: total))
+            report(.reading(file: file.name, bytes: min(data.count, total), of: total))
         }
         return data.count > total ? Array(data.prefix(total)) : data
     }

@@ -14,7 +14,7 @@ extension ReaderSession {
             try authenticate(key, options: options)
             var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
             result.notes = notes
-            progress?(.passiveAuthentication)
+            report(.passiveAuthentication)
             Verification.verify(&result, options: options)
             return result
         } catch {

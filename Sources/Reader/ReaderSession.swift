@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import LDS
+import Logging
 
 /// One conversation with one chip: select the application, access control, then file reads with the fewest
 /// round trips the chip allows (DESIGN.md, performance principles):
@@ -34,6 +35,19 @@ public final class ReaderSession {
     /// Told each step of a read as it starts (and each chunk of a file as it arrives): progress a person can
     /// follow. Carries no data of the card.
     public var progress: (@Sendable (ReadStep) -> Void)?
+    /// Tells `progress` and the debug log (`--verbose`) a step of the read.
+    func report(_ step: ReadStep) {
+        if case .reading(_, let bytes, let total) = step, bytes < total { return debugAndProgress(step, log: false) }
+        debugAndProgress(step, log: true)
+    }
+
+    private func debugAndProgress(_ step: ReadStep, log: Bool) {
+        if log { Self.logger.debug("\(step)") }
+        progress?(step)
+    }
+
+    static let logger = Logger(label: "cccd.read")
+
     /// The largest READ BINARY another reader's strategy asks for (`imitate`); nil: as large as the chip allows.
     var imitatedReadLength: Int?
 

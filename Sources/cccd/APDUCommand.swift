@@ -19,7 +19,10 @@ struct APDUCommand: ParsableCommand {
         if let status, status.bytes.count != 2 { throw ValidationError("--status takes exactly 2 bytes, like 6A82.") }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         if let status {
             print(StatusWord(sw1: status.bytes[0], sw2: status.bytes[1]))
             return

@@ -58,7 +58,10 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         var bench = Bench(quick: quick, log: !json)
         if let only { bench.sectionsToRun = Set(only.split(separator: ",").map(String.init)) }
         try bench.all()
@@ -704,7 +707,10 @@ extension String {
 struct BenchReadsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-reads", shouldDisplay: false)
     @Argument var reads: Int = 1
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let image = try SampleCard.image()
         for _ in 0..<reads {
             _ = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCard.can))

@@ -103,7 +103,10 @@ struct EmulateCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let chipState: EmulatedChip.State
         do {
             if let card {

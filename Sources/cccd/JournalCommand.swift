@@ -36,7 +36,10 @@ struct JournalCommand: ParsableCommand {
     @Option(help: "With --json: records, stations or attempts.")
     var view: View = .records
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let store: any PersoJournal
         let rows: [RecordRow]
         let batches: [BatchRow]

@@ -58,7 +58,10 @@ struct PKIInit: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         if let module = token.pkcs11 { return try initToken(module) }
         let folder = URL(fileURLWithPath: out, isDirectory: true)
         if !force,
@@ -130,7 +133,10 @@ struct PKISignRate: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let documentSigner: DocumentSigner
         do { documentSigner = try token.signer(signer).0 } catch { throw fail("\(error)", code: CCCDExit.failure) }
         guard let algorithm = HashAlgorithm(rawValue: hash) else {

@@ -119,7 +119,10 @@ struct PersoCommand: ParsableCommand {
     /// A TEST transport master key for emulated chips (the key card makers would hand over, here public).
     static let testTransportKey: [UInt8] = Array("CCCDKit TEST KEY".utf8)
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let cardProfile: CardProfile
         let data: Data
         do {

@@ -56,7 +56,10 @@ struct PrepareCommand: ParsableCommand {
         if let seed, seed.isEmpty { throw ValidationError("--seed must not be empty") }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         if let batch { return try prepareBatch(batch) }
         guard let record else { return }
         let cardProfile: CardProfile

@@ -99,7 +99,10 @@ struct ReadCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let accessKey: AccessKey
         do { accessKey = try key.accessKey() } catch { throw ValidationError("\(error)") }
         let trustStore: TrustStore?

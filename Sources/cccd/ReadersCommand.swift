@@ -12,7 +12,10 @@ struct ReadersCommand: ParsableCommand {
     @Flag(help: "Print JSON: an array of {reader, cardPresent, atr, extendedLength}.")
     var json = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let states: [PCSCContext.ReaderState]
         do {
             states = try PCSCContext().states()

@@ -43,7 +43,10 @@ struct SampleCardCommand: ParsableCommand {
     @Option(help: "With --records: the seed (the same seed gives the same batch).")
     var seed: UInt64 = 1
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         if let records {
             guard (1...1_000_000).contains(records) else {
                 throw fail("--records must be 1…1000000", code: CCCDExit.failure)

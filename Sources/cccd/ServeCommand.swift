@@ -92,7 +92,10 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let (host, port) = address!
         let token: AccessToken
         let created: Bool

@@ -14,7 +14,10 @@ struct TLVCommand: ParsableCommand {
     @Option(help: "Deepest nesting accepted.")
     var depthLimit = TLVNode.defaultDepthLimit
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         let nodes: [TLVNode]
         do {
             nodes = try TLVNode.parseRun(data.bytes, depthLimit: depthLimit)

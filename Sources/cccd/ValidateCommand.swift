@@ -41,7 +41,10 @@ struct ValidateCommand: ParsableCommand {
         if batch == nil && !rules { throw ValidationError("give --batch FILE (or --rules to list the rules)") }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
+        logging.bootstrap()
         if rules {
             if json {
                 print(String(decoding: try Self.encoder.encode(ValidationRules.all), as: UTF8.self))
