@@ -645,6 +645,10 @@ struct Bench {
         return Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 
+    static func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
     mutating func memory() throws {
         let image = try SampleCard.image()
         let reads = quick ? 300 : 10_000
@@ -653,10 +657,16 @@ struct Bench {
             _ = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCard.can))
         }
         let before = Self.residentKB("VmRSS")
+        let descriptorsBefore = Self.openDescriptors()
         for _ in 0..<reads {
             _ = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCard.can))
         }
         let after = Self.residentKB("VmRSS")
+        let descriptorsAfter = Self.openDescriptors()
+        add(
+            "Memory", "open file descriptors after \(reads) reads", Double(descriptorsAfter), "fds",
+            floor: Double(descriptorsBefore), floorIs: "open before them (no leak: ratio 1)", target: "flat",
+            meets: descriptorsAfter <= descriptorsBefore)
         let growth = (after - before) / 1024
         add(
             "Memory", "RSS after \(reads) consecutive verified reads", after / 1024, "MB", floor: before / 1024,
