@@ -192,6 +192,9 @@ public final class EmulatedChip: CardTransport {
         secureMessaging = nil
         pendingKeys = nil
         pace?.reset()
+        bac?.reset()
+        chipAuthentication?.reset()
+        answerPlainly = false
     }
 
     /// True while a secure-messaging session is open (for tests).
@@ -282,9 +285,22 @@ public final class EmulatedChip: CardTransport {
             answer = dispatch(command, protected: protected, capacity: capacity)
         }
 
-        let plain = answerPlainly
+        let faults = settings.faultPlan
+        var plain = answerPlainly
         answerPlainly = false
         guard protected, let sm = secureMessaging else { return answer }
+        if let status = faults.plainStatusForCommand[commandCount] {
+            answer = ResponseAPDU(statusWord: status)
+            plain = true
+        }
+        if faults.wrongSSCForCommand.contains(commandCount) {
+            var ssc = sm.sendSequenceCounter
+            for i in ssc.indices.reversed() {
+                ssc[i] &+= 1
+                if ssc[i] != 0 { break }
+            }
+            sm.rekey(sm.keys, ssc: ssc)
+        }
         let odd = settings.oddities
         if plain || (odd.plainErrorStatus && answer.data.isEmpty && answer.statusWord != .success) {
             // Some chips send errors and warnings without secure messaging (and some count that in the SSC).
@@ -295,10 +311,13 @@ public final class EmulatedChip: CardTransport {
                 : ResponseAPDU(statusWord: status)
         }
         do {
-            let wrapped = try sm.protectResponse(answer, ins: command.ins, withoutStatusObject: odd.noStatusObject)
+            var wrapped = try sm.protectResponse(answer, ins: command.ins, withoutStatusObject: odd.noStatusObject)
             if let keys = pendingKeys {
                 sm.rekey(keys, ssc: [UInt8](repeating: 0, count: keys.sscLength))
                 pendingKeys = nil
+            }
+            if faults.wrongMACForCommand.contains(commandCount), let last = wrapped.data.last {
+                wrapped = ResponseAPDU(data: wrapped.data.dropLast() + [last ^ 0x01], statusWord: wrapped.statusWord)
             }
             return wrapped
         } catch {

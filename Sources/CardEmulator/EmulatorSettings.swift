@@ -126,13 +126,24 @@ public struct FaultPlan: Hashable, Sendable {
     public var statusForCommand: [Int: StatusWord]
     /// Answer 6700 to every command whose Ne is over 256 (a chip that claims extended length but refuses it).
     public var wrongLengthForExtendedLe: Bool
+    /// Under secure messaging, answer the k-th command with this status word unprotected (no DO'99', no MAC).
+    public var plainStatusForCommand: [Int: StatusWord]
+    /// Under secure messaging, the protected answer to the k-th command carries a wrong checksum (DO'8E').
+    public var wrongMACForCommand: Set<Int>
+    /// Under secure messaging, the chip counts its send sequence counter one step too far before protecting the
+    /// answer to the k-th command (so that answer, and every later one, is under the wrong SSC).
+    public var wrongSSCForCommand: Set<Int>
 
     public init(
         dropLinkAfterCommands: Int? = nil, statusForCommand: [Int: StatusWord] = [:],
-        wrongLengthForExtendedLe: Bool = false
+        wrongLengthForExtendedLe: Bool = false, plainStatusForCommand: [Int: StatusWord] = [:],
+        wrongMACForCommand: Set<Int> = [], wrongSSCForCommand: Set<Int> = []
     ) {
         self.dropLinkAfterCommands = dropLinkAfterCommands
         self.statusForCommand = statusForCommand
         self.wrongLengthForExtendedLe = wrongLengthForExtendedLe
+        self.plainStatusForCommand = plainStatusForCommand
+        self.wrongMACForCommand = wrongMACForCommand
+        self.wrongSSCForCommand = wrongSSCForCommand
     }
 }

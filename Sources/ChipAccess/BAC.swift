@@ -94,6 +94,9 @@ public final class BACChip {
         self.random = random
     }
 
+    /// A power cycle: the challenge is forgotten (a new one is needed for EXTERNAL AUTHENTICATE).
+    public func reset() { challenge = nil }
+
     /// GET CHALLENGE: a fresh RND.IC, remembered for the next EXTERNAL AUTHENTICATE.
     public func getChallenge() throws -> [UInt8] {
         let rnd = try random.bytes(8)

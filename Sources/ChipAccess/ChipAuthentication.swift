@@ -101,6 +101,9 @@ public final class ChipAuthenticationChip {
         self.random = random
     }
 
+    /// A power cycle: MSE:Set AT is forgotten.
+    public func reset() { selected = false }
+
     /// MSE:Set KAT (3DES): data 91 PK_PCD [84 keyId]. Returns the new keys.
     public func setKeyAgreementTemplate(_ data: [UInt8]) throws -> SecureMessagingKeys {
         guard protocolUsed.cipher == .tripleDES else {

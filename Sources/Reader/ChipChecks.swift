@@ -6,8 +6,10 @@ import LDS
 // Chip Authentication and Active Authentication: the chip is not a clone.
 extension ReaderSession {
     /// The CA verdict, or nil when the proof is the next protected exchange (ICAO style, no token).
+    /// A secure-messaging failure during the exchange (a garbled answer) re-opens the card and runs it once more:
+    /// a chip whose exchange breaks twice fails the check.
     func chipAuthentication(
-        dg14: DataGroup14, options: ReadOptions, reauthenticate: (ReaderError) throws -> Void
+        dg14: DataGroup14, options: ReadOptions, reauthenticate: (ReaderError) throws -> Void, retried: Bool = false
     ) throws -> Verdict? {
         report(.chipAuthentication)
         let infos = dg14.securityInfos
@@ -49,9 +51,17 @@ extension ReaderSession {
             return nil
         } catch let error as TransportError {
             throw ReaderError.wrap(error, doing: "Chip Authentication")
+        } catch let error as SecureMessagingError where !retried {
+            // A garbled answer during the exchange: open the card again and run it once more.
+            try reauthenticate(ReaderError.wrap(error, doing: "Chip Authentication"))
+            return try chipAuthentication(dg14: dg14, options: options, reauthenticate: reauthenticate, retried: true)
         } catch let error as ReaderError where error.code == .secureMessaging {
             try reauthenticate(error)
-            return .failed("\(proto): secure messaging broke during Chip Authentication (possible clone)")
+            if !retried {
+                return try chipAuthentication(
+                    dg14: dg14, options: options, reauthenticate: reauthenticate, retried: true)
+            }
+            return .failed("\(proto): secure messaging broke during Chip Authentication, twice (possible clone)")
         } catch let error as AccessControlError where error.code == .chipNotAuthenticated {
             try reauthenticate(ReaderError(code: .secureMessaging, reason: error.reason))
             return .failed(error.reason)
@@ -64,8 +74,10 @@ extension ReaderSession {
         }
     }
 
+    /// As Chip Authentication: a secure-messaging failure re-opens the card and challenges the chip once more.
     func activeAuthentication(
-        dg15 bytes: [UInt8], dg14: DataGroup14?, options: ReadOptions, recover: (ReaderError) throws -> Void
+        dg15 bytes: [UInt8], dg14: DataGroup14?, options: ReadOptions, recover: (ReaderError) throws -> Void,
+        retried: Bool = false
     ) throws -> Verdict {
         guard options.activeAuthentication else { return .notChecked("Active Authentication not asked for") }
         report(.activeAuthentication)
@@ -84,7 +96,11 @@ extension ReaderSession {
         } catch let error as SecureMessagingError {
             let wrapped = ReaderError.wrap(error, doing: "Active Authentication")
             try recover(wrapped)
-            return .failed("Active Authentication broke the secure channel: \(error) (possible clone)")
+            if !retried {
+                return try activeAuthentication(
+                    dg15: bytes, dg14: dg14, options: options, recover: recover, retried: true)
+            }
+            return .failed("Active Authentication broke the secure channel twice: \(error) (possible clone)")
         } catch {
             return .failed("Active Authentication failed: \(error)")
         }

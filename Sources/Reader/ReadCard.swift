@@ -39,6 +39,8 @@ extension ReaderSession {
         var channelBroken: String? = nil
         /// Set while Chip Authentication waits for the chip to answer under the new keys.
         var chipAuthenticationPending: String? = nil
+        /// Runs Chip Authentication again (once), when the first answer under the new keys did not verify.
+        var chipAuthenticationRetry: (() throws -> Verdict?)? = nil
 
         /// Re-opens the card after the secure channel broke (at most twice a read).
         func recover(after error: ReaderError) throws {
@@ -63,6 +65,18 @@ extension ReaderSession {
                     "\(protocolName): the chip answered under the new session keys")
                 return bytes
             } catch let error as ReaderError where error.code == .secureMessaging {
+                // One garbled answer is not yet a clone: open the card again and run Chip Authentication once more.
+                // A chip that cannot answer under the new keys twice does not hold the key of DG14.
+                if let again = chipAuthenticationRetry, let reauthenticate {
+                    chipAuthenticationRetry = nil
+                    try reauthenticate()
+                    if let verdict = try again() {
+                        result.checks.chipAuthentication = verdict
+                        return try readFile(file)
+                    }
+                    chipAuthenticationPending = protocolName
+                    return try readChecked(file)
+                }
                 result.checks.chipAuthentication = .failed(
                     "\(protocolName): the chip could not answer under the new keys; it does not hold the key of DG14 (possible clone)"
                 )
@@ -72,9 +86,10 @@ extension ReaderSession {
             }
         }
         /// Reads one file into `result.files`; a failure that leaves the card usable becomes an `unreadable`
-        /// entry (absent files are not entries when `probing`).
+        /// entry (absent files are not entries when `probing`). A secure-messaging failure (a garbled answer, a
+        /// chip out of step) re-opens the card and reads the file once more: one glitch never costs a file.
         @discardableResult
-        func attempt(_ file: LDSFile, probing: Bool = false) throws -> [UInt8]? {
+        func attempt(_ file: LDSFile, probing: Bool = false, retried: Bool = false) throws -> [UInt8]? {
             if let channelBroken {
                 result.unreadable[file] = channelBroken
                 return nil
@@ -104,6 +119,12 @@ extension ReaderSession {
                     return try attempt(file, probing: probing)
                 }
                 if probing && error.code == .fileUnreadable { return nil }
+                if error.code == .secureMessaging, !retried, reauthenticate != nil, recoveries < 2 {
+                    try recover(after: error)
+                    if channelBroken == nil { return try attempt(file, probing: probing, retried: true) }
+                    result.unreadable[file] = error.description
+                    return nil
+                }
                 result.unreadable[file] = error.description
                 if error.statusWord == .fileNotFound { result.absent.insert(file) }
                 if error.code == .secureMessaging { try recover(after: error) }
@@ -183,6 +204,10 @@ extension ReaderSession {
                     result.checks.chipAuthentication = verdict
                 } else {
                     chipAuthenticationPending = parsed.caProtocolName
+                    chipAuthenticationRetry = {
+                        try self.chipAuthentication(
+                            dg14: parsed, options: options, reauthenticate: recover, retried: true)
+                    }
                 }
             } catch let error as LDSError {
                 result.checks.chipAuthentication = .failed("DG14 cannot be parsed: \(error)")

@@ -59,6 +59,62 @@ struct FaultEveryIndexTests {
         #expect(again.files == reference.files && again.apduCount == reference.apduCount)
     }
 
+    /// What a fault under secure messaging may do to a read: end it in a typed error, or leave the card's exact
+    /// files (a fault before the session, or one the reader survives), never a pass without every check.
+    static func check(_ outcome: Result<ReadResult, any Error>, reference: ReadResult, what: String) -> Bool {
+        switch outcome {
+        case .success(let r):
+            for (file, bytes) in r.files {
+                #expect(reference.files[file] == bytes, "\(what): \(file.name) differs from the card's")
+            }
+            if r.assessment.authenticity != .notGenuine {
+                #expect(
+                    r.files.filter { $0.key != .com } == reference.files.filter { $0.key != .com },
+                    "\(what): passed without every signed file")
+                #expect(
+                    r.checks.chipAuthentication.status == .passed && r.checks.activeAuthentication.status == .passed,
+                    "\(what): passed without CA and AA")
+            }
+            return true
+        case .failure(let error):
+            #expect(error is ReaderError, "\(what): not a typed error: \(error)")
+            return false
+        }
+    }
+
+    @Test(
+        "Under secure messaging, at every APDU index: a wrong MAC or SSC is survived (the card opened again, still genuine), an unprotected error ends in a typed error or the card's exact files; a retry on the same chip reads it genuine",
+        arguments: ["wrong MAC", "wrong SSC", "unprotected 6982"])
+    func secureMessagingFaultAtEveryIndex(_ fault: String) throws {
+        let reference = try Self.clean(extended: true)
+        var failed = 0
+        for k in 1...reference.apduCount {
+            var plan = FaultPlan()
+            switch fault {
+            case "wrong MAC": plan.wrongMACForCommand = [k]
+            case "wrong SSC": plan.wrongSSCForCommand = [k]
+            default: plan.plainStatusForCommand = [k: .securityStatusNotSatisfied]
+            }
+            let start = Date()
+            let chip = try EmulatedChip(
+                image: Self.image, settings: EmulatorSettings(supportsExtendedLength: true, faultPlan: plan))
+            let outcome = Result { try ReaderSession(transport: chip).readCard(.can(Self.can), options: Self.options) }
+            #expect(Date().timeIntervalSince(start) < 5, "\(fault) at \(k)")
+            // One garbled answer never changes the verdict: the reader opens the card again and carries on.
+            if fault != "unprotected 6982", case .success(let r) = outcome {
+                #expect(r.assessment.genuine && r.files == reference.files, "\(fault) at \(k): \(r.assessment)")
+            }
+            if !Self.check(outcome, reference: reference, what: "\(fault) at \(k)") {
+                failed += 1
+                // A retry opens a fresh session (PACE again) on the same chip, whose fault is spent.
+                let again = try ReaderSession(transport: chip).readCard(.can(Self.can), options: Self.options)
+                #expect(again.assessment.genuine && again.files == reference.files, "\(fault) at \(k): retry")
+            }
+        }
+        // Only a fault in the first protected exchange (SELECT of the application) ends the read.
+        #expect(failed <= 2, "\(fault): \(failed) of \(reference.apduCount) reads ended in an error")
+    }
+
     @Test(
         "Each odd status at every APDU index (6Cxx, 61xx, 6700, 6A82, 6982, 6988, 6300): a typed error or the card's exact files, never a pass on altered data",
         arguments: [
