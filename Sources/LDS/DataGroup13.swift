@@ -108,6 +108,7 @@ public struct DataGroup13: Hashable, Sendable {
     public static let maximumFieldCount = 64
 
     public init(bytes: [UInt8]) throws(LDSError) {
+        func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
         func fail(_ reason: String) -> LDSError { LDSError(code: .malformedFile, field: "DG13", reason: reason) }
         try LDSError.parsing("DG13") {
             let outer = try LDSError.outerObject(bytes, tag: 0x6D, field: "DG13")
@@ -131,17 +132,19 @@ public struct DataGroup13: Hashable, Sendable {
                     return s
                 }
                 switch number {
+                // Fields 13 and 14 hold names in sequences; an empty name is no name (the card writes an empty
+                // father's name when only the mother's is known, and no spouse as the field number alone).
                 case 13:
                     let sequences = values.filter { $0.tag == 0x30 }
-                    if let father = try sequences.first?.children().first { fatherName = try text(father) }
+                    if let father = try sequences.first?.children().first { fatherName = nonEmpty(try text(father)) }
                     if sequences.count > 1,
                         let mother = try sequences[sequences.index(after: sequences.startIndex)].children().first
                     {
-                        motherName = try text(mother)
+                        motherName = nonEmpty(try text(mother))
                     }
                 case 14:
                     if let spouse = try values.first(where: { $0.tag == 0x30 })?.children().first {
-                        spouseName = try text(spouse)
+                        spouseName = nonEmpty(try text(spouse))
                     }
                 case 15 where values.isEmpty:
                     oldIdNumber = nil  // the field number alone: no old ID
@@ -150,7 +153,9 @@ public struct DataGroup13: Hashable, Sendable {
                     else {
                         throw fail("field \(number) has no text")
                     }
-                    self.set(number, try text(value))
+                    let string = try text(value)
+                    // No old ID is the field number alone; an empty one is the same.
+                    if number == 15 && string.isEmpty { oldIdNumber = nil } else { self.set(number, string) }
                 default:
                     var w = TLVWriter()
                     for p in parts { w.write(p) }

@@ -75,8 +75,8 @@ public struct CitizenRecord: Codable, Hashable, Sendable {
         dg.identifyingMarks = identifyingMarks
         dg.dateOfIssue = CalendarDate(iso: dateOfIssue)?.vietnamese ?? dateOfIssue
         dg.dateOfExpiry = dateOfExpiry.map { CalendarDate(iso: $0)?.vietnamese ?? $0 } ?? DataGroup13.noExpiryText
-        dg.fatherName = fatherName
-        dg.motherName = motherName
+        dg.fatherName = fatherName?.isEmpty == false ? fatherName : nil
+        dg.motherName = motherName?.isEmpty == false ? motherName : nil
         dg.spouseName = spouseName?.isEmpty == false ? spouseName : nil
         dg.oldIdNumber = oldIdNumber?.isEmpty == false ? oldIdNumber : nil
         return dg
@@ -95,10 +95,28 @@ public struct CitizenRecord: Codable, Hashable, Sendable {
             if let base = baseDirectory, !text.hasPrefix("/") {
                 path = (base as NSString).appendingPathComponent(text)
             }
-            if let data = FileManager.default.contents(atPath: path) { return [UInt8](data) }
+            if let bytes = readImageFile(path) { return bytes }
         }
         if text.utf8.count > 64, looksLikeBase64(text), let data = Data(base64Encoded: text) { return [UInt8](data) }
         return nil
+    }
+
+    /// The largest image file a record may name (a portrait or fingerprint is tens of kilobytes; a chip holds
+    /// less than a megabyte).
+    public static let maximumImageFileSize = 16 << 20
+
+    /// A regular file's bytes, up to `maximumImageFileSize`: a record naming a device, a pipe, a folder or a huge
+    /// file gets "cannot be read" instead of a line that blocks or fills its memory.
+    static func readImageFile(_ path: String) -> [UInt8]? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType == .typeRegular,
+            let size = (attributes[.size] as? NSNumber)?.intValue, size <= maximumImageFileSize
+        else { return nil }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: maximumImageFileSize + 1), data.count <= maximumImageFileSize
+        else { return nil }
+        return [UInt8](data)
     }
 
     /// Only base64 characters (A–Z a–z 0–9 + / =), so a path is never mistaken for an image.

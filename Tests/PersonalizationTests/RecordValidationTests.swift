@@ -286,6 +286,12 @@ struct RecordValidationTests {
         RecordCase(
             name: "a 10 MB base64 portrait fails before decoding",
             change: { $0.portrait = String(repeating: "QUJD", count: 2_500_000) }, errors: ["portrait.size"]),
+        // A path to a device, a folder or a pipe is never read (the line would block or fill its memory).
+        RecordCase(
+            name: "a portrait path naming a device", change: { $0.portrait = "/dev/zero" },
+            errors: ["portrait.missing"]),
+        RecordCase(
+            name: "a portrait path naming a folder", change: { $0.portrait = "/tmp" }, errors: ["portrait.missing"]),
         RecordCase(
             name: "a portrait larger than DG2 holds",
             change: {
