@@ -31,14 +31,105 @@ extension CardProfile {
         "perso": ["commandSet"],
     ]
 
+    /// The largest profile file, and the deepest nesting in one (a profile nests three levels).
+    static let maximumSize = 1 << 20
+    static let maximumDepth = 32
+
+    /// Refuses, before any YAML parsing, what a profile never holds and a parser would choke on: nesting deeper
+    /// than `maximumDepth` (the YAML parser recurses once per level, and a file of `{{{{…` would overflow the
+    /// stack), anchors and aliases (a few nested aliases expand to billions of nodes), and files over a megabyte.
+    static func checkShape(_ text: String) throws(ProfileProblem) {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= maximumSize else {
+            throw ProfileProblem(line: nil, message: "\(bytes.count) bytes; a profile is at most \(maximumSize)")
+        }
+        var line = 1
+        var flow = 0  // depth of [ and { here
+        var indents: [Int] = []  // indentation of the open block levels
+        var i = 0
+        var atLineStart = true
+        var column = 0
+        func tooDeep() -> ProfileProblem {
+            ProfileProblem(line: line, message: "nested deeper than \(maximumDepth) levels")
+        }
+        while i < bytes.count {
+            let c = bytes[i]
+            if atLineStart {
+                // Indentation, then "- " entries: each opens a block level.
+                var n = 0
+                while i + n < bytes.count, bytes[i + n] == 0x20 { n += 1 }
+                var k = i + n
+                if k < bytes.count, bytes[k] != 0x0A, bytes[k] != 0x23, flow == 0 {
+                    while let top = indents.last, top >= n { indents.removeLast() }
+                    indents.append(n)
+                    while k + 1 < bytes.count, bytes[k] == 0x2D, bytes[k + 1] == 0x20 {
+                        indents.append(n + (k - i) + 2)
+                        k += 2
+                        while k < bytes.count, bytes[k] == 0x20 { k += 1 }
+                    }
+                    if indents.count > maximumDepth { throw tooDeep() }
+                }
+                atLineStart = false
+                column = k - i
+                i = k
+                continue
+            }
+            switch c {
+            case 0x0A:
+                line += 1
+                atLineStart = true
+            case 0x23 where column == 0 || bytes[i - 1] == 0x20 || bytes[i - 1] == 0x09:
+                while i < bytes.count, bytes[i] != 0x0A { i += 1 }  // a comment
+                continue
+            case 0x22, 0x27:  // a quoted scalar ("\"" escapes only in double quotes; '' in single)
+                var k = i + 1
+                while k < bytes.count {
+                    if bytes[k] == 0x0A { line += 1 }
+                    if c == 0x22, bytes[k] == 0x5C {
+                        k += 2
+                        continue
+                    }
+                    if bytes[k] == c {
+                        if c == 0x27, k + 1 < bytes.count, bytes[k + 1] == 0x27 {
+                            k += 2
+                            continue
+                        }
+                        break
+                    }
+                    k += 1
+                }
+                i = k + 1
+                continue
+            case 0x5B, 0x7B:
+                flow += 1
+                if flow + indents.count > maximumDepth { throw tooDeep() }
+            case 0x5D, 0x7D:
+                flow = max(0, flow - 1)
+            case 0x26, 0x2A:  // & and * at the start of a token: an anchor or an alias
+                let previous: UInt8 = i > 0 ? bytes[i - 1] : 0x20
+                if [0x20, 0x09, 0x5B, 0x7B, 0x2C, 0x3A, 0x0A].contains(previous), i + 1 < bytes.count,
+                    ![0x20, 0x09, 0x0A, 0x0D].contains(bytes[i + 1])
+                {
+                    throw ProfileProblem(
+                        line: line, message: "anchors and aliases (& and *) are not allowed in a profile")
+                }
+            default:
+                break
+            }
+            i += 1
+            column += 1
+        }
+    }
+
     /// Reads a profile file (Profiles/*.yaml).
     public init(yaml text: String) throws {
         let root: Node
         do {
+            try Self.checkShape(text)
             guard let node = try Yams.compose(yaml: text) else { throw ProfileProblem(line: nil, message: "empty") }
             root = node
         } catch let problem as ProfileProblem {
-            throw PreparationError(reason: "profile: \(problem.message)")
+            throw PreparationError(reason: "profile: " + (problem.line.map { "line \($0): " } ?? "") + problem.message)
         } catch {
             throw PreparationError(reason: "profile: not valid YAML (\(error))")
         }

@@ -86,6 +86,37 @@ struct ProfileSchemaTests {
     }
 
     @Test(
+        "A hostile profile is refused before YAML parsing, with its line: deep nesting, aliases, a huge file",
+        arguments: [
+            ("name: x\naccessControl:\n  " + String(repeating: "{", count: 5000), "line 3: nested deeper than 32"),
+            ("name: x\nperso: " + String(repeating: "[", count: 40), "line 2: nested deeper than 32"),
+            (
+                (0..<40).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n"),
+                "line 33: nested deeper than 32"
+            ),
+            ("a: &x [1, 2]\nb: [*x, *x]", "line 1: anchors and aliases"),
+            ("name: " + String(repeating: "a", count: 1 << 21), "bytes; a profile is at most"),
+        ])
+    func hostileShape(_ text: String, _ message: String) throws {
+        do {
+            _ = try CardProfile(yaml: text)
+            Issue.record("accepted")
+        } catch let error as PreparationError {
+            #expect(error.reason.contains(message), "\(error.reason)")
+        }
+    }
+
+    @Test("Quoted text and comments may hold brackets, & and *: only structure counts")
+    func shapeIgnoresText() throws {
+        let text = try #require(readTextFile(Self.folder + "/vn-cccd-2021.yaml"))
+        let decorated =
+            "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ &anchor *alias\n" + text
+            + "\n# {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{"
+        let profile = try CardProfile(yaml: decorated)
+        #expect(profile == CardProfile.vietnamese2021)
+    }
+
+    @Test(
         "The three built-in profiles load, each as its file says",
         arguments: ["vn-cccd-2021", "icao-td1-bac", "icao-td3-pace"])
     func builtIn(_ name: String) throws {
