@@ -55,7 +55,12 @@ public final class TrustStore: @unchecked Sendable {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw LDSError(code: .invalidImage, field: "trust store", reason: "cannot read \(file)")
         }
-        let bytes = [UInt8](data)
+        try add(contents: [UInt8](data), kind: ext, name: file)
+    }
+
+    /// Adds one trust file's contents: `kind` is its extension (crl: a CRL in PEM or DER; ml: a CSCA master list;
+    /// anything else: certificates in PEM, or one in DER). `name` names the file in errors.
+    public func add(contents bytes: [UInt8], kind ext: String, name file: String) throws(LDSError) {
         switch ext {
         case "crl":
             if let pem = Self.pemBodies(bytes, label: "X509 CRL").first,

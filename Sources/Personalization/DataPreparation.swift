@@ -136,7 +136,7 @@ public enum DataPreparation {
 
     /// The card's MRZ under the profile: the Vietnamese TD1 layout, or a TD3 passport MRZ (document number = the
     /// last 9 digits of the ID, the 12-digit ID as the personal number).
-    static func mrz(
+    public static func mrz(
         for record: CitizenRecord, profile: CardProfile, dateOfBirth: CalendarDate, dateOfExpiry: CalendarDate?
     )
         throws -> MRZ

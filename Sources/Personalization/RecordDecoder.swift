@@ -268,12 +268,16 @@ public enum RecordDecoder {
     static func nearest(_ key: String, among candidates: [String]) -> String? {
         guard key.utf8.count <= 64 else { return nil }
         let k = Array(key.lowercased().unicodeScalars)
+        let limit = max(2, k.count / 3)
         var best: (String, Int)?
         for c in candidates {
-            let d = distance(k, Array(c.lowercased().unicodeScalars))
+            let candidate = Array(c.lowercased().unicodeScalars)
+            // The distance is at least the difference in length: a candidate that far off is never the answer.
+            guard abs(candidate.count - k.count) <= min(limit, (best?.1 ?? Int.max) - 1) else { continue }
+            let d = distance(k, candidate)
             if d < (best?.1 ?? Int.max) { best = (c, d) }
         }
-        guard let best, best.1 <= max(2, k.count / 3) else { return nil }
+        guard let best, best.1 <= limit else { return nil }
         return best.0
     }
 
@@ -281,19 +285,21 @@ public enum RecordDecoder {
     static func distance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { d[i][0] = i }
-        for j in 0...b.count { d[0][j] = j }
+        let width = b.count + 1
+        var d = [Int](repeating: 0, count: (a.count + 1) * width)
+        for i in 0...a.count { d[i * width] = i }
+        for j in 0...b.count { d[j] = j }
         for i in 1...a.count {
             for j in 1...b.count {
                 let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                var v = min(d[(i - 1) * width + j] + 1, d[i * width + j - 1] + 1, d[(i - 1) * width + j - 1] + cost)
                 if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                    v = min(v, d[(i - 2) * width + j - 2] + 1)
                 }
+                d[i * width + j] = v
             }
         }
-        return d[a.count][b.count]
+        return d[a.count * width + b.count]
     }
 
     // MARK: - Positions
