@@ -4,7 +4,7 @@
 SWIFT ?= swift
 CCCD = .build/debug/cccd
 
-.PHONY: deps build demo test bench clean embedded
+.PHONY: deps build demo test bench fuzz clean embedded
 
 deps:
 	@bash scripts/ensure-deps.sh
@@ -23,9 +23,14 @@ test: build
 bench: deps
 	$(SWIFT) run -c release CCCDBenchmarks
 
+# Every fuzz target under libFuzzer + AddressSanitizer + LeakSanitizer (FUZZ_SECONDS, FUZZ_MIN_RUNS, FUZZ_WORKERS,
+# FUZZ_TARGETS; README "Fuzzing"). Not part of `make test`.
+fuzz: deps
+	@bash scripts/fuzz.sh
+
 # After editing Profiles/*.yaml or Vectors/sample-card: embed them in cccd again.
 embedded:
 	@bash scripts/embed-resources.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -12,6 +12,9 @@ let package = Package(
         .executable(name: "cccd", targets: ["cccd"]),
         .library(name: "CardCore", targets: ["CardCore"]),
         .library(name: "CardCrypto", targets: ["CardCrypto"]),
+        // The fuzz targets' functions: `make fuzz` links them into libFuzzer (the Fuzz/ package), the tests run
+        // their seeds and regression inputs.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -100,6 +103,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Every fuzz target as a plain function (no fuzzer in it): BER-TLV, APDUs, LDS files, SecurityInfos, EF.SOD,
+        // trust files, secure messaging, citizen records, profiles, the emulator's dispatch.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "CardEmulator"],
+            swiftSettings: strict),
         // Host-cost benchmarks: `make bench` (release build).
         .executableTarget(
             name: "CCCDBenchmarks",
@@ -134,7 +143,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance",
-                "CardCrypto", "Desk", .product(name: "Yams", package: "Yams"),
+                "CardCrypto", "Desk", "FuzzTargets", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
     ],
