@@ -38,10 +38,33 @@ extension CardProfile {
     /// Refuses, before any YAML parsing, what a profile never holds and a parser would choke on: nesting deeper
     /// than `maximumDepth` (the YAML parser recurses once per level, and a file of `{{{{…` would overflow the
     /// stack), anchors and aliases (a few nested aliases expand to billions of nodes), and files over a megabyte.
+    /// The scan is deliberately cruder than YAML: brackets and `&`/`*` count inside quoted text too (only comments
+    /// are skipped), so nothing the parser would nest can hide in what looks like a string; a real profile holds
+    /// neither 32 open brackets nor aliases.
     static func checkShape(_ text: String) throws(ProfileProblem) {
-        let bytes = Array(text.utf8)
-        guard bytes.count <= maximumSize else {
-            throw ProfileProblem(line: nil, message: "\(bytes.count) bytes; a profile is at most \(maximumSize)")
+        let raw = Array(text.utf8)
+        guard raw.count <= maximumSize else {
+            throw ProfileProblem(line: nil, message: "\(raw.count) bytes; a profile is at most \(maximumSize)")
+        }
+        // Every line break YAML 1.1 knows (CR LF, CR, NEL, LS, PS) as LF, so a comment ends where the parser's does.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(raw.count)
+        var j = 0
+        while j < raw.count {
+            let b = raw[j]
+            if b == 0x0D {
+                bytes.append(0x0A)
+                if j + 1 < raw.count, raw[j + 1] == 0x0A { j += 1 }
+            } else if b == 0xC2, j + 1 < raw.count, raw[j + 1] == 0x85 {
+                bytes.append(0x0A)
+                j += 1
+            } else if b == 0xE2, j + 2 < raw.count, raw[j + 1] == 0x80, raw[j + 2] == 0xA8 || raw[j + 2] == 0xA9 {
+                bytes.append(0x0A)
+                j += 2
+            } else {
+                bytes.append(b)
+            }
+            j += 1
         }
         var line = 1
         var flow = 0  // depth of [ and { here
@@ -55,14 +78,14 @@ extension CardProfile {
         while i < bytes.count {
             let c = bytes[i]
             if atLineStart {
-                // Indentation, then "- " entries: each opens a block level.
+                // Indentation, then "- " entries and "? " keys: each opens a block level.
                 var n = 0
                 while i + n < bytes.count, bytes[i + n] == 0x20 { n += 1 }
                 var k = i + n
                 if k < bytes.count, bytes[k] != 0x0A, bytes[k] != 0x23, flow == 0 {
                     while let top = indents.last, top >= n { indents.removeLast() }
                     indents.append(n)
-                    while k + 1 < bytes.count, bytes[k] == 0x2D, bytes[k + 1] == 0x20 {
+                    while k + 1 < bytes.count, bytes[k] == 0x2D || bytes[k] == 0x3F, bytes[k + 1] == 0x20 {
                         indents.append(n + (k - i) + 2)
                         k += 2
                         while k < bytes.count, bytes[k] == 0x20 { k += 1 }
@@ -80,25 +103,6 @@ extension CardProfile {
                 atLineStart = true
             case 0x23 where column == 0 || bytes[i - 1] == 0x20 || bytes[i - 1] == 0x09:
                 while i < bytes.count, bytes[i] != 0x0A { i += 1 }  // a comment
-                continue
-            case 0x22, 0x27:  // a quoted scalar ("\"" escapes only in double quotes; '' in single)
-                var k = i + 1
-                while k < bytes.count {
-                    if bytes[k] == 0x0A { line += 1 }
-                    if c == 0x22, bytes[k] == 0x5C {
-                        k += 2
-                        continue
-                    }
-                    if bytes[k] == c {
-                        if c == 0x27, k + 1 < bytes.count, bytes[k + 1] == 0x27 {
-                            k += 2
-                            continue
-                        }
-                        break
-                    }
-                    k += 1
-                }
-                i = k + 1
                 continue
             case 0x5B, 0x7B:
                 flow += 1

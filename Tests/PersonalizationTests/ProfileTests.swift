@@ -95,6 +95,9 @@ struct ProfileSchemaTests {
                 "line 33: nested deeper than 32"
             ),
             ("a: &x [1, 2]\nb: [*x, *x]", "line 1: anchors and aliases"),
+            // A comment ends at a carriage return as YAML's does (found by fuzzing), and at NEL, LS and PS.
+            ("# comment\r" + String(repeating: "[", count: 40), "line 2: nested deeper than 32"),
+            ("# comment\u{2028}" + String(repeating: "{", count: 40), "line 2: nested deeper than 32"),
             ("name: " + String(repeating: "a", count: 1 << 21), "bytes; a profile is at most"),
         ])
     func hostileShape(_ text: String, _ message: String) throws {
@@ -106,14 +109,19 @@ struct ProfileSchemaTests {
         }
     }
 
-    @Test("Quoted text and comments may hold brackets, & and *: only structure counts")
-    func shapeIgnoresText() throws {
+    @Test("Comments may hold brackets, & and *; quoted text cannot hide nesting from the check")
+    func shapeIgnoresComments() throws {
         let text = try #require(readTextFile(Self.folder + "/vn-cccd-2021.yaml"))
         let decorated =
             "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ &anchor *alias\n" + text
             + "\n# {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{"
-        let profile = try CardProfile(yaml: decorated)
-        #expect(profile == CardProfile.vietnamese2021)
+        #expect(try CardProfile(yaml: decorated) == CardProfile.vietnamese2021)
+        // A quote YAML does not take as one ("it's") must not hide what follows (found by fuzzing).
+        let hidden = "name: it's\naccessControl:\n  " + String(repeating: "{", count: 3000) + "\nx: '"
+        #expect(throws: PreparationError.self) { try CardProfile(yaml: hidden) }
+        do { _ = try CardProfile(yaml: hidden) } catch let error as PreparationError {
+            #expect(error.reason.contains("nested deeper than 32"), "\(error.reason)")
+        }
     }
 
     @Test(
