@@ -694,9 +694,75 @@ struct Bench {
         add(
             "Memory", "RSS projected after 100,000 prepared records (growth of \(prepared))", projected, "MB",
             floor: start / 1024, floorIs: "RSS before the batch", target: "< 200 MB", meets: projected < 200)
+        try persoSoak()
         add(
             "Memory", "peak RSS of this run", Self.residentKB("VmHWM") / 1024, "MB", floor: Bench.startRSS / 1024,
             floorIs: "RSS when the run started")
+    }
+
+    /// A personalization soak, compressed in time: cards issued one after another by one line in one process
+    /// (SQLite journal, an emulated station over SCP03, every card read back), RSS and open descriptors after a
+    /// warm-up and at the end, the growth per card projected to a day of a four-reader line. EC chip keys
+    /// (profile icao-td3-pace) keep the key generation from taking the whole run.
+    mutating func persoSoak() throws {
+        let warm = quick ? 20 : 200
+        let total = quick ? 80 : 2_000
+        let folder = NSTemporaryDirectory() + "cccd-bench-soak-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let today = CalendarDate(year: 2026, month: 11, day: 30)!
+        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: folder + "/portrait.jpg"))
+        let records = SampleRecord.batch(count: total, seed: 29, portrait: "portrait.jpg", today: today)
+        let profile = try CardProfile(nameOrPath: "icao-td3-pace")
+        let pki = try TestPKI(algorithm: "p256")
+        let master = [UInt8](repeating: 0x24, count: 16)
+        let journal = try SQLiteJournal(path: folder + "/journal.db")
+        let slot = try EmulatedSlot(
+            index: 0, folder: folder + "/out", master: master, commandSet: .secure, aid: profile.applicationID,
+            nextSerial: { BlankChip.serial(batch: 6, index: try journal.nextChipNumber()) })
+        func line(_ batch: String, _ part: ArraySlice<CitizenRecord>) throws {
+            try journal.begin(
+                batch: BatchRow(
+                    id: batch, source: "soak", profile: profile.name, createdAt: Date(), recordCount: part.count),
+                records: part.enumerated().map { ($0.offset + 1, $0.element.idNumber, "h\($0.offset)", nil) })
+            let job = PersoJob(
+                batchID: batch,
+                records: Dictionary(uniqueKeysWithValues: part.enumerated().map { ($0.offset + 1, $0.element) }),
+                profile: profile, signer: pki.signer, trust: TrustStore(anchors: [pki.csca]),
+                transportMasterKey: master, baseDirectory: folder, today: today)
+            let summary = try PersoLine(job: job, journal: journal, slots: [slot]).run()
+            guard summary.issued == part.count else {
+                throw ValidationError("the soak line issued \(summary.issued) of \(part.count) cards")
+            }
+            // The card files a station writes (cards/) are the line's output, not its memory: keep the folder small.
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder + "/out/cards")) ?? [] {
+                try? FileManager.default.removeItem(atPath: folder + "/out/cards/" + name)
+            }
+        }
+        try line("soak-warm", records[0..<warm])
+        let before = Self.residentKB("VmRSS")
+        let descriptorsBefore = Self.openDescriptors()
+        let start = DispatchTime.now().uptimeNanoseconds
+        try line("soak", records[warm..<total])
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let after = Self.residentKB("VmRSS")
+        let descriptorsAfter = Self.openDescriptors()
+        let cards = total - warm
+        add(
+            "Memory", "open file descriptors after a perso soak of \(cards) cards", Double(descriptorsAfter), "fds",
+            floor: Double(descriptorsBefore), floorIs: "open before it (no leak: ratio 1)", target: "flat",
+            meets: descriptorsAfter <= descriptorsBefore)
+        add(
+            "Memory", "RSS after a perso soak of \(cards) cards (\(Int(Double(cards) / seconds * 60)) cards/min)",
+            after / 1024, "MB", floor: before / 1024, floorIs: "RSS after \(warm) warm-up cards",
+            target: "growth < 5 MB",
+            meets: (after - before) / 1024 < 5)
+        // A day of a four-reader line at 15 s a card (a real chip's writes and read-back): 23,040 cards.
+        let day = 23_040.0
+        let projected = before / 1024 + max(0, after - before) / 1024 / Double(cards) * day
+        add(
+            "Memory", "RSS projected after a day of a 4-reader line (23,040 cards)", projected, "MB",
+            floor: before / 1024, floorIs: "RSS before the soak", target: "< 200 MB", meets: projected < 200)
     }
 }
 
