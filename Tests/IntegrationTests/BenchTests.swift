@@ -34,6 +34,23 @@ struct BenchTests {
         #expect(!peers.isEmpty && peers.allSatisfy { $0["meets"] as? Bool == true })
     }
 
+    @Test(
+        "cccd bench --quick --only memory: open descriptors flat after the reads and after a perso soak (every card read back genuine)"
+    )
+    func memory() throws {
+        let r = try CommandLineRunner.run(["bench", "--quick", "--json", "--only", "memory"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let figures = try #require(object["figures"] as? [[String: Any]])
+        let descriptors = figures.filter { ($0["name"] as? String)?.hasPrefix("open file descriptors") == true }
+        #expect(descriptors.count == 2, "\(figures.map { $0["name"] ?? "" })")
+        for f in descriptors {
+            // No socket, file or pipe is left open by a read or a card: the count after equals the count before.
+            #expect(f["meets"] as? Bool == true && f["value"] as? Double == f["floor"] as? Double, "\(f)")
+        }
+        #expect(figures.contains { ($0["name"] as? String)?.contains("perso soak of 60 cards") == true })
+    }
+
     @Test("cccd bench rejects an unknown section")
     func unknownSection() throws {
         let r = try CommandLineRunner.run(["bench", "--only", "nonsense"])
