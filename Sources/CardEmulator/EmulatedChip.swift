@@ -240,6 +240,12 @@ public final class EmulatedChip: CardTransport {
                 }
             }
             if outcome.changed { onNonVolatileChange?(state) }
+            // A wrong response MAC under SCP03 (the answer's last byte is its R-MAC's).
+            if settings.faultPlan.wrongMACForCommand.contains(commandCount), let last = outcome.response.data.last {
+                return ResponseAPDU(
+                    data: outcome.response.data.dropLast() + [last ^ 0x01], statusWord: outcome.response.statusWord
+                ).encoded
+            }
             return outcome.response.encoded
         }
         return respond(to: command, extendedOnWire: extendedOnWire).encoded

@@ -128,7 +128,8 @@ public struct FaultPlan: Hashable, Sendable {
     public var wrongLengthForExtendedLe: Bool
     /// Under secure messaging, answer the k-th command with this status word unprotected (no DO'99', no MAC).
     public var plainStatusForCommand: [Int: StatusWord]
-    /// Under secure messaging, the protected answer to the k-th command carries a wrong checksum (DO'8E').
+    /// Under secure messaging, the protected answer to the k-th command carries a wrong checksum (DO'8E'); on a
+    /// blank chip, the answer's SCP03 R-MAC is wrong.
     public var wrongMACForCommand: Set<Int>
     /// Under secure messaging, the chip counts its send sequence counter one step too far before protecting the
     /// answer to the k-th command (so that answer, and every later one, is under the wrong SSC).

@@ -59,4 +59,44 @@ struct PersoFaultTests {
         #expect(blankAfter + lockedAfter == total && blankAfter > 0)
         #expect(reissued + refused == blankAfter && reissued > 0, "reissued \(reissued), refused \(refused)")
     }
+
+    @Test(
+        "Each odd answer at every APDU index of a perso (6982, 6A82, 6700, 6300, 6Cxx, a wrong R-MAC): a typed error or a card that reads back genuine; the chip is never half-issued, and a locked one reads back genuine",
+        arguments: ["6982", "6A82", "6700", "6300", "6C10", "wrong R-MAC"])
+    func oddAnswerAtEveryIndex(_ fault: String) throws {
+        let image = try Line.image()
+        let script = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
+        let total = try PersoWriter(transportMasterKey: Line.master).write(script, to: try Line.blank(501)).apdus
+        var failed = 0
+        for k in 1...total {
+            var plan = FaultPlan()
+            if fault == "wrong R-MAC" {
+                plan.wrongMACForCommand = [k]
+            } else {
+                plan.statusForCommand = [k: StatusWord(rawValue: UInt16(fault, radix: 16) ?? 0)]
+            }
+            let chip = try EmulatedChip(
+                blank: try BlankChip(
+                    serial: BlankChip.serial(batch: 2, index: 700 + k), master: Line.master, commandSet: .secure),
+                settings: EmulatorSettings(faultPlan: plan))
+            let start = Date()
+            do {
+                _ = try PersoWriter(transportMasterKey: Line.master).write(script, to: chip)
+                // Survived (an answer the writer does not need): the card must be complete and genuine.
+                let outcome = ReadBack.verify(image, on: chip, trust: Line.trust, today: Line.today)
+                #expect(outcome.passed, "\(fault) at \(k): written but \(outcome.reason)")
+            } catch {
+                // Typed by the writer's signature (PersoError).
+                failed += 1
+                // The chip as its memory left it: blank (the line may try again or spoil it) or locked and whole.
+                let back = try EmulatedChip(state: chip.state)
+                if !back.isBlank {
+                    let outcome = ReadBack.verify(image, on: back, trust: Line.trust, today: Line.today)
+                    #expect(outcome.passed, "\(fault) at \(k): locked but \(outcome.reason)")
+                }
+            }
+            #expect(Date().timeIntervalSince(start) < 5, "\(fault) at \(k)")
+        }
+        #expect(failed > total / 2, "\(fault): only \(failed) of \(total) writes failed")
+    }
 }
