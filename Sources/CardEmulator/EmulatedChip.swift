@@ -241,12 +241,7 @@ public final class EmulatedChip: CardTransport {
             }
             if outcome.changed { onNonVolatileChange?(state) }
             // A wrong response MAC under SCP03 (the answer's last byte is its R-MAC's).
-            if settings.faultPlan.wrongMACForCommand.contains(commandCount), let last = outcome.response.data.last {
-                return ResponseAPDU(
-                    data: outcome.response.data.dropLast() + [last ^ 0x01], statusWord: outcome.response.statusWord
-                ).encoded
-            }
-            return outcome.response.encoded
+            return wrongMACIfPlanned(outcome.response).encoded
         }
         return respond(to: command, extendedOnWire: extendedOnWire).encoded
     }
@@ -299,14 +294,7 @@ public final class EmulatedChip: CardTransport {
             answer = ResponseAPDU(statusWord: status)
             plain = true
         }
-        if faults.wrongSSCForCommand.contains(commandCount) {
-            var ssc = sm.sendSequenceCounter
-            for i in ssc.indices.reversed() {
-                ssc[i] &+= 1
-                if ssc[i] != 0 { break }
-            }
-            sm.rekey(sm.keys, ssc: ssc)
-        }
+        if faults.wrongSSCForCommand.contains(commandCount) { sm.slipSequenceCounter() }
         let odd = settings.oddities
         if plain || (odd.plainErrorStatus && answer.data.isEmpty && answer.statusWord != .success) {
             // Some chips send errors and warnings without secure messaging (and some count that in the SSC).
@@ -317,19 +305,25 @@ public final class EmulatedChip: CardTransport {
                 : ResponseAPDU(statusWord: status)
         }
         do {
-            var wrapped = try sm.protectResponse(answer, ins: command.ins, withoutStatusObject: odd.noStatusObject)
+            let wrapped = try sm.protectResponse(answer, ins: command.ins, withoutStatusObject: odd.noStatusObject)
             if let keys = pendingKeys {
                 sm.rekey(keys, ssc: [UInt8](repeating: 0, count: keys.sscLength))
                 pendingKeys = nil
             }
-            if faults.wrongMACForCommand.contains(commandCount), let last = wrapped.data.last {
-                wrapped = ResponseAPDU(data: wrapped.data.dropLast() + [last ^ 0x01], statusWord: wrapped.statusWord)
-            }
-            return wrapped
+            return wrongMACIfPlanned(wrapped)
         } catch {
             secureMessaging = nil
             return ResponseAPDU(statusWord: .noPreciseDiagnosis)
         }
+    }
+
+    /// The answer with its checksum's last byte flipped when the fault plan asks for a wrong MAC on this command
+    /// (a protected answer ends with its MAC: DO'8E' under secure messaging, the R-MAC under SCP03).
+    private func wrongMACIfPlanned(_ answer: ResponseAPDU) -> ResponseAPDU {
+        guard settings.faultPlan.wrongMACForCommand.contains(commandCount), let last = answer.data.last else {
+            return answer
+        }
+        return ResponseAPDU(data: answer.data.dropLast() + [last ^ 0x01], statusWord: answer.statusWord)
     }
 
     private func dispatch(_ command: CommandAPDU, protected: Bool, capacity: Int) -> ResponseAPDU {

@@ -101,6 +101,10 @@ public final class SecureMessaging: CustomStringConvertible {
         }
     }
 
+    /// Counts one exchange that did not happen: the send sequence counter slips a step out of the peer's (a chip
+    /// out of step, for fault injection).
+    public func slipSequenceCounter() { increment() }
+
     private func increment() {
         var i = ssc.count - 1
         while i >= 0 {

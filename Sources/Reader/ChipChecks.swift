@@ -51,12 +51,9 @@ extension ReaderSession {
             return nil
         } catch let error as TransportError {
             throw ReaderError.wrap(error, doing: "Chip Authentication")
-        } catch let error as SecureMessagingError where !retried {
+        } catch let error where error is SecureMessagingError || (error as? ReaderError)?.code == .secureMessaging {
             // A garbled answer during the exchange: open the card again and run it once more.
             try reauthenticate(ReaderError.wrap(error, doing: "Chip Authentication"))
-            return try chipAuthentication(dg14: dg14, options: options, reauthenticate: reauthenticate, retried: true)
-        } catch let error as ReaderError where error.code == .secureMessaging {
-            try reauthenticate(error)
             if !retried {
                 return try chipAuthentication(
                     dg14: dg14, options: options, reauthenticate: reauthenticate, retried: true)
