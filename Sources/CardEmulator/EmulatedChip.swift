@@ -50,8 +50,12 @@ public final class EmulatedChip: CardTransport {
     private var currentFile: CardImage.File?
     private var secureMessaging: SecureMessaging?
     private var linkDropped = false
-    /// The current answer goes out as a plain status word even under secure messaging (an oddity).
+    /// The current answer goes out as a plain status word even under secure messaging (a fault plan's refusal).
     private var answerPlainly = false
+    /// The current answer's data goes out encrypted without a MAC, status 6282 (FIELD.md §1.1).
+    private var answerUnauthenticated = false
+    /// BAC has run since the last reset (FIELD.md §2.6: its state survives SELECT until then).
+    private var bacSinceReset = false
     /// Commands received since the chip was created (the fault plan counts these).
     public private(set) var commandCount = 0
 
@@ -195,6 +199,8 @@ public final class EmulatedChip: CardTransport {
         bac?.reset()
         chipAuthentication?.reset()
         answerPlainly = false
+        answerUnauthenticated = false
+        bacSinceReset = false
     }
 
     /// True while a secure-messaging session is open (for tests).
@@ -289,6 +295,8 @@ public final class EmulatedChip: CardTransport {
         let faults = settings.faultPlan
         var plain = answerPlainly
         answerPlainly = false
+        let unauthenticated = answerUnauthenticated
+        answerUnauthenticated = false
         guard protected, let sm = secureMessaging else { return answer }
         if let status = faults.plainStatusForCommand[commandCount] {
             answer = ResponseAPDU(statusWord: status)
@@ -296,11 +304,24 @@ public final class EmulatedChip: CardTransport {
         }
         if faults.wrongSSCForCommand.contains(commandCount) { sm.slipSequenceCounter() }
         let odd = settings.oddities
-        if plain || (odd.plainErrorStatus && answer.data.isEmpty && answer.statusWord != .success) {
-            // Some chips send errors and warnings without secure messaging (and some count that in the SSC).
-            sm.sendPlainAnswer(counted: odd.plainAnswersCountInSSC)
+        if unauthenticated && !plain {
+            // FIELD.md §1.1: the data to the end of the file in DO'87', no DO'8E', no DO'99', 6282, not counted.
+            guard let cryptogram = try? sm.unauthenticatedCryptogram(answer.data, ins: command.ins) else {
+                secureMessaging = nil
+                return ResponseAPDU(statusWord: .noPreciseDiagnosis)
+            }
+            return ResponseAPDU(data: cryptogram, statusWord: .endOfFileWarning)
+        }
+        if answer.statusWord != .success && odd.plainErrors {
+            // FIELD.md §1.2: a plain two-byte status, not counted in the SSC.
+            sm.sendPlainAnswer(counted: false)
+            return ResponseAPDU(statusWord: answer.statusWord)
+        }
+        if plain || (faults.plainErrors && answer.data.isEmpty && answer.statusWord != .success) {
+            // Hypothetical chips (faults): unprotected errors, counted in the SSC or not, bare or as DO'99'.
+            sm.sendPlainAnswer(counted: faults.plainErrorsCounted)
             let status = answer.statusWord
-            return odd.plainAnswersAsDO99
+            return faults.plainErrorsAsDO99
                 ? ResponseAPDU(data: [0x99, 0x02, status.sw1, status.sw2], statusWord: status)
                 : ResponseAPDU(statusWord: status)
         }
@@ -329,7 +350,10 @@ public final class EmulatedChip: CardTransport {
     private func dispatch(_ command: CommandAPDU, protected: Bool, capacity: Int) -> ResponseAPDU {
         // The chip's serial stays readable after the lock (as GP cards keep their CPLC): a line that restarts
         // after a crash recognises the card in its reader.
-        if command.cla & 0xF0 == 0x80, command.ins == 0xCA, command.p1 == 0, command.p2 == 0xCF, let serial {
+        if command.cla & 0xF0 == 0x80, command.ins == 0xCA, command.p1 == 0, command.p2 == 0xCF {
+            guard let serial, !settings.oddities.noSerial else {
+                return ResponseAPDU(statusWord: .instructionNotSupported)
+            }
             return ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: serial), statusWord: .success)
         }
         // An issued (locked) card refuses every personalization command, in any class.
@@ -353,7 +377,7 @@ public final class EmulatedChip: CardTransport {
 
     private func status(of error: any Error) -> StatusWord {
         guard let error = error as? AccessControlError else { return .noPreciseDiagnosis }
-        if error.code == .wrongPassword, let odd = settings.oddities.wrongKeyStatus { return odd }
+        if error.code == .wrongPassword, settings.oddities.wrongKey6988 { return .incorrectSMDataObjects }
         return error.statusWord ?? .noPreciseDiagnosis
     }
 
@@ -436,6 +460,9 @@ public final class EmulatedChip: CardTransport {
             return selectAnswer(p2: command.p2, dfName: nil)
         case 0x00, 0x02:
             guard command.data.count == 2 else { return ResponseAPDU(statusWord: .wrongLength) }
+            if settings.oddities.noCurrentEFBeforeSelect && currentApplication == nil {
+                return ResponseAPDU(statusWord: .fileNotFound)
+            }
             let fid = UInt16(command.data[0]) << 8 | UInt16(command.data[1])
             guard let file = fileSystem.file(fid: fid, in: currentApplication) else {
                 return ResponseAPDU(statusWord: .fileNotFound)
@@ -477,9 +504,19 @@ public final class EmulatedChip: CardTransport {
         var file: CardImage.File?
         var offset: Int
         var oddWrapping = 0
+        let odd = settings.oddities
+        let faults = settings.faultPlan
+        if odd.noCurrentEFBeforeSelect && currentApplication == nil {
+            return ResponseAPDU(statusWord: .commandNotAllowedNoEF)  // FIELD.md §2.5: 6986
+        }
         if command.ins == 0xB0 {
             if command.p1 & 0x80 != 0 {
-                if let refusal = settings.oddities.shortFileIDStatus { return ResponseAPDU(statusWord: refusal) }
+                if odd.noShortFileIDs { return ResponseAPDU(statusWord: .fileNotFound) }  // FIELD.md §1.5
+                if odd.shortFileIDAsOffset {
+                    // FIELD.md §2.4: P1P2 is an offset; negative as a Java short.
+                    return ResponseAPDU(statusWord: currentFile == nil ? .conditionsOfUseNotSatisfied : .wrongP1P2)
+                }
+                if let refusal = faults.shortFileIDStatus { return ResponseAPDU(statusWord: refusal) }
                 guard command.p1 & 0x60 == 0 else { return ResponseAPDU(statusWord: .incorrectP1P2) }
                 file = fileSystem.file(sfi: command.p1 & 0x1F, in: currentApplication)
                 guard file != nil else { return ResponseAPDU(statusWord: .fileNotFound) }
@@ -493,7 +530,8 @@ public final class EmulatedChip: CardTransport {
             if id == 0 {
                 file = currentFile
             } else if id & 0xFFE0 == 0 {
-                if let refusal = settings.oddities.shortFileIDStatus { return ResponseAPDU(statusWord: refusal) }
+                if odd.noShortFileIDs { return ResponseAPDU(statusWord: .fileNotFound) }
+                if let refusal = faults.shortFileIDStatus { return ResponseAPDU(statusWord: refusal) }
                 file = fileSystem.file(sfi: UInt8(id & 0x1F), in: currentApplication)
             } else {
                 file = fileSystem.file(fid: id, in: currentApplication)
@@ -514,10 +552,14 @@ public final class EmulatedChip: CardTransport {
         currentFile = selected
         let size = selected.content.count
         guard offset <= size else { return ResponseAPDU(statusWord: .wrongP1P2) }
-        if let refusal = settings.oddities.readPastEndStatus, ne - oddWrapping > size - offset {
+        if let refusal = faults.readPastEndStatus, ne - oddWrapping > size - offset {
             // A chip that will not read past the end of a file: no data, and no secure messaging either.
             answerPlainly = true
             return ResponseAPDU(statusWord: refusal)
+        }
+        if odd.overReadUnauthenticated, protected, ne - oddWrapping > size - offset {
+            // FIELD.md §1.1: what there is, encrypted but without a MAC (the wrapping is done by `respond`).
+            answerUnauthenticated = true
         }
         // For B1, Ne counts the DO'53' wrapper too.
         let count = max(0, min(ne - oddWrapping, size - offset, capacity - oddWrapping))
@@ -533,6 +575,9 @@ public final class EmulatedChip: CardTransport {
 
     private func getChallenge(_ command: CommandAPDU) -> ResponseAPDU {
         guard command.ne == 8 else { return ResponseAPDU(statusWord: .wrongLength) }
+        if settings.oddities.bacStateUntilReset && bacSinceReset {
+            return ResponseAPDU(statusWord: .securityStatusNotSatisfied)  // FIELD.md §2.6
+        }
         guard let bac, let challenge = try? bac.getChallenge() else {
             return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
         }
@@ -544,6 +589,7 @@ public final class EmulatedChip: CardTransport {
         do {
             let (response, session) = try bac.externalAuthenticate(command.data)
             secureMessaging = session
+            bacSinceReset = true
             return ResponseAPDU(data: response, statusWord: .success)
         } catch let error as AccessControlError {
             return ResponseAPDU(statusWord: status(of: error))

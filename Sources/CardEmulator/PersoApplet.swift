@@ -33,6 +33,11 @@ public struct BlankChip: Codable, Hashable, Sendable {
     /// The RSA Active Authentication key as JMRTD's applet receives it (`60`, `61`), hex; whole at the lock.
     public var activeAuthenticationModulus: String? = nil
     public var activeAuthenticationPrivateExponent: String? = nil
+    /// true: the chip takes personalization exactly as JMRTD's running applet does (FIELD.md §2.1–2.3): the flat
+    /// PUT DATA forms only (the nested ones → 6F00), an RSA-1024 key only, no command chaining (6F00), no tags but
+    /// its own (70, 71, 72, 73 → 6A86), no SCP03, no serial. nil = false: this toolchain's chip, which takes both
+    /// forms and its extensions.
+    public var modelsJMRTDApplet: Bool? = nil
 
     /// A blank chip whose keys are diversified from `master` with its serial.
     public init(
@@ -188,10 +193,14 @@ final class PersoApplet {
             currentFile = nil
             return status(.success)
         case (0x80, 0xCA) where command.p1 == 0 && command.p2 == PersoProtocol.diversificationDataTag:
-            guard chip.answersSerial != false else { return status(.instructionNotSupported) }
+            guard chip.answersSerial != false, chip.modelsJMRTDApplet != true else {
+                return status(.instructionNotSupported)
+            }
             return Outcome(
                 response: ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: chip.serialBytes), statusWord: .success)
             )
+        case (0x80, 0x50) where chip.modelsJMRTDApplet == true, (0x80, 0x82) where chip.modelsJMRTDApplet == true:
+            return status(.instructionNotSupported)  // the applet has no GlobalPlatform secure channel
         case (0x80, 0x50):
             guard let scp else { return status(.conditionsOfUseNotSatisfied) }
             channel = nil
@@ -256,8 +265,49 @@ final class PersoApplet {
         return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
     }
 
+    /// PUT DATA as JMRTD's running applet answers it (FIELD.md §2.1–2.3).
+    private func appletPutData(_ command: CommandAPDU) -> Outcome {
+        func status(_ sw: StatusWord) -> Outcome { Outcome(response: ResponseAPDU(statusWord: sw)) }
+        // The applet knows no command chaining: each part is a PUT DATA it cannot parse.
+        if command.cla & 0x10 != 0 { return status(.noPreciseDiagnosis) }
+        if command.p1 == 0xDE && command.p2 == 0xAD {
+            return Outcome(response: ResponseAPDU(statusWord: .success), changed: true, issued: chip.issuedImage())
+        }
+        guard command.p1 == 0 else { return status(.incorrectP1P2) }
+        switch command.p2 {
+        case PersoProtocol.Tag.activeAuthenticationModulus.rawValue,
+            PersoProtocol.Tag.activeAuthenticationPrivateExponent.rawValue:
+            // Its own flat form only, of a 1024-bit key (a leading 00 of a number is taken).
+            guard let raw = PersoProtocol.flatValue(in: command.data, tag: command.p2) else {
+                return status(.noPreciseDiagnosis)
+            }
+            let value = raw.count == 129 && raw[0] == 0 ? Array(raw.dropFirst()) : raw
+            guard value.count <= 128, !value.isEmpty else { return status(.noPreciseDiagnosis) }
+            if command.p2 == PersoProtocol.Tag.activeAuthenticationModulus.rawValue {
+                guard value.count == 128 else { return status(.noPreciseDiagnosis) }
+                chip.activeAuthenticationModulus = value.hexString
+            } else {
+                chip.activeAuthenticationPrivateExponent = value.hexString
+            }
+            return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
+        case PersoProtocol.Tag.bacKeySeed.rawValue:
+            guard let values = PersoProtocol.octetStrings(in: command.data, tag: command.p2), values.count == 3,
+                let n = String(bytes: values[0], encoding: .ascii), let b = String(bytes: values[1], encoding: .ascii),
+                let e = String(bytes: values[2], encoding: .ascii)
+            else { return status(.noPreciseDiagnosis) }
+            chip.secrets.mrz = .init(documentNumber: n, dateOfBirth: b, dateOfExpiry: e)
+            return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
+        case PersoProtocol.Tag.chipAuthenticationKey.rawValue:
+            // Its Chip Authentication key is on a binary curve, with EAC: a prime-curve key does not build.
+            return status(.noPreciseDiagnosis)
+        default:
+            return status(.incorrectP1P2)  // 70, 71, 72, 73 and any other tag: 6A86
+        }
+    }
+
     private func putData(_ received: CommandAPDU) -> Outcome {
         func status(_ sw: StatusWord) -> Outcome { Outcome(response: ResponseAPDU(statusWord: sw)) }
+        if chip.modelsJMRTDApplet == true { return appletPutData(received) }
         // Command chaining: collect the parts, act on the last.
         if let pending = chain, pending.p1 != received.p1 || pending.p2 != received.p2 {
             chain = nil
@@ -294,7 +344,11 @@ final class PersoApplet {
             chip.secrets.chipAuthenticationKey = Data(der).base64EncodedString()
             return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
         }
-        guard let values = PersoProtocol.octetStrings(in: command.data, tag: tag.rawValue), !values.isEmpty else {
+        // JMRTD's applet's flat form (`tag 00 04 L value`) or the nested one (`tag L 04 L value`): this chip takes both.
+        guard
+            let values = PersoProtocol.octetStrings(in: command.data, tag: tag.rawValue)
+                ?? PersoProtocol.flatValue(in: command.data, tag: tag.rawValue).map({ [$0] }), !values.isEmpty
+        else {
             return status(.incorrectData)
         }
         switch tag {

@@ -8,11 +8,17 @@ public final class SecureMessaging: CustomStringConvertible {
     public private(set) var keys: SecureMessagingKeys
     private var ssc: [UInt8]
     public private(set) var isEnded = false
-    /// Whether a plain status answer (an error or warning sent without MAC) counts in the SSC. Chips differ: most
-    /// count it (the default); a reader that finds otherwise re-opens the channel with this set to false.
-    public var countsPlainAnswers = true
-    /// Plain status answers taken so far (their status only; no data is ever accepted without a MAC).
+    /// Whether an unprotected status answer (an error or warning the chip sent without a DO'8E') counts in the
+    /// SSC. The chip did not protect it, so the presumption is that it did not step its counter for it either (as
+    /// the chips of FIELD.md §1 do); a reader that finds otherwise re-opens the channel with this set to true.
+    public var countsPlainAnswers = false
+    /// Status answers taken as a status only because their protection was absent or did not verify (no data is
+    /// ever accepted without a MAC).
     public private(set) var plainAnswers = 0
+    /// Of those, answers that carried data (a DO'87' without a MAC): the data was discarded.
+    public private(set) var discardedAnswers = 0
+    /// Of those, answers whose DO'8E' was there but did not verify.
+    public private(set) var failedChecksumAnswers = 0
     /// Whether the last answer was a plain status (a failure right after one points at the SSC rule).
     public private(set) var lastAnswerWasPlain = false
     /// The session failed on the answer right after a plain status answer: the chip and this side may disagree
@@ -47,12 +53,37 @@ public final class SecureMessaging: CustomStringConvertible {
         try step { try SecureMessagingCodec.protect(command, ssc: $0, keys: keys) }
     }
 
+    /// Checks and unwraps an answer. One rule for answers that cannot be verified (ICAO 9303-11 §9.8, FIELD.md
+    /// §1): a success (9000, 61xx) must be protected, or the session ends; any other status whose protection is
+    /// absent (a bare status word, a bare DO'99', a DO'87' without DO'8E') or does not verify is a status only:
+    /// its data is discarded, never decrypted, parsed or hashed. 6987/6988 without data end the session.
     public func unprotect(_ response: ResponseAPDU) throws -> ResponseAPDU {
-        if let status = SecureMessagingCodec.plainStatus(of: response) {
-            guard !isEnded else { throw SecureMessagingError.ended("the secure messaging session has ended") }
-            if countsPlainAnswers { increment() }
+        guard !isEnded else { throw SecureMessagingError.ended("the secure messaging session has ended") }
+        let status = response.statusWord
+        if status != .success && status.sw1 != 0x61 {
+            if response.data.isEmpty, status == .incorrectSMDataObjects || status == .expectedSMDataObjectsMissing {
+                isEnded = true
+                failedAfterPlainAnswer = lastAnswerWasPlain
+                throw SecureMessagingError.ended("the chip ended secure messaging with \(status)")
+            }
+            guard SecureMessagingCodec.carriesChecksum(response) else {
+                // Unprotected: the chip did not step its counter for it, unless this chip is known to.
+                if countsPlainAnswers { increment() }
+                plainAnswers += 1
+                if !response.data.isEmpty { discardedAnswers += 1 }
+                lastAnswerWasPlain = true
+                return ResponseAPDU(statusWord: status)
+            }
+            // Protected (so counted by the chip): its data only if its checksum verifies.
+            increment()
+            lastAnswerWasPlain = false
+            if let (plain, withoutStatus) = try? SecureMessagingCodec.unprotectNoting(response, ssc: ssc, keys: keys) {
+                if withoutStatus { answersWithoutStatusObject += 1 }
+                return plain
+            }
             plainAnswers += 1
-            lastAnswerWasPlain = true
+            failedChecksumAnswers += 1
+            if !response.data.isEmpty { discardedAnswers += 1 }
             return ResponseAPDU(statusWord: status)
         }
         let afterPlain = lastAnswerWasPlain
@@ -90,6 +121,17 @@ public final class SecureMessaging: CustomStringConvertible {
         if counted { increment() }
     }
 
+    /// Chip: data encrypted as DO'87' under the counter the next answer would use, without counting it and
+    /// without a MAC (the over-long read answer of FIELD.md §1.1). The session stays as it was.
+    public func unauthenticatedCryptogram(_ data: [UInt8], ins: UInt8) throws -> [UInt8] {
+        guard !isEnded else { throw SecureMessagingError.ended("the secure messaging session has ended") }
+        var next = ssc
+        Self.increment(&next)
+        var writer = TLVWriter(capacity: data.count + 24)
+        try SecureMessagingCodec.writeCryptogram(data, ins: ins, ssc: next, keys: keys, into: &writer)
+        return writer.bytes
+    }
+
     private func step<T>(_ body: ([UInt8]) throws -> T) throws -> T {
         guard !isEnded else { throw SecureMessagingError.ended("the secure messaging session has ended") }
         increment()
@@ -105,11 +147,13 @@ public final class SecureMessaging: CustomStringConvertible {
     /// out of step, for fault injection).
     public func slipSequenceCounter() { increment() }
 
-    private func increment() {
-        var i = ssc.count - 1
+    private func increment() { Self.increment(&ssc) }
+
+    private static func increment(_ counter: inout [UInt8]) {
+        var i = counter.count - 1
         while i >= 0 {
-            ssc[i] &+= 1
-            if ssc[i] != 0 { break }
+            counter[i] &+= 1
+            if counter[i] != 0 { break }
             i -= 1
         }
     }

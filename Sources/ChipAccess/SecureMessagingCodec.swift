@@ -97,17 +97,21 @@ public enum SecureMessagingCodec {
         return (ResponseAPDU(data: data, statusWord: inner), false)
     }
 
-    /// The status of an answer under secure messaging that is a plain error or warning: a bare status word, or
-    /// a bare DO'99' without a MAC (both seen from deployed chips). Nil for anything else. 9000 never qualifies
-    /// (success must be protected), nor 6987/6988 (the chip ended secure messaging). No data comes with it.
+    /// Whether an answer carries a checksum (a DO'8E' after well-formed data objects): the chip protected it. An
+    /// answer without one (a bare status word, a bare DO'99', a DO'87' without MAC) cannot be verified.
+    public static func carriesChecksum(_ response: ResponseAPDU) -> Bool {
+        guard !response.data.isEmpty else { return false }
+        return (try? split(response.data[...], allowed: [0x85, 0x87, 0x99])) != nil
+    }
+
+    /// The status of an answer under secure messaging that cannot be verified: any status but a success whose
+    /// protection is absent (a bare status word, a bare DO'99', a DO'87' without DO'8E'). Nil for anything else.
+    /// 9000 and 61xx never qualify (success must be protected), nor 6987/6988 (the chip ended secure messaging).
+    /// No data comes with it.
     public static func plainStatus(of response: ResponseAPDU) -> StatusWord? {
-        var status = response.statusWord
-        if !response.data.isEmpty {
-            let d = response.data
-            guard d.count == 4, d[d.startIndex] == 0x99, d[d.startIndex + 1] == 0x02 else { return nil }
-            status = StatusWord(sw1: d[d.startIndex + 2], sw2: d[d.startIndex + 3])
-        }
-        guard status != .success, status != .incorrectSMDataObjects, status != .expectedSMDataObjectsMissing else {
+        let status = response.statusWord
+        guard status != .success, status.sw1 != 0x61, !carriesChecksum(response) else { return nil }
+        if response.data.isEmpty, status == .incorrectSMDataObjects || status == .expectedSMDataObjectsMissing {
             return nil
         }
         return status

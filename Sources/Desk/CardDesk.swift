@@ -369,7 +369,8 @@ public final class CardDesk: @unchecked Sendable {
         let card: PCSCCard
         do {
             context = try PCSCContext()
-            card = try context.connect(reader: reader)
+            // Reset first: the desk cannot know what another program left on the card (FIELD.md §2.6).
+            card = try context.connect(reader: reader, reset: true)
         } catch {
             switch error.code {
             case .noService, .noReader, .unknownReader: return (.failure(DeskError(.noReader, "\(error)")), true)

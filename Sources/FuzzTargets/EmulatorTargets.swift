@@ -40,14 +40,12 @@ enum EmulatorTargets {
     static let settings: [EmulatorSettings] = [
         EmulatorSettings(),
         EmulatorSettings(supportsExtendedLength: false, maxResponseLength: 256),
+        EmulatorSettings(maxResponseLength: 231, oddities: .allOfSection1),
+        EmulatorSettings.personality(.jmrtdApplet),
         EmulatorSettings(
-            maxResponseLength: 231,
-            oddities: ChipOddities(
-                plainErrorStatus: true, plainAnswersCountInSSC: false, plainAnswersAsDO99: true, noStatusObject: true)),
-        EmulatorSettings(
-            oddities: ChipOddities(
-                readPastEndStatus: .wrongLength, shortFileIDStatus: .fileNotFound,
-                wrongKeyStatus: .incorrectSMDataObjects)),
+            faultPlan: FaultPlan(
+                plainErrors: true, plainErrorsCounted: true, plainErrorsAsDO99: true, readPastEndStatus: .wrongLength,
+                shortFileIDStatus: .incorrectP1P2)),
     ]
 
     // MARK: Issued card

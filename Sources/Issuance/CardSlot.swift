@@ -139,7 +139,8 @@ public final class PCSCSlot: CardSlot {
         guard let state = try? context.states().first(where: { $0.reader == name }), state.cardPresent else {
             return nil
         }
-        card = try? context.connect(reader: name)
+        // A card already in the reader: its state is unknown (another program may have used it).
+        card = try? context.connect(reader: name, reset: true)
         return card
     }
 
@@ -162,7 +163,7 @@ public final class PCSCSlot: CardSlot {
     }
 
     public func release(_ card: any CardTransport, outcome: SlotOutcome, stop: @escaping () -> Bool) throws {
-        self.card?.disconnect(reset: false)
+        self.card?.disconnect(reset: true)  // leave the card as found
         self.card = nil
         // The operator (or the feeder) takes the card out; the next one comes in.
         while !stop() {

@@ -271,10 +271,11 @@ public final class PersoLine: @unchecked Sendable {
         {
             keys.append(.mrz(key))
         }
+        var options = ReadOptions(trust: job.trust, today: job.today)
+        options.readsEFCOM = true  // the card's image is rebuilt from every file
         for key in keys {
             guard
-                let result = try? ReaderSession(transport: card).readCard(
-                    key, options: ReadOptions(trust: job.trust, today: job.today)),
+                let result = try? ReaderSession(transport: card).readCard(key, options: options),
                 result.assessment.genuine,
                 let dg1 = result.files[.dataGroup(1)], let mrz = try? DataGroup1(bytes: dg1).mrz,
                 VietnameseCard.idNumber(from: mrz) == record.idNumber

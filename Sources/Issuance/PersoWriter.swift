@@ -221,14 +221,19 @@ public enum ReadBack {
             return Outcome(passed: false, reason: "the image has no access key", result: nil)
         }
         let result: ReadResult
+        var options = ReadOptions(trust: trust, today: today)
+        options.readsEFCOM = true  // every file is compared with the image
         do {
-            result = try ReaderSession(transport: transport).readCard(
-                key, options: ReadOptions(trust: trust, today: today))
+            result = try ReaderSession(transport: transport).readCard(key, options: options)
         } catch {
             return Outcome(passed: false, reason: "the card does not read back: \(error)", result: nil)
         }
-        for (file, content) in image.lDSFiles where file != .cardAccess {
-            guard result.files[file] == content else {
+        for (file, content) in image.lDSFiles.sorted(by: { $0.key < $1.key }) where file != .cardAccess {
+            guard let read = result.files[file] else {
+                let why = result.unreadable[file] ?? result.skipped[file] ?? "not read"
+                return Outcome(passed: false, reason: "\(file.name) could not be read back: \(why)", result: result)
+            }
+            guard read == content else {
                 return Outcome(
                     passed: false, reason: "\(file.name) reads back different from the image", result: result)
             }

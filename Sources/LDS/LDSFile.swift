@@ -122,6 +122,57 @@ public struct EFCOM: Hashable, Sendable {
         (ldsVersion, unicodeVersion, dataGroups) = parsed
     }
 
+    /// The data groups of an EF.COM that does not parse, where its tag list can still be recognised: the list
+    /// written as ASCII hex with the length of the binary form (`5C 02 36 31 37 35`, "6175", FIELD.md §1.5), or
+    /// binary tags with a wrong length. Nil when there is no tag list to recognise. A hint only, like EF.COM.
+    public static func dataGroupsLeniently(_ bytes: [UInt8]) -> Set<Int>? {
+        guard bytes.count >= 4, bytes[0] == 0x60 else { return nil }
+        var i = 1
+        var end = bytes.count
+        if bytes[1] < 0x80 {
+            end = min(end, 2 + Int(bytes[1]))
+            i = 2
+        } else if bytes[1] == 0x81, bytes.count > 2 {
+            end = min(end, 3 + Int(bytes[2]))
+            i = 3
+        } else {
+            return nil
+        }
+        while i + 1 < end {
+            var tag = UInt32(bytes[i])
+            var next = i + 1
+            if bytes[i] & 0x1F == 0x1F {
+                tag = tag << 8 | UInt32(bytes[next])
+                next += 1
+            }
+            guard next < end else { return nil }
+            let length = Int(bytes[next])
+            let start = next + 1
+            guard length < 0x80 else { return nil }
+            if tag == 0x5C {
+                let rest = Array(bytes[start..<end])
+                var list = rest
+                let hexDigits = rest.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) }
+                if hexDigits, rest.count % 2 == 0, let decoded = try? Hex.decode(String(decoding: rest, as: UTF8.self))
+                {
+                    list = decoded
+                } else {
+                    list = Array(rest.prefix(length))
+                }
+                var groups = Set<Int>()
+                var reader = ByteReader(list)
+                while let first = reader.readByte() {
+                    var t = UInt32(first)
+                    if first & 0x1F == 0x1F, let second = reader.readByte() { t = t << 8 | UInt32(second) }
+                    if let n = LDSFile.dataGroup(tag: TLVTag(rawValue: t))?.dataGroupNumber { groups.insert(n) }
+                }
+                return groups
+            }
+            i = start + length
+        }
+        return nil
+    }
+
     public var encoded: [UInt8] {
         var w = TLVWriter()
         w.write(tag: 0x60) { inner in

@@ -25,6 +25,19 @@ public struct MRZ: Hashable, Sendable, CustomStringConvertible {
     public var optionalData2: String
     /// Name field (MRZ characters): PRIMARY<<SECONDARY<NAMES.
     public var nameField: String
+    /// Check digits that did not match but were not checked (parsed with `.accessKeyDigits`): "composite",
+    /// "personal number". Empty otherwise.
+    public var uncheckedDigits: [String] = []
+
+    /// Which check digits parsing enforces.
+    public enum CheckDigits: Sendable {
+        /// Every one (an MRZ this toolchain writes, a record's).
+        case all
+        /// Only those of the fields BAC and PACE-MRZ use (document number, dates of birth and expiry); the others
+        /// (composite, personal number) are noted in `uncheckedDigits`. For foreign documents whose other digits
+        /// are wrong or computed by other rules: the chip decides, not the composite digit.
+        case accessKeyDigits
+    }
 
     public init(
         format: Format, documentCode: String, issuingState: String, documentNumber: String,
@@ -104,14 +117,20 @@ public struct MRZ: Hashable, Sendable, CustomStringConvertible {
     // MARK: Parsing
 
     /// Parses TD1 (3 lines of 30) or TD3 (2 lines of 44); line breaks optional. Every check digit is verified.
-    public init(parsing text: String) throws(LDSError) {
+    public init(parsing text: String, checking: CheckDigits = .all) throws(LDSError) {
         let compact = String(text.unicodeScalars.filter { $0 != "\n" && $0 != "\r" && $0 != " " })
         let chars = Array(compact)
         guard chars.allSatisfy({ ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "<" }) else {
             throw LDSError(code: .invalidMRZ, field: "MRZ", reason: "only A-Z, 0-9 and < may appear")
         }
         func s(_ from: Int, _ length: Int) -> String { String(chars[from..<from + length]) }
+        var unchecked: [String] = []
         func check(_ field: String, _ value: String, _ digit: Character) throws(LDSError) {
+            let keyField = field == "document number" || field == "date of birth" || field == "date of expiry"
+            if checking == .accessKeyDigits && !keyField {
+                if CheckDigit.character(value) != digit { unchecked.append(field) }
+                return
+            }
             guard CheckDigit.character(value) == digit else {
                 throw LDSError(code: .checkDigit, field: field, reason: "check digit does not match")
             }
@@ -133,6 +152,7 @@ public struct MRZ: Hashable, Sendable, CustomStringConvertible {
             optionalData2 = s(48, 11)
             try check("composite", s(5, 25) + s(30, 7) + s(38, 7) + s(48, 11), chars[59])
             nameField = s(60, 30)
+            uncheckedDigits = unchecked
         case 88:
             format = .td3
             documentCode = s(0, 2)
@@ -152,6 +172,7 @@ public struct MRZ: Hashable, Sendable, CustomStringConvertible {
             }
             optionalData2 = ""
             try check("composite", s(44, 10) + s(57, 7) + s(65, 22), chars[87])
+            uncheckedDigits = unchecked
         default:
             throw LDSError(
                 code: .invalidMRZ, field: "MRZ", reason: "\(chars.count) characters; TD1 has 90, TD3 has 88")

@@ -3,13 +3,16 @@ import CardCrypto
 import ChipAccess
 
 /// The personalization commands a blank eMRTD chip understands, after the conventions of JMRTD's passport applet
-/// (PERSO.md §1, checked against the applet's `processPutData` and the host's `PassportPersoService`), shared by
-/// the writer (which sends them) and the emulator (which answers them):
+/// as it runs (PERSO.md §1, FIELD.md §2: what the applet really accepts, not what JMRTD's host side writes),
+/// shared by the writer (which sends them) and the emulator (which answers them):
 ///
 /// - `00 E0 00 00 06 63 04 <size:2> <fid:2>` CREATE FILE (a transparent EF of that size);
 /// - `00 A4 02 0C 02 <fid>` SELECT the EF; `00 D6 <offset:2> <data>` UPDATE BINARY into it;
 /// - `00 DA 00 <tag> <data>` PUT DATA of a secret, in the applet's own formats where it has a tag:
-///   - `60`: `60 L 04 L <modulus>` and `61`: `61 L 04 L <private exponent>`, the RSA Active Authentication key;
+///   - `60`: `60 00 04 L <modulus>` and `61`: `61 00 04 L <private exponent>`, the RSA Active Authentication key
+///     in the applet's flat form (it reads the tag and its length, skips that many bytes, then takes the octet
+///     string as a sibling; JMRTD's host writes the nested `60 L 04 L n`, which the applet answers `6F00`: our
+///     chip takes both);
 ///   - `62`: `62 L 04 <document number> 04 <date of birth> 04 <date of expiry>`, the BAC key seed;
 ///   - `63`: the EC Chip Authentication key as the applet's bare sequence `81` p, `82` a, `83` b, `84` G
 ///     (uncompressed), `85` order, `86` private scalar, `87` cofactor (2 bytes), no outer tag;
@@ -60,13 +63,27 @@ public enum PersoProtocol {
                 tag: TLVTag(rawValue: UInt32(tag.rawValue)), value: TLVWriter.encode(tag: 0x04, value: value)))
     }
 
-    /// The RSA Active Authentication key as JMRTD's applet takes it: the modulus (`60`), then the private exponent
-    /// (`61`), each an octet string of its unsigned big-endian value.
+    /// The RSA Active Authentication key as JMRTD's applet takes it (FIELD.md §2.1): the modulus (`60`), then the
+    /// private exponent (`61`), each in the flat form `tag 00 04 L <unsigned big-endian value>`.
     public static func putRSAKey(modulus: [UInt8], privateExponent: [UInt8]) -> [CommandAPDU] {
         [
-            putData(.activeAuthenticationModulus, value: Array(modulus.drop { $0 == 0 })),
-            putData(.activeAuthenticationPrivateExponent, value: Array(privateExponent.drop { $0 == 0 })),
+            putFlat(.activeAuthenticationModulus, value: Array(modulus.drop { $0 == 0 })),
+            putFlat(.activeAuthenticationPrivateExponent, value: Array(privateExponent.drop { $0 == 0 })),
         ]
+    }
+
+    /// PUT DATA in the applet's flat form: `tag 00 04 L value`.
+    public static func putFlat(_ tag: Tag, value: [UInt8]) -> CommandAPDU {
+        CommandAPDU(ins: 0xDA, p1: 0, p2: tag.rawValue, data: [tag.rawValue, 0x00] + TLVWriter.encode(tag: 0x04, value: value))
+    }
+
+    /// The value of a flat-form PUT DATA (`tag L <L bytes skipped> 04 L value`, as the applet parses it), nil when
+    /// the data is not in that form.
+    public static func flatValue(in data: [UInt8], tag: UInt8) -> [UInt8]? {
+        guard data.count >= 2, data[0] == tag, data[1] < 0x80 else { return nil }
+        let rest = Array(data.dropFirst(2 + Int(data[1])))
+        guard let inner = try? TLV(parsing: rest), inner.tag == 0x04, !inner.value.isEmpty else { return nil }
+        return Array(inner.value)
     }
 
     /// The parts of an EC private key in JMRTD's `63` format.

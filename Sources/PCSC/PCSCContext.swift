@@ -106,8 +106,16 @@ public final class PCSCContext: @unchecked Sendable {
 
     public enum ShareMode: Sendable { case shared, exclusive }
 
-    /// Connects to the card in `reader` (T=0 or T=1).
-    public func connect(reader: String, share: ShareMode = .shared) throws(PCSCError) -> PCSCCard {
+    /// Connects to the card in `reader` (T=0 or T=1). `reset`: reset the card first, for a card whose state is
+    /// unknown (it was in the reader before this program saw it arrive; another program may have left a session
+    /// open on it, and some chips keep BAC's state until a reset: FIELD.md §2.6).
+    public func connect(reader: String, share: ShareMode = .shared, reset: Bool = false) throws(PCSCError) -> PCSCCard {
+        let card = try connect(reader: reader, share: share)
+        if reset { try card.reconnect(reset: true) }
+        return card
+    }
+
+    private func connect(reader: String, share: ShareMode) throws(PCSCError) -> PCSCCard {
         var card: SCARDHANDLE = 0
         var active: DWORD = 0
         let mode = share == .shared ? SCARD_SHARE_SHARED : SCARD_SHARE_EXCLUSIVE
@@ -137,7 +145,8 @@ public final class PCSCCard: CardTransport {
         self.reader = reader
     }
 
-    deinit { if connected { SCardDisconnect(handle, DWORD(SCARD_LEAVE_CARD)) } }
+    /// A card left connected is reset on the way out: the next program finds it as it was (FIELD.md §2.6).
+    deinit { if connected { SCardDisconnect(handle, DWORD(SCARD_RESET_CARD)) } }
 
     public var capabilities: TransportCapabilities {
         TransportCapabilities(atr: atr, supportsExtendedLength: ATR(atr)?.supportsExtendedLength ?? false)
@@ -177,7 +186,9 @@ public final class PCSCCard: CardTransport {
         isT1 = active == DWORD(SCARD_PROTOCOL_T1)
     }
 
-    public func disconnect(reset: Bool = false) {
+    /// Disconnects, resetting the card by default: leave the card as you found it (a chip that keeps BAC's state
+    /// until a reset would refuse the next program's BAC, FIELD.md §2.6).
+    public func disconnect(reset: Bool = true) {
         guard connected else { return }
         SCardDisconnect(handle, DWORD(reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD))
         connected = false

@@ -386,6 +386,9 @@ extension CardProfile {
         if mrzFormat == .td3 && groups.contains(13) {
             throw inconsistent("DG13 is the Vietnamese ID card's: a TD3 passport profile does not carry it")
         }
+        if persoCommandSet == .jmrtdApplet, let reason = jmrtdAppletRefusal {
+            throw ProfileProblem(line: perso["commandSet"]?.mark?.line, message: "perso.commandSet jmrtd-applet: \(reason)")
+        }
     }
 
     public init(contentsOf path: String) throws {

@@ -71,6 +71,30 @@ public struct CardProfile: Hashable, Sendable {
 }
 
 /// The Active Authentication key a profile gives its chips.
+extension CardProfile {
+    /// Why JMRTD's passport applet cannot hold a card of this profile (FIELD.md §2.2), or nil: it takes an RSA-1024
+    /// Active Authentication key only, its Chip Authentication needs a binary-curve key with EAC, and it has no
+    /// PACE, no CAN and no chip options.
+    public var jmrtdAppletRefusal: String? {
+        if offersPACE { return "JMRTD's applet has no PACE (remove accessControl.pace)" }
+        if canRule != .none { return "JMRTD's applet takes no CAN (PUT DATA 70 is refused with 6A86)" }
+        if !bacEnabled { return "JMRTD's applet has no chip options: BAC cannot be turned off" }
+        if offersChipAuthentication {
+            return "JMRTD's applet does Chip Authentication only on a binary curve with EAC (remove chipAuthentication)"
+        }
+        if offersActiveAuthentication {
+            switch activeAuthenticationKey {
+            case .rsa(let bits) where bits == 1024: break
+            case .rsa(let bits):
+                return "JMRTD's applet takes an RSA-1024 Active Authentication key only, not RSA-\(bits)"
+            case .ec(let curve):
+                return "JMRTD's applet takes an RSA-1024 Active Authentication key only, not EC (\(curve.rawValue))"
+            }
+        }
+        return nil
+    }
+}
+
 public enum ActiveAuthenticationKeyType: Hashable, Sendable, CustomStringConvertible {
     case rsa(bits: Int)
     case ec(NamedCurve)

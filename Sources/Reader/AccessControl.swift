@@ -61,7 +61,8 @@ extension ReaderSession {
     }
 
     /// EF.CardAccess read in plain by its short identifier, before any application is selected (never after
-    /// SELECT MF, which the CCCD refuses). Nil when the card has none.
+    /// SELECT MF, which the CCCD refuses). Nil when the card has none: any refusal of it (6A82, 6986 from a chip
+    /// with no current EF, 6985, …) means "no PACE offered", and BAC follows.
     public func readCardAccess() throws -> SecurityInfos? {
         let bytes: [UInt8]
         do {
@@ -69,7 +70,11 @@ extension ReaderSession {
             bytes = try readFile(.cardAccess, firstReadLimit: 256)
         } catch let error as ReaderError where error.code == .fileUnreadable {
             return nil
+        } catch let error as ReaderError where error.statusWord != nil && !error.endsTheRead {
+            note("EF.CardAccess was refused (\(error.statusWord?.hex ?? "")): the chip offers no PACE")
+            return nil
         }
+        guard !bytes.isEmpty else { return nil }
         do {
             return try SecurityInfos(derEncoded: bytes)
         } catch {

@@ -68,7 +68,9 @@ public enum DeskKey {
         if let qr { return .can(String(try parseQR(qr).idNumber.suffix(6))) }
         if let mrz {
             do {
-                return .mrz(try MRZ(parsing: mrz).bacKey)
+                // Only the digits of the fields the key uses are checked: a foreign MRZ with a wrong composite
+                // digit still opens its chip (`mrzNotes` says what was not checked).
+                return .mrz(try MRZ(parsing: mrz, checking: .accessKeyDigits).bacKey)
             } catch {
                 throw DeskKeyError("the MRZ is not valid: \(error)")
             }
@@ -91,6 +93,15 @@ public enum DeskKey {
             throw error
         } catch {
             throw DeskKeyError("the MRZ key is not valid: \(error)")
+        }
+    }
+
+    /// What a person should know about an MRZ given as a key: check digits that do not match but that BAC and
+    /// PACE do not use. Empty when every digit matches or the MRZ does not parse.
+    public static func mrzNotes(_ mrz: String) -> [String] {
+        guard let parsed = try? MRZ(parsing: mrz, checking: .accessKeyDigits) else { return [] }
+        return parsed.uncheckedDigits.map {
+            "the MRZ's \($0) check digit does not match; not used by BAC or PACE, so the card was read all the same"
         }
     }
 

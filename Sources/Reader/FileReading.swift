@@ -69,7 +69,9 @@ extension ReaderSession {
                             "the chip refuses READ BINARY by short file identifier (\(sw.hex)); files were selected by identifier"
                         )
                     }
-                case .pastEnd(let sw) where !readsHeaderFirst:
+                case .pastEnd(let sw) where !readsHeaderFirst, .refused(let sw) where !readsHeaderFirst:
+                    // A warning or an error on an over-long first read (with its data, if any, discarded): read the
+                    // header, then exactly the rest, for this file and the rest of the session.
                     readsHeaderFirst = true
                     note(
                         "the chip will not read past the end of a file (\(sw.hex)); each file's header was read first, then exactly the rest"
@@ -103,16 +105,13 @@ extension ReaderSession {
         }
     }
 
-    /// How chips without short file identifiers refuse READ BINARY by SFI.
-    static let shortFileIDRefusals: Set<StatusWord> = [
-        .fileNotFound, .incorrectP1P2, .wrongP1P2, .instructionNotSupported, StatusWord(rawValue: 0x6981),
-    ]
-
     /// A READ BINARY refused in a way the caller may work around.
     enum ChunkRefusal: Error {
-        /// Refused by short file identifier (6A82, 6A86, 6B00, 6D00, 6981): the chip has none, or no such file.
+        /// Refused by short file identifier, whatever the status (6A82, 6A86, 6B00, 6D00, 6981, 6985, 6986, …):
+        /// the chip has none (or takes P1 as an offset), or there is no such file. SELECT tells which.
         case shortFileIDRefused(StatusWord)
-        /// A read asking past the end of the file refused with no data (6282, 6B00, 6700 at a short Le).
+        /// A read asking past the end of the file answered with a warning (62xx, 63xx) and no verified data, or
+        /// refused (6B00, 6700 at a short Le).
         case pastEnd(StatusWord)
         /// Anything else the chip would not do.
         case refused(StatusWord)
@@ -180,13 +179,18 @@ extension ReaderSession {
             case .securityStatusNotSatisfied:
                 throw ReaderError(
                     code: .fileUnreadable, reason: "\(file.name): access denied", statusWord: response.statusWord)
-            case let sw where bySFI && Self.shortFileIDRefusals.contains(sw):
+            case let sw where bySFI:
+                // Any other refusal of a read by short file identifier: SELECT the file instead (by meaning, not
+                // by a list: a chip that takes P1 as an offset answers 6985 or 6986, others 6A82, 6A86, 6D00, …).
                 throw ChunkRefusal.shortFileIDRefused(sw)
             case .fileNotFound:
                 throw ReaderError(
                     code: .fileUnreadable, reason: "\(file.name): not on this card", statusWord: response.statusWord)
             case .wrongP1P2:
                 throw ChunkRefusal.pastEnd(response.statusWord)
+            case let sw where sw.sw1 == 0x62 || sw.sw1 == 0x63:
+                // A warning with no verified data (what it sent, if anything, could not be authenticated).
+                throw ChunkRefusal.pastEnd(sw)
             default:
                 throw ChunkRefusal.refused(response.statusWord)
             }

@@ -49,9 +49,12 @@ extension ReaderSession {
                 return
             }
             recoveries += 1
+            let change = adaptAfterBreak()
             do {
                 try reauthenticate()
-                notes.append("the secure channel broke (\(error)); the card was opened again")
+                notes.append(
+                    "the secure channel broke (\(error)); the card was opened again"
+                        + (change.map { " and \($0)" } ?? ""))
             } catch let again as ReaderError where !again.endsTheRead {
                 channelBroken = "not read: the secure channel broke and the card could not be opened again (\(again))"
             }
@@ -101,13 +104,17 @@ extension ReaderSession {
             } catch let error as ReaderError {
                 if error.endsTheRead { throw error }
                 if error.code == .secureMessaging, secureMessaging?.failedAfterPlainAnswer == true,
-                    plainAnswersCountInSSC, let reauthenticate, recoveries < 2
+                    !learntPlainAnswerRule, let reauthenticate, recoveries < 2
                 {
-                    // The channel broke right after a plain status answer: this chip does not count those in
-                    // its SSC. Open the card again with that rule and read the file again.
-                    plainAnswersCountInSSC = false
+                    // The channel broke right after an unprotected status answer: this chip counts those in its
+                    // SSC the other way. Open the card again with the other rule; what broke was the counter, not
+                    // the request.
+                    plainAnswersCountInSSC.toggle()
+                    learntPlainAnswerRule = true
                     recoveries += 1
-                    note("the chip does not count its plain status answers in the SSC; the card was opened again")
+                    note(
+                        "the chip \(plainAnswersCountInSSC ? "counts" : "does not count") its unprotected status answers in the SSC; the card was opened again"
+                    )
                     do {
                         try reauthenticate()
                     } catch let again as ReaderError where !again.endsTheRead {
@@ -132,15 +139,6 @@ extension ReaderSession {
             }
         }
 
-        // EF.COM: a hint only (it is not signed).
-        var comGroups: Set<Int>? = nil
-        if let bytes = try attempt(.com) {
-            do {
-                comGroups = Set(try EFCOM(bytes: bytes).dataGroups.compactMap(\.dataGroupNumber))
-            } catch {
-                notes.append("EF.COM cannot be parsed (\(error)); the data groups were taken from EF.SOD")
-            }
-        }
         // EF.SOD: the signed list of data groups.
         var sodGroups: Set<Int>? = nil
         if let bytes = try attempt(.sod) {
@@ -148,10 +146,28 @@ extension ReaderSession {
                 Set($0.dataGroupHashes.keys)
             }
         }
+        // EF.COM: a hint only (it is not signed), read when asked or when EF.SOD gives no list.
+        var comGroups: Set<Int>? = nil
+        if options.readsEFCOM || sodGroups?.isEmpty != false, let bytes = try attempt(.com) {
+            do {
+                comGroups = Set(try EFCOM(bytes: bytes).dataGroups.compactMap(\.dataGroupNumber))
+            } catch {
+                if let lenient = EFCOM.dataGroupsLeniently(bytes), !lenient.isEmpty {
+                    comGroups = lenient
+                    notes.append(
+                        "EF.COM is malformed (\(error)); its tag list was read as \(lenient.sorted().map { "DG\($0)" }.joined(separator: ", "))"
+                    )
+                } else {
+                    notes.append("EF.COM cannot be parsed (\(error)); the data groups were taken from EF.SOD")
+                }
+            }
+        }
         result.securityObjectGroups = sodGroups
         let listed: Set<Int>
         var probing = false
-        if let sodGroups {
+        /// Where the list of data groups came from, for the verdicts' reasons.
+        var listSource = "EF.SOD"
+        if let sodGroups, !sodGroups.isEmpty {
             listed = sodGroups
             if let comGroups, comGroups != sodGroups {
                 func names(_ set: Set<Int>) -> String {
@@ -166,12 +182,16 @@ extension ReaderSession {
                 }
                 notes.append("EF.COM and EF.SOD disagree: " + parts.joined(separator: "; "))
             }
-        } else if let comGroups {
+        } else if let comGroups, !comGroups.isEmpty {
             listed = comGroups
-            notes.append("EF.SOD lists no data groups; those EF.COM lists were read")
+            listSource = "EF.COM"
+            notes.append(
+                (result.files[.sod] == nil ? "EF.SOD could not be read" : "EF.SOD lists no data groups")
+                    + "; those EF.COM lists were read")
         } else {
             listed = Set(1...16)
             probing = true
+            listSource = "the probe"
             notes.append("neither EF.SOD nor EF.COM lists the data groups; the standard ones were probed")
         }
         var pending = listed.sorted().filter { n in (options.dataGroups?.contains(n) ?? true) || n == 14 || n == 15 }
@@ -215,7 +235,7 @@ extension ReaderSession {
         } else if let why = missing(14) {
             result.checks.chipAuthentication = .failed(
                 (result.usedChipAuthenticationMapping ? "PACE-CAM cannot be checked: " : "")
-                    + "DG14 is listed in EF.SOD but cannot be read: \(why)")
+                    + "DG14 is listed in \(listSource) but cannot be read: \(why)")
         } else if result.usedChipAuthenticationMapping {
             result.checks.chipAuthentication = .failed("PACE-CAM: the card has no DG14 to check the chip's key against")
         } else {
@@ -227,14 +247,18 @@ extension ReaderSession {
             result.checks.activeAuthentication = try activeAuthentication(
                 dg15: dg15, dg14: dg14, options: options, recover: recover)
         } else if let why = missing(15) {
-            result.checks.activeAuthentication = .failed("DG15 is listed in EF.SOD but cannot be read: \(why)")
+            result.checks.activeAuthentication = .failed("DG15 is listed in \(listSource) but cannot be read: \(why)")
         } else {
             result.checks.activeAuthentication = .notChecked("the card has no DG15")
         }
         for n in pending { try read(n) }
         if chipAuthenticationPending != nil, channelBroken == nil {
             // Nothing was left to read: one more protected read proves (or disproves) the chip's key.
-            do { _ = try readChecked(.com) } catch let error as ReaderError where !error.endsTheRead {}
+            let probe: LDSFile = result.files[.com] == nil ? .com : .sod
+            do {
+                let bytes = try readChecked(probe)
+                if probe == .com, options.readsEFCOM { result.files[.com] = bytes }
+            } catch let error as ReaderError where !error.endsTheRead {}
         }
         secureMessagingNotes()
         result.accessControl = accessControl

@@ -64,12 +64,36 @@ public final class ReaderSession {
     public internal(set) var selectsFilesByIdentifier = false
     /// The chip will not read past the end of a file: each file's header is read first, then exactly the rest.
     public internal(set) var readsHeaderFirst = false
-    /// Whether this chip counts its plain status answers in the SSC (found out when a channel breaks right after
-    /// one: the card is opened again with the other rule).
-    public internal(set) var plainAnswersCountInSSC = true
-    /// Plain status answers and answers without DO'99' in channels already closed.
+    /// Whether this chip counts its unprotected status answers in the SSC. Presumed not (the chip did not
+    /// protect them; FIELD.md §1); found out otherwise when a channel breaks right after one, and the card is
+    /// opened again with the other rule, once a session.
+    public internal(set) var plainAnswersCountInSSC = false
+    var learntPlainAnswerRule = false
+    /// Plain status answers, discarded data, failing checksums and answers without DO'99' in channels already
+    /// closed.
     var retiredPlainAnswers = 0
+    var retiredDiscardedAnswers = 0
+    var retiredFailedChecksums = 0
     var retiredAnswersWithoutStatus = 0
+
+    /// After the secure channel broke on a read: the read strategy takes one step down (short reads, then the
+    /// header first, then SELECT), so the re-opened card never gets the request that broke the last session.
+    /// Says what changed, or nil at the bottom of the ladder.
+    func adaptAfterBreak() -> String? {
+        if usesExtendedLength && imitatedReadLength == nil {
+            usesExtendedLength = false
+            return "reads were made short"
+        }
+        if !readsHeaderFirst {
+            readsHeaderFirst = true
+            return "each file's header was read first"
+        }
+        if !selectsFilesByIdentifier {
+            selectsFilesByIdentifier = true
+            return "files were selected by identifier"
+        }
+        return nil
+    }
 
     /// A note for the report, once.
     func note(_ text: String) {
@@ -80,18 +104,30 @@ public final class ReaderSession {
     func retire(_ session: SecureMessaging?) {
         guard let session else { return }
         retiredPlainAnswers += session.plainAnswers
+        retiredDiscardedAnswers += session.discardedAnswers
+        retiredFailedChecksums += session.failedChecksumAnswers
         retiredAnswersWithoutStatus += session.answersWithoutStatusObject
     }
 
     /// Notes for what the chip's secure messaging needed tolerated (no data is ever accepted without a MAC).
     func secureMessagingNotes() {
         let plain = retiredPlainAnswers + (secureMessaging?.plainAnswers ?? 0)
+        let discarded = retiredDiscardedAnswers + (secureMessaging?.discardedAnswers ?? 0)
+        let failedChecksums = retiredFailedChecksums + (secureMessaging?.failedChecksumAnswers ?? 0)
         let withoutStatus = retiredAnswersWithoutStatus + (secureMessaging?.answersWithoutStatusObject ?? 0)
         if plain > 0 {
             note(
                 "the chip answered \(plain) error or warning status\(plain == 1 ? "" : "es") without secure messaging "
-                    + "(taken as status only; \(plainAnswersCountInSSC ? "counted" : "not counted") in the SSC, as this chip does)"
+                    + "that verifies (taken as status only; \(plainAnswersCountInSSC ? "counted" : "not counted") in the SSC, as this chip does)"
             )
+        }
+        if discarded > 0 {
+            note(
+                "the chip sent data without a valid MAC with \(discarded) warning or error status\(discarded == 1 ? "" : "es") "
+                    + "(a DO'87' without DO'8E'): the data was discarded, never used")
+        }
+        if failedChecksums > 0 {
+            note("\(failedChecksums) error or warning answer\(failedChecksums == 1 ? "" : "s") carried a DO'8E' that does not verify (status only)")
         }
         if withoutStatus > 0 {
             note(

@@ -16,6 +16,10 @@ public struct ReadOptions: Sendable {
     public var today: CalendarDate? = nil
     /// The largest file a card may announce (bytes). A larger one is not read and fails its check.
     public var maxFileSize = ReadOptions.defaultMaxFileSize
+    /// Read EF.COM too. EF.SOD decides what is read (EF.COM is not signed), so by default EF.COM is read only
+    /// when EF.SOD cannot be read or lists nothing: one round trip less. Set it to keep every file of the card
+    /// (`cccd read --out`, `--fields complete`, the line's read-back).
+    public var readsEFCOM = false
 
     /// 1 MiB: real DG2 portraits are 10–100 KB and DG3 fingerprints under 200 KB, so this leaves room for any
     /// card in use while bounding what a hostile card can make the terminal read. Offsets of odd-INS READ

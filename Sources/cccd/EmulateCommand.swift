@@ -60,7 +60,7 @@ struct EmulateCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Behave like a deployed chip that departs from ICAO 9303 (repeatable): \(ChipOddities.names.joined(separator: ", ")).",
+            "Behave like a chip nobody here wrote, byte for byte as ../shared/FIELD.md records it (repeatable): an item (\(ChipOddities.items.map { "\($0.name) \($0.field)" }.joined(separator: ", "))) or a whole chip (vicc: §1.1-1.4; vicc-td3: all of §1; jmrtd-applet: §2, with no extended length and, with --blank, the applet's personalization).",
             valueName: "oddity"))
     var oddity: [String] = []
 
@@ -121,6 +121,14 @@ struct EmulateCommand: ParsableCommand {
                 var blankChip = try BlankChip(
                     serial: chipSerial, master: master, commandSet: PersoCommandSet(rawValue: commandSet) ?? .secure)
                 if noSerial { blankChip.answersSerial = false }
+                if try oddities.refusesExtendedLength {
+                    // JMRTD's applet as FIELD.md §2 records it: no serial, and its own PUT DATA forms only.
+                    guard blankChip.commandSet == .jmrtdApplet else {
+                        throw ValidationError("--oddity jmrtd-applet with --blank needs --command-set jmrtd-applet")
+                    }
+                    blankChip.answersSerial = false
+                    blankChip.modelsJMRTDApplet = true
+                }
                 chipState = .blank(blankChip)
             }
         } catch {
@@ -130,9 +138,10 @@ struct EmulateCommand: ParsableCommand {
         do { _ = try VPCDBridge.resolve(host: host, port: port) } catch {
             throw fail("\(error)", code: CCCDExit.failure)
         }
+        let odd = try oddities
         let settings = EmulatorSettings(
-            supportsExtendedLength: !noExtendedLength, faultPlan: FaultPlan(dropLinkAfterCommands: dropAfter),
-            oddities: try oddities)
+            supportsExtendedLength: !noExtendedLength && !odd.refusesExtendedLength,
+            faultPlan: FaultPlan(dropLinkAfterCommands: dropAfter), oddities: odd)
         let chip = try EmulatedChip(state: chipState, settings: settings)
         if let save {
             chip.onNonVolatileChange = { state in
@@ -154,13 +163,13 @@ struct EmulateCommand: ParsableCommand {
             source.resume()
             return source
         }
-        let odd = settings.oddities == ChipOddities() ? "" : ", oddities: \(settings.oddities)"
+        let oddText = settings.oddities == ChipOddities() ? "" : ", oddities: \(settings.oddities)"
         let what: String
         switch chipState {
         case .issued(let image, _): what = "\(image)"
         case .blank(let chip): what = "a blank chip, serial \(chip.serial) (\(chip.commandSet.rawValue))"
         }
-        FileHandle.standardError.write(Data("cccd emulate: serving \(what)\(odd) (Ctrl-C to stop)\n".utf8))
+        FileHandle.standardError.write(Data("cccd emulate: serving \(what)\(oddText) (Ctrl-C to stop)\n".utf8))
         let outcome = bridge.run()
         sources.forEach { $0.cancel() }
         FileHandle.standardError.write(

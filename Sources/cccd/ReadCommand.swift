@@ -47,10 +47,13 @@ struct ReadCommand: ParsableCommand {
     @Option(help: "Seconds to wait for a card in the reader.")
     var wait: Double = 10
 
-    @Option(help: "basic: DG1, DG13 and EF.SOD (what a check-in desk needs); all: every data group.")
+    @Option(
+        help:
+            "basic: DG1, DG13 and EF.SOD (what a check-in desk needs); all: every data group EF.SOD signs; complete: those and EF.COM (unsigned, so read only when asked; --out asks for it too)."
+    )
     var fields: Fields = .all
 
-    enum Fields: String, ExpressibleByArgument, CaseIterable { case basic, all }
+    enum Fields: String, ExpressibleByArgument, CaseIterable { case basic, all, complete }
 
     @OptionGroup var key: AccessKeyOptions
 
@@ -105,6 +108,10 @@ struct ReadCommand: ParsableCommand {
         logging.bootstrap()
         let accessKey: AccessKey
         do { accessKey = try key.accessKey() } catch { throw ValidationError("\(error)") }
+        if let mrz = key.mrz {
+            var stderr = StandardError()
+            for note in DeskKey.mrzNotes(mrz) { print("note: \(note)", to: &stderr) }
+        }
         let trustStore: TrustStore?
         do {
             trustStore = trust.isEmpty ? nil : try TrustStore.load(paths: trust)
@@ -126,8 +133,12 @@ struct ReadCommand: ParsableCommand {
             } catch {
                 throw failRead("cannot read \(card): \(error.localizedDescription)", code: CCCDExit.failure)
             }
-            transport = try EmulatedChip(
-                image: image, settings: EmulatorSettings(supportsExtendedLength: !noExtendedLength))
+            do {
+                transport = try EmulatedChip(
+                    image: image, settings: EmulatorSettings(supportsExtendedLength: !noExtendedLength))
+            } catch {
+                throw failRead("\(card): the software chip cannot run this image: \(error)", code: CCCDExit.failure)
+            }
         } else {
             let opened = try openReader()
             pcscContext = opened.context
@@ -152,6 +163,7 @@ struct ReadCommand: ParsableCommand {
     var readOptions: ReadOptions {
         var options = ReadOptions(allowBACFallback: allowBACFallback, dataGroups: fields == .basic ? [1, 13] : nil)
         options.maxFileSize = maxFileSize
+        options.readsEFCOM = fields == .complete || out != nil
         return options
     }
 
@@ -183,9 +195,9 @@ struct ReadCommand: ParsableCommand {
             }
             done += 1
             do {
-                let card = try context.connect(reader: state.reader)
+                let card = try context.connect(reader: state.reader, reset: done == 1)
                 let report = try read(card.isT1 ? card : T0ResponseHandling(card), key, trust: trust)
-                card.disconnect()
+                card.disconnect(reset: true)
                 if let out { try save(report, to: out + "/\(done)") }
                 print(json ? String(decoding: try report.json(pretty: false), as: UTF8.self) : report.text + "\n")
             } catch {
@@ -241,8 +253,10 @@ struct ReadCommand: ParsableCommand {
         let card: PCSCCard
         do {
             context = try PCSCContext()
+            let present = try? context.states().first { $0.cardPresent && (reader == nil || $0.reader == reader) }
             let state = try context.waitForCard(reader: reader, timeout: wait)
-            card = try context.connect(reader: state.reader)
+            // A card that was in the reader already is reset first: its state is unknown (FIELD.md §2.6).
+            card = try context.connect(reader: state.reader, reset: present != nil)
         } catch {
             switch error.code {
             case .noService, .noReader, .unknownReader: throw failRead(error.description, code: CCCDExit.noReader)

@@ -17,7 +17,13 @@ struct FaultEveryIndexTests {
     /// The sample record prepared and signed for real: a clean read of it is genuine.
     nonisolated(unsafe) static let image: CardImage = try! DataPreparation.prepare(
         SampleRecord.record, signer: pki.signer, validator: RecordValidator(today: today))
-    static var options: ReadOptions { ReadOptions(trust: TrustStore(anchors: [pki.csca]), today: today) }
+    /// EF.COM included: a faulted read that loses EF.SOD reads EF.COM instead, and every file it returns is
+    /// compared with the reference's.
+    static var options: ReadOptions {
+        var options = ReadOptions(trust: TrustStore(anchors: [pki.csca]), today: today)
+        options.readsEFCOM = true
+        return options
+    }
     static let can = "000000"  // the sample record's ID is 001090000000
 
     /// A clean read: its APDU count and files are the reference.

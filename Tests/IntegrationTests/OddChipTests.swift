@@ -8,57 +8,63 @@ import Reader
 import TestSupport
 import Testing
 
-/// A chip variant of the field: oddities of its operating system and a fault plan.
+/// A chip variant: the items of FIELD.md (byte for byte as peers send them), whole chips of FIELD.md, and
+/// hypothetical variants (faults) that test the reader's general rules.
 struct OddChip: Sendable, CustomTestStringConvertible {
     let name: String
     var oddities = ChipOddities()
     var faultPlan = FaultPlan()
+    /// JMRTD's applet has no PACE and no extended length: its items are read on a BAC card.
+    var bacOnly = false
     var testDescription: String { name }
 
+    var settings: EmulatorSettings { .personality(oddities, faultPlan: faultPlan) }
+
     static let variants: [OddChip] = [
+        // FIELD.md §1, one item at a time.
         OddChip(
-            name: "plain status answers, counted in the SSC (after a refused extended Le)",
-            oddities: ChipOddities(plainErrorStatus: true), faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+            name: "§1.1 an over-long read answered DO'87' without MAC, 6282, uncounted",
+            oddities: ChipOddities(overReadUnauthenticated: true)),
         OddChip(
-            name: "plain status answers, not counted in the SSC",
-            oddities: ChipOddities(plainErrorStatus: true, plainAnswersCountInSSC: false),
+            name: "§1.2 errors as a plain status, uncounted (after a refused extended Le)",
+            oddities: ChipOddities(plainErrors: true), faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+        OddChip(name: "§1.3 9000 answers without DO'99'", oddities: ChipOddities(noStatusObject: true)),
+        OddChip(name: "§1.5 no short file identifiers (6A82)", oddities: ChipOddities(noShortFileIDs: true)),
+        OddChip(name: "§1: every item at once", oddities: .allOfSection1),
+        OddChip(
+            name: "§1: every item at once, after a refused extended Le", oddities: .allOfSection1,
             faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+        // FIELD.md §2, as a reader meets JMRTD's applet.
         OddChip(
-            name: "plain status answers as a bare DO'99' without MAC",
-            oddities: ChipOddities(plainErrorStatus: true, plainAnswersAsDO99: true),
-            faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+            name: "§2.4 READ BINARY by SFI taken as an offset (6985)", oddities: ChipOddities(shortFileIDAsOffset: true)),
         OddChip(
-            name: "protected answers without DO'99'", oddities: ChipOddities(noStatusObject: true)),
+            name: "§2.5 EF.CardAccess refused before SELECT (6986)",
+            oddities: ChipOddities(noCurrentEFBeforeSelect: true), bacOnly: true),
         OddChip(
-            name: "refuses to read past the end with an unprotected 6282",
-            oddities: ChipOddities(readPastEndStatus: .endOfFileWarning)),
+            name: "§2.6 BAC state kept until a reset", oddities: ChipOddities(bacStateUntilReset: true), bacOnly: true),
+        OddChip(name: "§2: JMRTD's applet, every reading item", oddities: .jmrtdApplet, bacOnly: true),
+        // Hypothetical chips (not in FIELD.md): the reader's rules are general.
         OddChip(
-            name: "refuses to read past the end with 6B00", oddities: ChipOddities(readPastEndStatus: .wrongP1P2)),
+            name: "plain errors counted in the SSC", faultPlan: FaultPlan(
+                wrongLengthForExtendedLe: true, plainErrors: true, plainErrorsCounted: true)),
         OddChip(
-            name: "refuses to read past the end with 6700", oddities: ChipOddities(readPastEndStatus: .wrongLength)),
+            name: "plain errors as a bare DO'99'", faultPlan: FaultPlan(
+                wrongLengthForExtendedLe: true, plainErrors: true, plainErrorsAsDO99: true)),
         OddChip(
-            name: "no short file identifiers (6A82)", oddities: ChipOddities(shortFileIDStatus: .fileNotFound)),
+            name: "a read past the end refused with a bare 6282",
+            faultPlan: FaultPlan(readPastEndStatus: .endOfFileWarning)),
+        OddChip(name: "a read past the end refused with 6B00", faultPlan: FaultPlan(readPastEndStatus: .wrongP1P2)),
+        OddChip(name: "a read past the end refused with 6700", faultPlan: FaultPlan(readPastEndStatus: .wrongLength)),
+    ] + [0x6A86, 0x6B00, 0x6D00, 0x6981, 0x6985, 0x6986, 0x6A81, 0x6E00].map { (sw: UInt16) in
         OddChip(
-            name: "no short file identifiers (6A86)", oddities: ChipOddities(shortFileIDStatus: .incorrectP1P2)),
+            name: "READ BINARY by SFI refused with \(StatusWord(rawValue: sw).hex)",
+            faultPlan: FaultPlan(shortFileIDStatus: StatusWord(rawValue: sw)))
+    } + [
         OddChip(
-            name: "no short file identifiers (6B00)", oddities: ChipOddities(shortFileIDStatus: .wrongP1P2)),
-        OddChip(
-            name: "no short file identifiers (6D00)",
-            oddities: ChipOddities(shortFileIDStatus: .instructionNotSupported)),
-        OddChip(
-            name: "no short file identifiers (6981)",
-            oddities: ChipOddities(shortFileIDStatus: StatusWord(rawValue: 0x6981))),
-        OddChip(
-            name: "every oddity at once, plain answers counted", oddities: .all,
-            faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
-        OddChip(
-            name: "every oddity at once, plain answers not counted, as bare DO'99'",
-            oddities: {
-                var o = ChipOddities.all
-                o.plainAnswersCountInSSC = false
-                o.plainAnswersAsDO99 = true
-                return o
-            }(), faultPlan: FaultPlan(wrongLengthForExtendedLe: true)),
+            name: "every hypothetical variant at once",
+            faultPlan: FaultPlan(
+                wrongLengthForExtendedLe: true, plainErrors: true, plainErrorsCounted: true, plainErrorsAsDO99: true,
+                readPastEndStatus: .endOfFileWarning, shortFileIDStatus: .incorrectP1P2))
     ]
 }
 
@@ -89,7 +95,12 @@ enum OddChipFixture {
 
     static var trust: TrustStore { TrustStore(anchors: [prepared.issuer.csca]) }
 
-    static func options() -> ReadOptions { ReadOptions(trust: trust, today: today) }
+    /// Every file, EF.COM included (the tests compare every file of the image).
+    static func options() -> ReadOptions {
+        var options = ReadOptions(trust: trust, today: today)
+        options.readsEFCOM = true
+        return options
+    }
 
     /// Every file of `image` read byte for byte, every check passed, genuine.
     static func expectGenuine(_ result: ReadResult, of image: CardImage, _ context: String) {
@@ -119,21 +130,20 @@ struct OddChipTests {
         case bac = "ICAO BAC-only card"
     }
 
-    func read(_ card: Card, _ variant: OddChip) throws -> ReadResult {
+    func read(_ card: Card, _ variant: OddChip, options: ReadOptions = OddChipFixture.options()) throws -> ReadResult {
         let image = card == .bac ? OddChipFixture.bacOnly : OddChipFixture.prepared.image
-        let chip = try EmulatedChip(
-            image: image,
-            settings: EmulatorSettings(
-                supportsExtendedLength: card != .vietnameseShort, faultPlan: variant.faultPlan,
-                oddities: variant.oddities))
+        var settings = variant.settings
+        if card == .vietnameseShort { settings.supportsExtendedLength = false }
+        let chip = try EmulatedChip(image: image, settings: settings)
         let key: AccessKey = card == .bac ? .mrz(try #require(image.secrets.bacKey)) : .can("000000")
-        return try ReaderSession(transport: chip).readCard(key, options: OddChipFixture.options())
+        return try ReaderSession(transport: chip).readCard(key, options: options)
     }
 
     @Test(
         "Each oddity and all at once: every file byte-identical, genuine, and the notes say what was tolerated",
         arguments: OddChip.variants, Card.allCases)
     func tolerated(_ variant: OddChip, _ card: Card) throws {
+        if variant.bacOnly && card != .bac { return }
         let result = try read(card, variant)
         let image = card == .bac ? OddChipFixture.bacOnly : OddChipFixture.prepared.image
         OddChipFixture.expectGenuine(result, of: image, "\(variant.name), \(card.rawValue)")
@@ -145,32 +155,42 @@ struct OddChipTests {
 
     /// What the report must say it tolerated. A plain answer under secure messaging needs a refusal under secure
     /// messaging: on a BAC card every file is read protected; on a PACE card the chip's refusals of short file
-    /// identifiers and of reads past the end are learnt from EF.CardAccess, read in plain before PACE, and only
-    /// an extended Le (which EF.CardAccess is never read with) is first refused under secure messaging.
+    /// identifiers and of reads past the end are learnt from EF.CardAccess, read in plain before PACE; an
+    /// extended Le (which EF.CardAccess is never read with) and §1.1's over-long read are met under it.
     static func expectedNotes(_ v: OddChip, _ card: Card) -> [String] {
         let o = v.oddities
+        let f = v.faultPlan
         var out: [String] = []
-        if o.readPastEndStatus != nil { out.append("past the end") }
-        if o.shortFileIDStatus != nil { out.append("short file identifier") }
+        let sfi = o.noShortFileIDs || o.shortFileIDAsOffset || f.shortFileIDStatus != nil
+        let plainErrors = o.plainErrors || f.plainErrors
+        let extendedRefused = f.wrongLengthForExtendedLe && card != .vietnameseShort
+        if o.overReadUnauthenticated || f.readPastEndStatus != nil { out.append("past the end") }
+        if sfi { out.append("short file identifier") }
         if o.noStatusObject { out.append("without DO'99'") }
-        let extendedRefused = v.faultPlan.wrongLengthForExtendedLe && card != .vietnameseShort
+        if o.overReadUnauthenticated { out.append("the data was discarded") }
         let plainUnderSM =
-            card == .bac
-            ? o.readPastEndStatus != nil || (o.plainErrorStatus && (o.shortFileIDStatus != nil || extendedRefused))
-            : o.plainErrorStatus && extendedRefused && o.readPastEndStatus == nil
-        if plainUnderSM {
-            out.append("without secure messaging")
-            if !o.plainAnswersCountInSSC { out.append("does not count") }
-        }
+            o.overReadUnauthenticated
+            || (card == .bac
+                ? f.readPastEndStatus != nil || (plainErrors && (sfi || extendedRefused))
+                : plainErrors && extendedRefused && f.readPastEndStatus == nil)
+        if plainUnderSM { out.append("without secure messaging") }
+        if plainUnderSM && f.plainErrorsCounted { out.append("counts its unprotected status answers") }
         return out
     }
 
-    @Test("A textbook chip costs exactly what it did: 17 APDUs for the Vietnamese read, no tolerance notes")
+    @Test(
+        "A textbook chip: 16 APDUs for the Vietnamese read at the floor (EF.COM only when asked: 17), no tolerance notes"
+    )
     func wellBehavedUnchanged() throws {
-        let result = try read(.vietnameseExtended, OddChip(name: "textbook"))
-        #expect(result.apduCount == 17)
-        #expect(result.notes.isEmpty, "\(result.notes)")
-        OddChipFixture.expectGenuine(result, of: OddChipFixture.prepared.image, "textbook")
+        let complete = try read(.vietnameseExtended, OddChip(name: "textbook"))
+        #expect(complete.apduCount == 17)
+        #expect(complete.notes.isEmpty, "\(complete.notes)")
+        OddChipFixture.expectGenuine(complete, of: OddChipFixture.prepared.image, "textbook")
+        var floor = OddChipFixture.options()
+        floor.readsEFCOM = false
+        let result = try read(.vietnameseExtended, OddChip(name: "textbook"), options: floor)
+        #expect(result.apduCount == 16)
+        #expect(result.files[.com] == nil && result.assessment.genuine && result.notes.isEmpty, "\(result.notes)")
     }
 
     @Test("No short identifiers costs one SELECT per file; a refused read past the end, one header read per file")
@@ -178,11 +198,11 @@ struct OddChipTests {
         let baseline = try read(.vietnameseExtended, OddChip(name: "textbook"))
         let files = baseline.files.count + 1  // and EF.CardAccess, read before PACE
         let noSFI = try read(
-            .vietnameseExtended, OddChip(name: "no SFI", oddities: ChipOddities(shortFileIDStatus: .incorrectP1P2)))
+            .vietnameseExtended, OddChip(name: "no SFI", faultPlan: FaultPlan(shortFileIDStatus: .incorrectP1P2)))
         // The first refused READ BINARY, then a SELECT before each file.
         #expect(noSFI.apduCount == baseline.apduCount + 1 + files)
         let headerFirst = try read(
-            .vietnameseExtended, OddChip(name: "past end", oddities: ChipOddities(readPastEndStatus: .endOfFileWarning))
+            .vietnameseExtended, OddChip(name: "past end", faultPlan: FaultPlan(readPastEndStatus: .endOfFileWarning))
         )
         #expect(headerFirst.apduCount == baseline.apduCount + 1 + files)
     }
@@ -191,7 +211,7 @@ struct OddChipTests {
     func wrongKey6988(_ pace: Bool) throws {
         let image = pace ? OddChipFixture.prepared.image : OddChipFixture.bacOnly
         let chip = try EmulatedChip(
-            image: image, settings: EmulatorSettings(oddities: ChipOddities(wrongKeyStatus: .incorrectSMDataObjects)))
+            image: image, settings: EmulatorSettings(oddities: ChipOddities(wrongKey6988: true)))
         let right = try #require(image.secrets.bacKey)
         let wrong = BACKey(
             documentNumber: right.documentNumber, dateOfBirth: "800101", dateOfExpiry: right.dateOfExpiry)
@@ -211,7 +231,7 @@ struct OddChipTests {
         files[.com] = [0x60, 0x05, 0x5F, 0x01, 0x04, 0x30, 0x31]  // LDS version, then the tag list missing
         let odd = Forge.rebuilt(image, files: files)
         // With every oddity too: a 7-byte file on a chip that will not read past the end needs a shorter header read.
-        for oddities in [ChipOddities(), ChipOddities.all] {
+        for oddities in [ChipOddities(), ChipOddities.allOfSection1] {
             let result = try ReaderSession(
                 transport: try EmulatedChip(image: odd, settings: EmulatorSettings(oddities: oddities))
             ).readCard(.can("000000"), options: OddChipFixture.options())
@@ -241,7 +261,7 @@ struct OddChipTests {
         files[.sod] = nil
         files[.com] = [0x60, 0x02, 0xFF, 0xFF]
         let odd = Forge.rebuilt(image, files: files)
-        for oddities in [ChipOddities(), ChipOddities.all] {
+        for oddities in [ChipOddities(), ChipOddities.allOfSection1] {
             let result = try ReaderSession(
                 transport: try EmulatedChip(image: odd, settings: EmulatorSettings(oddities: oddities))
             ).readCard(.can("000000"), options: OddChipFixture.options())

@@ -81,8 +81,11 @@ struct WriterTests {
         let aa = try AsymmetricKey(
             privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.activeAuthenticationKey)))
         #expect(aa.kind == .rsa)
-        #expect(PersoProtocol.octetStrings(in: joined(0x60), tag: 0x60) == [try aa.component("n")])
-        #expect(PersoProtocol.octetStrings(in: joined(0x61), tag: 0x61) == [try aa.component("d")])
+        // The applet's flat form (FIELD.md §2.1): `60 00 04 L n`, `61 00 04 L d`; never the nested one.
+        #expect(Array(joined(0x60).prefix(3)) == [0x60, 0x00, 0x04])
+        #expect(PersoProtocol.flatValue(in: joined(0x60), tag: 0x60) == (try aa.component("n")))
+        #expect(PersoProtocol.flatValue(in: joined(0x61), tag: 0x61) == (try aa.component("d")))
+        #expect(PersoProtocol.octetStrings(in: joined(0x60), tag: 0x60) == nil, "the nested form the applet refuses")
         #expect(!puts.contains { $0.command.p2 == 0x71 }, "an RSA key goes as 60/61, not as the extension")
         let ca = try AsymmetricKey(
             privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.chipAuthenticationKey)))
