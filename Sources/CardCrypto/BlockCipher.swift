@@ -100,26 +100,69 @@ public final class BlockCipher {
         try run(decryptContext, data, iv: iv)
     }
 
+    /// Encrypts `data` padded with ISO/IEC 9797-1 method 2 (CBC with `iv`) and appends the cryptogram to `out`:
+    /// no padded copy of the input is made (the secure-messaging cryptograms).
+    public func encryptPadded(_ data: ArraySlice<UInt8>, iv: [UInt8]?, appendingTo out: inout [UInt8])
+        throws(CryptoError)
+    {
+        let bs = algorithm.blockSize
+        try setIV(encryptContext, iv)
+        let whole = data.count / bs * bs
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: whole + bs))
+        var last = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &last) { block in
+            let rest = data.count - whole
+            for i in 0..<rest { block[i] = data[data.startIndex + whole + i] }
+            block[rest] = 0x80
+        }
+        let ok: Bool = out.withUnsafeMutableBufferPointer { o in
+            var written: Int32 = 0
+            guard let base = o.baseAddress else { return false }
+            if whole > 0 {
+                let done = data.withUnsafeBufferPointer { d in
+                    EVP_CipherUpdate(encryptContext, base + start, &written, d.baseAddress, Int32(whole)) == 1
+                }
+                guard done, Int(written) == whole else { return false }
+            }
+            return withUnsafeBytes(of: &last) { l in
+                EVP_CipherUpdate(
+                    encryptContext, base + start + whole, &written, l.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    Int32(bs)) == 1 && Int(written) == bs
+            }
+        }
+        guard ok else { throw .library("EVP_CipherUpdate") }
+    }
+
+    private func setIV(_ ctx: OpaquePointer, _ iv: [UInt8]?) throws(CryptoError) {
+        guard mode == .cbc else { return }
+        let blockSize = algorithm.blockSize
+        let vector = iv ?? [UInt8](repeating: 0, count: blockSize)
+        guard vector.count == blockSize else {
+            throw CryptoError(code: .invalidInputLength, reason: "IV of \(vector.count) bytes, block is \(blockSize)")
+        }
+        guard EVP_CipherInit_ex2(ctx, nil, nil, vector, -1, nil) == 1 else { throw .library("EVP_CipherInit_ex2") }
+    }
+
     private func run(_ ctx: OpaquePointer, _ data: some Collection<UInt8>, iv: [UInt8]?) throws(CryptoError)
         -> [UInt8]
     {
         let blockSize = algorithm.blockSize
         guard data.count % blockSize == 0 else { throw .invalidInputLength(data.count, blockSize: blockSize) }
         if data.isEmpty { return [] }
-        if mode == .cbc {
-            let vector = iv ?? [UInt8](repeating: 0, count: blockSize)
-            guard vector.count == blockSize else {
-                throw CryptoError(
-                    code: .invalidInputLength, reason: "IV of \(vector.count) bytes, block is \(blockSize)")
-            }
-            guard EVP_CipherInit_ex2(ctx, nil, nil, vector, -1, nil) == 1 else { throw .library("EVP_CipherInit_ex2") }
-        }
-        let input = Array(data)
-        var out = [UInt8](repeating: 0, count: input.count + blockSize)
+        try setIV(ctx, iv)
+        var out = [UInt8](repeating: 0, count: data.count + blockSize)
         var written: Int32 = 0
-        guard EVP_CipherUpdate(ctx, &out, &written, input, Int32(input.count)) == 1 else {
-            throw .library("EVP_CipherUpdate")
-        }
+        // The input in place when it is contiguous (an array or a slice of one); copied otherwise.
+        let done =
+            data.withContiguousStorageIfAvailable { input in
+                EVP_CipherUpdate(ctx, &out, &written, input.baseAddress, Int32(input.count)) == 1
+            }
+            ?? {
+                let input = Array(data)
+                return EVP_CipherUpdate(ctx, &out, &written, input, Int32(input.count)) == 1
+            }()
+        guard done else { throw .library("EVP_CipherUpdate") }
         out.removeLast(out.count - Int(written))
         return out
     }

@@ -65,6 +65,32 @@ public final class CMAC {
         EVP_MAC_free(mac)
     }
 
+    /// The CMAC of the concatenation of `parts` padded with ISO/IEC 9797-1 method 2 to a multiple of `blockSize`,
+    /// truncated to `length` bytes: one context, no copy of the input (the secure-messaging checksums).
+    public func authenticate(padded parts: [ArraySlice<UInt8>], blockSize: Int, length: Int = 16) -> [UInt8] {
+        precondition(blockSize > 0 && blockSize <= 16 && length <= 16)
+        precondition(EVP_MAC_init(ctx, nil, 0, nil) == 1, "EVP_MAC_init (restart) failed")
+        var total = 0
+        for part in parts where !part.isEmpty {
+            total += part.count
+            part.withUnsafeBufferPointer { p in
+                precondition(EVP_MAC_update(ctx, p.baseAddress, p.count) == 1, "EVP_MAC_update failed")
+            }
+        }
+        let padding: (UInt64, UInt64) = (0x80, 0)  // little-endian: 80 00 00 …
+        let padLength = blockSize - total % blockSize
+        withUnsafeBytes(of: padding) { p in
+            precondition(
+                EVP_MAC_update(ctx, p.baseAddress?.assumingMemoryBound(to: UInt8.self), padLength) == 1,
+                "EVP_MAC_update failed")
+        }
+        var out = [UInt8](repeating: 0, count: 16)
+        var written = 0
+        precondition(EVP_MAC_final(ctx, &out, &written, 16) == 1, "EVP_MAC_final failed")
+        if length < 16 { out.removeLast(16 - length) }
+        return out
+    }
+
     /// The full 16-byte CMAC of `data`.
     public func authenticate(_ data: some Collection<UInt8>) -> [UInt8] {
         let input = Array(data)

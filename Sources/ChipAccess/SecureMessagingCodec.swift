@@ -8,14 +8,14 @@ import CardCrypto
 /// Le when a response is expected; DO'8E' = MAC(pad(SSC ‖ pad(header) ‖ DOs)). Response: DO'87'/'85', DO'99'
 /// (status), DO'8E' = MAC(pad(SSC ‖ DOs)). The MAC is always checked before anything is decrypted.
 public enum SecureMessagingCodec {
-    /// Terminal: wraps a plain command.
+    /// Terminal: wraps a plain command. The checksum streams SSC ‖ pad(header) ‖ objects ‖ padding through the MAC
+    /// without building N in memory; `commandMACInput` gives N for the worked examples.
     public static func protect(_ command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> CommandAPDU {
         let cla = command.cla | 0x0C
-        let objects = try commandDataObjects(command, ssc: ssc, keys: keys)
-        let n = commandMACInput(
-            header: [cla, command.ins, command.p1, command.p2], objects: objects, ssc: ssc, blockSize: keys.blockSize)
-        let checksum = try keys.mac(padded: n)
-        var data = objects
+        var data = try commandDataObjects(command, ssc: ssc, keys: keys)
+        let objects = data.count
+        let header = paddedHeader([cla, command.ins, command.p1, command.p2], blockSize: keys.blockSize)
+        let checksum = try keys.mac(parts: [ssc[...], header[...], data[0..<objects]])
         data.append(contentsOf: [0x8E, 0x08])
         data.append(contentsOf: checksum)
         let extended = data.count > CommandAPDU.maxShortData || (command.ne ?? 0) > CommandAPDU.maxShortNe
@@ -26,14 +26,26 @@ public enum SecureMessagingCodec {
 
     /// DO'87' (or DO'85') with the encrypted data, then DO'97' with Le.
     static func commandDataObjects(_ command: CommandAPDU, ssc: [UInt8], keys: SecureMessagingKeys) throws -> [UInt8] {
-        var objects = TLVWriter(capacity: command.data.count + 48)
+        var objects: [UInt8] = []
+        objects.reserveCapacity(command.data.count + 48)
         if !command.data.isEmpty {
-            try writeCryptogram(command.data, ins: command.ins, ssc: ssc, keys: keys, into: &objects)
+            try appendCryptogram(command.data[...], ins: command.ins, ssc: ssc, keys: keys, to: &objects)
         }
         if let ne = command.ne {
-            objects.write(tag: 0x97, value: leBytes(ne))
+            let le = leBytes(ne)
+            objects.append(0x97)
+            objects.append(UInt8(le.count))
+            objects.append(contentsOf: le)
         }
-        return objects.bytes
+        return objects
+    }
+
+    /// The command header padded to a block (ISO/IEC 9797-1 method 2).
+    static func paddedHeader(_ header: [UInt8], blockSize: Int) -> [UInt8] {
+        var out = header
+        out.append(0x80)
+        while out.count < blockSize { out.append(0) }
+        return out
     }
 
     /// N = pad(SSC ‖ pad(header) ‖ objects): what the command checksum covers.
@@ -54,11 +66,30 @@ public enum SecureMessagingCodec {
     static func writeCryptogram(
         _ data: [UInt8], ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys, into writer: inout TLVWriter
     ) throws {
-        let cryptogram = try keys.encrypt(ISO9797Padding.pad(data, blockSize: keys.blockSize), ssc: ssc)
-        if ins & 1 == 1 {
-            writer.write(tag: 0x85, value: cryptogram)
-        } else {
-            writer.write(tag: 0x87, value: [0x01] + cryptogram)
+        var bytes: [UInt8] = []
+        try appendCryptogram(data[...], ins: ins, ssc: ssc, keys: keys, to: &bytes)
+        writer.writeRaw(bytes)
+    }
+
+    /// Appends DO'87' (01 ‖ cryptogram), or DO'85' for odd INS, encrypting in place after its header.
+    static func appendCryptogram(
+        _ data: ArraySlice<UInt8>, ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys, to out: inout [UInt8]
+    ) throws {
+        let cryptogramLength = (data.count / keys.blockSize + 1) * keys.blockSize
+        let odd = ins & 1 == 1
+        out.append(odd ? 0x85 : 0x87)
+        appendLength(cryptogramLength + (odd ? 0 : 1), to: &out)
+        if !odd { out.append(0x01) }
+        try keys.encryptPadded(data, ssc: ssc, appendingTo: &out)
+    }
+
+    /// A BER length field.
+    static func appendLength(_ length: Int, to out: inout [UInt8]) {
+        switch length {
+        case ..<0x80: out.append(UInt8(length))
+        case ..<0x100: out.append(contentsOf: [0x81, UInt8(length)])
+        case ..<0x10000: out.append(contentsOf: [0x82, UInt8(length >> 8), UInt8(length & 0xFF)])
+        default: out.append(contentsOf: [0x83, UInt8(length >> 16), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
         }
     }
 
@@ -89,7 +120,7 @@ public enum SecureMessagingCodec {
         let parts = try split(response.data[...], allowed: [0x85, 0x87, 0x99])
         try verify(parts, ssc: ssc, header: nil, keys: keys, what: "response")
         let data = try decrypt(parts, ssc: ssc, keys: keys)
-        guard let status = parts.objects[0x99] else {
+        guard let status = parts.do99 else {
             return (ResponseAPDU(data: data, statusWord: response.statusWord), true)
         }
         guard status.count == 2 else { throw SecureMessagingError.malformed("DO'99' of \(status.count) bytes") }
@@ -127,7 +158,7 @@ public enum SecureMessagingCodec {
         try verify(parts, ssc: ssc, header: header, keys: keys, what: "command")
         let data = try decrypt(parts, ssc: ssc, keys: keys)
         var ne: Int? = nil
-        if let le = parts.objects[0x97] {
+        if let le = parts.do97 {
             switch le.count {
             case 0: ne = nil
             case 1: ne = le[le.startIndex] == 0 ? 256 : Int(le[le.startIndex])
@@ -149,16 +180,15 @@ public enum SecureMessagingCodec {
     public static func protect(
         response: ResponseAPDU, ins: UInt8, ssc: [UInt8], keys: SecureMessagingKeys, withoutStatusObject: Bool = false
     ) throws -> ResponseAPDU {
-        var objects = TLVWriter(capacity: response.data.count + 48)
+        var data: [UInt8] = []
+        data.reserveCapacity(response.data.count + 48)
         if !response.data.isEmpty {
-            try writeCryptogram(response.data, ins: ins, ssc: ssc, keys: keys, into: &objects)
+            try appendCryptogram(response.data[...], ins: ins, ssc: ssc, keys: keys, to: &data)
         }
         if !withoutStatusObject {
-            objects.write(tag: 0x99, value: [response.statusWord.sw1, response.statusWord.sw2])
+            data.append(contentsOf: [0x99, 0x02, response.statusWord.sw1, response.statusWord.sw2])
         }
-        let checksum = try keys.mac(
-            padded: responseMACInput(objects: objects.bytes, ssc: ssc, blockSize: keys.blockSize))
-        var data = objects.bytes
+        let checksum = try keys.mac(parts: [ssc[...], data[...]])
         data.append(contentsOf: [0x8E, 0x08])
         data.append(contentsOf: checksum)
         return ResponseAPDU(data: data, statusWord: response.statusWord)
@@ -185,11 +215,25 @@ public enum SecureMessagingCodec {
         return [UInt8(v >> 8), UInt8(v & 0xFF)]
     }
 
+    /// The data objects of a protected APDU (slices of its data; nothing copied).
     struct Parts {
-        var objects: [TLVTag: ArraySlice<UInt8>] = [:]
+        var do85: ArraySlice<UInt8>? = nil
+        var do87: ArraySlice<UInt8>? = nil
+        var do97: ArraySlice<UInt8>? = nil
+        var do99: ArraySlice<UInt8>? = nil
         /// The bytes the checksum covers (every object before DO'8E').
         var macInput: ArraySlice<UInt8> = []
         var checksum: ArraySlice<UInt8> = []
+
+        subscript(tag: TLVTag) -> ArraySlice<UInt8>? {
+            switch tag.rawValue {
+            case 0x85: return do85
+            case 0x87: return do87
+            case 0x97: return do97
+            case 0x99: return do99
+            default: return nil
+            }
+        }
     }
 
     /// Splits protected data into its objects; DO'8E' must come last and be 8 bytes; no object twice.
@@ -214,13 +258,18 @@ public enum SecureMessagingCodec {
                 guard allowed.contains(object.tag) else {
                     throw SecureMessagingError.malformed("unexpected data object \(object.tag)")
                 }
-                guard parts.objects[object.tag] == nil else {
+                guard parts[object.tag] == nil else {
                     throw SecureMessagingError.malformed("data object \(object.tag) twice")
                 }
-                if object.tag == 0x85 || object.tag == 0x87, parts.objects[0x85] != nil || parts.objects[0x87] != nil {
+                if object.tag == 0x85 || object.tag == 0x87, parts.do85 != nil || parts.do87 != nil {
                     throw SecureMessagingError.malformed("two cryptograms")
                 }
-                parts.objects[object.tag] = object.value
+                switch object.tag.rawValue {
+                case 0x85: parts.do85 = object.value
+                case 0x87: parts.do87 = object.value
+                case 0x97: parts.do97 = object.value
+                default: parts.do99 = object.value
+                }
             }
         } catch let error as TLVError {
             throw SecureMessagingError.malformed("\(error)")
@@ -230,22 +279,24 @@ public enum SecureMessagingCodec {
     }
 
     static func verify(_ parts: Parts, ssc: [UInt8], header: [UInt8]?, keys: SecureMessagingKeys, what: String) throws {
-        let bs = keys.blockSize
-        let input =
-            header.map { commandMACInput(header: $0, objects: parts.macInput, ssc: ssc, blockSize: bs) }
-            ?? responseMACInput(objects: parts.macInput, ssc: ssc, blockSize: bs)
-        let expected = try keys.mac(padded: input)
+        let expected: [UInt8]
+        if let header {
+            let padded = paddedHeader(header, blockSize: keys.blockSize)
+            expected = try keys.mac(parts: [ssc[...], padded[...], parts.macInput])
+        } else {
+            expected = try keys.mac(parts: [ssc[...], parts.macInput])
+        }
         guard constantTimeEquals(expected, parts.checksum) else { throw SecureMessagingError.badMAC(what) }
     }
 
     static func decrypt(_ parts: Parts, ssc: [UInt8], keys: SecureMessagingKeys) throws -> [UInt8] {
         let cryptogram: ArraySlice<UInt8>
-        if let do87 = parts.objects[0x87] {
+        if let do87 = parts.do87 {
             guard do87.first == 0x01 else {
                 throw SecureMessagingError.malformed("DO'87' without padding indicator 01")
             }
             cryptogram = do87.dropFirst()
-        } else if let do85 = parts.objects[0x85] {
+        } else if let do85 = parts.do85 {
             cryptogram = do85
         } else {
             return []
@@ -253,11 +304,11 @@ public enum SecureMessagingCodec {
         guard !cryptogram.isEmpty, cryptogram.count % keys.blockSize == 0 else {
             throw SecureMessagingError.malformed("cryptogram of \(cryptogram.count) bytes")
         }
-        let padded = try keys.decrypt(cryptogram, ssc: ssc)
-        do {
-            return try ISO9797Padding.unpad(padded)
-        } catch {
-            throw SecureMessagingError.malformed("decrypted data has no padding")
-        }
+        var plain = try keys.decrypt(cryptogram, ssc: ssc)
+        // Strip the padding in place: zeros, then 80.
+        while let last = plain.last, last == 0 { plain.removeLast() }
+        guard plain.last == 0x80 else { throw SecureMessagingError.malformed("decrypted data has no padding") }
+        plain.removeLast()
+        return plain
     }
 }

@@ -65,6 +65,21 @@ public final class SecureMessagingKeys: CustomStringConvertible {
         try encryption.decrypt(cryptogram, iv: iv(for: ssc))
     }
 
+    /// The 8-byte checksum of the concatenation of `parts`, padded here (ISO/IEC 9797-1 method 2): AES-CMAC streams
+    /// the parts through one context; the retail MAC chains them as one buffer.
+    func mac(parts: [ArraySlice<UInt8>]) throws(CryptoError) -> [UInt8] {
+        if let cmac { return cmac.authenticate(padded: parts, blockSize: 16, length: 8) }
+        var input: [UInt8] = []
+        input.reserveCapacity(parts.reduce(8) { $0 + $1.count })
+        for part in parts { input.append(contentsOf: part) }
+        return try mac(padded: ISO9797Padding.pad(input, blockSize: 8))
+    }
+
+    /// Encrypts `data` padded to the block size under the SSC's IV, appended to `out` (no padded copy).
+    func encryptPadded(_ data: ArraySlice<UInt8>, ssc: [UInt8], appendingTo out: inout [UInt8]) throws(CryptoError) {
+        try encryption.encryptPadded(data, iv: iv(for: ssc), appendingTo: &out)
+    }
+
     /// The 8-byte checksum over already padded input (retail MAC or AES-CMAC truncated).
     func mac(padded input: [UInt8]) throws(CryptoError) -> [UInt8] {
         if let retailMAC { return try retailMAC.mac(padded: input) }

@@ -136,6 +136,8 @@ public final class PCSCCard: CardTransport {
     public let reader: String
     private var receiveBuffer = [UInt8](repeating: 0, count: 65536 + 2 + 16)
     private var connected = true
+    /// The card left (or stopped answering): a reset on disconnect has nothing to reset.
+    private var cardGone = false
 
     init(context: PCSCContext, handle: SCARDHANDLE, protocolT1: Bool, atr: [UInt8], reader: String) {
         self.context = context
@@ -146,7 +148,7 @@ public final class PCSCCard: CardTransport {
     }
 
     /// A card left connected is reset on the way out: the next program finds it as it was (FIELD.md §2.6).
-    deinit { if connected { SCardDisconnect(handle, DWORD(SCARD_RESET_CARD)) } }
+    deinit { if connected { SCardDisconnect(handle, DWORD(cardGone ? SCARD_LEAVE_CARD : SCARD_RESET_CARD)) } }
 
     public var capabilities: TransportCapabilities {
         TransportCapabilities(atr: atr, supportsExtendedLength: ATR(atr)?.supportsExtendedLength ?? false)
@@ -167,7 +169,11 @@ public final class PCSCCard: CardTransport {
         let rv = receiveBuffer.withUnsafeMutableBufferPointer { out in
             SCardTransmit(handle, pci, bytes, DWORD(bytes.count), nil, out.baseAddress, &length)
         }
-        guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardTransmit") }
+        guard rv == SCARD_S_SUCCESS else {
+            let error = PCSCError(status: Int(rv), operation: "SCardTransmit")
+            if error.transportError.code == .cardRemoved { cardGone = true }
+            throw error
+        }
         guard length >= 2 else { throw PCSCError(status: 0x8010_0013, operation: "SCardTransmit (short answer)") }
         do {
             return try ResponseAPDU(bytes: receiveBuffer[0..<Int(length)])
@@ -190,7 +196,7 @@ public final class PCSCCard: CardTransport {
     /// until a reset would refuse the next program's BAC, FIELD.md §2.6).
     public func disconnect(reset: Bool = true) {
         guard connected else { return }
-        SCardDisconnect(handle, DWORD(reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD))
+        SCardDisconnect(handle, DWORD(reset && !cardGone ? SCARD_RESET_CARD : SCARD_LEAVE_CARD))
         connected = false
     }
 }

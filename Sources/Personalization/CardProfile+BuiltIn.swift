@@ -74,6 +74,37 @@ extension CardProfile {
           DG14: 2048
           DG15: 1024
         """#,
+        "jmrtd-applet-td1": #"""
+        # A development card on JMRTD's Java Card passport applet (FIELD.md §2): what the running applet takes. BAC only
+        # (no PACE, no CAN, no chip options), an RSA-1024 Active Authentication key in its flat PUT DATA form, no Chip
+        # Authentication (the applet's needs a binary-curve key with EAC), short APDUs. Secrets cross the reader in clear:
+        # for development cards only. The record format is the Vietnamese one; the MRZ is TD1.
+        name: jmrtd-applet-td1
+        description: JMRTD passport applet, ICAO 9303 LDS1 ID-1 card, TD1 MRZ, BAC, RSA-1024 Active Authentication
+        application: A0000002471001
+        accessControl:
+          bac: true                          # the only access control the applet has
+        activeAuthentication:
+          key: rsa1024                       # the applet takes RSA-1024 only (a 2048-bit modulus is refused, 6F00)
+          hash: SHA-1
+        securityObject:
+          dataGroupHash: SHA-256
+          signatureHash: SHA-256
+          rsaPSS: false
+          version: 0
+        dataGroups: [1, 2, 15]
+        perso:
+          commandSet: jmrtd-applet
+        mrz:
+          format: TD1
+          nameTruncation: cut
+        capacities:
+          EF.COM: 64
+          EF.SOD: 4096
+          DG1: 256
+          DG2: 32000
+          DG15: 1024
+        """#,
         "vn-cccd-2021": #"""
         # Vietnam's chip citizen identity card (CCCD, 2021 issue), as ../shared/CCCD.md describes it.
         # A card profile is data: a new card kind is a new file. Algorithms are settings, never hard-coded.

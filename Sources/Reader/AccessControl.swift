@@ -62,16 +62,26 @@ extension ReaderSession {
 
     /// EF.CardAccess read in plain by its short identifier, before any application is selected (never after
     /// SELECT MF, which the CCCD refuses). Nil when the card has none: any refusal of it (6A82, 6986 from a chip
-    /// with no current EF, 6985, …) means "no PACE offered", and BAC follows.
-    public func readCardAccess() throws -> SecurityInfos? {
+    /// with no current EF, 6985, …) means "no PACE offered", and BAC follows. `bySelect`: SELECT it by its file
+    /// identifier instead (the last resort for a key only PACE can use, on a chip without short identifiers).
+    public func readCardAccess(bySelect: Bool = false) throws -> SecurityInfos? {
         let bytes: [UInt8]
+        let wasSelecting = selectsFilesByIdentifier
+        if bySelect { selectsFilesByIdentifier = true }
         do {
             // A short Le: EF.CardAccess is small, and a chip's limits are learnt under secure messaging.
-            bytes = try readFile(.cardAccess, firstReadLimit: 256)
+            bytes = try readFile(.cardAccess, firstReadLimit: 256, selectFallback: false)
+            if bySelect {
+                note("the chip refuses READ BINARY by short file identifier; files were selected by identifier")
+            }
         } catch let error as ReaderError where error.code == .fileUnreadable {
+            selectsFilesByIdentifier = wasSelecting
             return nil
         } catch let error as ReaderError where error.statusWord != nil && !error.endsTheRead {
-            note("EF.CardAccess was refused (\(error.statusWord?.hex ?? "")): the chip offers no PACE")
+            selectsFilesByIdentifier = wasSelecting
+            if error.statusWord != .fileNotFound {
+                note("EF.CardAccess was refused (\(error.statusWord?.hex ?? "")): the chip offers no PACE")
+            }
             return nil
         }
         guard !bytes.isEmpty else { return nil }
@@ -89,7 +99,15 @@ extension ReaderSession {
     public func authenticate(_ key: AccessKey, options: ReadOptions = .init()) throws {
         closeSecureMessaging()
         paceResult = nil
-        let cardAccess = try readCardAccess()
+        var cardAccess = try readCardAccess()
+        if cardAccess == nil, key.kind != "MRZ" {
+            // Only PACE can use this key: before giving up, SELECT EF.CardAccess (a chip without short file
+            // identifiers refuses the read by SFI; ICAO 9303-10 asks for one, so this costs nothing on others).
+            cardAccess = try readCardAccess(bySelect: true)
+            if cardAccess != nil {
+                note("EF.CardAccess was refused by short file identifier and read by SELECT")
+            }
+        }
         if let cardAccess, let choice = Self.choosePACE(cardAccess) {
             do {
                 paceResult = try performPACE(key, cardAccess: cardAccess)

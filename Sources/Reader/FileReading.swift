@@ -15,9 +15,10 @@ extension ReaderSession {
         try readFile(file, firstReadLimit: nil)
     }
 
-    func readFile(_ file: LDSFile, firstReadLimit: Int?) throws -> [UInt8] {
+    /// `selectFallback` false: a refusal by short file identifier is final (EF.CardAccess: "no PACE offered").
+    func readFile(_ file: LDSFile, firstReadLimit: Int?, selectFallback: Bool = true) throws -> [UInt8] {
         let what = "reading \(file.name)"
-        var data = try firstChunk(of: file, limit: firstReadLimit, doing: what)
+        var data = try firstChunk(of: file, limit: firstReadLimit, selectFallback: selectFallback, doing: what)
         guard !data.isEmpty else { return data }
         let total = try totalLength(of: data, file: file)
         report(.reading(file: file.name, bytes: min(data.count, total), of: total))
@@ -45,7 +46,7 @@ extension ReaderSession {
 
     /// The first chunk of a file, by short file identifier unless the chip refuses those (then SELECT), at the
     /// largest Le unless the chip refuses to read past the end (then the header alone).
-    func firstChunk(of file: LDSFile, limit: Int?, doing what: String) throws -> [UInt8] {
+    func firstChunk(of file: LDSFile, limit: Int?, selectFallback: Bool = true, doing what: String) throws -> [UInt8] {
         var bySFI = !selectsFilesByIdentifier
         if !bySFI { try selectFile(file, doing: what) }
         // On a chip that refuses to read past the end, a file shorter than the usual header read is asked for in
@@ -59,7 +60,7 @@ extension ReaderSession {
                     bySFI: bySFI, doing: what)
             } catch let refusal as ChunkRefusal {
                 switch refusal {
-                case .shortFileIDRefused(let sw) where bySFI:
+                case .shortFileIDRefused(let sw) where bySFI && selectFallback:
                     // Either the chip has no short identifiers or the file is missing: SELECT tells which.
                     try selectFile(file, doing: what)
                     bySFI = false

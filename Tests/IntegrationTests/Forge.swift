@@ -85,13 +85,15 @@ struct Forge {
     var trust: TrustStore { TrustStore(anchors: [issuer.csca]) }
 
     /// Reads `image` in-process with the sample CAN; returns the result and the thread's CPU time for the read.
-    func read(_ image: CardImage, trusted: Bool = true, today: CalendarDate = Forge.today) throws -> (
-        ReadResult, Duration
-    ) {
+    /// `readsEFCOM`: EF.COM too (to see its list disagree with EF.SOD's).
+    func read(_ image: CardImage, trusted: Bool = true, today: CalendarDate = Forge.today, readsEFCOM: Bool = false)
+        throws -> (ReadResult, Duration)
+    {
         let chip = try EmulatedChip(image: image)
         let start = Self.threadCPUTime()
-        let result = try ReaderSession(transport: chip).readCard(
-            .can("000000"), options: ReadOptions(trust: trusted ? trust : nil, today: today))
+        var options = ReadOptions(trust: trusted ? trust : nil, today: today)
+        options.readsEFCOM = readsEFCOM
+        let result = try ReaderSession(transport: chip).readCard(.can("000000"), options: options)
         return (result, Self.threadCPUTime() - start)
     }
 

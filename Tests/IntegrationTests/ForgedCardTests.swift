@@ -268,11 +268,11 @@ struct ForgedCardTests {
     @Test("Notes: EF.COM and EF.SOD disagreeing is said, and what EF.SOD signs is read")
     func comMismatchNote() throws {
         let (forge, image) = try ForgedCard.dg14HiddenFromCOM.make()
-        let (result, _) = try forge.read(image)
+        let (result, _) = try forge.read(image, readsEFCOM: true)
         #expect(result.notes.contains { $0.contains("EF.SOD signs DG14, which EF.COM does not list") })
         #expect(result.checks.chipAuthentication.status == .passed)
         let (_, extra) = try ForgedCard.unsignedExtraInCOM.make()
-        let (extraResult, _) = try forge.read(extra)
+        let (extraResult, _) = try forge.read(extra, readsEFCOM: true)
         #expect(extraResult.files[.dataGroup(11)] == nil)
         #expect(extraResult.notes.contains { $0.contains("EF.COM lists DG11, which EF.SOD does not sign") })
     }

@@ -79,7 +79,8 @@ struct PCSCReadTests {
         #expect(
             dg13.fullName == "Nguyễn Văn A"
                 && dg13.placeOfResidence == "Số 1 Phố Tràng Tiền, Phường Tràng Tiền, Quận Hoàn Kiếm, Hà Nội")
-        #expect(result.apduCount == 17)
+        // At the floor: EF.COM is not read (EF.SOD decides what is).
+        #expect(result.apduCount == 16 && result.files[.com] == nil)
     }
 
     @Test("A wrong CAN through pcscd: access denied with 6300")
@@ -143,8 +144,9 @@ struct PCSCReadTests {
         defer { try? FileManager.default.removeItem(atPath: trust) }
         let (result, cli) = try withVirtualCard(try EmulatedChip(image: clone)) { context in
             let card = try context.connect(reader: Self.readerName)
-            let result = try ReaderSession(transport: card).readCard(
-                .can("000000"), options: ReadOptions(trust: forge.trust, today: Self.today))
+            var options = ReadOptions(trust: forge.trust, today: Self.today)
+            options.readsEFCOM = true  // to see EF.COM's list disagree with EF.SOD's
+            let result = try ReaderSession(transport: card).readCard(.can("000000"), options: options)
             card.disconnect(reset: true)
             return (result, try readThroughCLI(trust: trust))
         }
@@ -288,6 +290,94 @@ struct PCSCReadTests {
             }
             if name == "both" { #expect(notes.contains("probed"), "\(notes)") }
             #expect(notes.contains("short file identifier") && notes.contains("past the end"), "\(name): \(notes)")
+        }
+    }
+
+    @Test(
+        "FIELD.md §2.6 through pcscd: a reader that leaves the card without a reset gets the next BAC refused (6982); disconnecting with a reset (cccd read's way) leaves it readable"
+    )
+    func bacStateNeedsReset() throws {
+        let image = FieldChipTests.image
+        let chip = try EmulatedChip(image: image, settings: .personality(.jmrtdApplet))
+        let key = AccessKey.mrz(try #require(image.secrets.bacKey))
+        try withVirtualCard(chip) { context in
+            let first = try context.connect(reader: Self.readerName)
+            let result = try ReaderSession(transport: first).readCard(key, options: OddChipFixture.options())
+            OddChipFixture.expectGenuine(result, of: image, "§2 applet through pcscd")
+            first.disconnect(reset: false)  // SCARD_LEAVE_CARD: the applet keeps BAC's state
+            let second = try context.connect(reader: Self.readerName)
+            do {
+                _ = try ReaderSession(transport: second).readCard(key, options: OddChipFixture.options())
+                Issue.record("BAC worked on a card left in BAC state")
+            } catch let error as ReaderError {
+                #expect(error.statusWord == .securityStatusNotSatisfied, "\(error)")
+            }
+            second.disconnect()  // with a reset, as every program of this toolchain does
+            let third = try context.connect(reader: Self.readerName)
+            defer { third.disconnect() }
+            let again = try ReaderSession(transport: third).readCard(key, options: OddChipFixture.options())
+            OddChipFixture.expectGenuine(again, of: image, "§2 applet after a reset")
+            // A card left in BAC state by another program: connecting with a reset reads it.
+            third.disconnect(reset: false)
+            let fourth = try context.connect(reader: Self.readerName, reset: true)
+            defer { fourth.disconnect() }
+            OddChipFixture.expectGenuine(
+                try ReaderSession(transport: fourth).readCard(key, options: OddChipFixture.options()), of: image,
+                "§2 applet, reset on connect")
+        }
+    }
+
+    @Test(
+        "cccd perso --readers with jmrtd-applet on a blank chip with the running applet's personality (FIELD.md §2) through pcscd: issued, read back genuine, and read again by cccd read twice in a row"
+    )
+    func jmrtdAppletPersoThroughPCSC() throws {
+        let work = NSTemporaryDirectory() + "cccdkit-jmrtd-pcsc-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let pki = try TestPKI()
+        try pki.write(to: work + "/pki")
+        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: work + "/portrait.jpg"))
+        let records = SampleRecord.batch(count: 1, seed: 23, portrait: "portrait.jpg", today: Self.today)
+        try SampleRecord.jsonLines(records).write(toFile: work + "/batch.jsonl", atomically: true, encoding: .utf8)
+
+        let context = try PCSCContext()
+        try #require(context.readers().contains(Self.readerName), "pcscd with vsmartcard-vpcd is not running")
+        try context.waitForRemoval(reader: Self.readerName, timeout: 15)
+        let emulator = Process()
+        emulator.executableURL = URL(fileURLWithPath: CommandLineRunner.root + "/.build/debug/cccd")
+        emulator.arguments = [
+            "emulate", "--blank", "--command-set", "jmrtd-applet", "--oddity", "jmrtd-applet", "--save",
+            work + "/issued.json", "--vpcd", "127.0.0.1:\(Self.port)",
+        ]
+        emulator.standardError = FileHandle.nullDevice
+        try emulator.run()
+        defer {
+            emulator.terminate()
+            emulator.waitUntilExit()
+            try? context.waitForRemoval(reader: Self.readerName, timeout: 15)
+        }
+        _ = try context.waitForCard(reader: Self.readerName, timeout: 15)
+        let perso = try CommandLineRunner.run(
+            [
+                "perso", "--batch", "batch.jsonl", "--signer", "pki", "--journal", "j.db", "--readers",
+                Self.readerName, "--profile", "jmrtd-applet-td1", "--json",
+            ], in: work)
+        #expect(perso.status == 0, "\(perso.stdout) \(perso.stderr)")
+        #expect(perso.json?["issued"] as? Int == 1 && perso.json?["spoiled"] as? Int == 0, "\(perso.stdout)")
+        let image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: work + "/issued.json")))
+        #expect(image.secrets.can == nil && image.content(of: .dataGroup(15)) != nil)
+        let record = try #require(records.first)
+        func yymmdd(_ iso: String?) -> String {
+            guard let iso, iso.count == 10 else { return "991231" }
+            return String(iso.dropFirst(2)).replacingOccurrences(of: "-", with: "")
+        }
+        let key = ["--id", record.idNumber, "--dob", yymmdd(record.dateOfBirth), "--doe", yymmdd(record.dateOfExpiry)]
+        for round in 1...2 {
+            let read = try CommandLineRunner.run(
+                ["read", "--reader", Self.readerName, "--trust", "pki/csca.crt", "--json", "--wait", "5"] + key,
+                in: work)
+            #expect(read.status == 0, "read \(round): \(read.stderr) \(read.stdout)")
+            #expect(read.json?["genuine"] as? Bool == true, "read \(round)")
         }
     }
 
