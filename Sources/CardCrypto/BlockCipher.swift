@@ -90,14 +90,37 @@ public final class BlockCipher {
         EVP_CIPHER_free(cipher)
     }
 
+    // CBC with a new IV per message without re-initialising the context: OpenSSL 3.0 looks parameters up by name on
+    // every EVP_CipherInit_ex2, which costs more than encrypting a short message. A CBC context chains from its last
+    // ciphertext block, which is known here, so a new IV is applied to the first block instead: encrypting,
+    // P1' = P1 ⊕ IV ⊕ chain; decrypting, P1 = D(C1) ⊕ chain ⊕ IV. Unknown chain (first use, a failed call): a real
+    // re-initialisation. The tests hold this to fresh contexts and the published vectors.
+    private typealias Block = (UInt64, UInt64)
+    private var encryptChain: Block = (0, 0)
+    private var encryptChainKnown = false
+    private var decryptChain: Block = (0, 0)
+    private var decryptChainKnown = false
+
+    /// Encrypts whole blocks of an array (no generic path: the secure-messaging IVs).
+    public func encrypt(_ data: [UInt8], iv: [UInt8]? = nil) throws(CryptoError) -> [UInt8] {
+        try data.withUnsafeBufferPointer { d throws(CryptoError) in try runContiguous(encrypting: true, d, iv: iv) }
+    }
+
+    /// Decrypts whole blocks of a slice in place of its storage (no copy of the input: the cryptograms).
+    public func decrypt(_ data: ArraySlice<UInt8>, iv: [UInt8]? = nil) throws(CryptoError) -> [UInt8] {
+        try data.withUnsafeBufferPointer { d throws(CryptoError) in try runContiguous(encrypting: false, d, iv: iv) }
+    }
+
     /// Encrypts whole blocks. `iv` (CBC only) defaults to zeros.
     public func encrypt(_ data: some Collection<UInt8>, iv: [UInt8]? = nil) throws(CryptoError) -> [UInt8] {
-        try run(encryptContext, data, iv: iv)
+        let input = Array(data)
+        return try encrypt(input, iv: iv)
     }
 
     /// Decrypts whole blocks. `iv` (CBC only) defaults to zeros.
     public func decrypt(_ data: some Collection<UInt8>, iv: [UInt8]? = nil) throws(CryptoError) -> [UInt8] {
-        try run(decryptContext, data, iv: iv)
+        let input = Array(data)
+        return try decrypt(input[...], iv: iv)
     }
 
     /// Encrypts `data` padded with ISO/IEC 9797-1 method 2 (CBC with `iv`) and appends the cryptogram to `out`:
@@ -106,32 +129,142 @@ public final class BlockCipher {
         throws(CryptoError)
     {
         let bs = algorithm.blockSize
-        try setIV(encryptContext, iv)
         let whole = data.count / bs * bs
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: whole + bs))
-        var last = (UInt64(0), UInt64(0))
+        var last: Block = (0, 0)
         withUnsafeMutableBytes(of: &last) { block in
             let rest = data.count - whole
             for i in 0..<rest { block[i] = data[data.startIndex + whole + i] }
             block[rest] = 0x80
         }
-        let ok: Bool = out.withUnsafeMutableBufferPointer { o in
-            var written: Int32 = 0
-            guard let base = o.baseAddress else { return false }
-            if whole > 0 {
-                let done = data.withUnsafeBufferPointer { d in
-                    EVP_CipherUpdate(encryptContext, base + start, &written, d.baseAddress, Int32(whole)) == 1
+        try out.withUnsafeMutableBufferPointer { o throws(CryptoError) in
+            try data.withUnsafeBufferPointer { d throws(CryptoError) in
+                try withUnsafeBytes(of: &last) { l throws(CryptoError) in
+                    let lastBlock = UnsafeBufferPointer(start: l.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bs)
+                    let head = UnsafeBufferPointer(rebasing: d[0..<whole])
+                    try encryptSegments(head, lastBlock, iv: iv, out: o.baseAddress! + start)
                 }
-                guard done, Int(written) == whole else { return false }
-            }
-            return withUnsafeBytes(of: &last) { l in
-                EVP_CipherUpdate(
-                    encryptContext, base + start + whole, &written, l.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    Int32(bs)) == 1 && Int(written) == bs
             }
         }
+    }
+
+    /// Encrypts the first `count` bytes of `buffer` in place (CBC from a zero IV): one call for the whole chain
+    /// (OpenSSL's CBC takes the same buffer as input and output; the first block is read before it is written).
+    func encryptInPlace(_ buffer: inout [UInt8], count: Int) throws(CryptoError) {
+        precondition(count % algorithm.blockSize == 0 && count <= buffer.count && count > 0)
+        try buffer.withUnsafeMutableBufferPointer { b throws(CryptoError) in
+            try encryptSegments(
+                UnsafeBufferPointer(start: b.baseAddress, count: count), UnsafeBufferPointer(start: nil, count: 0),
+                iv: nil, out: b.baseAddress!)
+        }
+    }
+
+    /// Encrypts `first` then `second` (each whole blocks) as one CBC message under `iv` into `out`.
+    private func encryptSegments(
+        _ first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>, iv: [UInt8]?,
+        out: UnsafeMutablePointer<UInt8>
+    ) throws(CryptoError) {
+        let bs = algorithm.blockSize
+        let total = first.count + second.count
+        guard total % bs == 0 else { throw .invalidInputLength(total, blockSize: bs) }
+        if total == 0 { return }
+        var written: Int32 = 0
+        func update(_ input: UnsafePointer<UInt8>?, _ count: Int, _ at: Int) -> Bool {
+            guard count > 0 else { return true }
+            return EVP_CipherUpdate(encryptContext, out + at, &written, input, Int32(count)) == 1
+                && Int(written) == count
+        }
+        var ok: Bool
+        if mode == .ecb {
+            ok = update(first.baseAddress, first.count, 0) && update(second.baseAddress, second.count, first.count)
+        } else {
+            // The first block, with the IV applied by XOR when the context's chain is known.
+            var block: Block = (0, 0)
+            let source = first.count > 0 ? first : second
+            withUnsafeMutableBytes(of: &block) { b in
+                for i in 0..<bs { b[i] = source[i] }
+            }
+            if encryptChainKnown {
+                withUnsafeMutableBytes(of: &block) { b in
+                    withUnsafeBytes(of: encryptChain) { c in
+                        for i in 0..<bs { b[i] ^= c[i] ^ (iv.map { $0[i] } ?? 0) }
+                    }
+                }
+            } else {
+                try setIV(encryptContext, iv)
+            }
+            ok = withUnsafeBytes(of: &block) { b in update(b.baseAddress?.assumingMemoryBound(to: UInt8.self), bs, 0) }
+            if first.count > 0 {
+                ok = ok && update(first.baseAddress! + bs, first.count - bs, bs)
+                    && update(second.baseAddress, second.count, first.count)
+            } else {
+                ok = ok && update(second.baseAddress! + bs, second.count - bs, bs)
+            }
+            if ok {
+                withUnsafeMutableBytes(of: &encryptChain) { c in
+                    for i in 0..<bs { c[i] = out[total - bs + i] }
+                }
+            }
+            encryptChainKnown = ok
+        }
         guard ok else { throw .library("EVP_CipherUpdate") }
+    }
+
+    private func runContiguous(encrypting: Bool, _ input: UnsafeBufferPointer<UInt8>, iv: [UInt8]?)
+        throws(CryptoError) -> [UInt8]
+    {
+        let bs = algorithm.blockSize
+        guard input.count % bs == 0 else { throw .invalidInputLength(input.count, blockSize: bs) }
+        if input.isEmpty { return [] }
+        if let iv, mode == .cbc, iv.count != bs {
+            throw CryptoError(code: .invalidInputLength, reason: "IV of \(iv.count) bytes, block is \(bs)")
+        }
+        var failure: CryptoError? = nil
+        let out = [UInt8](unsafeUninitializedCapacity: input.count + bs) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            do throws(CryptoError) {
+                if encrypting {
+                    try encryptSegments(input, UnsafeBufferPointer(start: nil, count: 0), iv: iv, out: base)
+                } else {
+                    try decryptBlocks(input, iv: iv, out: base)
+                }
+                count = input.count
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return out
+    }
+
+    private func decryptBlocks(_ input: UnsafeBufferPointer<UInt8>, iv: [UInt8]?, out: UnsafeMutablePointer<UInt8>)
+        throws(CryptoError)
+    {
+        let bs = algorithm.blockSize
+        var written: Int32 = 0
+        if mode == .cbc && !decryptChainKnown { try setIV(decryptContext, iv) }
+        let ok =
+            EVP_CipherUpdate(decryptContext, out, &written, input.baseAddress, Int32(input.count)) == 1
+            && Int(written) == input.count
+        guard mode == .cbc else {
+            guard ok else { throw .library("EVP_CipherUpdate") }
+            return
+        }
+        guard ok else {
+            decryptChainKnown = false
+            throw .library("EVP_CipherUpdate")
+        }
+        if decryptChainKnown {
+            withUnsafeBytes(of: decryptChain) { c in
+                for i in 0..<bs { out[i] ^= c[i] ^ (iv.map { $0[i] } ?? 0) }
+            }
+        }
+        withUnsafeMutableBytes(of: &decryptChain) { c in
+            for i in 0..<bs { c[i] = input[input.count - bs + i] }
+        }
+        decryptChainKnown = true
     }
 
     private func setIV(_ ctx: OpaquePointer, _ iv: [UInt8]?) throws(CryptoError) {
@@ -142,28 +275,5 @@ public final class BlockCipher {
             throw CryptoError(code: .invalidInputLength, reason: "IV of \(vector.count) bytes, block is \(blockSize)")
         }
         guard EVP_CipherInit_ex2(ctx, nil, nil, vector, -1, nil) == 1 else { throw .library("EVP_CipherInit_ex2") }
-    }
-
-    private func run(_ ctx: OpaquePointer, _ data: some Collection<UInt8>, iv: [UInt8]?) throws(CryptoError)
-        -> [UInt8]
-    {
-        let blockSize = algorithm.blockSize
-        guard data.count % blockSize == 0 else { throw .invalidInputLength(data.count, blockSize: blockSize) }
-        if data.isEmpty { return [] }
-        try setIV(ctx, iv)
-        var out = [UInt8](repeating: 0, count: data.count + blockSize)
-        var written: Int32 = 0
-        // The input in place when it is contiguous (an array or a slice of one); copied otherwise.
-        let done =
-            data.withContiguousStorageIfAvailable { input in
-                EVP_CipherUpdate(ctx, &out, &written, input.baseAddress, Int32(input.count)) == 1
-            }
-            ?? {
-                let input = Array(data)
-                return EVP_CipherUpdate(ctx, &out, &written, input, Int32(input.count)) == 1
-            }()
-        guard done else { throw .library("EVP_CipherUpdate") }
-        out.removeLast(out.count - Int(written))
-        return out
     }
 }

@@ -23,6 +23,7 @@ public enum SecureRandom {
 }
 
 /// Compares two byte strings in time that depends only on their lengths (for MACs and tokens).
+@inlinable
 public func constantTimeEquals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
     var diff: UInt8 = 0

@@ -68,7 +68,12 @@ public final class CMAC {
     /// The CMAC of the concatenation of `parts` padded with ISO/IEC 9797-1 method 2 to a multiple of `blockSize`,
     /// truncated to `length` bytes: one context, no copy of the input (the secure-messaging checksums).
     public func authenticate(padded parts: [ArraySlice<UInt8>], blockSize: Int, length: Int = 16) -> [UInt8] {
-        precondition(blockSize > 0 && blockSize <= 16 && length <= 16)
+        precondition(blockSize > 0 && blockSize <= 16)
+        return stream(parts, padTo: blockSize, length: length)
+    }
+
+    private func stream(_ parts: [ArraySlice<UInt8>], padTo blockSize: Int?, length: Int) -> [UInt8] {
+        precondition(length <= 16)
         precondition(EVP_MAC_init(ctx, nil, 0, nil) == 1, "EVP_MAC_init (restart) failed")
         var total = 0
         for part in parts where !part.isEmpty {
@@ -77,18 +82,24 @@ public final class CMAC {
                 precondition(EVP_MAC_update(ctx, p.baseAddress, p.count) == 1, "EVP_MAC_update failed")
             }
         }
-        let padding: (UInt64, UInt64) = (0x80, 0)  // little-endian: 80 00 00 …
-        let padLength = blockSize - total % blockSize
-        withUnsafeBytes(of: padding) { p in
+        let padding: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8) = (0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let padLength = blockSize.map { $0 - total % $0 } ?? 0
+        if padLength > 0 { withUnsafeBytes(of: padding) { p in
             precondition(
                 EVP_MAC_update(ctx, p.baseAddress?.assumingMemoryBound(to: UInt8.self), padLength) == 1,
                 "EVP_MAC_update failed")
-        }
+        } }
         var out = [UInt8](repeating: 0, count: 16)
         var written = 0
         precondition(EVP_MAC_final(ctx, &out, &written, 16) == 1, "EVP_MAC_final failed")
         if length < 16 { out.removeLast(16 - length) }
         return out
+    }
+
+    /// The full 16-byte CMAC of an array (no generic path).
+    public func authenticate(_ data: [UInt8]) -> [UInt8] {
+        stream([data[...]], padTo: nil, length: 16)
     }
 
     /// The full 16-byte CMAC of `data`.
@@ -100,5 +111,91 @@ public final class CMAC {
         precondition(EVP_MAC_update(ctx, input, input.count) == 1, "EVP_MAC_update failed")
         precondition(EVP_MAC_final(ctx, &out, &length, out.count) == 1, "EVP_MAC_final failed")
         return Array(out[..<length])
+    }
+}
+
+/// AES-CMAC (NIST SP 800-38B) of input padded with ISO/IEC 9797-1 method 2, computed as one AES-CBC pass: the
+/// padded message is a whole number of blocks, so CMAC is the last block of CBC-encrypting it from a zero IV with
+/// its last block XORed with the subkey K1. OpenSSL 3.0's EVP_MAC CMAC makes one cipher call per block; this makes
+/// one per message (the secure-messaging checksums). Held to RFC 4493 and to `CMAC` (EVP_MAC) in the tests.
+public final class PaddedCMAC {
+    private let cbc: BlockCipher
+    private let k1: [UInt8]
+    /// The message is copied here and encrypted in place: no allocation per checksum once it is large enough.
+    private var scratch: [UInt8] = []
+
+    public init(key: some Collection<UInt8>) throws(CryptoError) {
+        let key = Array(key)
+        let algorithm = try CipherAlgorithm.aes(keyLength: key.count)
+        cbc = try BlockCipher(algorithm, mode: .cbc, key: key)
+        // L = E(K, 0^128); K1 = L << 1, XOR 0x87 into the last byte when L's top bit was set (SP 800-38B §6.1).
+        let l = try BlockCipher(algorithm, mode: .ecb, key: key).encrypt([UInt8](repeating: 0, count: 16))
+        var k = [UInt8](repeating: 0, count: 16)
+        for i in 0..<16 { k[i] = l[i] << 1 | (i < 15 ? l[i + 1] >> 7 : 0) }
+        if l[0] & 0x80 != 0 { k[15] ^= 0x87 }
+        k1 = k
+    }
+
+    /// The secure-messaging checksum: CMAC of pad(`prefix` ‖ [pad(`header`)] ‖ `objects`), truncated to `length`
+    /// (ICAO 9303-11 §9.8.6: N = pad(SSC ‖ pad(CmdHeader) ‖ DOs) for a command, pad(SSC ‖ DOs) for a response),
+    /// built in the scratch buffer without allocating.
+    public func authenticate(
+        prefix: [UInt8], header: (UInt8, UInt8, UInt8, UInt8)?, objects: ArraySlice<UInt8>, length: Int
+    ) throws(CryptoError) -> [UInt8] {
+        precondition(length <= 16 && prefix.count <= 16)
+        let headerBlock = header == nil ? 0 : 16
+        let total = prefix.count + headerBlock + objects.count
+        let n = (total / 16 + 1) * 16
+        if scratch.count < n { scratch = [UInt8](repeating: 0, count: max(n, 2 * scratch.count)) }
+        scratch.withUnsafeMutableBufferPointer { s in
+            var at = 0
+            for b in prefix {
+                s[at] = b
+                at += 1
+            }
+            if let (a, b, c, d) = header {
+                s[at] = a
+                s[at + 1] = b
+                s[at + 2] = c
+                s[at + 3] = d
+                s[at + 4] = 0x80
+                for i in at + 5..<at + 16 { s[i] = 0 }
+                at += 16
+            }
+            if !objects.isEmpty {
+                objects.withUnsafeBufferPointer { p in
+                    s.baseAddress!.advanced(by: at).update(from: p.baseAddress!, count: p.count)
+                }
+                at += objects.count
+            }
+            s[at] = 0x80
+            for i in at + 1..<n { s[i] = 0 }
+            for i in 0..<16 { s[n - 16 + i] ^= k1[i] }
+        }
+        try cbc.encryptInPlace(&scratch, count: n)
+        return Array(scratch[(n - 16)..<(n - 16 + length)])
+    }
+
+    /// The CMAC of the concatenation of `parts` padded (method 2) to whole 16-byte blocks, truncated to `length`.
+    public func authenticate(padded parts: [ArraySlice<UInt8>], length: Int = 16) throws(CryptoError) -> [UInt8] {
+        precondition(length <= 16)
+        var total = 0
+        for part in parts { total += part.count }
+        let n = (total / 16 + 1) * 16
+        if scratch.count < n { scratch = [UInt8](repeating: 0, count: max(n, 2 * scratch.count)) }
+        scratch.withUnsafeMutableBufferPointer { s in
+            var at = 0
+            for part in parts where !part.isEmpty {
+                part.withUnsafeBufferPointer { p in
+                    s.baseAddress!.advanced(by: at).update(from: p.baseAddress!, count: p.count)
+                }
+                at += part.count
+            }
+            s[at] = 0x80
+            for i in at + 1..<n { s[i] = 0 }
+            for i in 0..<16 { s[n - 16 + i] ^= k1[i] }
+        }
+        try cbc.encryptInPlace(&scratch, count: n)
+        return Array(scratch[(n - 16)..<(n - 16 + length)])
     }
 }

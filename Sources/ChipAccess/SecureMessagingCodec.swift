@@ -14,8 +14,8 @@ public enum SecureMessagingCodec {
         let cla = command.cla | 0x0C
         var data = try commandDataObjects(command, ssc: ssc, keys: keys)
         let objects = data.count
-        let header = paddedHeader([cla, command.ins, command.p1, command.p2], blockSize: keys.blockSize)
-        let checksum = try keys.mac(parts: [ssc[...], header[...], data[0..<objects]])
+        let checksum = try keys.mac(
+            ssc: ssc, header: [cla, command.ins, command.p1, command.p2], objects: data[0..<objects])
         data.append(contentsOf: [0x8E, 0x08])
         data.append(contentsOf: checksum)
         let extended = data.count > CommandAPDU.maxShortData || (command.ne ?? 0) > CommandAPDU.maxShortNe
@@ -117,7 +117,7 @@ public enum SecureMessagingCodec {
                 return (response, false)
             }
         }
-        let parts = try split(response.data[...], allowed: [0x85, 0x87, 0x99])
+        let parts = try split(response.data[...], allowed: responseObjects)
         try verify(parts, ssc: ssc, header: nil, keys: keys, what: "response")
         let data = try decrypt(parts, ssc: ssc, keys: keys)
         guard let status = parts.do99 else {
@@ -132,7 +132,7 @@ public enum SecureMessagingCodec {
     /// answer without one (a bare status word, a bare DO'99', a DO'87' without MAC) cannot be verified.
     public static func carriesChecksum(_ response: ResponseAPDU) -> Bool {
         guard !response.data.isEmpty else { return false }
-        return (try? split(response.data[...], allowed: [0x85, 0x87, 0x99])) != nil
+        return (try? split(response.data[...], allowed: responseObjects)) != nil
     }
 
     /// The status of an answer under secure messaging that cannot be verified: any status but a success whose
@@ -153,7 +153,7 @@ public enum SecureMessagingCodec {
         guard command.isSecureMessaging else {
             throw SecureMessagingError.missing("secure messaging indication in CLA")
         }
-        let parts = try split(command.data[...], allowed: [0x85, 0x87, 0x97])
+        let parts = try split(command.data[...], allowed: commandObjects)
         let header = [command.cla, command.ins, command.p1, command.p2]
         try verify(parts, ssc: ssc, header: header, keys: keys, what: "command")
         let data = try decrypt(parts, ssc: ssc, keys: keys)
@@ -188,7 +188,7 @@ public enum SecureMessagingCodec {
         if !withoutStatusObject {
             data.append(contentsOf: [0x99, 0x02, response.statusWord.sw1, response.statusWord.sw2])
         }
-        let checksum = try keys.mac(parts: [ssc[...], data[...]])
+        let checksum = try keys.mac(ssc: ssc, header: nil, objects: data[...])
         data.append(contentsOf: [0x8E, 0x08])
         data.append(contentsOf: checksum)
         return ResponseAPDU(data: data, statusWord: response.statusWord)
@@ -238,6 +238,13 @@ public enum SecureMessagingCodec {
 
     /// Splits protected data into its objects; DO'8E' must come last and be 8 bytes; no object twice.
     static func split(_ data: ArraySlice<UInt8>, allowed: Set<TLVTag>) throws -> Parts {
+        try split(data, allowed: { allowed.contains($0) })
+    }
+
+    static func responseObjects(_ tag: TLVTag) -> Bool { tag == 0x85 || tag == 0x87 || tag == 0x99 }
+    static func commandObjects(_ tag: TLVTag) -> Bool { tag == 0x85 || tag == 0x87 || tag == 0x97 }
+
+    static func split(_ data: ArraySlice<UInt8>, allowed: (TLVTag) -> Bool) throws -> Parts {
         var parts = Parts()
         var reader = TLVReader(data)
         var seenChecksum = false
@@ -255,7 +262,7 @@ public enum SecureMessagingCodec {
                     seenChecksum = true
                     continue
                 }
-                guard allowed.contains(object.tag) else {
+                guard allowed(object.tag) else {
                     throw SecureMessagingError.malformed("unexpected data object \(object.tag)")
                 }
                 guard parts[object.tag] == nil else {
@@ -279,13 +286,7 @@ public enum SecureMessagingCodec {
     }
 
     static func verify(_ parts: Parts, ssc: [UInt8], header: [UInt8]?, keys: SecureMessagingKeys, what: String) throws {
-        let expected: [UInt8]
-        if let header {
-            let padded = paddedHeader(header, blockSize: keys.blockSize)
-            expected = try keys.mac(parts: [ssc[...], padded[...], parts.macInput])
-        } else {
-            expected = try keys.mac(parts: [ssc[...], parts.macInput])
-        }
+        let expected = try keys.mac(ssc: ssc, header: header, objects: parts.macInput)
         guard constantTimeEquals(expected, parts.checksum) else { throw SecureMessagingError.badMAC(what) }
     }
 

@@ -9,6 +9,8 @@ public final class SecureMessagingKeys: CustomStringConvertible {
     private let ivCipher: BlockCipher?
     private let retailMAC: RetailMAC?
     private let cmac: CMAC?
+    /// The same CMAC as one CBC pass, for the checksums of secure messaging (padded input).
+    private let paddedCMAC: PaddedCMAC?
 
     /// The raw keys, for tests of the worked examples only (never printed or logged).
     let encryptionKey: [UInt8]
@@ -24,6 +26,7 @@ public final class SecureMessagingKeys: CustomStringConvertible {
             ivCipher = nil
             retailMAC = try RetailMAC(key: macKey)
             cmac = nil
+            paddedCMAC = nil
         case .aes128, .aes192, .aes256:
             let algorithm = try CipherAlgorithm.aes(keyLength: cipher.keyLength)
             guard encryptionKey.count == cipher.keyLength, macKey.count == cipher.keyLength else {
@@ -35,6 +38,7 @@ public final class SecureMessagingKeys: CustomStringConvertible {
             ivCipher = try BlockCipher(algorithm, mode: .ecb, key: encryptionKey)
             retailMAC = nil
             cmac = try CMAC(key: macKey)
+            paddedCMAC = try PaddedCMAC(key: macKey)
         }
     }
 
@@ -68,11 +72,25 @@ public final class SecureMessagingKeys: CustomStringConvertible {
     /// The 8-byte checksum of the concatenation of `parts`, padded here (ISO/IEC 9797-1 method 2): AES-CMAC streams
     /// the parts through one context; the retail MAC chains them as one buffer.
     func mac(parts: [ArraySlice<UInt8>]) throws(CryptoError) -> [UInt8] {
-        if let cmac { return cmac.authenticate(padded: parts, blockSize: 16, length: 8) }
+        if let paddedCMAC { return try paddedCMAC.authenticate(padded: parts, length: 8) }
         var input: [UInt8] = []
         input.reserveCapacity(parts.reduce(8) { $0 + $1.count })
         for part in parts { input.append(contentsOf: part) }
         return try mac(padded: ISO9797Padding.pad(input, blockSize: 8))
+    }
+
+    /// The checksum of pad(SSC ‖ [pad(header)] ‖ objects): streamed through the CMAC's own buffer (AES), or
+    /// concatenated for the retail MAC (3DES).
+    func mac(ssc: [UInt8], header: [UInt8]?, objects: ArraySlice<UInt8>) throws(CryptoError) -> [UInt8] {
+        if let paddedCMAC {
+            let h = header.map { ($0[0], $0[1], $0[2], $0[3]) }
+            return try paddedCMAC.authenticate(prefix: ssc, header: h, objects: objects, length: 8)
+        }
+        var input: [UInt8] = ssc
+        input.reserveCapacity(ssc.count + 16 + objects.count + 8)
+        if let header { input.append(contentsOf: ISO9797Padding.pad(header, blockSize: blockSize)) }
+        input.append(contentsOf: objects)
+        return try mac(padded: ISO9797Padding.pad(input, blockSize: blockSize))
     }
 
     /// Encrypts `data` padded to the block size under the SSC's IV, appended to `out` (no padded copy).
