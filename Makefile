@@ -4,7 +4,7 @@
 SWIFT ?= swift
 CCCD = .build/debug/cccd
 
-.PHONY: deps build demo test bench fuzz clean embedded
+.PHONY: deps build demo test soak bench fuzz clean embedded
 
 deps:
 	@bash scripts/ensure-deps.sh
@@ -17,8 +17,13 @@ demo: build
 
 # The CLI contract tests run the built cccd, so build it first.
 # pcscd (with four virtual readers) and a throwaway PostgreSQL cluster for the multi-station journal tests.
+# Tests named soak… (scale and soak runs: 1,000 cards, a million random inputs) are `make soak`'s.
 test: build
-	@bash scripts/with-pcscd.sh bash scripts/with-postgres.sh $(SWIFT) test
+	@bash scripts/with-pcscd.sh bash scripts/with-postgres.sh $(SWIFT) test --skip 'soak[A-Z]'
+
+# The scale and soak runs (.ci/run runs them after make test).
+soak: build
+	@bash scripts/with-pcscd.sh bash scripts/with-postgres.sh $(SWIFT) test --filter 'soak[A-Z]'
 
 bench: deps
 	$(SWIFT) run -c release CCCDBenchmarks

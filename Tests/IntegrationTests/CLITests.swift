@@ -1,4 +1,5 @@
 import Foundation
+import LDS
 import TestSupport
 import Testing
 
@@ -44,6 +45,42 @@ struct CLITests {
         #expect(r.stdout.contains("\"code\" : \"accessDenied\""))
         #expect(r.stderr.contains("wrong CAN (6300)"))
         #expect(!r.stderr.contains("000001"))
+    }
+
+    @Test("read --card --json of an image the software chip refuses: one JSON error object on standard output, exit 1")
+    func refusedImageJSON() throws {
+        var image = try CardImage(
+            json: Data(contentsOf: URL(fileURLWithPath: CommandLineRunner.root + "/Vectors/sample-card/card.json")))
+        // A Chip Authentication key that is no key: the emulator will not run it.
+        image.secrets.chipAuthenticationKey = "AAECAwQFBgcI"
+        let path = NSTemporaryDirectory() + "cccdkit-refused-\(UUID().uuidString).json"
+        try image.json().write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try run(["read", "--card", path, "--can", "000000", "--json"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let error = try #require(object["error"] as? [String: Any])
+        #expect(error["code"] as? String == "failure" && error["exitCode"] as? Int == 1)
+        #expect((error["message"] as? String)?.contains("software chip cannot run") == true, "\(error)")
+    }
+
+    @Test("read --mrz with a wrong composite check digit reads the card (BAC does not use it) and notes it; a wrong date digit is exit 64")
+    func foreignMRZ() throws {
+        let image = try CardImage(
+            json: Data(contentsOf: URL(fileURLWithPath: CommandLineRunner.root + "/Vectors/sample-card/card.json")))
+        let mrz = try DataGroup1(bytes: try #require(image.content(of: .dataGroup(1)))).mrz.text
+        var chars = Array(mrz.filter { $0 != "\n" })
+        chars[59] = chars[59] == "0" ? "1" : "0"  // TD1: the composite digit ends line 2
+        let r = try run([
+            "read", "--card", "Vectors/sample-card/card.json", "--mrz", String(chars), "--trust",
+            "Vectors/sample-card/csca.crt", "--json",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("composite check digit does not match"), "\(r.stderr)")
+        var bad = Array(mrz.filter { $0 != "\n" })
+        bad[36] = bad[36] == "0" ? "1" : "0"  // the date of birth's digit: the key uses it
+        let refused = try run(["read", "--card", "Vectors/sample-card/card.json", "--mrz", String(bad)])
+        #expect(refused.status == 64 && refused.stderr.contains("date of birth"), "\(refused.stderr)")
     }
 
     @Test("Usage errors say what to do; validate exits 2 on an invalid batch")

@@ -378,6 +378,10 @@ struct PCSCReadTests {
                 in: work)
             #expect(read.status == 0, "read \(round): \(read.stderr) \(read.stdout)")
             #expect(read.json?["genuine"] as? Bool == true, "read \(round)")
+            // Every §2 reading item met and named: SFI taken as an offset (6985), no extended length, BAC.
+            let notes = (read.json?["notes"] as? [String] ?? []).joined(separator: " | ")
+            #expect(notes.contains("short file identifier (6985)"), "read \(round): \(notes)")
+            #expect(read.json?["accessControl"] as? String == "BAC")
         }
     }
 
