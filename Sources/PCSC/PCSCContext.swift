@@ -136,7 +136,7 @@ public final class PCSCCard: CardTransport {
     public let reader: String
     private var receiveBuffer = [UInt8](repeating: 0, count: 65536 + 2 + 16)
     private var connected = true
-    /// The card left (or stopped answering): a reset on disconnect has nothing to reset.
+    /// A transmit failed (the card left or stopped answering): a reset on disconnect has nothing to reset.
     private var cardGone = false
 
     init(context: PCSCContext, handle: SCARDHANDLE, protocolT1: Bool, atr: [UInt8], reader: String) {
@@ -170,9 +170,10 @@ public final class PCSCCard: CardTransport {
             SCardTransmit(handle, pci, bytes, DWORD(bytes.count), nil, out.baseAddress, &length)
         }
         guard rv == SCARD_S_SUCCESS else {
-            let error = PCSCError(status: Int(rv), operation: "SCardTransmit")
-            if error.transportError.code == .cardRemoved { cardGone = true }
-            throw error
+            // The link failed (card gone, reader gone, vpcd's card closed): a reset on the way out has nothing to
+            // reset and can stall the driver, so leave the card.
+            cardGone = true
+            throw PCSCError(status: Int(rv), operation: "SCardTransmit")
         }
         guard length >= 2 else { throw PCSCError(status: 0x8010_0013, operation: "SCardTransmit (short answer)") }
         do {
