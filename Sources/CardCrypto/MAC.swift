@@ -168,8 +168,16 @@ public final class PaddedCMAC {
                 }
                 at += objects.count
             }
-            s[at] = 0x80
-            for i in at + 1..<n { s[i] = 0 }
+        }
+        return try finish(message: total, blocks: n, length: length)
+    }
+
+    /// Pads the `message` bytes in `scratch` to `blocks` bytes (method 2), XORs K1 into the last block, and returns the
+    /// last block of one CBC pass, truncated to `length`.
+    private func finish(message: Int, blocks n: Int, length: Int) throws(CryptoError) -> [UInt8] {
+        scratch.withUnsafeMutableBufferPointer { s in
+            s[message] = 0x80
+            for i in message + 1..<n { s[i] = 0 }
             for i in 0..<16 { s[n - 16 + i] ^= k1[i] }
         }
         try cbc.encryptInPlace(&scratch, count: n)
@@ -191,11 +199,7 @@ public final class PaddedCMAC {
                 }
                 at += part.count
             }
-            s[at] = 0x80
-            for i in at + 1..<n { s[i] = 0 }
-            for i in 0..<16 { s[n - 16 + i] ^= k1[i] }
         }
-        try cbc.encryptInPlace(&scratch, count: n)
-        return Array(scratch[(n - 16)..<(n - 16 + length)])
+        return try finish(message: total, blocks: n, length: length)
     }
 }
