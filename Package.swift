@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "IssuanceTests",
             dependencies: [
-                "Issuance", "Personalization", "Reader", "CardEmulator", "LDS", "ChipAccess", "CardCore", "CardCrypto",
+                "Issuance", .product(name: "GRDB", package: "GRDB.swift"), "Personalization", "Reader", "CardEmulator", "LDS", "ChipAccess", "CardCore", "CardCrypto",
                 "TestSupport",
             ],
             swiftSettings: strict),

@@ -26,6 +26,14 @@ public enum SlotOutcome: Sendable {
     case issued(CardImage, label: String)
     case spoiled
     case refused
+
+    public var name: String {
+        switch self {
+        case .issued: "issued"
+        case .spoiled: "spoiled"
+        case .refused: "refused"
+        }
+    }
 }
 
 /// An emulated chip in a slot that survives the process: its non-volatile state is saved (atomically) after every

@@ -158,7 +158,7 @@ public struct StationRow: Codable, Sendable, Hashable {
     public var spoiled: Int
     public var interrupted: Int
     public var open: Int
-    /// The first attempt's start and the last one's end: the station's working span.
+    /// The first attempt's start (its claim) and the last issued card's end: the span cards/min is taken over.
     public var firstStart: Date?
     public var lastEnd: Date?
 
@@ -248,6 +248,55 @@ public protocol PersoJournal: AnyObject, Sendable {
     func heartbeat(station name: String, host: String, pid: Int) throws
     /// Lets the name go (a station that ends cleanly).
     func unregister(station name: String, host: String, pid: Int) throws
+    /// Every issued record of these citizens (ID numbers), in any batch: the per-citizen guarantee's lookup.
+    func issuedRecords(idNumbers: [String]) throws -> [RecordRow]
+    /// Refuses a pending record (or one refused before), with its reason: no card is made for it. A record allowed
+    /// a reissue stays allowed.
+    func refuse(batch: String, line: Int, reason: String) throws
+    /// Lets a record whose citizen holds a card already be issued once more, for `reason` (kept on the record, on
+    /// its attempts and as an event). A record refused as `record.alreadyIssued` goes back to the queue.
+    func allowReissue(batch: String, line: Int, reason: String) throws
+    /// One citizen across every batch: each record of that ID number, its batch and its attempts.
+    func citizen(idNumber: String) throws -> [CitizenRecordHistory]
+}
+
+/// One record of a citizen, where it stands and every chip it went to (`cccd journal --id`).
+public struct CitizenRecordHistory: Codable, Sendable, Hashable {
+    public var record: RecordRow
+    /// The batch's file name.
+    public var batchSource: String?
+    public var batchCreatedAt: Date?
+    /// When the record last changed.
+    public var updatedAt: Date?
+    /// Why the citizen got another card (`--reissue`), if this record is a reissue.
+    public var reissue: String?
+    /// Every attempt of the record, oldest first: issued, spoiled (with the reason), interrupted, in work.
+    public var attempts: [AttemptRow]
+
+    public init(
+        record: RecordRow, batchSource: String?, batchCreatedAt: Date?, updatedAt: Date?, reissue: String?,
+        attempts: [AttemptRow]
+    ) {
+        self.record = record
+        self.batchSource = batchSource
+        self.batchCreatedAt = batchCreatedAt
+        self.updatedAt = updatedAt
+        self.reissue = reissue
+        self.attempts = attempts
+    }
+}
+
+/// The reason codes of records the per-citizen rule refuses.
+public enum CitizenRule {
+    /// One ID number on two lines of one batch: both are refused.
+    public static let duplicateID = "record.duplicateId"
+    /// The citizen holds a card from an earlier record (any batch): refused unless reissued with a reason.
+    public static let alreadyIssued = "record.alreadyIssued"
+
+    /// The refusal of a record whose citizen holds `card`.
+    public static func alreadyIssuedReason(_ card: RecordRow) -> String {
+        "\(alreadyIssued): ID number \(card.idNumber ?? "?") is issued already (batch \(card.batchId), line \(card.line), chip \(card.chipSerial ?? "?")); give --reissue REASON to issue another card"
+    }
 }
 
 extension PersoJournal {
@@ -386,14 +435,26 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                 sql += " AND station = ?"
                 arguments.append(station)
             }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: StatementArguments(arguments)).map {
-                AttemptRow(
-                    id: $0["id"], batchId: $0["batchId"], line: $0["line"], chipSerial: $0["chipSerial"],
-                    station: $0["station"], reader: $0["reader"],
-                    phase: AttemptPhase(rawValue: $0["phase"]) ?? .writing, reason: $0["reason"],
-                    startedAt: $0["startedAt"], endedAt: $0["endedAt"], leaseUntil: $0["leaseUntil"])
-            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: StatementArguments(arguments)).map(
+                Self.attempt)
         }
+    }
+
+    static let attemptColumns =
+        "id, batchId, line, chipSerial, station, reader, phase, reason, startedAt, endedAt, leaseUntil"
+
+    static func attempt(_ row: Row) -> AttemptRow {
+        AttemptRow(
+            id: row["id"], batchId: row["batchId"], line: row["line"], chipSerial: row["chipSerial"],
+            station: row["station"], reader: row["reader"], phase: AttemptPhase(rawValue: row["phase"]) ?? .writing,
+            reason: row["reason"], startedAt: row["startedAt"], endedAt: row["endedAt"], leaseUntil: row["leaseUntil"])
+    }
+
+    static func record(_ row: Row) -> RecordRow {
+        RecordRow(
+            batchId: row["batchId"], line: row["line"], idNumber: row["idNumber"],
+            status: RecordStatus(rawValue: row["status"]) ?? .pending, reason: row["reason"],
+            chipSerial: row["chipSerial"], spoiledCount: row["spoiledCount"])
     }
 
     public func claim(batch: String, chipSerial: String, station: String, reader: String, lease: TimeInterval)
@@ -408,20 +469,52 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                         reason = 'the lease ran out before any write (the station stopped): the record went back'
                     WHERE batchId = ? AND phase = 'claimed' AND leaseUntil IS NOT NULL AND leaseUntil < ?
                     """, arguments: [now, batch, now])
-            guard
-                let line = try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT line FROM record WHERE batchId = ? AND status = 'pending' AND line NOT IN (
-                            SELECT line FROM attempt WHERE batchId = ? AND \(JournalSchema.openPhases))
-                        ORDER BY line LIMIT 1
-                        """, arguments: [batch, batch])
-            else { return nil }
+            // The next pending record no attempt holds, whose citizen has no card in work anywhere; a citizen who
+            // holds a card already (another record, any batch) is refused here, unless this record is a reissue.
+            var next: (line: Int, idNumber: String?, reissue: String?)? = nil
+            while next == nil {
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT r.line, r.idNumber, r.reissue FROM record r
+                            WHERE r.batchId = ? AND r.status = 'pending'
+                                AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.batchId = r.batchId AND a.line = r.line
+                                    AND a.\(JournalSchema.openPhases))
+                                AND (r.idNumber IS NULL OR NOT EXISTS (SELECT 1 FROM attempt a
+                                    WHERE a.idNumber = r.idNumber AND a.\(JournalSchema.openPhases)))
+                            ORDER BY r.line LIMIT 1
+                            """, arguments: [batch])
+                else { return nil }
+                let candidate: (line: Int, idNumber: String?, reissue: String?) = (
+                    row["line"], row["idNumber"], row["reissue"]
+                )
+                if let id = candidate.idNumber, candidate.reissue == nil,
+                    let card = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record
+                            WHERE idNumber = ? AND status = 'issued' AND NOT (batchId = ? AND line = ?) LIMIT 1
+                            """, arguments: [id, batch, candidate.line]
+                    ).map(Self.record)
+                {
+                    try db.execute(
+                        sql: "UPDATE record SET status = 'rejected', reason = ?, updatedAt = ? WHERE batchId = ? AND line = ?",
+                        arguments: [CitizenRule.alreadyIssuedReason(card), now, batch, candidate.line])
+                    continue
+                }
+                next = candidate
+            }
+            guard let (line, idNumber, reissue) = next else { return nil }
             try db.execute(
                 sql: """
-                    INSERT INTO attempt (batchId, line, chipSerial, station, reader, startedAt, phase, leaseUntil)
-                    VALUES (?, ?, ?, ?, ?, ?, 'claimed', ?)
-                    """, arguments: [batch, line, chipSerial, station, reader, now, now.addingTimeInterval(lease)])
+                    INSERT INTO attempt (batchId, line, chipSerial, station, reader, startedAt, phase, leaseUntil,
+                        idNumber, reissue)
+                    VALUES (?, ?, ?, ?, ?, ?, 'claimed', ?, ?, ?)
+                    """,
+                arguments: [
+                    batch, line, chipSerial, station, reader, now, now.addingTimeInterval(lease), idNumber, reissue,
+                ])
             let attempt = db.lastInsertedRowID
             try db.execute(
                 sql: """
@@ -541,11 +634,82 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
             let sql =
                 "SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record"
                 + (batch == nil ? "" : " WHERE batchId = ?") + " ORDER BY batchId, line"
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? [])).map {
-                RecordRow(
-                    batchId: $0["batchId"], line: $0["line"], idNumber: $0["idNumber"],
-                    status: RecordStatus(rawValue: $0["status"]) ?? .pending, reason: $0["reason"],
-                    chipSerial: $0["chipSerial"], spoiledCount: $0["spoiledCount"])
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? [])).map(
+                Self.record)
+        }
+    }
+
+    public func issuedRecords(idNumbers: [String]) throws -> [RecordRow] {
+        try read { db in
+            var out: [RecordRow] = []
+            var start = 0
+            let ids = Array(Set(idNumbers)).sorted()
+            while start < ids.count {
+                let chunk = Array(ids[start..<min(start + 500, ids.count)])
+                start += chunk.count
+                out += try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record
+                        WHERE status = 'issued' AND idNumber IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
+                        ORDER BY batchId, line
+                        """, arguments: StatementArguments(chunk)
+                ).map(Self.record)
+            }
+            return out
+        }
+    }
+
+    public func refuse(batch: String, line: Int, reason: String) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    UPDATE record SET status = 'rejected', reason = ?, updatedAt = ?
+                    WHERE batchId = ? AND line = ? AND status IN ('pending', 'rejected') AND reissue IS NULL
+                    """, arguments: [reason, Date(), batch, line])
+        }
+    }
+
+    public func allowReissue(batch: String, line: Int, reason: String) throws {
+        try write { db in
+            let now = Date()
+            try db.execute(
+                sql: """
+                    UPDATE record SET reissue = ?, updatedAt = ?,
+                        status = CASE WHEN status = 'rejected' AND reason LIKE '\(CitizenRule.alreadyIssued)%'
+                            THEN 'pending' ELSE status END,
+                        reason = CASE WHEN status = 'rejected' AND reason LIKE '\(CitizenRule.alreadyIssued)%'
+                            THEN NULL ELSE reason END
+                    WHERE batchId = ? AND line = ? AND status IN ('pending', 'rejected')
+                        AND (reissue IS NULL OR reissue <> ?)
+                    """, arguments: [reason, now, batch, line, reason])
+            guard db.changesCount == 1 else { return }
+            try db.execute(
+                sql: "INSERT INTO event (at, batchId, line, kind, detail) VALUES (?, ?, ?, 'reissue', ?)",
+                arguments: [now, batch, line, reason])
+        }
+    }
+
+    public func citizen(idNumber: String) throws -> [CitizenRecordHistory] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.batchId, r.line, r.idNumber, r.status, r.reason, r.chipSerial, r.spoiledCount,
+                        r.updatedAt, r.reissue, b.source, b.createdAt
+                    FROM record r LEFT JOIN batch b ON b.id = r.batchId WHERE r.idNumber = ?
+                    ORDER BY b.createdAt, r.batchId, r.line
+                    """, arguments: [idNumber])
+            return try rows.map { row in
+                let record = Self.record(row)
+                let attempts = try Row.fetchAll(
+                    db,
+                    sql: "SELECT \(Self.attemptColumns) FROM attempt WHERE batchId = ? AND line = ? ORDER BY id",
+                    arguments: [record.batchId, record.line]
+                ).map(Self.attempt)
+                return CitizenRecordHistory(
+                    record: record, batchSource: row["source"], batchCreatedAt: row["createdAt"],
+                    updatedAt: row["updatedAt"], reissue: row["reissue"], attempts: attempts)
             }
         }
     }
@@ -577,7 +741,7 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                 SELECT station,
                     SUM(phase = 'issued') AS issued, SUM(phase = 'spoiled') AS spoiled,
                     SUM(phase = 'interrupted') AS interrupted, SUM(\(JournalSchema.openPhases)) AS open,
-                    MIN(startedAt) AS firstStart, MAX(endedAt) AS lastEnd
+                    MIN(startedAt) AS firstStart, MAX(CASE WHEN phase = 'issued' THEN endedAt END) AS lastEnd
                 FROM attempt \(batch == nil ? "" : "WHERE batchId = ?") GROUP BY station ORDER BY station
                 """
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? [])).map {

@@ -138,5 +138,22 @@ public enum JournalSchema {
                         Column("startedAt", .timestamp), Column("seenAt", .timestamp),
                     ], primaryKey: ["name"]),
             ]),
+        // One card per citizen, across batches and stations: each attempt carries its record's ID number, and the
+        // database itself refuses a second attempt in work or issued for one citizen, unless the record is a
+        // reissue (its reason is in `record.reissue` and on the attempt). Lookups by ID number are indexed
+        // (`cccd journal --id`).
+        Migration(
+            id: "v3",
+            steps: [
+                .addColumn("record", Column("reissue", .text, notNull: false)),
+                .addColumn("attempt", Column("idNumber", .text, notNull: false)),
+                .addColumn("attempt", Column("reissue", .text, notNull: false)),
+                .index("recordByCitizen", on: "record", columns: ["idNumber"]),
+                .index("attemptByRecord", on: "attempt", columns: ["batchId", "line"]),
+                .index("attemptByCitizen", on: "attempt", columns: ["idNumber"]),
+                .index(
+                    "attemptCitizenOnce", on: "attempt", columns: ["idNumber"], unique: true,
+                    where: "idNumber IS NOT NULL AND reissue IS NULL AND phase IN ('claimed', 'writing', 'locked', 'issued')"),
+            ]),
     ]
 }

@@ -54,6 +54,29 @@ public enum LineEvent: Sendable {
     case journalBack(afterSeconds: Double)
     /// Records held by other stations mid-card: only they can account for those chips.
     case heldElsewhere(lines: [Int], stations: [String])
+    /// What one reader is doing now (the operator's view of which reader needs a hand).
+    case reader(name: String, state: ReaderState)
+}
+
+/// Where one reader (slot) of a station stands.
+public enum ReaderState: Sendable, Equatable {
+    /// Waiting for a blank card.
+    case waiting
+    /// Writing record `line` to chip `chip`.
+    case writing(line: Int, chip: String)
+    /// Reading the written card back as a terminal would.
+    case readingBack(line: Int, chip: String)
+    /// Done with the card (`outcome`: issued, spoiled, refused): take it out.
+    case done(outcome: String, line: Int?, chip: String?)
+    /// The reader stopped (a wrong transport key, the operator's stop, the end of the batch).
+    case stopped(reason: String)
+}
+
+/// A station that cannot go on with its chips (a wrong transport key): the chip stays blank, the station stops.
+public struct StationStopped: Error, CustomStringConvertible, Sendable {
+    public let reader: String
+    public let reason: String
+    public var description: String { "\(reader): \(reason)" }
 }
 
 /// The totals of a run.
@@ -70,7 +93,16 @@ public struct LineSummary: Codable, Sendable {
     public var preparationSeconds = 0.0
     public var chipSeconds = 0.0
     public var readBackSeconds = 0.0
-    public var cardsPerMinute: Double { seconds > 0 ? Double(issued) / seconds * 60 : 0 }
+    /// When this run's first record was claimed and its last card issued.
+    public var firstClaim: Date?
+    public var lastIssue: Date?
+    /// Cards issued this run per minute, from the first claim to the last card: the journal's figure for a
+    /// station (`cccd journal`) over the same span.
+    public var cardsPerMinute: Double {
+        let fresh = issuedBy.values.reduce(0, +)
+        guard let firstClaim, let lastIssue, lastIssue > firstClaim, fresh > 0 else { return 0 }
+        return Double(fresh) / lastIssue.timeIntervalSince(firstClaim) * 60
+    }
 }
 
 /// A personalization station: one worker per slot (reader), all on one journal, which other stations (processes,
@@ -112,6 +144,11 @@ public final class PersoLine: @unchecked Sendable {
     static let host = ProcessInfo.processInfo.hostName
     static let pid = Int(ProcessInfo.processInfo.processIdentifier)
 
+    /// The totals so far (a run that ended with an error).
+    public var summarySoFar: LineSummary {
+        lock.withLock { summary }
+    }
+
     /// Asks the stations to stop after the card in hand.
     public func stop() {
         lock.withLock { stopRequested = true }
@@ -146,7 +183,9 @@ public final class PersoLine: @unchecked Sendable {
             Thread {
                 do { try self.station(self.slots[index]) } catch {
                     self.lock.withLock { self.errors.append(error) }
-                    self.stop()
+                    // One station's chips refused its key: the other readers go on (they stop at their own first
+                    // such chip). Anything else stops the line.
+                    if !(error is StationStopped) { self.stop() }
                 }
                 group.leave()
             }.start()
@@ -289,7 +328,9 @@ public final class PersoLine: @unchecked Sendable {
 
     func station(_ slot: any CardSlot) throws {
         let writer = PersoWriter(transportMasterKey: job.transportMasterKey)
+        defer { report(.reader(name: slot.name, state: .stopped(reason: stopReason(slot)))) }
         while !finished() {
+            report(.reader(name: slot.name, state: .waiting))
             guard let card = try slot.awaitCard(stop: { self.finished() }) else { continue }
             let chip: PersoWriter.ChipIdentity
             do {
@@ -312,6 +353,8 @@ public final class PersoLine: @unchecked Sendable {
             // two readers waiting would keep each other's line open for ever). Until this reader counts as busy, the
             // claimed attempt itself tells the others there is work. The card's release (which may wait for the card
             // to be taken away) comes after, so waiting readers never hold the line open.
+            // The operator's stop: no new record once it is asked for (the chip stays untouched).
+            if lock.withLock({ stopRequested }) { break }
             guard
                 let claim = try journal.claim(
                     batch: job.batchID, chipSerial: chip.serial.hexString, station: job.station, reader: slot.name,
@@ -322,12 +365,24 @@ public final class PersoLine: @unchecked Sendable {
             }
             let outcome: SlotOutcome?
             do {
-                lock.withLock { active += 1 }
+                lock.withLock {
+                    active += 1
+                    if summary.firstClaim == nil { summary.firstClaim = Date() }
+                }
                 defer { lock.withLock { active -= 1 } }
                 outcome = try personalize(claim, card: card, chip: chip, slot: slot, writer: writer)
             }
-            if let outcome { try slot.release(card, outcome: outcome, stop: { self.finished() }) }
+            if let outcome {
+                report(.reader(name: slot.name, state: .done(outcome: outcome.name, line: claim.line, chip: chip.serial.hexString)))
+                try slot.release(card, outcome: outcome, stop: { self.finished() })
+            }
         }
+    }
+
+    private var stoppedReaders: [String: String] = [:]
+
+    func stopReason(_ slot: any CardSlot) -> String {
+        lock.withLock { stoppedReaders[slot.name] ?? (stopRequested ? "stopped by the operator" : "nothing left for this station") }
     }
 
     /// An issued chip found in a reader: this batch's card that reads back as its record's leaves as issued;
@@ -388,6 +443,7 @@ public final class PersoLine: @unchecked Sendable {
             return nil
         }
         var journalFailure: (any Error)? = nil
+        report(.reader(name: slot.name, state: .writing(line: claim.line, chip: serial)))
         let writing = DispatchTime.now().uptimeNanoseconds
         do {
             _ = try writer.write(script, to: card, identity: chip) { step in
@@ -402,6 +458,16 @@ public final class PersoLine: @unchecked Sendable {
             try journal.finish(attempt: claim.attempt, .interrupted, reason: "not a blank chip: \(error)")
             report(.refusedCard(station: slot.name, reason: "\(error)"))
             return .refused
+        } catch let error as PersoError where error.kind == .wrongTransportKey {
+            // Nothing was written (the channel never opened): the chip stays blank, the record goes back, and this
+            // station stops: every chip would meet the same key.
+            let reason = "wrong --transport-key for this batch (chip \(serial): \(error.reason))"
+            try journal.finish(attempt: claim.attempt, .interrupted, reason: reason)
+            try journal.event(
+                batch: job.batchID, line: claim.line, chip: serial, reader: slot.name, kind: "stopped", detail: reason)
+            lock.withLock { stoppedReaders[slot.name] = reason }
+            report(.refusedCard(station: slot.name, reason: reason))
+            throw StationStopped(reader: slot.name, reason: reason)
         } catch let error as PersoError {
             try spoil(claim, serial: serial, reason: "\(error)", slot: slot)
             return .spoiled
@@ -409,6 +475,7 @@ public final class PersoLine: @unchecked Sendable {
         let written = Self.since(writing)
         lock.withLock { summary.chipSeconds += written }
         try? slot.reset(card)
+        report(.reader(name: slot.name, state: .readingBack(line: claim.line, chip: serial)))
         let readingBack = DispatchTime.now().uptimeNanoseconds
         let outcome = ReadBack.verify(image, on: card, trust: job.trust, today: job.today)
         let readBackSpent = Self.since(readingBack)
@@ -421,6 +488,7 @@ public final class PersoLine: @unchecked Sendable {
         lock.withLock {
             summary.issued += 1
             summary.issuedBy[slot.name, default: 0] += 1
+            summary.lastIssue = Date()
         }
         report(.issued(line: claim.line, serial: serial, station: slot.name))
         return .issued(image, label: record.idNumber)

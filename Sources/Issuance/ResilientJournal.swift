@@ -105,4 +105,20 @@ public final class ResilientJournal: PersoJournal, @unchecked Sendable {
     public func unregister(station name: String, host: String, pid: Int) throws {
         try retrying { try base.unregister(station: name, host: host, pid: pid) }
     }
+
+    public func issuedRecords(idNumbers: [String]) throws -> [RecordRow] {
+        try retrying { try base.issuedRecords(idNumbers: idNumbers) }
+    }
+
+    public func refuse(batch: String, line: Int, reason: String) throws {
+        try retrying { try base.refuse(batch: batch, line: line, reason: reason) }
+    }
+
+    public func allowReissue(batch: String, line: Int, reason: String) throws {
+        try retrying { try base.allowReissue(batch: batch, line: line, reason: reason) }
+    }
+
+    public func citizen(idNumber: String) throws -> [CitizenRecordHistory] {
+        try retrying { try base.citizen(idNumber: idNumber) }
+    }
 }

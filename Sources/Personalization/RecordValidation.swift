@@ -284,6 +284,25 @@ public struct RecordValidator: Sendable {
 
 /// A batch (JSON Lines) and the result for each line.
 public struct BatchValidation: Sendable {
+    /// One card per citizen: each line whose ID number is on another line of the batch too, with its issue
+    /// (`record.duplicateId`). Both lines are refused: which one is right is for the operator to say.
+    public static func duplicateIDs(_ entries: [RecordDecoder.Entry]) -> [Int: ValidationIssue] {
+        var lines: [String: [Int]] = [:]
+        for entry in entries {
+            if case .success(let record) = entry.result { lines[record.idNumber, default: []].append(entry.line) }
+        }
+        var out: [Int: ValidationIssue] = [:]
+        for (id, same) in lines where same.count > 1 {
+            for line in same {
+                let others = same.filter { $0 != line }.map(String.init).joined(separator: ", ")
+                out[line] = ValidationIssue(
+                    field: "idNumber", rule: "record.duplicateId",
+                    message: "ID number \(RecordValidator.quote(id)) is also on line \(others) of this batch")
+            }
+        }
+        return out
+    }
+
     public struct Line: Sendable, Codable {
         public var line: Int
         public var idNumber: String?
@@ -305,10 +324,13 @@ public struct BatchValidation: Sendable {
     public static func validate(jsonLines data: [UInt8], baseDirectory: String?, validator: RecordValidator = .init())
         throws(RecordDecodingError) -> [Line]
     {
-        try RecordDecoder.decodeBatch(data).map { entry in
+        let entries = try RecordDecoder.decodeBatch(data)
+        let duplicates = duplicateIDs(entries)
+        return entries.map { entry in
             switch entry.result {
             case .success(let record):
-                let result = validator.validate(record, baseDirectory: baseDirectory)
+                var result = validator.validate(record, baseDirectory: baseDirectory)
+                if let issue = duplicates[entry.line] { result.errors.append(issue) }
                 return Line(
                     line: entry.line, idNumber: record.idNumber.utf8.count <= 64 ? record.idNumber : nil,
                     valid: result.isValid, errors: result.errors, warnings: result.warnings)

@@ -63,6 +63,15 @@ public enum ValidationRules {
             name: "expiry.rule", severity: .error,
             meaning: "The expiry is not what the 25/40/60 rule gives (null from age 58 on)."),
         .init(name: "expiry.past", severity: .warning, meaning: "The card would already be expired."),
+        // One card per citizen.
+        .init(
+            name: "record.duplicateId", severity: .error,
+            meaning: "The ID number is on another line of the batch too: both lines are refused."),
+        .init(
+            name: "record.alreadyIssued", severity: .error,
+            meaning:
+                "cccd perso: the journal has issued this ID number already (any batch); refused unless --reissue REASON."
+        ),
         // Text.
         .init(name: "text.required", severity: .error, meaning: "A required text is empty."),
         .init(name: "text.control", severity: .error, meaning: "A text holds control characters."),

@@ -281,18 +281,55 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                         reason = 'the lease ran out before any write (the station stopped): the record went back'
                     WHERE batchId = \(batch) AND phase = 'claimed' AND leaseUntil < now()
                     """, logger: logger)
-                let rows = try await c.query(
-                    """
-                    WITH next AS (
-                        SELECT r.line FROM record r
+                // The next pending record no attempt holds, whose citizen has no card in work anywhere; a citizen
+                // who holds a card already (another record, any batch) is refused here unless this is a reissue.
+                // Two stations racing for one citizen: the loser's insert breaks attemptCitizenOnce and it tries again.
+                var found: (line: Int64, idNumber: String?, reissue: String?)? = nil
+                while found == nil {
+                    let candidates = try await c.query(
+                        """
+                        SELECT r.line, r.idNumber, r.reissue FROM record r
                         WHERE r.batchId = \(batch) AND r.status = 'pending' AND NOT EXISTS (
                             SELECT 1 FROM attempt a WHERE a.batchId = r.batchId AND a.line = r.line
                                 AND a.phase IN ('claimed', 'writing', 'locked'))
-                        ORDER BY r.line LIMIT 1 FOR UPDATE OF r SKIP LOCKED)
-                    INSERT INTO attempt (batchId, line, chipSerial, station, reader, startedAt, phase, leaseUntil)
-                    SELECT \(batch), line, \(chipSerial), \(station), \(reader), now(), 'claimed',
-                        now() + make_interval(secs => \(lease))
-                    FROM next RETURNING id, line
+                            AND (r.idNumber IS NULL OR NOT EXISTS (SELECT 1 FROM attempt a
+                                WHERE a.idNumber = r.idNumber AND a.phase IN ('claimed', 'writing', 'locked')))
+                        ORDER BY r.line LIMIT 1 FOR UPDATE OF r SKIP LOCKED
+                        """, logger: logger
+                    ).collect()
+                    guard let first = candidates.first else { return nil }
+                    let candidate = try first.decode((Int64, String?, String?).self)
+                    if let id = candidate.1, candidate.2 == nil {
+                        let cards = try await c.query(
+                            """
+                            SELECT batchId, line, chipSerial FROM record WHERE idNumber = \(id) AND status = 'issued'
+                                AND NOT (batchId = \(batch) AND line = \(candidate.0)) LIMIT 1
+                            """, logger: logger
+                        ).collect()
+                        if let card = cards.first {
+                            let (b, l, chip) = try card.decode((String, Int64, String?).self)
+                            let reason = CitizenRule.alreadyIssuedReason(
+                                RecordRow(
+                                    batchId: b, line: Int(l), idNumber: id, status: .issued, reason: nil,
+                                    chipSerial: chip, spoiledCount: 0))
+                            try await c.query(
+                                """
+                                UPDATE record SET status = 'rejected', reason = \(reason), updatedAt = now()
+                                WHERE batchId = \(batch) AND line = \(candidate.0)
+                                """, logger: logger)
+                            continue
+                        }
+                    }
+                    found = candidate
+                }
+                guard let (next, idNumber, reissue) = found else { return nil }
+                let rows = try await c.query(
+                    """
+                    INSERT INTO attempt (batchId, line, chipSerial, station, reader, startedAt, phase, leaseUntil,
+                        idNumber, reissue)
+                    VALUES (\(batch), \(next), \(chipSerial), \(station), \(reader), now(), 'claimed',
+                        now() + make_interval(secs => \(lease)), \(idNumber), \(reissue))
+                    RETURNING id, line
                     """, logger: logger
                 ).collect()
                 guard let row = rows.first else { return nil }
@@ -440,6 +477,105 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
         }
     }
 
+    public func issuedRecords(idNumbers: [String]) throws -> [RecordRow] {
+        let ids = Array(Set(idNumbers)).sorted()
+        return try run("reading issued citizens") { client, logger in
+            var out: [RecordRow] = []
+            for start in stride(from: 0, to: ids.count, by: 1000) {
+                let chunk = Array(ids[start..<min(start + 1000, ids.count)])
+                let rows = try await client.query(
+                    """
+                    SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record
+                    WHERE status = 'issued' AND idNumber = ANY(\(chunk)) ORDER BY batchId, line
+                    """, logger: logger)
+                for try await r in rows.decode((String, Int64, String?, String, String?, String?, Int64).self) {
+                    out.append(Self.record(r))
+                }
+            }
+            return out
+        }
+    }
+
+    static func record(_ r: (String, Int64, String?, String, String?, String?, Int64)) -> RecordRow {
+        RecordRow(
+            batchId: r.0, line: Int(r.1), idNumber: r.2, status: RecordStatus(rawValue: r.3) ?? .pending, reason: r.4,
+            chipSerial: r.5, spoiledCount: Int(r.6))
+    }
+
+    public func refuse(batch: String, line: Int, reason: String) throws {
+        try run("refusing record \(line)") { client, logger in
+            try await client.query(
+                """
+                UPDATE record SET status = 'rejected', reason = \(reason), updatedAt = now()
+                WHERE batchId = \(batch) AND line = \(Int64(line)) AND status IN ('pending', 'rejected')
+                    AND reissue IS NULL
+                """, logger: logger)
+        }
+    }
+
+    public func allowReissue(batch: String, line: Int, reason: String) throws {
+        let refused = CitizenRule.alreadyIssued + "%"
+        try run("allowing record \(line) a reissue") { client, logger in
+            try await client.withTransaction(logger: logger) { c in
+                let changed = try await c.query(
+                    """
+                    UPDATE record SET reissue = \(reason), updatedAt = now(),
+                        status = CASE WHEN status = 'rejected' AND reason LIKE \(refused) THEN 'pending' ELSE status END,
+                        reason = CASE WHEN status = 'rejected' AND reason LIKE \(refused) THEN NULL ELSE reason END
+                    WHERE batchId = \(batch) AND line = \(Int64(line)) AND status IN ('pending', 'rejected')
+                        AND (reissue IS NULL OR reissue <> \(reason))
+                    RETURNING line
+                    """, logger: logger
+                ).collect()
+                guard !changed.isEmpty else { return }
+                try await c.query(
+                    """
+                    INSERT INTO event (at, batchId, line, kind, detail)
+                    VALUES (now(), \(batch), \(Int64(line)), 'reissue', \(reason))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func citizen(idNumber: String) throws -> [CitizenRecordHistory] {
+        try run("reading one citizen") { client, logger in
+            var out: [CitizenRecordHistory] = []
+            let rows = try await client.query(
+                """
+                SELECT r.batchId, r.line, r.idNumber, r.status, r.reason, r.chipSerial, r.spoiledCount, r.updatedAt,
+                    r.reissue, b.source, b.createdAt
+                FROM record r LEFT JOIN batch b ON b.id = r.batchId WHERE r.idNumber = \(idNumber)
+                ORDER BY b.createdAt, r.batchId, r.line
+                """, logger: logger
+            ).collect()
+            for row in rows {
+                let r = try row.decode(
+                    (String, Int64, String?, String, String?, String?, Int64, Date?, String?, String?, Date?).self)
+                let record = Self.record((r.0, r.1, r.2, r.3, r.4, r.5, r.6))
+                var attempts: [AttemptRow] = []
+                let found = try await client.query(
+                    """
+                    SELECT id, batchId, line, chipSerial, station, reader, phase, reason, startedAt, endedAt, leaseUntil
+                    FROM attempt WHERE batchId = \(r.0) AND line = \(r.1) ORDER BY id
+                    """, logger: logger)
+                for try await a in found.decode(
+                    (Int64, String, Int64, String, String, String, String, String?, Date, Date?, Date?).self)
+                {
+                    attempts.append(
+                        AttemptRow(
+                            id: a.0, batchId: a.1, line: Int(a.2), chipSerial: a.3, station: a.4, reader: a.5,
+                            phase: AttemptPhase(rawValue: a.6) ?? .writing, reason: a.7, startedAt: a.8, endedAt: a.9,
+                            leaseUntil: a.10))
+                }
+                out.append(
+                    CitizenRecordHistory(
+                        record: record, batchSource: r.9, batchCreatedAt: r.10, updatedAt: r.7, reissue: r.8,
+                        attempts: attempts))
+            }
+            return out
+        }
+    }
+
     public func chip(serial: String) throws -> ChipRow? {
         try run("reading a chip") { client, logger in
             let rows = try await client.query(
@@ -470,7 +606,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                 """
                 SELECT station, COUNT(*) FILTER (WHERE phase = 'issued'), COUNT(*) FILTER (WHERE phase = 'spoiled'),
                     COUNT(*) FILTER (WHERE phase = 'interrupted'),
-                    COUNT(*) FILTER (WHERE phase IN ('claimed', 'writing', 'locked')), MIN(startedAt), MAX(endedAt)
+                    COUNT(*) FILTER (WHERE phase IN ('claimed', 'writing', 'locked')), MIN(startedAt), MAX(endedAt) FILTER (WHERE phase = 'issued')
                 FROM attempt WHERE \(batch == nil) OR batchId = \(batch ?? "") GROUP BY station ORDER BY station
                 """, logger: logger)
             for try await r in rows.decode((String, Int64, Int64, Int64, Int64, Date?, Date?).self) {

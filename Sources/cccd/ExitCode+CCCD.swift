@@ -24,6 +24,8 @@ enum CCCDExit {
     static let signerUnverified: Int32 = 8
     /// Genuine, but the document has expired (or its validity could not be established).
     static let genuineNotValid: Int32 = 9
+    /// `cccd perso`: stopped by the operator (SIGINT/SIGTERM); the same command goes on where it stopped.
+    static let stopped: Int32 = 130
 
     /// The exit code of a read that reached its verdicts: not genuine (4) before signer unverified (8) before
     /// expired (9).

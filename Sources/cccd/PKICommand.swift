@@ -1,12 +1,17 @@
 import ArgumentParser
 import CardCrypto
 import Foundation
+import ChipAccess
 import Personalization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct PKICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pki", abstract: "Test PKI for demos and tests; the document signer's signing rate.",
-        subcommands: [PKIInit.self, PKISignRate.self])
+        subcommands: [PKIInit.self, PKISignRate.self, PKITransportKey.self])
 }
 
 struct PKIInit: ParsableCommand {
@@ -177,5 +182,58 @@ struct PKISignRate: ParsableCommand {
                     format: "%@ (%@-%d, %@): %.0f signatures/s on 1 thread, %.0f on %d cores", kind,
                     key.kind == .rsa ? "RSA" : "EC", key.bits, hash, one, all, cores))
         }
+    }
+}
+
+struct PKITransportKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transport-key",
+        abstract: "Make a batch's transport master key (AES, from the system's random source) for --transport-key.",
+        discussion: """
+            Writes the key as hex on one line to a new file readable by its owner only (0600); it is never printed. \
+            The card maker diversifies each chip's SCP03 keys from it (the chip's serial as diversification data), \
+            so give the same file to the card maker and to every station of the batch: \
+            cccd perso --transport-key FILE. For a line, keep it in an HSM instead.
+
+            Example: cccd pki transport-key --out batch-42.key
+            """
+    )
+
+    @Option(help: ArgumentHelp("The file to write (refused if it exists, unless --force).", valueName: "file"))
+    var out: String
+
+    @Option(help: "Key length in bits: 128, 192 or 256.")
+    var bits = 128
+
+    @Flag(help: "Overwrite an existing file.")
+    var force = false
+
+    func validate() throws {
+        guard [128, 192, 256].contains(bits) else { throw ValidationError("--bits must be 128, 192 or 256") }
+    }
+
+    func run() throws {
+        if FileManager.default.fileExists(atPath: out) && !force {
+            throw fail("\(out) exists; give --force to overwrite it", code: CCCDExit.failure)
+        }
+        var key: [UInt8]
+        do { key = try SystemRandom().bytes(bits / 8) } catch {
+            throw fail("no random source: \(error)", code: CCCDExit.failure)
+        }
+        defer { for i in key.indices { key[i] = 0 } }
+        // Created 0600 from the start: the key is never readable by others, not even for a moment.
+        unlink(out)
+        let fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o600)
+        guard fd >= 0 else {
+            throw fail("cannot create \(out): \(String(cString: strerror(errno)))", code: CCCDExit.failure)
+        }
+        let text = Array((key.map { String(format: "%02X", $0) }.joined() + "\n").utf8)
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == text.count else {
+            unlink(out)
+            throw fail("cannot write \(out)", code: CCCDExit.failure)
+        }
+        print("wrote a \(bits)-bit transport master key to \(out) (mode 0600); use it with cccd perso --transport-key \(out)")
     }
 }

@@ -95,8 +95,20 @@ struct PersoCommand: ParsableCommand {
     @Option(help: "Trust this CSCA for the read-back instead of the signer folder's csca.crt.")
     var trust: String?
 
-    @Flag(help: "Print the summary as JSON (no progress line).")
+    @Flag(
+        help:
+            "Print one JSON object per event (JSON Lines: each card, spoiled chip, refusal, reader state), then the summary as the last line."
+    )
     var json = false
+
+    @Flag(help: "Refuse records with validation warnings too (an expiry already past, …), not only invalid ones.")
+    var strict = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Issue another card to citizens who hold one already (a lost or damaged card), for this reason; the journal keeps it with the record. Without it, a record whose ID number the journal has issued (any batch) is refused as record.alreadyIssued.",
+            valueName: "reason"))
+    var reissue: String?
 
     func validate() throws {
         if loadOnly {
@@ -175,7 +187,9 @@ struct PersoCommand: ParsableCommand {
         let base = folder.isEmpty ? "." : folder
         var master: [UInt8]? = nil
         if let transportKey {
-            guard let text = try? String(contentsOfFile: transportKey, encoding: .utf8),
+            // Read as a stream: `--transport-key <(command)` is a pipe with no size.
+            guard let handle = FileHandle(forReadingAtPath: transportKey),
+                let text = String(data: handle.readDataToEndOfFile(), encoding: .utf8),
                 let key = try? Hex.decode(text.filter { !$0.isWhitespace }), [16, 24, 32].contains(key.count)
             else {
                 throw fail("\(transportKey): not an AES key in hex (32, 48 or 64 hex digits)", code: CCCDExit.failure)
@@ -193,10 +207,6 @@ struct PersoCommand: ParsableCommand {
             )
         }
 
-        if !json {
-            for (line, reason) in rejected { print("line \(line): REJECTED  \(reason)") }
-        }
-
         let slots: [any CardSlot]
         do {
             if let emulated {
@@ -209,51 +219,98 @@ struct PersoCommand: ParsableCommand {
                 }
             } else {
                 let context = try PCSCContext()
-                let names = readers == ["all"] ? try context.readers() : readers
+                let present = try context.readers()
+                let names = readers == ["all"] ? present : readers
                 guard !names.isEmpty else { throw PCSCError(status: 0x8010_002E, operation: "listing readers") }
+                if let unknown = names.first(where: { !present.contains($0) }) {
+                    throw fail(
+                        "no reader named \"\(unknown)\"; the readers are: "
+                            + (present.isEmpty ? "none" : present.map { "\"\($0)\"" }.joined(separator: ", ")),
+                        code: CCCDExit.noReader)
+                }
                 slots = try names.map { try PCSCSlot(reader: $0) }
             }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             throw fail("\(error)", code: error is PCSCError ? CCCDExit.noReader : CCCDExit.failure)
+        }
+
+        let mode: PersoProgress.Mode = json ? .json : (isatty(1) == 1 ? .board : .lines)
+        let progress = PersoProgress(total: valid.count, mode: mode, readers: slots.map(\.name))
+        // Before any card: what is refused, what is issued again and why, what is issued with a warning.
+        for (line, reason) in rejected {
+            progress.note("line \(line): REJECTED  \(reason)", ["event": "rejected", "line": line, "reason": reason])
+        }
+        for (line, reason) in loaded.alreadyIssued {
+            progress.note(
+                "line \(line): ALREADY ISSUED  \(reason)", ["event": "alreadyIssued", "line": line, "reason": reason])
+        }
+        for line in loaded.reissued {
+            progress.note(
+                "line \(line): REISSUE  the citizen holds a card already; issuing another (\(reissue ?? ""))",
+                ["event": "reissue", "line": line, "reason": reissue ?? ""])
+        }
+        for (line, text) in loaded.warned {
+            progress.note(
+                "line \(line): WARNING  \(text) (issued anyway; --strict refuses such records)",
+                ["event": "warning", "line": line, "warnings": text])
         }
 
         let job = PersoJob(
             batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
             transportMasterKey: master, baseDirectory: base, station: stationName, lease: lease)
-        let total = valid.count
-        let progress = Progress(total: total, live: !json && isatty(1) == 1, quiet: json)
         let line = PersoLine(job: job, journal: store, slots: slots) { progress.report($0) }
+        // The operator's stop: the first SIGINT/SIGTERM finishes the card in hand (or leaves it untouched) and
+        // ends cleanly; a second stops at once (the journal has the card in hand; the next run accounts for it).
+        let stops = OperatorStop(line: line)
         let summary: LineSummary
-        do { summary = try line.run() } catch {
-            progress.finish()
+        let lineError: (any Error)?
+        do {
+            summary = try line.run()
+            lineError = nil
+        } catch let error as StationStopped {
+            summary = line.summarySoFar
+            lineError = error
+        } catch {
             throw fail("\(error)", code: CCCDExit.failure)
         }
-        progress.finish()
+        stops.cancel()
         // Pending records another station holds mid-card are that station's to finish; any other is not done. (The
         // holds first, then the records: a record another station finishes in between is issued, not missed.)
         let heldElsewhere = Set(
             ((try? store.openAttempts(batch: batchID)) ?? []).filter { $0.station != stationName }.map(\.line))
         let rows = (try? store.records(batch: batchID)) ?? []
         let issued = rows.filter { $0.status == .issued }.count
-        let failed = rows.filter { $0.status == .failed || ($0.status == .pending && !heldElsewhere.contains($0.line)) }
-            .count
-        if json {
-            let object: [String: Any] = [
-                "batch": batchID, "records": rows.count, "issued": issued, "rejected": rejected.count, "failed": failed,
-                "spoiled": summary.spoiled, "recovered": summary.recovered, "seconds": summary.seconds,
-                "cardsPerMinute": summary.cardsPerMinute, "issuedThisRun": summary.issued,
-                "issuedByReader": summary.issuedBy, "station": stationName, "heldByOtherStations": heldElsewhere.count,
-            ]
-            let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: out, as: UTF8.self))
-        } else {
-            print(
-                "batch \(batchID): \(issued) of \(rows.count) records issued, \(rejected.count) rejected, \(failed) failed; "
-                    + "\(summary.spoiled) cards spoiled; \(String(format: "%.1f", summary.cardsPerMinute)) cards/min this run"
-            )
+        let alreadyIssued = rows.filter {
+            $0.status == .rejected && ($0.reason ?? "").hasPrefix(CitizenRule.alreadyIssued)
+        }.count
+        let rejectedCount = rows.filter { $0.status == .rejected }.count - alreadyIssued
+        let pending = rows.filter { $0.status == .pending && !heldElsewhere.contains($0.line) }.count
+        let failed = rows.filter { $0.status == .failed }.count
+        // A stop that left nothing undone is a finished run.
+        let stopped = stops.requested && pending > 0
+        let object: [String: Any] = [
+            "batch": batchID, "records": rows.count, "issued": issued, "rejected": rejectedCount,
+            "alreadyIssued": alreadyIssued, "failed": failed + (stopped ? 0 : pending), "pending": pending,
+            "spoiled": summary.spoiled, "recovered": summary.recovered, "seconds": summary.seconds,
+            "cardsPerMinute": summary.cardsPerMinute, "issuedThisRun": summary.issued,
+            "issuedByReader": summary.issuedBy, "station": stationName, "heldByOtherStations": heldElsewhere.count,
+            "stoppedByOperator": stopped, "warnings": loaded.warned.count,
+        ]
+        var text =
+            "batch \(batchID): \(issued) of \(plural(rows.count, "record")) issued, \(rejectedCount) rejected, "
+            + (alreadyIssued > 0 ? "\(alreadyIssued) already issued before, " : "")
+            + "\(failed + (stopped ? 0 : pending)) failed; \(plural(summary.spoiled, "card")) spoiled; "
+            + String(format: "%.1f cards/min this run", summary.cardsPerMinute)
+        if stopped {
+            text += "\nstopped by the operator: \(plural(pending, "record")) left pending; run the same command again to go on"
         }
-        if failed > 0 { throw ExitCode(CCCDExit.failure) }
-        if !rejected.isEmpty { throw ExitCode(CCCDExit.invalidRecords) }
+        progress.finish(summary: object, text: text)
+        if let lineError { throw fail("\(lineError)", code: CCCDExit.failure) }
+        if stopped { throw ExitCode(CCCDExit.stopped) }
+        if failed + pending > 0 { throw ExitCode(CCCDExit.failure) }
+        if rejectedCount > 0 { throw ExitCode(CCCDExit.invalidRecords) }
     }
 
     var stationName: String { station ?? ProcessInfo.processInfo.hostName }
@@ -263,6 +320,12 @@ struct PersoCommand: ParsableCommand {
         var journal: any PersoJournal
         var valid: [Int: CitizenRecord]
         var rejected: [(Int, String)]
+        /// Valid records issued with validation warnings (`--strict` refuses them).
+        var warned: [(Int, String)]
+        /// Valid records whose citizen holds a card from another record (refused; not an error of the file).
+        var alreadyIssued: [(Int, String)]
+        /// Records allowed a reissue (--reissue).
+        var reissued: [Int]
     }
 
     /// Decodes and validates the whole batch (before any card is touched), opens the journal and loads the batch
@@ -281,12 +344,24 @@ struct PersoCommand: ParsableCommand {
         var valid: [Int: CitizenRecord] = [:]
         var journalRecords: [(line: Int, idNumber: String?, hash: String, rejection: String?)] = []
         var rejected: [(Int, String)] = []
+        var warned: [(Int, String)] = []
+        // One card per citizen: an ID number on two lines refuses both (which one is right is the operator's call).
+        let duplicates = BatchValidation.duplicateIDs(entries)
         for entry in entries {
             let text = entry.line <= lines.count ? String(lines[entry.line - 1]) : ""
             let hash = HashAlgorithm.sha256.hash(Array(text.utf8)).prefix(16).hexString
             switch entry.result {
             case .success(let record):
-                let result = validator.validate(record, baseDirectory: base)
+                var result = validator.validate(record, baseDirectory: base)
+                if let issue = duplicates[entry.line] { result.errors.append(issue) }
+                if !result.warnings.isEmpty {
+                    let text = result.warnings.map(\.description).joined(separator: "; ")
+                    if strict {
+                        result.errors += result.warnings
+                    } else {
+                        warned.append((entry.line, text))
+                    }
+                }
                 if result.isValid {
                     valid[entry.line] = record
                     journalRecords.append((entry.line, record.idNumber, hash, nil))
@@ -324,81 +399,38 @@ struct PersoCommand: ParsableCommand {
                         createdAt: Date(), recordCount: journalRecords.count),
                     records: journalRecords)
             }
+            // One card per citizen across batches: a record whose ID number the journal has issued elsewhere is
+            // refused, or (--reissue) allowed once more with the reason on record. The line checks again at each
+            // claim (another station may issue the citizen meanwhile).
+            var refusedIssued: [(Int, String)] = []
+            var reissued: [Int] = []
+            let issuedElsewhere = Dictionary(
+                grouping: try store.issuedRecords(idNumbers: valid.values.map(\.idNumber)), by: { $0.idNumber ?? "" })
+            for (line, record) in valid.sorted(by: { $0.key < $1.key }) {
+                let cards = issuedElsewhere[record.idNumber] ?? []
+                // Issued by this very record (a resumed run): nothing to decide.
+                guard !cards.contains(where: { $0.batchId == batchID && $0.line == line }),
+                    let card = cards.first
+                else { continue }
+                if let reissue {
+                    try store.allowReissue(batch: batchID, line: line, reason: reissue)
+                    reissued.append(line)
+                } else {
+                    let reason = CitizenRule.alreadyIssuedReason(card)
+                    try store.refuse(batch: batchID, line: line, reason: reason)
+                    refusedIssued.append((line, reason))
+                }
+            }
+            return LoadedBatch(
+                batchID: batchID, journal: store, valid: valid, rejected: rejected, warned: warned,
+                alreadyIssued: refusedIssued, reissued: reissued)
         } catch {
             throw fail("\(error)", code: CCCDExit.failure)
         }
-        return LoadedBatch(batchID: batchID, journal: store, valid: valid, rejected: rejected)
     }
 
     func warn(_ message: String) {
         var stderr = StandardError()
         print("warning: \(message)", to: &stderr)
-    }
-}
-
-/// The progress of a run: a live line on a terminal, plain lines otherwise.
-final class Progress: @unchecked Sendable {
-    let total: Int
-    let live: Bool
-    let quiet: Bool
-    let start = Date()
-    private let lock = NSLock()
-    private var issued = 0
-    private var spoiled = 0
-    private var failed = 0
-
-    init(total: Int, live: Bool, quiet: Bool) {
-        self.total = total
-        self.live = live
-        self.quiet = quiet
-    }
-
-    func report(_ event: LineEvent) {
-        lock.withLock {
-            var line: String? = nil
-            switch event {
-            case .issued(let n, let serial, let station):
-                issued += 1
-                line = "line \(n): issued on chip \(serial) (\(station))"
-            case .spoiled(let n, let serial, let station, let reason):
-                spoiled += 1
-                line = "line \(n): chip \(serial) spoiled (\(station)): \(reason)"
-            case .failed(let n, let reason):
-                failed += 1
-                line = "line \(n): FAILED \(reason)"
-            case .recovered(let n, let serial, let outcome):
-                if outcome == "issued" { issued += 1 }
-                line = "line \(n): chip \(serial) found after a restart: \(outcome)"
-            case .refusedCard(let station, let reason):
-                line = "\(station): card refused: \(reason)"
-            case .journalUnavailable(let reason):
-                // Always said, on stderr: the operator must know the line is waiting.
-                FileHandle.standardError.write(
-                    Data("\nwarning: the journal cannot be reached; no new card until it is back (\(reason))\n".utf8))
-            case .journalBack(let seconds):
-                FileHandle.standardError.write(
-                    Data("the journal is back after \(String(format: "%.1f", seconds)) s; going on\n".utf8))
-            case .heldElsewhere(let lines, let stations):
-                line =
-                    "\(lines.count) record(s) held mid-card by station(s) \(stations.joined(separator: ", ")): those stations account for their chips"
-            }
-            guard !quiet else { return }
-            if live {
-                let elapsed = Date().timeIntervalSince(start)
-                let rate = elapsed > 0 ? Double(issued) / elapsed * 60 : 0
-                let left = total - issued - failed
-                let eta = rate > 0 ? String(format: "%.0f s", Double(left) / rate * 60) : "?"
-                let text = String(
-                    format: "\r%d/%d issued, %d spoiled, %d failed, %.1f cards/min, ETA %@   ", issued, total, spoiled,
-                    failed, rate, eta)
-                FileHandle.standardOutput.write(Data(text.utf8))
-            } else if let line {
-                print(line)
-            }
-        }
-    }
-
-    func finish() {
-        if live && !quiet { print("") }
     }
 }

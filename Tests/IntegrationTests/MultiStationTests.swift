@@ -174,8 +174,7 @@ struct MultiStationTests {
                 "--emulated", "1", "--out", "out-S\(s)", "--json",
             ])
             #expect(again.status == 0, "S\(s): \(again.stderr)")
-            let summary = try? JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
-            #expect(summary?["issuedThisRun"] as? Int == 0)
+            #expect(again.json?["issuedThisRun"] as? Int == 0)
         }
         let records = try line.json(["journal", "--journal", line.journal, "--json"])
         #expect(records.count == line.records)

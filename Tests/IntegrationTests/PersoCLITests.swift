@@ -93,11 +93,14 @@ struct PersoCLITests {
         }
         #expect(kills >= 3, "the batch finished before enough kills; make it longer")
         let last = try perso(work)
-        #expect(last.status == 0, "\(last.stderr) \(last.stdout)")
+        let events = try CommandLineRunner.run(["journal", "--journal", "j.db", "--json"], in: work)
+        #expect(last.status == 0, "\(last.stderr) \(last.stdout) \(events.stdout)")
         let journal = try SQLiteJournal(path: work + "/j.db")
         let batch = try #require(try journal.batches().first).id
         let rows = try journal.records(batch: batch)
-        #expect(rows.count == 24 && rows.allSatisfy { $0.status == .issued })
+        #expect(
+            rows.count == 24 && rows.allSatisfy { $0.status == .issued },
+            "\(rows.filter { $0.status != .issued }.map { "line \($0.line): \($0.status) \($0.reason ?? "")" })")
         #expect(try journal.issuedAttemptsPerRecord(batch: batch).values.allSatisfy { $0 == 1 })
         #expect(try journal.openAttempts(batch: batch).isEmpty)
         // One card per record on disk, and each is a genuine card of its record.

@@ -106,6 +106,12 @@ final class DyingJournal: PersoJournal, @unchecked Sendable {
     func chip(serial: String) throws -> ChipRow? { try base.chip(serial: serial) }
     func batches() throws -> [BatchRow] { try base.batches() }
     func stations(batch: String?) throws -> [StationRow] { try base.stations(batch: batch) }
+    func issuedRecords(idNumbers: [String]) throws -> [RecordRow] { try base.issuedRecords(idNumbers: idNumbers) }
+    func refuse(batch: String, line: Int, reason: String) throws { try base.refuse(batch: batch, line: line, reason: reason) }
+    func allowReissue(batch: String, line: Int, reason: String) throws {
+        try base.allowReissue(batch: batch, line: line, reason: reason)
+    }
+    func citizen(idNumber: String) throws -> [CitizenRecordHistory] { try base.citizen(idNumber: idNumber) }
     func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws {
         try base.register(station: name, host: host, pid: pid, lease: lease)
     }
@@ -418,6 +424,12 @@ final class FlakyJournal: PersoJournal, @unchecked Sendable {
     func chip(serial: String) throws -> ChipRow? { try call { try base.chip(serial: serial) } }
     func batches() throws -> [BatchRow] { try call { try base.batches() } }
     func stations(batch: String?) throws -> [StationRow] { try call { try base.stations(batch: batch) } }
+    func issuedRecords(idNumbers: [String]) throws -> [RecordRow] { try call { try base.issuedRecords(idNumbers: idNumbers) } }
+    func refuse(batch: String, line: Int, reason: String) throws { try call { try base.refuse(batch: batch, line: line, reason: reason) } }
+    func allowReissue(batch: String, line: Int, reason: String) throws {
+        try call { try base.allowReissue(batch: batch, line: line, reason: reason) }
+    }
+    func citizen(idNumber: String) throws -> [CitizenRecordHistory] { try call { try base.citizen(idNumber: idNumber) } }
     func register(station name: String, host: String, pid: Int, lease: TimeInterval) throws {
         try call { try base.register(station: name, host: host, pid: pid, lease: lease) }
     }

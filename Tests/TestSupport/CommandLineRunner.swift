@@ -8,9 +8,20 @@ public enum CommandLineRunner {
         public let status: Int32
         public let stdout: String
         public let stderr: String
-        /// stdout parsed as one JSON object, when it is one.
+        /// stdout parsed as one JSON object, when it is one; for JSON Lines (`perso --json`), the last line (the
+        /// summary).
         public var json: [String: Any]? {
-            (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any]
+            if let object = (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] {
+                return object
+            }
+            return jsonLines.last
+        }
+
+        /// stdout parsed as JSON Lines: one object per non-empty line (lines that are not objects are skipped).
+        public var jsonLines: [[String: Any]] {
+            stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
         }
     }
 
