@@ -86,7 +86,9 @@ struct Bench {
     var figures: [BenchFigure] = []
     /// RSS when the benchmark started (KB).
     nonisolated(unsafe) static var startRSS = 0.0
-    static let sections = ["round-trips", "peers", "secure-messaging", "cpu", "preparation", "perso", "memory"]
+    static let sections = [
+        "round-trips", "peers", "secure-messaging", "cpu", "preparation", "perso", "memory", "journal",
+    ]
     var sectionsToRun = Set(Bench.sections)
     /// Data preparation cards/s on one core with the brainpoolP256r1 signer (the line's floor).
     var preparationRate: Double?
@@ -157,6 +159,84 @@ struct Bench {
         if on("memory") {
             say("memory")
             try memory()
+        }
+        if on("journal") {
+            say("journal lookups")
+            try journalLookups()
+        }
+    }
+
+    /// "Where is this citizen's card?" on a large SQLite journal: 1,000,000 records (20,000 with --quick) in 100
+    /// batches, a tenth of them issued, then one citizen's history looked up by ID number, in-process and as the
+    /// whole `cccd journal --id` command (process start included).
+    mutating func journalLookups() throws {
+        let records = quick ? 20_000 : 1_000_000
+        let folder = NSTemporaryDirectory() + "cccd-bench-journal-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/journal.db"
+        let journal = try SQLiteJournal(path: path)
+        let batches = 100
+        let perBatch = records / batches
+        func id(_ n: Int) -> String { String(format: "0010%08d", n) }
+        let loading = Date()
+        for b in 0..<batches {
+            let batch = String(format: "BENCH%011d", b)
+            try journal.begin(
+                batch: BatchRow(
+                    id: batch, source: "bench-\(b).jsonl", profile: "vn-cccd-2021", createdAt: Date(),
+                    recordCount: perBatch),
+                records: (0..<perBatch).map { (line: $0 + 1, idNumber: id(b * perBatch + $0), hash: "0", rejection: nil) }
+            )
+            // A tenth of each batch issued, through the journal's own calls (claims, attempts, chips).
+            for i in 0..<max(1, perBatch / 10) {
+                guard
+                    let claim = try journal.claim(
+                        batch: batch, chipSerial: String(format: "%020X", b * perBatch + i), station: "bench",
+                        reader: "r")
+                else { break }
+                try journal.advance(attempt: claim.attempt, to: .writing)
+                try journal.finish(attempt: claim.attempt, .issued, reason: nil)
+            }
+        }
+        say("journal of \(records) records built in \(String(format: "%.0f", Date().timeIntervalSince(loading))) s")
+        var generator = SystemRandomNumberGenerator()
+        let lookups = 200
+        var times: [Double] = []
+        for _ in 0..<lookups {
+            let n = Int.random(in: 0..<records, using: &generator)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let history = try journal.citizen(idNumber: id(n))
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            guard history.count == 1 else { throw BenchError("citizen \(id(n)): \(history.count) records") }
+        }
+        times.sort()
+        let section = "Journal: one citizen's card (cccd journal --id) on \(records) records"
+        add(
+            section, "lookup in-process, median of \(lookups) random ID numbers", times[lookups / 2], "ms", floor: nil,
+            floorIs: "target 50 ms for the whole command", target: "< 50 ms", meets: times[lookups / 2] < 50)
+        add(section, "lookup in-process, 99th percentile", times[lookups * 99 / 100], "ms", floor: nil, floorIs: "–")
+        // The whole command, as a hotline clerk runs it.
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        if FileManager.default.isExecutableFile(atPath: binary) {
+            var commandTimes: [Double] = []
+            for round in 0..<7 {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: binary)
+                p.arguments = ["journal", "--journal", path, "--id", id((round * 7919) % records), "--json"]
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                let start = DispatchTime.now().uptimeNanoseconds
+                try p.run()
+                p.waitUntilExit()
+                commandTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                guard p.terminationStatus == 0 else { throw BenchError("cccd journal --id exited \(p.terminationStatus)") }
+            }
+            commandTimes.sort()
+            add(
+                section, "cccd journal --id NUMBER --json, whole command (process start included), median of 7",
+                commandTimes[3], "ms", floor: nil, floorIs: "target 50 ms for the whole command", target: "< 50 ms",
+                meets: commandTimes[3] < 50)
         }
     }
 
@@ -807,4 +887,10 @@ struct BenchReadsCommand: ParsableCommand {
             _ = try ReaderSession(transport: try EmulatedChip(image: image)).readCard(.can(SampleCard.can))
         }
     }
+}
+
+/// A benchmark whose own check failed (its figures would mean nothing).
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
