@@ -28,6 +28,10 @@ public final class AuditLog: @unchecked Sendable {
                 t.column("outcome", .text).notNull()
             }
         }
+        // Each time also as local ISO 8601 with its zone offset (a row read elsewhere says when, unambiguously).
+        migrator.registerMigration("v2") { db in
+            try db.alter(table: "audit") { t in t.add(column: "atZoned", .text) }
+        }
         try migrator.migrate(queue)
         // The log names citizens: readable by its owner only.
         chmod(path, 0o600)
@@ -54,16 +58,17 @@ public final class AuditLog: @unchecked Sendable {
         checks: String?, outcome: String
     ) {
         // An audit row that cannot be written is said on standard error; the desk keeps serving.
+        let now = Date()
         do {
             try queue.write { db in
                 try db.execute(
                     sql: """
-                        INSERT INTO audit (at, tokenId, origin, reader, idNumber, genuine, valid, authenticity, checks,
-                            outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO audit (at, atZoned, tokenId, origin, reader, idNumber, genuine, valid, authenticity,
+                            checks, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        Date(), who.tokenID, who.origin, reader, idNumber, genuine, valid, authenticity, checks,
-                        outcome,
+                        now, Self.zoned(now), who.tokenID, who.origin, reader, idNumber, genuine, valid, authenticity,
+                        checks, outcome,
                     ])
             }
         } catch {
@@ -71,8 +76,18 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
+    /// `date` in local time with its zone offset, ISO 8601 (2026-12-03T23:59:01.250+07:00).
+    public static func zoned(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone.current
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+
     public struct Entry: Codable, Sendable {
         public var at: Date
+        /// `at` in the desk's local time with its zone offset (absent on rows written before it was kept).
+        public var atZoned: String?
         public var tokenId: String
         public var origin: String?
         public var reader: String?
@@ -88,7 +103,7 @@ public final class AuditLog: @unchecked Sendable {
         try queue.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map {
                 Entry(
-                    at: $0["at"], tokenId: $0["tokenId"], origin: $0["origin"], reader: $0["reader"],
+                    at: $0["at"], atZoned: $0["atZoned"], tokenId: $0["tokenId"], origin: $0["origin"], reader: $0["reader"],
                     idNumber: $0["idNumber"], genuine: $0["genuine"], valid: $0["valid"],
                     authenticity: $0["authenticity"], checks: $0["checks"], outcome: $0["outcome"])
             }

@@ -21,6 +21,8 @@ public struct DeskReadRequest: Codable, Sendable {
     public var fields: String?
     /// Seconds to wait for a card (default 30, at most 300).
     public var wait: Double?
+    /// The caller's name for this request, to cancel it while it waits for a card (`POST /v1/read/cancel`).
+    public var requestId: String?
 
     public init(reader: String? = nil, can: String? = nil, idNumber: String? = nil, qr: String? = nil) {
         self.reader = reader
@@ -40,7 +42,7 @@ public struct DeskReadRequest: Codable, Sendable {
 public struct DeskError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable, Codable {
         case badRequest, unauthorized, forbiddenOrigin, misdirected, notFound, unknownReader, noCard, noReader,
-            accessDenied, cardRemoved, cardError, busy
+            accessDenied, cardRemoved, cardError, busy, cancelled
     }
     public var code: Code
     public var message: String
@@ -56,7 +58,7 @@ public struct DeskError: Error, CustomStringConvertible, Sendable {
         case .unauthorized: return 401
         case .forbiddenOrigin: return 403
         case .notFound, .unknownReader: return 404
-        case .busy, .cardRemoved: return 409
+        case .busy, .cardRemoved, .cancelled: return 409
         case .misdirected: return 421
         case .accessDenied: return 422
         case .cardError: return 502
@@ -75,6 +77,9 @@ public enum DeskEvent: Sendable {
     case readProgress(reader: String, id: String, step: String)
     case reportReady(reader: String, id: String, report: CardReport)
     case readFailed(reader: String, id: String, error: DeskError)
+    /// A report is no longer to be shown: its card left the reader (`cardRemoved`) or its lifetime ended
+    /// (`expired`). Pages clear it.
+    case reportCleared(reader: String, id: String, reason: String)
     /// Every 15 s, so that a listener that went away is noticed and proxies keep the stream open.
     case heartbeat
 
@@ -86,6 +91,7 @@ public enum DeskEvent: Sendable {
         case .readProgress: return "readProgress"
         case .reportReady: return "reportReady"
         case .readFailed: return "readFailed"
+        case .reportCleared: return "reportCleared"
         case .heartbeat: return "heartbeat"
         }
     }
@@ -128,6 +134,9 @@ public final class CardDesk: @unchecked Sendable {
         public var reader: String
         public var report: CardReport
         public var expires: Date
+        public var readAt = Date()
+        /// The card left its reader: the report is kept (by id) until it expires, but no longer the latest.
+        public var cardLeft = false
     }
 
     let configuration: Configuration
@@ -139,6 +148,8 @@ public final class CardDesk: @unchecked Sendable {
     private var readOrder: [String] = []
     private var listeners: [UUID: AsyncStream<DeskEvent>.Continuation] = [:]
     private var pcscProblem: String? = "the reader watch has not started"
+    /// Requests waiting for a card, by request id, and those cancelled.
+    private var cancelled: Set<String> = []
     private var stopped = false
 
     public init(configuration: Configuration, audit: AuditLog?) {
@@ -189,11 +200,22 @@ public final class CardDesk: @unchecked Sendable {
             for gone in readers.keys where !names.contains(gone) {
                 if readers[gone]?.cardPresent == true { events.append(.cardRemoved(reader: gone)) }
                 readers[gone] = nil
+                for (id, r) in reads where r.reader == gone && !r.cardLeft {
+                    reads[id]?.cardLeft = true
+                    events.append(.reportCleared(reader: gone, id: id, reason: "cardRemoved"))
+                }
             }
             for s in states {
                 let old = readers[s.reader]
                 if old?.cardPresent != true && s.cardPresent { events.append(.cardInserted(reader: s.reader)) }
                 if old?.cardPresent == true && !s.cardPresent { events.append(.cardRemoved(reader: s.reader)) }
+                // The card of a report left: nobody may see its holder any more (the next patient is at the desk).
+                if !s.cardPresent {
+                    for (id, r) in reads where r.reader == s.reader && !r.cardLeft {
+                        reads[id]?.cardLeft = true
+                        events.append(.reportCleared(reader: s.reader, id: id, reason: "cardRemoved"))
+                    }
+                }
                 let busy = old?.state == "reading"
                 readers[s.reader] = DeskReader(
                     name: s.reader, cardPresent: s.cardPresent,
@@ -239,20 +261,32 @@ public final class CardDesk: @unchecked Sendable {
         }
     }
 
+    /// The latest report whose card is still in its reader (a page opened now shows nobody who has left).
     public func latestRead() -> StoredRead? {
         lock.withLock {
-            for id in readOrder.reversed() { if let r = reads[id], r.expires > Date() { return r } }
-            return nil
+            guard let id = readOrder.last, let r = reads[id], r.expires > Date(), !r.cardLeft else { return nil }
+            return r
         }
     }
 
-    /// Erases the reports whose time is up.
+    /// Erases the reports whose time is up, and tells the pages.
     func expire() {
         let now = Date()
+        var events: [DeskEvent] = []
         lock.withLock {
-            for (id, r) in reads where r.expires <= now { reads[id] = nil }
+            for (id, r) in reads where r.expires <= now {
+                reads[id] = nil
+                if !r.cardLeft { events.append(.reportCleared(reader: r.reader, id: id, reason: "expired")) }
+            }
             readOrder.removeAll { reads[$0] == nil }
         }
+        for e in events { publish(e) }
+    }
+
+    /// Cancels a read still waiting for a card (its request id); true when one was waiting.
+    @discardableResult
+    public func cancel(requestId: String) -> Bool {
+        lock.withLock { cancelled.insert(requestId).inserted }
     }
 
     // MARK: Reading
@@ -276,10 +310,24 @@ public final class CardDesk: @unchecked Sendable {
         let id = UUID().uuidString.lowercased()
         var reader: String
         var result: Result<CardReport, DeskError>
+        // Any reader: the readers holding a card are tried in turn until the key opens one (two patients' cards
+        // on two readers: the key says which is meant).
+        var refused: [String] = []
+        defer { if let requestId = request.requestId { _ = lock.withLock { cancelled.remove(requestId) } } }
         while true {
             do {
-                reader = try await claimReader(request.reader, wait: wait, until: deadline)
+                reader = try await claimReader(
+                    request.reader, wait: wait, until: deadline, excluding: Set(refused), requestId: request.requestId)
             } catch {
+                if !refused.isEmpty, error.code == .noCard {
+                    let denied = DeskError(
+                        .accessDenied,
+                        "the key opened none of the cards present (tried \(refused.map { "\"\($0)\"" }.joined(separator: ", ")))"
+                    )
+                    audit?.record(requester, reader: nil, outcome: "error: \(denied.code.rawValue)")
+                    publish(.readFailed(reader: refused.last ?? "", id: id, error: denied))
+                    throw denied
+                }
                 audit?.record(requester, reader: request.reader, outcome: "error: \(error.code.rawValue)")
                 throw error
             }
@@ -306,13 +354,23 @@ public final class CardDesk: @unchecked Sendable {
             }
             // Gone before the first command: wait for the next card, as when none was there.
             if !connected, Date() < deadline { continue }
+            if request.reader == nil, case .failure(let error) = outcome, error.code == .accessDenied {
+                refused.append(chosen)
+                // Another card is present now: try it at once (no wait for a card that is already there).
+                if lock.withLock({ readers.values.contains { $0.state == "card" && !refused.contains($0.name) } }) {
+                    continue
+                }
+            }
             break
         }
         switch result {
-        case .success(let report):
-            let stored = StoredRead(
-                id: id, reader: reader, report: report,
-                expires: Date().addingTimeInterval(configuration.reportLifetime))
+        case .success(var report):
+            let now = Date()
+            let expires = now.addingTimeInterval(configuration.reportLifetime)
+            report.reader = reader
+            report.readAt = AuditLog.zoned(now)
+            report.expiresAt = AuditLog.zoned(expires)
+            let stored = StoredRead(id: id, reader: reader, report: report, expires: expires, readAt: now)
             lock.withLock {
                 reads[id] = stored
                 readOrder.append(id)
@@ -328,18 +386,22 @@ public final class CardDesk: @unchecked Sendable {
     }
 
     /// Waits until the reader (or any reader) holds a card nobody is reading, and marks it busy.
-    private func claimReader(_ wanted: String?, wait: TimeInterval, until deadline: Date) async throws(DeskError)
-        -> String
-    {
+    private func claimReader(
+        _ wanted: String?, wait: TimeInterval, until deadline: Date, excluding: Set<String> = [],
+        requestId: String? = nil
+    ) async throws(DeskError) -> String {
         while true {
             let outcome: Result<String?, DeskError> = lock.withLock {
+                if let requestId, cancelled.contains(requestId) {
+                    return .failure(DeskError(.cancelled, "the read was cancelled before a card came"))
+                }
                 if let pcscProblem, readers.isEmpty { return .failure(DeskError(.noReader, pcscProblem)) }
                 if let wanted, readers[wanted] == nil, !order.isEmpty {
                     return .failure(
                         DeskError(.unknownReader, "no reader named \"\(wanted)\" (GET /v1/readers lists them)"))
                 }
                 let candidates = wanted.map { [$0] } ?? order
-                for name in candidates where readers[name]?.state == "card" {
+                for name in candidates where readers[name]?.state == "card" && !excluding.contains(name) {
                     readers[name]?.state = "reading"
                     return .success(name)
                 }

@@ -49,9 +49,34 @@ enum DeskOpenAPI {
                 "502": {$ref: "#/components/responses/Problem"}
                 "503": {$ref: "#/components/responses/Problem"}
                 "504": {$ref: "#/components/responses/Problem"}
+          /v1/read/cancel:
+            post:
+              summary: Cancel a read still waiting for a card (the requestId its request gave); it answers 409 cancelled.
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [requestId]
+                      additionalProperties: false
+                      properties:
+                        requestId: {type: string, minLength: 1, maxLength: 128}
+              responses:
+                "200":
+                  description: The cancellation is recorded.
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [cancelled]
+                        properties:
+                          cancelled: {type: string}
+                "400": {$ref: "#/components/responses/Problem"}
+                "401": {$ref: "#/components/responses/Problem"}
           /v1/reads/latest:
             get:
-              summary: The most recent report still kept.
+              summary: The most recent report, while it is kept and its card is still in its reader.
               responses:
                 "200":
                   description: The report.
@@ -88,11 +113,13 @@ enum DeskOpenAPI {
                 "404": {$ref: "#/components/responses/Problem"}
           /v1/events:
             get:
-              summary: "Server-Sent Events: cardInserted, cardRemoved, readStarted, readProgress, reportReady, readFailed."
+              summary: "Server-Sent Events: cardInserted, cardRemoved, readStarted, readProgress, reportReady, readFailed, reportCleared."
               description: |
-                Each event's data is one JSON object: cardInserted / cardRemoved {reader}; readStarted {reader, id};
-                readProgress {reader, id, step}; reportReady {reader, id, report (a CardReport)}; readFailed {reader, id,
-                error (a Problem's error)}. A comment line every 15 s keeps the stream open.
+                Each event is `event: NAME` and `data: JSON`; the data of each name is the schema of the same name under
+                components/schemas (EventReader, EventReadStarted, EventReadProgress, EventReportReady, EventReadFailed,
+                EventReportCleared). reportCleared says a report must leave the screen: its card left the reader
+                (reason cardRemoved) or its lifetime ended (reason expired). A comment line every 15 s keeps the stream
+                open.
               responses:
                 "200":
                   description: The event stream.
@@ -122,7 +149,7 @@ enum DeskOpenAPI {
                     code:
                       type: string
                       enum: [badRequest, unauthorized, forbiddenOrigin, misdirected, notFound, unknownReader, noCard,
-                        noReader, accessDenied, cardRemoved, cardError, busy]
+                        noReader, accessDenied, cardRemoved, cardError, busy, cancelled]
                     message: {type: string}
             Readers:
               type: object
@@ -154,6 +181,7 @@ enum DeskOpenAPI {
                 dateOfExpiry: {type: string, description: YYMMDD or YYYY-MM-DD}
                 fields: {type: string, enum: [basic, all], default: all}
                 wait: {type: number, minimum: 0, maximum: 300, default: 30}
+                requestId: {type: string, maxLength: 128, description: "A name for this request, to cancel it (POST /v1/read/cancel)."}
             Verdict:
               type: object
               required: [status, reason]
@@ -224,5 +252,59 @@ enum DeskOpenAPI {
                     height: {type: integer}
                 portraitURL: {type: string}
                 readId: {type: string}
+                reader: {type: string, description: The reader the card was in.}
+                readAt: {type: string, format: date-time, description: "When it was read (ISO 8601 with the zone offset)."}
+                expiresAt: {type: string, format: date-time, description: When the service erases the report.}
+            EventReader:
+              type: object
+              description: cardInserted and cardRemoved.
+              required: [reader]
+              additionalProperties: false
+              properties:
+                reader: {type: string}
+            EventReadStarted:
+              type: object
+              required: [reader, id]
+              additionalProperties: false
+              properties:
+                reader: {type: string}
+                id: {type: string}
+            EventReadProgress:
+              type: object
+              required: [reader, id, step]
+              additionalProperties: false
+              properties:
+                reader: {type: string}
+                id: {type: string}
+                step: {type: string}
+            EventReportReady:
+              type: object
+              required: [reader, id, report]
+              additionalProperties: false
+              properties:
+                reader: {type: string}
+                id: {type: string}
+                report: {$ref: "#/components/schemas/CardReport"}
+            EventReadFailed:
+              type: object
+              required: [reader, id, error]
+              additionalProperties: false
+              properties:
+                reader: {type: string}
+                id: {type: string}
+                error:
+                  type: object
+                  required: [code, message]
+                  properties:
+                    code: {type: string}
+                    message: {type: string}
+            EventReportCleared:
+              type: object
+              required: [reader, id, reason]
+              additionalProperties: false
+              properties:
+                reader: {type: string}
+                id: {type: string}
+                reason: {type: string, enum: [cardRemoved, expired]}
         """#
 }

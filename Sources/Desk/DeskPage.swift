@@ -26,6 +26,31 @@ enum DeskPage {
               <button type="submit">Lưu <span class="en">Save</span></button>
             </form>
           </section>
+          <section id="error" role="alert" hidden aria-labelledby="error-title">
+            <h2 id="error-title">Không đọc được thẻ <span class="en">The card was not read</span></h2>
+            <p id="error-text" class="error-text"></p>
+            <p id="error-detail" class="en"></p>
+          </section>
+          <section id="card" aria-labelledby="verdict" hidden>
+            <p id="verdict" class="verdict" data-tone=""></p>
+            <ul id="reasons" aria-label="Lý do (Reasons)"></ul>
+            <div class="card-body">
+              <img id="portrait" alt="Ảnh chân dung (Portrait)" hidden>
+              <dl>
+                <dt>Họ và tên <span class="en">Full name</span></dt><dd id="holder-name"></dd>
+                <dt>Số định danh <span class="en">ID number</span></dt><dd id="holder-id"></dd>
+                <dt>Số CMND cũ <span class="en">Old ID number</span></dt><dd id="holder-old-id"></dd>
+                <dt>Ngày sinh <span class="en">Date of birth</span></dt><dd id="holder-dob"></dd>
+                <dt>Giới tính <span class="en">Sex</span></dt><dd id="holder-sex"></dd>
+                <dt>Quê quán <span class="en">Place of origin</span></dt><dd id="holder-origin"></dd>
+                <dt>Nơi thường trú <span class="en">Address</span></dt><dd id="holder-address"></dd>
+                <dt>Ngày cấp <span class="en">Date of issue</span></dt><dd id="holder-issue"></dd>
+                <dt>Có giá trị đến <span class="en">Expiry</span></dt><dd id="holder-expiry"></dd>
+              </dl>
+            </div>
+            <ul id="badges" aria-label="Kiểm tra (Checks)"></ul>
+            <p id="read-info" class="hint"></p>
+          </section>
           <section aria-labelledby="key-title">
             <h2 id="key-title">Khóa thẻ <span class="en">Card key</span></h2>
             <form id="read-form">
@@ -38,27 +63,16 @@ enum DeskPage {
               <label for="reader-select">Đầu đọc <span class="en">Reader</span></label>
               <select id="reader-select"><option value="">Bất kỳ (any)</option></select>
               <button type="submit" id="read-button">Đọc thẻ <span class="en">Read card</span></button>
+              <div class="row">
+                <button type="button" id="cancel-button" class="secondary" hidden>Hủy <span class="en">Cancel</span></button>
+                <button type="button" id="clear-button" class="secondary">Xóa màn hình <span class="en">Clear</span></button>
+              </div>
+              <label class="setting"><input type="checkbox" id="english"> Hiện tiếng Anh <span class="en">Show English</span></label>
             </form>
           </section>
           <section aria-labelledby="readers-title">
             <h2 id="readers-title">Đầu đọc <span class="en">Readers</span></h2>
             <ul id="readers"></ul>
-          </section>
-          <section id="card" aria-labelledby="card-title" hidden>
-            <h2 id="card-title">Thẻ vừa đọc <span class="en">Last card</span></h2>
-            <div class="card-body">
-              <img id="portrait" alt="Ảnh chân dung (Portrait)" hidden>
-              <dl>
-                <dt>Họ và tên <span class="en">Full name</span></dt><dd id="holder-name"></dd>
-                <dt>Số định danh <span class="en">ID number</span></dt><dd id="holder-id"></dd>
-                <dt>Ngày sinh <span class="en">Date of birth</span></dt><dd id="holder-dob"></dd>
-                <dt>Giới tính <span class="en">Sex</span></dt><dd id="holder-sex"></dd>
-                <dt>Nơi thường trú <span class="en">Address</span></dt><dd id="holder-address"></dd>
-                <dt>Có giá trị đến <span class="en">Expiry</span></dt><dd id="holder-expiry"></dd>
-              </dl>
-            </div>
-            <ul id="badges" aria-label="Kiểm tra (Checks)"></ul>
-            <p id="verdict"></p>
           </section>
         </main>
         </body>
@@ -74,7 +88,7 @@ enum DeskPage {
         #status { margin: 0.3rem 0 0; }
         main { display: grid; gap: 1rem; padding: 1rem 1.2rem; grid-template-columns: minmax(18rem, 26rem) 1fr; }
         section { background: #fff; border-radius: 6px; padding: 0.8rem 1rem; box-shadow: 0 1px 2px #0002; }
-        #card { grid-column: 2; grid-row: 1 / span 3; }
+        #card, #error { grid-column: 2; grid-row: 1 / span 3; }
         h2 { font-size: 1.1rem; margin: 0 0 0.6rem; }
         label { display: block; margin: 0.5rem 0 0.2rem; font-weight: bold; }
         input, select, button { font-size: 1rem; padding: 0.45rem; width: 100%; box-sizing: border-box; }
@@ -95,29 +109,57 @@ enum DeskPage {
         .badge[data-status="passed"] { background: #e3f6e8; color: #0b6b2c; border-color: #0b6b2c; }
         .badge[data-status="failed"] { background: #fde7e7; color: #a11212; border-color: #a11212; }
         .badge[data-status="notChecked"] { background: #eef0f3; color: #4a4f57; border-color: #8a9099; border-style: dashed; }
-        #verdict { font-weight: bold; }
-        @media (max-width: 50rem) { main { grid-template-columns: 1fr; } #card { grid-column: 1; grid-row: auto; } }
+        body:not(.show-en) .en { display: none; }
+        .verdict { font-size: 1.8rem; font-weight: bold; margin: 0 0 0.4rem; padding: 0.5rem 0.8rem; border-radius: 6px; }
+        .verdict[data-tone="ok"] { background: #e3f6e8; color: #0b6b2c; }
+        .verdict[data-tone="warn"] { background: #fff4d6; color: #7a4b00; }
+        .verdict[data-tone="bad"] { background: #fde7e7; color: #a11212; }
+        #reasons { margin: 0 0 0.8rem; padding-left: 1.2rem; }
+        #reasons li[data-status="failed"] { color: #a11212; font-weight: bold; }
+        #reasons li[data-status="notChecked"] { color: #7a4b00; }
+        #error { border-left: 6px solid #a11212; }
+        .error-text { font-size: 1.4rem; font-weight: bold; color: #a11212; }
+        .row { display: flex; gap: 0.5rem; }
+        button.secondary { background: #e7ebf0; color: #0b3d6e; }
+        label.setting { font-weight: normal; }
+        label.setting input { width: auto; }
+        @media (max-width: 50rem) {
+          main { grid-template-columns: 1fr; }
+          #card, #error { grid-column: 1; grid-row: auto; order: -1; }
+        }
         """#
 
     static let script = #"""
         'use strict';
         // The clerk's page. The token comes once in the URL fragment (never sent over the network), is kept in
         // this browser, and goes with every API call as Authorization: Bearer. Events come from /v1/events,
-        // read with fetch (EventSource cannot send the token).
+        // read with fetch (EventSource cannot send the token). A holder is on screen only while their card is in
+        // the reader and the report lives: the panel clears when the card leaves, when the report expires, when a
+        // new read starts, and on Clear.
         const $ = (id) => document.getElementById(id);
         const TOKEN_KEY = 'cccdDeskToken';
+        const ENGLISH_KEY = 'cccdDeskEnglish';
         let token = null;
         let portraitURL = null;
         let shownRead = null;
+        let shownReader = null;
+        let expiryTimer = null;
+        let pending = null;
 
-        function say(vi, en) {
-          const s = $('status');
-          s.textContent = vi + ' ';
-          const span = document.createElement('span');
-          span.className = 'en';
-          span.textContent = en;
-          s.appendChild(span);
+        function el(tag, text, cls) {
+          const e = document.createElement(tag);
+          if (text !== undefined) e.textContent = text;
+          if (cls) e.className = cls;
+          return e;
         }
+
+        function bilingual(node, vi, en) {
+          node.replaceChildren(document.createTextNode(vi));
+          if (en) node.append(' ', el('span', en, 'en'));
+          return node;
+        }
+
+        function say(vi, en) { bilingual($('status'), vi, en); }
 
         function loadToken() {
           const m = location.hash.match(/token=([0-9A-Za-z_-]+)/);
@@ -154,20 +196,13 @@ enum DeskPage {
           const select = $('reader-select');
           const chosen = select.value;
           select.replaceChildren(new Option('Bất kỳ (any)', ''));
-          if (list.length === 0) {
-            const li = document.createElement('li');
-            li.textContent = 'Không có đầu đọc (no reader)';
-            ul.appendChild(li);
-          }
+          if (list.length === 0) ul.appendChild(bilingual(el('li'), 'Không có đầu đọc', 'no reader'));
           for (const r of list) {
-            const li = document.createElement('li');
+            const li = el('li');
             li.dataset.reader = r.name;
             li.append(r.name + ': ');
-            const st = document.createElement('span');
-            st.className = 'state';
             const [vi, en] = STATES[r.state] || [r.state, r.state];
-            st.textContent = vi + ' (' + en + ')';
-            li.appendChild(st);
+            li.appendChild(bilingual(el('span', undefined, 'state'), vi, '(' + en + ')'));
             ul.appendChild(li);
             select.appendChild(new Option(r.name, r.name));
           }
@@ -191,8 +226,42 @@ enum DeskPage {
 
         function dmy(iso) {
           if (!iso) return '—';
-          const p = iso.split('-');
+          const p = String(iso).slice(0, 10).split('-');
           return p.length === 3 ? p[2] + '/' + p[1] + '/' + p[0] : iso;
+        }
+
+        function dmyTime(iso) {
+          if (!iso) return '—';
+          const d = new Date(iso);
+          if (isNaN(d)) return iso;
+          const two = (n) => String(n).padStart(2, '0');
+          return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds()) + ' ' +
+            two(d.getDate()) + '/' + two(d.getMonth() + 1) + '/' + d.getFullYear();
+        }
+
+        // Nobody on screen: the panel, the portrait, the error, the key of the last holder.
+        function clearResult() {
+          if (expiryTimer) clearTimeout(expiryTimer);
+          expiryTimer = null;
+          shownRead = null;
+          shownReader = null;
+          for (const id of ['holder-name', 'holder-id', 'holder-old-id', 'holder-dob', 'holder-sex', 'holder-origin',
+            'holder-address', 'holder-issue', 'holder-expiry', 'verdict', 'read-info']) {
+            $(id).textContent = '';
+          }
+          $('verdict').dataset.tone = '';
+          $('reasons').replaceChildren();
+          $('badges').replaceChildren();
+          const img = $('portrait');
+          img.hidden = true;
+          img.removeAttribute('src');
+          if (portraitURL) URL.revokeObjectURL(portraitURL);
+          portraitURL = null;
+          $('card').hidden = true;
+          $('error').hidden = true;
+          $('error-text').textContent = '';
+          $('error-detail').textContent = '';
+          $('key-input').value = '';
         }
 
         const CHECK_NAMES = {
@@ -206,79 +275,222 @@ enum DeskPage {
         };
 
         function badge(key, status, reason) {
-          const li = document.createElement('li');
-          li.className = 'badge';
+          const li = el('li', undefined, 'badge');
           li.id = 'badge-' + key;
           li.dataset.status = status;
           const [vi, en] = CHECK_NAMES[key];
           const [svi, sen] = STATUS_WORDS[status];
-          li.textContent = vi + ' (' + en + '): ' + svi + ' (' + sen + ')';
+          li.append(vi + ': ' + svi, ' ', el('span', '(' + en + ': ' + sen + ')', 'en'));
           if (reason) li.title = reason;
           return li;
         }
 
+        // The verdict in the clerk's words: tone, Vietnamese, English.
+        function verdictOf(report) {
+          const expiry = (report.holder && report.holder.dateOfExpiry) || (report.document && report.document.dateOfExpiry);
+          const validity = (report.checks || {}).documentValidity || {};
+          if (report.authenticity === 'genuine') {
+            if (report.valid) return ['ok', 'THẺ THẬT, CÒN HẠN', 'GENUINE, VALID'];
+            if (validity.status === 'failed') {
+              return ['warn', 'THẺ THẬT, ĐÃ HẾT HẠN ngày ' + dmy(expiry), 'GENUINE, EXPIRED on ' + dmy(expiry)];
+            }
+            return ['warn', 'THẺ THẬT, CHƯA XÁC ĐỊNH ĐƯỢC HẠN', 'GENUINE, validity not established'];
+          }
+          if (report.authenticity === 'signerUnverified') {
+            return ['warn', 'CHỮ KÝ NGUYÊN VẸN, CHƯA XÁC MINH CƠ QUAN CẤP', 'SIGNATURE INTACT, SIGNER UNVERIFIED'];
+          }
+          return ['bad', 'KHÔNG PHẢI THẺ THẬT', 'NOT GENUINE'];
+        }
+
+        // One line per check, in Vietnamese, with the technical reason in English.
+        const REASONS = {
+          passiveAuthentication: {
+            passed: 'Dữ liệu trên chip đúng như khi cấp (chữ ký số của cơ quan cấp hợp lệ)',
+            failed: 'Dữ liệu trên chip KHÔNG khớp chữ ký số của cơ quan cấp: có thể đã bị sửa',
+            notChecked: 'Chưa kiểm tra được chữ ký số của cơ quan cấp',
+          },
+          chipAuthentication: {
+            passed: 'Chip thật, không phải bản sao (xác thực chip)',
+            failed: 'Chip KHÔNG chứng minh được là chip thật: có thể là thẻ sao chép',
+            notChecked: 'Chưa kiểm tra xác thực chip',
+          },
+          activeAuthentication: {
+            passed: 'Chip giữ khóa riêng của thẻ (xác thực chủ động)',
+            failed: 'Chip KHÔNG có khóa riêng của thẻ: có thể là thẻ sao chép',
+            notChecked: 'Chưa kiểm tra xác thực chủ động',
+          },
+          recordConsistency: {
+            passed: 'Thông tin các tệp trên chip khớp nhau',
+            failed: 'Thông tin các tệp trên chip mâu thuẫn nhau',
+            notChecked: 'Chưa đối chiếu thông tin các tệp',
+          },
+        };
+        const CHECK_ENGLISH = {
+          passiveAuthentication: 'Passive Authentication', chipAuthentication: 'Chip Authentication',
+          activeAuthentication: 'Active Authentication', recordConsistency: 'Record consistency',
+          documentValidity: 'Document validity',
+        };
+
+        function reasonLines(report) {
+          const out = [];
+          const checks = report.checks || {};
+          for (const key of ['passiveAuthentication', 'chipAuthentication', 'activeAuthentication', 'recordConsistency']) {
+            const v = checks[key];
+            if (!v) continue;
+            out.push([v.status, REASONS[key][v.status] || v.status, CHECK_ENGLISH[key] + ': ' + v.status + (v.reason ? ' (' + v.reason + ')' : '')]);
+          }
+          const expiry = (report.holder && report.holder.dateOfExpiry) || (report.document && report.document.dateOfExpiry);
+          const v = checks.documentValidity || { status: 'notChecked', reason: '' };
+          const vi = v.status === 'passed' ? (expiry ? 'Còn hạn đến ngày ' + dmy(expiry) : 'Thẻ không thời hạn')
+            : v.status === 'failed' ? 'Đã hết hạn ngày ' + dmy(expiry) : 'Chưa xác định được hạn của thẻ';
+          out.push([v.status, vi, 'Document validity: ' + v.status + (v.reason ? ' (' + v.reason + ')' : '')]);
+          return out;
+        }
+
         async function showReport(report) {
           // The same read arrives twice (the answer to this page's request and its event): shown once.
-          if (report.readId && report.readId === shownRead && $('holder-name').textContent) return;
-          shownRead = report.readId;
-          $('card').hidden = false;
+          if (report.readId && report.readId === shownRead) return;
+          clearResult();
+          shownRead = report.readId || null;
+          shownReader = report.reader || null;
           const h = report.holder || {};
+          const [tone, vi, en] = verdictOf(report);
+          const verdict = $('verdict');
+          verdict.dataset.tone = tone;
+          bilingual(verdict, vi, en);
+          for (const [status, rvi, ren] of reasonLines(report)) {
+            const li = bilingual(el('li'), rvi, ren);
+            li.dataset.status = status;
+            $('reasons').appendChild(li);
+          }
           $('holder-name').textContent = h.fullName || '—';
           $('holder-id').textContent = h.idNumber || '—';
+          $('holder-old-id').textContent = h.oldIdNumber || '—';
           $('holder-dob').textContent = dmy(h.dateOfBirth);
-          $('holder-sex').textContent = h.sex === 'M' ? 'Nam (Male)' : h.sex === 'F' ? 'Nữ (Female)' : '—';
+          bilingual($('holder-sex'), h.sex === 'M' ? 'Nam' : h.sex === 'F' ? 'Nữ' : '—',
+            h.sex === 'M' ? '(Male)' : h.sex === 'F' ? '(Female)' : '');
+          $('holder-origin').textContent = h.placeOfOrigin || '—';
           $('holder-address').textContent = h.placeOfResidence || '—';
-          $('holder-expiry').textContent = h.dateOfExpiry ? dmy(h.dateOfExpiry) : 'Không thời hạn (no expiry)';
+          $('holder-issue').textContent = dmy(h.dateOfIssue);
+          if (h.dateOfExpiry) $('holder-expiry').textContent = dmy(h.dateOfExpiry);
+          else bilingual($('holder-expiry'), 'Không thời hạn', '(no expiry)');
           const badges = $('badges');
-          badges.replaceChildren();
           // Genuine is passed only on the full evidence; "signer unverified" is not passed.
-          badges.appendChild(badge('genuine', report.genuine ? 'passed' : report.authenticity === 'notGenuine' ? 'failed' : 'notChecked', report.reasons.join('; ')));
+          badges.appendChild(badge('genuine', report.genuine ? 'passed' : report.authenticity === 'notGenuine' ? 'failed' : 'notChecked', (report.reasons || []).join('; ')));
           badges.appendChild(badge('valid', report.valid ? 'passed' : 'failed', ''));
           for (const k of ['passiveAuthentication', 'chipAuthentication', 'activeAuthentication']) {
-            const v = report.checks[k] || { status: 'notChecked', reason: '' };
+            const v = (report.checks || {})[k] || { status: 'notChecked', reason: '' };
             badges.appendChild(badge(k, v.status, v.reason));
           }
-          $('verdict').textContent = report.verdict;
-          const img = $('portrait');
-          if (portraitURL) URL.revokeObjectURL(portraitURL);
-          portraitURL = null;
-          img.hidden = true;
+          bilingual($('read-info'), 'Đọc lúc ' + dmyTime(report.readAt) + (report.reader ? ' trên đầu đọc ' + report.reader : ''),
+            '(read at ' + (report.readAt || '?') + (report.reader ? ' in ' + report.reader : '') + ')');
+          $('card').hidden = false;
+          // The report's lifetime: the holder leaves the screen when the service erases it.
+          if (report.expiresAt) {
+            const left = new Date(report.expiresAt).getTime() - Date.now();
+            expiryTimer = setTimeout(() => { clearResult(); say('Đã xóa kết quả (hết thời gian lưu).', 'The report expired and was cleared.'); }, Math.max(0, left));
+          }
           if (report.portraitURL) {
+            const id = shownRead;
             const r = await api(report.portraitURL);
-            if (r.ok) {
+            if (r.ok && shownRead === id) {
               portraitURL = URL.createObjectURL(await r.blob());
+              const img = $('portrait');
               img.src = portraitURL;
               img.hidden = false;
             }
           }
-          say('Đã đọc thẻ: ' + report.verdict, 'Card read.');
+          say('Đã đọc thẻ: ' + vi, 'Card read: ' + en);
           const input = $('key-input');
           input.focus();
           input.select();
         }
 
+        const ERRORS = {
+          accessDenied: 'Thẻ từ chối khóa: kiểm tra lại CAN hoặc số CCCD',
+          cardRemoved: 'Thẻ bị rút ra trong khi đọc: đặt lại thẻ và đọc lại',
+          noCard: 'Không có thẻ trên đầu đọc',
+          noReader: 'Không có đầu đọc nào hoạt động',
+          unknownReader: 'Không có đầu đọc này',
+          cardError: 'Chip trả lời sai: không đọc được thẻ',
+          busy: 'Đầu đọc đang bận',
+          cancelled: 'Đã hủy lệnh đọc',
+          badRequest: 'Khóa không hợp lệ',
+        };
+
+        // An error stands alone: no earlier holder next to it.
+        function showError(code, message) {
+          clearResult();
+          $('error-text').textContent = ERRORS[code] || 'Không đọc được thẻ';
+          $('error-detail').textContent = message || code || '';
+          $('error').hidden = false;
+          say('Không đọc được thẻ.', 'The card was not read.');
+        }
+
+        function setPending(p) {
+          pending = p;
+          $('cancel-button').hidden = !p;
+        }
+
         async function read(event) {
           event.preventDefault();
           const key = keyFrom($('key-input').value);
-          if (!key) return say('Khóa không hợp lệ.', 'Not a CAN, ID number, QR text or MRZ.');
-          const body = Object.assign({ fields: 'all', wait: 120 }, key);
+          if (!key) return showError('badRequest', 'Not a CAN, ID number, QR text or MRZ.');
+          const typed = $('key-input').value;
+          clearResult();  // the last holder goes before anything else happens
+          $('key-input').value = typed;
+          const requestId = 'page-' + Date.now() + '-' + Math.random().toString(36).slice(2);
+          const controller = new AbortController();
+          setPending({ requestId, controller });
+          const body = Object.assign({ fields: 'all', wait: 120, requestId }, key);
           if ($('reader-select').value) body.reader = $('reader-select').value;
           say('Đang chờ thẻ…', 'Waiting for the card…');
-          const r = await api('/v1/read', {
-            method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-          });
-          if (r.status === 401) return forgetToken();
-          const answer = await r.json();
-          if (r.ok) await showReport(answer);
-          else say('Không đọc được thẻ:', answer.error ? answer.error.message : String(r.status));
+          try {
+            const r = await api('/v1/read', {
+              method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+              signal: controller.signal,
+            });
+            if (r.status === 401) return forgetToken();
+            const answer = await r.json();
+            if (r.ok) await showReport(answer);
+            else showError(answer.error ? answer.error.code : '', answer.error ? answer.error.message : String(r.status));
+          } catch (e) {
+            if (e.name === 'AbortError') showError('cancelled', 'cancelled');
+            else showError('', String(e));
+          } finally {
+            if (pending && pending.requestId === requestId) setPending(null);
+          }
+        }
+
+        async function cancel() {
+          if (!pending) return;
+          const { requestId, controller } = pending;
+          setPending(null);
+          try {
+            await api('/v1/read/cancel', {
+              method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ requestId }),
+            });
+          } catch (e) { /* the abort below ends it on this side anyway */ }
+          controller.abort();
         }
 
         function handle(name, data) {
-          if (name === 'cardInserted' || name === 'cardRemoved') refreshReaders();
+          if (name === 'cardInserted') refreshReaders();
+          if (name === 'cardRemoved') {
+            refreshReaders();
+            if (shownReader && data.reader === shownReader) {
+              clearResult();
+              say('Thẻ đã được lấy ra; đã xóa kết quả.', 'The card left the reader; the report was cleared.');
+            }
+          }
+          if (name === 'reportCleared' && data.id === shownRead) {
+            clearResult();
+            say('Đã xóa kết quả.', 'The report was cleared (' + data.reason + ').');
+          }
           if (name === 'readStarted') { say('Đang đọc thẻ…', 'Reading ' + data.reader + '…'); refreshReaders(); }
           if (name === 'readProgress') say('Đang đọc:', data.step);
           if (name === 'reportReady') { showReport(data.report); refreshReaders(); }
-          if (name === 'readFailed') say('Không đọc được thẻ:', data.error.message);
+          if (name === 'readFailed' && !pending) { showError(data.error.code, data.error.message); refreshReaders(); }
         }
 
         async function listen() {
@@ -310,8 +522,18 @@ enum DeskPage {
           }
         }
 
+        function setEnglish(on) {
+          document.body.classList.toggle('show-en', on);
+          $('english').checked = on;
+          localStorage.setItem(ENGLISH_KEY, on ? '1' : '0');
+        }
+
         function setUp() {
+          setEnglish(localStorage.getItem(ENGLISH_KEY) === '1');
+          $('english').addEventListener('change', (e) => setEnglish(e.target.checked));
           $('read-form').addEventListener('submit', read);
+          $('cancel-button').addEventListener('click', cancel);
+          $('clear-button').addEventListener('click', () => { clearResult(); say('Đã xóa màn hình.', 'Cleared.'); $('key-input').focus(); });
           $('token-form').addEventListener('submit', (e) => {
             e.preventDefault();
             localStorage.setItem(TOKEN_KEY, $('token-input').value.trim());
@@ -326,6 +548,7 @@ enum DeskPage {
           if (!token) return say('Cần mã truy cập.', 'An access token is needed.');
           say('Sẵn sàng.', 'Ready: type or scan the key, then put the card on the reader.');
           await refreshReaders();
+          // Only a report whose card is still in its reader (the service says none otherwise).
           const latest = await api('/v1/reads/latest');
           if (latest.ok) await showReport(await latest.json());
           listen();

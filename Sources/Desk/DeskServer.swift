@@ -115,6 +115,21 @@ public final class DeskServer: Sendable {
                 return Self.problem(error)
             }
         }
+        router.post("/v1/read/cancel") { [desk] request, _ in
+            struct Cancel: Decodable { var requestId: String }
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: 4 * 1024) } catch {
+                return Self.problem(DeskError(.badRequest, "the request body is larger than 4 KiB"))
+            }
+            guard let asked = try? JSONDecoder().decode(Cancel.self, from: Data(buffer: body)),
+                !asked.requestId.isEmpty, asked.requestId.utf8.count <= 128
+            else {
+                return Self.problem(DeskError(.badRequest, "the body must be {\"requestId\": \"…\"} (1…128 bytes)"))
+            }
+            desk.cancel(requestId: asked.requestId)
+            struct Done: Encodable { var cancelled: String }
+            return try Self.json(Done(cancelled: asked.requestId))
+        }
         router.get("/v1/reads/latest") { [desk] _, _ in
             guard let stored = desk.latestRead() else {
                 return Self.problem(DeskError(.notFound, "no report: none read yet, or erased after its lifetime"))
@@ -167,6 +182,7 @@ public final class DeskServer: Sendable {
     static func published(_ stored: CardDesk.StoredRead) -> CardReport {
         var report = stored.report
         report.readId = stored.id
+        report.reader = report.reader ?? stored.reader
         if report.portraitImage != nil { report.portraitURL = "/v1/reads/\(stored.id)/portrait" }
         return report
     }
@@ -209,6 +225,13 @@ public final class DeskServer: Sendable {
                     report: published(.init(id: id, reader: reader, report: report, expires: .distantFuture))))
         case .readFailed(let reader, let id, let error):
             data = encode(Failed(reader: reader, id: id, error: .init(code: error.code, message: error.message)))
+        case .reportCleared(let reader, let id, let reason):
+            struct Cleared: Encodable {
+                var reader: String
+                var id: String
+                var reason: String
+            }
+            data = encode(Cleared(reader: reader, id: id, reason: reason))
         case .heartbeat: return ": heartbeat\n\n"
         }
         return "event: \(event.name)\ndata: \(data)\n\n"

@@ -65,6 +65,11 @@ public struct CardReport: Sendable, Codable {
     public var portraitURL: String?
     /// The service's id of this read (`/v1/reads/{readId}`; absent from `cccd read`).
     public var readId: String?
+    /// The reader the card was in, when it was read and when the service erases the report (ISO 8601 with the
+    /// zone; set by `cccd serve`).
+    public var reader: String?
+    public var readAt: String?
+    public var expiresAt: String?
 
     /// The files as read (not encoded).
     public var rawFiles: [LDSFile: [UInt8]] = [:]
@@ -74,6 +79,7 @@ public struct CardReport: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case holder, document, accessControl, checks, notes, files, skipped, apdus, bytes, unreadable, problems
         case genuine, valid, authenticity, reasons, verdict, exitCode, portrait, portraitURL, readId
+        case reader, readAt, expiresAt
     }
 
     public init(_ result: ReadResult) {

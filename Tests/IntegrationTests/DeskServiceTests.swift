@@ -59,12 +59,21 @@ extension PCSCReadTests {
         let portraitURL = try #require(report["portraitURL"] as? String)
         #expect(portraitURL == "/v1/reads/\(readID)/portrait")
 
-        // The same read is what `cccd read --json` says (one contract), but for the service's two fields.
+        // The same read is what `cccd read --json` says (one contract), but for the service's own fields: where
+        // the read is kept, the reader and the times (ISO 8601 with the zone offset).
         let cli = try CommandLineRunner.run([
             "read", "--card", card.card, "--id", JP2Card.idNumber, "--trust", card.csca, "--json",
         ])
         let cliKeys = Set((cli.json ?? [:]).keys)
-        #expect(Set(report.keys).subtracting(["readId", "portraitURL"]) == cliKeys)
+        #expect(
+            Set(report.keys).subtracting(["readId", "portraitURL", "reader", "readAt", "expiresAt"]) == cliKeys)
+        #expect(report["reader"] as? String == DeskHarness.reader)
+        for field in ["readAt", "expiresAt"] {
+            let time = report[field] as? String ?? ""
+            #expect(
+                time.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$"#, options: .regularExpression)
+                    != nil, "\(field): \(time)")
+        }
 
         // The portrait: PNG (decoded from the chip's JPEG 2000) of DG2's size.
         let portrait = try desk.http("GET", portraitURL)
@@ -237,10 +246,18 @@ extension PCSCReadTests {
                 "badge-genuine": "passed", "badge-valid": "passed", "badge-passiveAuthentication": "passed",
                 "badge-chipAuthentication": "passed", "badge-activeAuthentication": "passed",
             ], "\(badges)")
+        // Vietnamese by default; English is a setting (kept in the browser).
+        let vietnamese = try browser.evaluate("document.body.innerText") as? String ?? ""
+        for label in ["Họ và tên", "Ngày sinh", "Giới tính", "Có giá trị đến", "Ngày cấp", "Quê quán", "THẺ THẬT, CÒN HẠN"] {
+            #expect(vietnamese.contains(label), "the page lacks the label \(label)")
+        }
+        #expect(!vietnamese.contains("Full name"), "English shows without the setting")
+        _ = try browser.evaluate("document.getElementById('english').click(); true")
         let labels = try browser.evaluate("document.body.innerText") as? String ?? ""
-        for label in ["Họ và tên", "Full name", "Ngày sinh", "Date of birth", "Giới tính", "Có giá trị đến", "Expiry"] {
+        for label in ["Full name", "Date of birth", "Expiry", "GENUINE, VALID"] {
             #expect(labels.contains(label), "the page lacks the label \(label)")
         }
+        _ = try browser.evaluate("document.getElementById('english').click(); document.getElementById('key-input').focus(); true")
         // After the read, the focus is back in the key field for the next card.
         #expect(try browser.evaluate("document.activeElement.id") as? String == "key-input")
         let folder = CommandLineRunner.root + "/.build/test-artifacts"
@@ -260,6 +277,89 @@ extension PCSCReadTests {
         try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
         try browser.waitFor("document.querySelectorAll('#badges .badge').length === 5")
         try browser.screenshot().write(to: URL(fileURLWithPath: folder + "/clerk-page-live.png"))
+    }
+}
+
+extension PCSCReadTests {
+    @Test(
+        "The clerk's page forgets the last holder: the card removed → the panel and the key field empty (and a page opened then shows nobody); the report's lifetime over → empty; a failed read → its error alone, in Vietnamese; screenshots of the Vietnamese verdict with its reasons"
+    )
+    func clerkPageForgets() throws {
+        let card = try JP2Card.make()
+        defer { card.remove() }
+        let desk = try DeskHarness(card: card, lifetime: 5, allowOrigin: "https://his.hospital.example")
+        defer { desk.stop() }
+        let browser = try HeadlessChromium()
+        defer { browser.close() }
+        let folder = CommandLineRunner.root + "/.build/test-artifacts"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func shot(_ name: String) throws {
+            let png = try browser.screenshot()
+            try png.write(to: URL(fileURLWithPath: folder + "/" + name))
+            #expect(pngDimensions(png) != nil)
+            print("screenshot: \(folder)/\(name)")
+        }
+        let empty =
+            "document.getElementById('card').hidden && document.getElementById('holder-name').textContent === '' && document.getElementById('holder-id').textContent === '' && document.getElementById('key-input').value === '' && document.getElementById('portrait').hidden && !document.getElementById('portrait').getAttribute('src')"
+        func readByKey(_ key: String) throws {
+            _ = try browser.evaluate("const k = document.getElementById('key-input'); k.value = ''; k.focus(); true")
+            try browser.type(key)
+            try browser.press("Enter", code: "Enter", keyCode: 13)
+        }
+        try browser.navigate(desk.base + "/#token=" + desk.token)
+        try browser.waitFor("document.getElementById('status').textContent.includes('Sẵn sàng')")
+        try browser.waitFor(
+            "[...document.querySelectorAll('#readers li')].some(li => li.textContent.includes('card present'))")
+
+        // 1. A read: the verdict first, in Vietnamese, with its reasons, the reader and the time.
+        try readByKey(JP2Card.idNumber)
+        try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
+        try browser.waitFor("!document.getElementById('portrait').hidden")
+        let verdict = try browser.evaluate("document.getElementById('verdict').innerText") as? String ?? ""
+        #expect(verdict == "THẺ THẬT, CÒN HẠN", "\(verdict)")
+        let reasons = try browser.evaluate("[...document.querySelectorAll('#reasons li')].map(li => li.innerText)") as? [String] ?? []
+        #expect(reasons.count == 5, "\(reasons)")
+        #expect(reasons.contains { $0.contains("Chip thật") } && reasons.contains { $0.contains("Còn hạn đến ngày 01/01/2030") })
+        let info = try browser.evaluate("document.getElementById('read-info').innerText") as? String ?? ""
+        #expect(info.contains(DeskHarness.reader) && info.contains("Đọc lúc"), "\(info)")
+        // The verdict sits above the holder's data, inside the first screen at 800 px.
+        let top = try browser.evaluate("document.getElementById('verdict').getBoundingClientRect().top < document.getElementById('holder-name').getBoundingClientRect().top") as? Bool
+        #expect(top == true)
+        try shot("clerk-page-verdict.png")
+
+        // 2. The card leaves: nobody on screen, the key gone; a page opened now shows nobody either.
+        try desk.removeCard()
+        try browser.waitFor(empty)
+        #expect(try desk.http("GET", "/v1/reads/latest").status == 404)
+        try browser.navigate(desk.base + "/")
+        try browser.waitFor("document.getElementById('status').textContent.includes('Sẵn sàng')")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try browser.evaluate(empty) as? Bool == true, "a fresh page shows the last holder")
+        try shot("clerk-page-after-removal.png")
+
+        // 3. The card back, read again, left in the reader: the report's lifetime (5 s) ends → empty.
+        try desk.insertCard()
+        try browser.waitFor(
+            "[...document.querySelectorAll('#readers li')].some(li => li.textContent.includes('card present'))")
+        try readByKey(JP2Card.idNumber)
+        try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
+        try browser.waitFor(empty, timeout: 15)
+
+        // 4. A good read, then a wrong key: the error stands alone, in Vietnamese.
+        try readByKey(JP2Card.idNumber)
+        try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
+        try readByKey("123456")
+        try browser.waitFor("!document.getElementById('error').hidden", timeout: 30)
+        #expect(try browser.evaluate(empty) as? Bool == true, "the previous holder stayed beside the error")
+        let error = try browser.evaluate("document.getElementById('error-text').innerText") as? String ?? ""
+        #expect(error.contains("Thẻ từ chối khóa"), "\(error)")
+        try shot("clerk-page-error.png")
+
+        // 5. Clear empties everything at once.
+        try readByKey(JP2Card.idNumber)
+        try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
+        _ = try browser.evaluate("document.getElementById('clear-button').click(); true")
+        try browser.waitFor(empty)
     }
 }
 
