@@ -54,6 +54,23 @@ struct BenchTests {
         #expect(figures.contains { ($0["name"] as? String)?.contains("perso soak of 60 cards") == true })
     }
 
+    @Test(
+        "cccd bench --quick --only journal: one citizen looked up by ID number on a 20,000-record journal, in-process and as the whole cccd journal --id command, each against the 50 ms target (a figure, not a timed test)"
+    )
+    func journalLookup() throws {
+        let r = try CommandLineRunner.run(["bench", "--quick", "--json", "--only", "journal"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let figures = try #require(object["figures"] as? [[String: Any]])
+        let names = figures.compactMap { $0["name"] as? String }
+        #expect(names.contains { $0.hasPrefix("lookup in-process, median") }, "\(names)")
+        let whole = try #require(figures.first { ($0["name"] as? String)?.hasPrefix("cccd journal --id") == true })
+        #expect(whole["unit"] as? String == "ms" && (whole["value"] as? Double ?? 0) > 0 && whole["target"] as? String == "< 50 ms")
+        // Its floor is the process alone, measured the same way.
+        #expect((whole["floor"] as? Double ?? 0) > 0)
+        #expect(figures.allSatisfy { ($0["section"] as? String)?.contains("20000 records") == true })
+    }
+
     @Test("cccd bench rejects an unknown section")
     func unknownSection() throws {
         let r = try CommandLineRunner.run(["bench", "--only", "nonsense"])
