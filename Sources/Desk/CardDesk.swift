@@ -360,6 +360,13 @@ public final class CardDesk: @unchecked Sendable {
                 if lock.withLock({ readers.values.contains { $0.state == "card" && !refused.contains($0.name) } }) {
                     continue
                 }
+                if refused.count > 1 {
+                    result = .failure(
+                        DeskError(
+                            .accessDenied,
+                            "the key opened none of the cards present (tried \(refused.map { "\"\($0)\"" }.joined(separator: ", ")))"
+                        ))
+                }
             }
             break
         }

@@ -347,7 +347,16 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
         do {
             db = try DatabaseQueue(path: path, configuration: config)
             try db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
-            try Self.migrator.migrate(db)
+            // Two processes opening a new journal at once race the migration: the loser's attempt fails (a table
+            // exists already, or the database is busy) and, tried again, finds the schema in place.
+            for attempt in 1...20 {
+                do {
+                    try Self.migrator.migrate(db)
+                    break
+                } catch where attempt < 20 {
+                    Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+                }
+            }
         } catch {
             throw JournalError("cannot open \(path): \(error)", kind: Self.isBusy(error) ? .unavailable : .invalid)
         }

@@ -161,7 +161,7 @@ struct PersoCommand: ParsableCommand {
                 print(String(decoding: out, as: UTF8.self))
             } else {
                 print(
-                    "batch \(batchID) is in the queue: \(rows.count) records, \(loaded.rejected.count) rejected, \(pending) pending; start each station with --station NAME"
+                    "batch \(batchID) is in the queue: \(plural(rows.count, "record")), \(loaded.rejected.count) rejected, \(pending) pending; start each station with --station NAME"
                 )
             }
             if !loaded.rejected.isEmpty { throw ExitCode(CCCDExit.invalidRecords) }

@@ -152,7 +152,13 @@ final class PersoProgress: @unchecked Sendable {
     /// A line said before the cards (a refused record, a warning): text, or one JSON object.
     func note(_ text: String, _ object: [String: Any]) {
         lock.withLock {
-            if mode == .json { emit(object) } else { write(text + "\n") }
+            if mode == .json {
+                var object = object
+                object["at"] = iso.string(from: Date())
+                emit(object)
+            } else {
+                write(text + "\n")
+            }
         }
     }
 

@@ -91,7 +91,7 @@ struct ValidateCommand: ParsableCommand {
                 for w in r.warnings { print("    warning \(w.field): \(w.message) [\(w.rule)]") }
             }
             let invalid = results.filter { !$0.valid }.count
-            print("\(results.count) records: \(results.count - invalid) valid, \(invalid) invalid")
+            print("\(plural(results.count, "record")): \(results.count - invalid) valid, \(invalid) invalid")
         }
         if results.contains(where: { !$0.valid }) { throw ExitCode(CCCDExit.invalidRecords) }
     }

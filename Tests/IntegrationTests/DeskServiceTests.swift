@@ -3,6 +3,7 @@ import Desk
 import Foundation
 import LDS
 import PCSC
+import Personalization
 import Reader
 import TestSupport
 import Testing
@@ -360,6 +361,55 @@ extension PCSCReadTests {
         try browser.waitFor("document.getElementById('holder-name').textContent === '\(JP2Card.fullName)'")
         _ = try browser.evaluate("document.getElementById('clear-button').click(); true")
         try browser.waitFor(empty)
+    }
+}
+
+extension PCSCReadTests {
+    @Test(
+        "Reader 'any' with two cards present: the desk tries each card until the key opens one (the report names its reader); a key that opens none is refused naming the readers tried"
+    )
+    func deskAnyReaderTwoCards() throws {
+        let card = try JP2Card.make()
+        defer { card.remove() }
+        let desk = try DeskHarness(card: card, lifetime: 60, allowOrigin: "https://his.hospital.example")
+        defer { desk.stop() }
+        // A second patient's card, in the other reader ("Virtual PCD 00 00", listed first).
+        let other = desk.work + "/other"
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try TestPKI().write(to: other + "/pki")
+        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: other + "/portrait.jpg"))
+        let record = try #require(SampleRecord.batch(count: 1, seed: 4711, portrait: "portrait.jpg", today: Self.today).first)
+        try SampleRecord.jsonLines([record]).write(toFile: other + "/record.json", atomically: true, encoding: .utf8)
+        let prepared = try CommandLineRunner.run(
+            ["prepare", "--signer", "pki", "--record", "record.json", "--out", "card.json"], in: other)
+        try #require(prepared.status == 0, "\(prepared.stderr)")
+        let firstReader = "Virtual PCD 00 00"
+        let context = try PCSCContext()
+        try context.waitForRemoval(reader: firstReader, timeout: 15)
+        let emulator = try ChildProcess(
+            CommandLineRunner.root + "/.build/debug/cccd",
+            ["emulate", "--card", other + "/card.json", "--vpcd", "localhost:35963"])
+        defer {
+            emulator.stop()
+            try? context.waitForRemoval(reader: firstReader, timeout: 15)
+        }
+        _ = try context.waitForCard(reader: firstReader, timeout: 15)
+        Thread.sleep(forTimeInterval: 0.5)  // the desk's watch sees both cards
+
+        // JP2Card's key: the card in the first reader refuses it, the second opens.
+        let second = try desk.http("POST", "/v1/read", body: try jsonBody(["idNumber": JP2Card.idNumber]))
+        #expect(second.status == 200, "\(String(decoding: second.body, as: UTF8.self))")
+        #expect(second.json?["reader"] as? String == DeskHarness.reader)
+        #expect((second.json?["holder"] as? [String: Any])?["idNumber"] as? String == JP2Card.idNumber)
+        // The other card's key: opened at once in the first reader.
+        let first = try desk.http("POST", "/v1/read", body: try jsonBody(["idNumber": record.idNumber]))
+        #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
+        #expect(first.json?["reader"] as? String == firstReader)
+        // A key for neither: refused, naming both readers.
+        let neither = try desk.http("POST", "/v1/read", body: try jsonBody(["can": "987654"]))
+        #expect(neither.status == 422)
+        let message = ((neither.json?["error"] as? [String: Any])?["message"] as? String) ?? ""
+        #expect(message.contains(firstReader) && message.contains(DeskHarness.reader), "\(message)")
     }
 }
 

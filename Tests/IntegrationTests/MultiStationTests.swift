@@ -94,6 +94,8 @@ struct MultiStationTests {
             if let handle = FileHandle(forWritingAtPath: log) {
                 handle.seekToEndOfFile()
                 p.standardError = handle
+                // The events too (JSON Lines): a run that ends 1 without an error said why in its summary.
+                p.standardOutput = handle
             } else {
                 p.standardError = FileHandle.nullDevice
             }
@@ -102,7 +104,11 @@ struct MultiStationTests {
 
         func lastError(_ name: String) -> String {
             let text = (try? String(contentsOfFile: work + "/\(name).stderr", encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").last { $0.contains("error") }.map(String.init) ?? "no error said"
+            let lines = text.split(separator: "\n")
+            return lines.last {
+                $0.contains("error") || $0.contains(#""event":"failed""#) || $0.contains("chip not found")
+            }.map(String.init)
+                ?? "no error said"
         }
 
         func json(_ arguments: [String]) throws -> [[String: Any]] {
@@ -178,7 +184,10 @@ struct MultiStationTests {
         }
         let records = try line.json(["journal", "--journal", line.journal, "--json"])
         #expect(records.count == line.records)
-        #expect(records.allSatisfy { $0["status"] as? String == "issued" }, "records not issued")
+        #expect(
+            records.allSatisfy { $0["status"] as? String == "issued" },
+            "records not issued: \(records.filter { $0["status"] as? String != "issued" }.map { "line \($0["line"] ?? "?"): \($0["status"] ?? "?") \($0["reason"] ?? "")" })"
+        )
         let serials = records.compactMap { $0["chipSerial"] as? String }
         #expect(Set(serials).count == line.records, "one chip per record")
         let attempts = try line.json(["journal", "--journal", line.journal, "--json", "--view", "attempts"])
