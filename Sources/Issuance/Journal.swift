@@ -205,6 +205,14 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
     public var description: String { "journal: \(reason)" }
 }
 
+/// Why a chip was spoiled, where the journal must tell the record's fault from the line's.
+public enum SpoilReason {
+    /// The line stopped (a crash, a kill) while the chip was being written: the chip is lost, but the record is
+    /// not to blame, so it does not count towards giving the record up (a line killed again and again while
+    /// writing the same record must not fail that citizen's record).
+    public static let interrupted = "interrupted while being written (the line stopped): not the record's fault"
+}
+
 extension AttemptPhase {
     /// Phases in which an attempt still owns its record.
     public static let open: Set<AttemptPhase> = [.claimed, .writing, .locked]
@@ -589,12 +597,14 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                 try db.execute(
                     sql: "UPDATE chip SET status = 'issued', updatedAt = ? WHERE serial = ?", arguments: [now, serial])
             case .spoiled:
+                // A chip the line's own stop spoiled is not the record's fault: it does not count (SpoilReason).
+                let charge = reason == SpoilReason.interrupted ? 0 : 1
                 try db.execute(
                     sql: """
-                        UPDATE record SET spoiledCount = spoiledCount + 1, reason = ?, updatedAt = ?,
-                            status = CASE WHEN spoiledCount + 1 >= ? THEN 'failed' ELSE status END
+                        UPDATE record SET spoiledCount = spoiledCount + ?, reason = ?, updatedAt = ?,
+                            status = CASE WHEN spoiledCount + ? >= ? THEN 'failed' ELSE status END
                         WHERE batchId = ? AND line = ? AND status = 'pending'
-                        """, arguments: [reason, now, maxSpoiled, batch, line])
+                        """, arguments: [charge, reason, now, charge, maxSpoiled, batch, line])
                 try db.execute(
                     sql: "UPDATE chip SET status = 'spoiled', updatedAt = ? WHERE serial = ?", arguments: [now, serial])
             case .interrupted:

@@ -408,10 +408,12 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                     try await c.query(
                         "UPDATE chip SET status = 'issued', updatedAt = now() WHERE serial = \(serial)", logger: logger)
                 case .spoiled:
+                    // A chip the line's own stop spoiled is not the record's fault: it does not count (SpoilReason).
+                    let charge: Int64 = reason == SpoilReason.interrupted ? 0 : 1
                     try await c.query(
                         """
-                        UPDATE record SET spoiledCount = spoiledCount + 1, reason = \(reason), updatedAt = now(),
-                            status = CASE WHEN spoiledCount + 1 >= \(maxSpoiled) THEN 'failed' ELSE status END
+                        UPDATE record SET spoiledCount = spoiledCount + \(charge), reason = \(reason), updatedAt = now(),
+                            status = CASE WHEN spoiledCount + \(charge) >= \(maxSpoiled) THEN 'failed' ELSE status END
                         WHERE batchId = \(batch) AND line = \(line) AND status = 'pending'
                         """, logger: logger)
                     try await c.query(

@@ -80,4 +80,25 @@ struct CitizenJournalTests {
         #expect(throws: (any Error).self) { try insert("B", reissue: nil) }
         try insert("B", reissue: "lost")
     }
+
+    @Test(
+        "A chip spoiled because the line stopped mid-write does not count towards giving its record up; three chips spoiled by the card do"
+    )
+    func crashSpoilsDoNotFailTheRecord() throws {
+        let (journal, folder) = try Self.journal()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Self.begin(journal, "A", ["001090000001", "001090000002"])
+        func spoil(_ line: Int, _ reason: String, _ n: Int) throws {
+            let claim = try #require(try journal.claim(batch: "A", chipSerial: "C\(line)-\(n)-\(reason.count)", station: "S", reader: "r"))
+            #expect(claim.line == line)
+            try journal.advance(attempt: claim.attempt, to: .writing)
+            try journal.finish(attempt: claim.attempt, .spoiled, reason: reason)
+        }
+        for n in 0..<5 { try spoil(1, SpoilReason.interrupted, n) }
+        let first = try #require(try journal.records(batch: "A").first { $0.line == 1 })
+        #expect(first.status == .pending && first.spoiledCount == 0)
+        for n in 0..<3 { try spoil(1, "read-back: DG2 differs", n) }
+        let failed = try #require(try journal.records(batch: "A").first { $0.line == 1 })
+        #expect(failed.status == .failed && failed.spoiledCount == 3)
+    }
 }
