@@ -148,7 +148,9 @@ public final class CardDesk: @unchecked Sendable {
     private var readOrder: [String] = []
     private var listeners: [UUID: AsyncStream<DeskEvent>.Continuation] = [:]
     private var pcscProblem: String? = "the reader watch has not started"
-    /// Requests waiting for a card, by request id, and those cancelled.
+    /// Requests in progress that gave a request id, and those of them cancelled (only a request in progress can be
+    /// cancelled: ids nobody waits on are not kept).
+    private var inProgress: Set<String> = []
     private var cancelled: Set<String> = []
     private var stopped = false
 
@@ -286,7 +288,7 @@ public final class CardDesk: @unchecked Sendable {
     /// Cancels a read still waiting for a card (its request id); true when one was waiting.
     @discardableResult
     public func cancel(requestId: String) -> Bool {
-        lock.withLock { cancelled.insert(requestId).inserted }
+        lock.withLock { inProgress.contains(requestId) && cancelled.insert(requestId).inserted }
     }
 
     // MARK: Reading
@@ -313,7 +315,15 @@ public final class CardDesk: @unchecked Sendable {
         // Any reader: the readers holding a card are tried in turn until the key opens one (two patients' cards
         // on two readers: the key says which is meant).
         var refused: [String] = []
-        defer { if let requestId = request.requestId { _ = lock.withLock { cancelled.remove(requestId) } } }
+        if let requestId = request.requestId { _ = lock.withLock { inProgress.insert(requestId) } }
+        defer {
+            if let requestId = request.requestId {
+                lock.withLock {
+                    inProgress.remove(requestId)
+                    cancelled.remove(requestId)
+                }
+            }
+        }
         while true {
             do {
                 reader = try await claimReader(

@@ -439,10 +439,7 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
 
     public func attempts(batch: String, phases: Set<AttemptPhase>?, station: String?) throws -> [AttemptRow] {
         try read { db in
-            var sql = """
-                SELECT id, batchId, line, chipSerial, station, reader, phase, reason, startedAt, endedAt, leaseUntil
-                FROM attempt WHERE batchId = ?
-                """
+            var sql = "SELECT \(Self.attemptColumns) FROM attempt WHERE batchId = ?"
             var arguments: [any DatabaseValueConvertible] = [batch]
             if let phases {
                 sql += " AND phase IN (\(phases.map { _ in "?" }.joined(separator: ", ")))"

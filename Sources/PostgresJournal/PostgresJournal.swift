@@ -240,15 +240,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                     AND (\(station == nil) OR station = \(station ?? ""))
                 ORDER BY id
                 """, logger: logger)
-            for try await r in rows.decode(
-                (Int64, String, Int64, String, String, String, String, String?, Date, Date?, Date?).self)
-            {
-                out.append(
-                    AttemptRow(
-                        id: r.0, batchId: r.1, line: Int(r.2), chipSerial: r.3, station: r.4, reader: r.5,
-                        phase: AttemptPhase(rawValue: r.6) ?? .writing, reason: r.7, startedAt: r.8, endedAt: r.9,
-                        leaseUntil: r.10))
-            }
+            for try await r in rows.decode(AttemptColumns.self) { out.append(Self.attempt(r)) }
             return out
         }
     }
@@ -470,10 +462,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                 WHERE \(batch == nil) OR batchId = \(batch ?? "") ORDER BY batchId, line
                 """, logger: logger)
             for try await r in rows.decode((String, Int64, String?, String, String?, String?, Int64).self) {
-                out.append(
-                    RecordRow(
-                        batchId: r.0, line: Int(r.1), idNumber: r.2, status: RecordStatus(rawValue: r.3) ?? .pending,
-                        reason: r.4, chipSerial: r.5, spoiledCount: Int(r.6)))
+                out.append(Self.record(r))
             }
             return out
         }
@@ -496,6 +485,17 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
             }
             return out
         }
+    }
+
+    /// An attempt row as selected: id, batchId, line, chipSerial, station, reader, phase, reason, startedAt,
+    /// endedAt, leaseUntil.
+    typealias AttemptColumns = (Int64, String, Int64, String, String, String, String, String?, Date, Date?, Date?)
+
+    static func attempt(_ a: AttemptColumns) -> AttemptRow {
+        AttemptRow(
+            id: a.0, batchId: a.1, line: Int(a.2), chipSerial: a.3, station: a.4, reader: a.5,
+            phase: AttemptPhase(rawValue: a.6) ?? .writing, reason: a.7, startedAt: a.8, endedAt: a.9,
+            leaseUntil: a.10)
     }
 
     static func record(_ r: (String, Int64, String?, String, String?, String?, Int64)) -> RecordRow {
@@ -560,15 +560,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                     SELECT id, batchId, line, chipSerial, station, reader, phase, reason, startedAt, endedAt, leaseUntil
                     FROM attempt WHERE batchId = \(r.0) AND line = \(r.1) ORDER BY id
                     """, logger: logger)
-                for try await a in found.decode(
-                    (Int64, String, Int64, String, String, String, String, String?, Date, Date?, Date?).self)
-                {
-                    attempts.append(
-                        AttemptRow(
-                            id: a.0, batchId: a.1, line: Int(a.2), chipSerial: a.3, station: a.4, reader: a.5,
-                            phase: AttemptPhase(rawValue: a.6) ?? .writing, reason: a.7, startedAt: a.8, endedAt: a.9,
-                            leaseUntil: a.10))
-                }
+                for try await a in found.decode(AttemptColumns.self) { attempts.append(Self.attempt(a)) }
                 out.append(
                     CitizenRecordHistory(
                         record: record, batchSource: r.9, batchCreatedAt: r.10, updatedAt: r.7, reissue: r.8,

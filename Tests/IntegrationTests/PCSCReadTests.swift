@@ -392,50 +392,12 @@ struct PCSCReadTests {
         let log = try #require(
             ProcessInfo.processInfo.environment["CCCDKIT_PCSCD_LOG"],
             "pcscd was not started by scripts/with-pcscd.sh with --apdu: run the tests with `make test`")
-        let work = NSTemporaryDirectory() + "cccdkit-perso-pcsc-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let work = try Self.persoWork(4, seed: 5)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let pki = try TestPKI()
-        try pki.write(to: work + "/pki")
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: work + "/portrait.jpg"))
-        let records = SampleRecord.batch(count: 4, seed: 5, portrait: "portrait.jpg", today: Self.today)
-        try SampleRecord.jsonLines(records).write(toFile: work + "/batch.jsonl", atomically: true, encoding: .utf8)
-        try "00112233445566778899AABBCCDDEEFF\n".write(
-            toFile: work + "/transport.key", atomically: true, encoding: .utf8)
-
-        let context = try PCSCContext()
         // vsmartcard's two readers and the second vpcd reader scripts/vpcd-readers.sh installs (make deps runs it).
-        let readers = ["Virtual PCD 00 00", "Virtual PCD 00 01", "Virtual PCD B 00 00", "Virtual PCD B 00 01"]
-        let ports = [35963, 35964, 35965, 35966]
-        let present = try context.readers()
-        for r in readers {
-            try #require(
-                present.contains(r),
-                "pcscd has no reader \"\(r)\" (it has \(present)): run `make deps` (scripts/vpcd-readers.sh, as root) and restart pcscd"
-            )
-            try context.waitForRemoval(reader: r, timeout: 15)
-        }
-        var emulators: [Process] = []
-        defer {
-            for e in emulators {
-                e.terminate()
-                e.waitUntilExit()
-            }
-            for r in readers { try? context.waitForRemoval(reader: r, timeout: 15) }
-        }
-        for (i, port) in ports.enumerated() {
-            let e = Process()
-            e.executableURL = URL(fileURLWithPath: CommandLineRunner.root + "/.build/debug/cccd")
-            e.arguments = [
-                "emulate", "--blank", "--transport-key", work + "/transport.key", "--serial",
-                String(format: "434300000000000000%02X", i), "--save", work + "/issued-\(i).json", "--vpcd",
-                "127.0.0.1:\(port)",
-            ]
-            e.standardError = FileHandle.nullDevice
-            try e.run()
-            emulators.append(e)
-        }
-        for r in readers { _ = try context.waitForCard(reader: r, timeout: 15) }
+        let readers = Self.fourReaders
+        let emulators = try Self.blankChips(work, tag: 0x00)
+        defer { Self.endChips(emulators) }
         let logStart = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
 
         let perso = try CommandLineRunner.run(
