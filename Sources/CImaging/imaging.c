@@ -137,7 +137,11 @@ int cccd_jpeg2000_to_png(const uint8_t *data, size_t length, uint64_t max_pixels
     opj_image_t *image = NULL;
     int result = CCCD_IMAGING_UNDECODABLE;
     uint8_t *rows = NULL;
-    if (!opj_setup_decoder(codec, &parameters) || !opj_read_header(stream, codec, &image) || !image) goto done;
+    // Strict: a codestream cut short is an error, not a partly grey picture (the caller checked the header's
+    // sizes against its bounds before calling).
+    if (!opj_setup_decoder(codec, &parameters) || !opj_decoder_set_strict_mode(codec, OPJ_TRUE) ||
+        !opj_read_header(stream, codec, &image) || !image)
+        goto done;
     uint64_t w = image->x1 > image->x0 ? image->x1 - image->x0 : 0;
     uint64_t h = image->y1 > image->y0 ? image->y1 - image->y0 : 0;
     if (w == 0 || h == 0 || image->numcomps == 0) goto done;

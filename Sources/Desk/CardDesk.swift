@@ -42,7 +42,8 @@ public struct DeskReadRequest: Codable, Sendable {
 public struct DeskError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable, Codable {
         case badRequest, unauthorized, forbiddenOrigin, misdirected, notFound, unknownReader, noCard, noReader,
-            accessDenied, cardRemoved, cardError, busy, cancelled
+            accessDenied, cardRemoved, cardError, busy, cancelled, portraitUnavailable, payloadTooLarge,
+            requestTimeout, overloaded
     }
     public var code: Code
     public var message: String
@@ -60,9 +61,11 @@ public struct DeskError: Error, CustomStringConvertible, Sendable {
         case .notFound, .unknownReader: return 404
         case .busy, .cardRemoved, .cancelled: return 409
         case .misdirected: return 421
-        case .accessDenied: return 422
+        case .accessDenied, .portraitUnavailable: return 422
+        case .payloadTooLarge: return 413
+        case .requestTimeout: return 408
         case .cardError: return 502
-        case .noReader: return 503
+        case .noReader, .overloaded: return 503
         case .noCard: return 504
         }
     }
@@ -123,6 +126,8 @@ public final class CardDesk: @unchecked Sendable {
         /// Seconds a report (and its portrait) stays available; then it is erased from memory.
         public var reportLifetime: TimeInterval = 120
         public var maxFileSize = ReadOptions.defaultMaxFileSize
+        /// How large a portrait may be before it is decoded (it is converted for the page once per read).
+        public var imageBounds = ImageBounds.standard
         public init(trust: TrustStore? = nil, reportLifetime: TimeInterval = 120) {
             self.trust = trust
             self.reportLifetime = reportLifetime
@@ -309,6 +314,7 @@ public final class CardDesk: @unchecked Sendable {
         var readOptions = ReadOptions(dataGroups: fields == "basic" ? [1, 13] : nil, trust: configuration.trust)
         readOptions.maxFileSize = configuration.maxFileSize
         let options = readOptions
+        let bounds = configuration.imageBounds
         let id = UUID().uuidString.lowercased()
         var reader: String
         var result: Result<CardReport, DeskError>
@@ -346,7 +352,7 @@ public final class CardDesk: @unchecked Sendable {
             let (outcome, connected) = await withCheckedContinuation { continuation in
                 let thread = Thread { [self] in
                     continuation.resume(
-                        returning: Self.readNow(reader: chosen, key: key, options: options) { step in
+                        returning: Self.readNow(reader: chosen, key: key, options: options, bounds: bounds) { step in
                             self.publish(.readProgress(reader: chosen, id: id, step: "\(step)"))
                         })
                 }
@@ -442,7 +448,7 @@ public final class CardDesk: @unchecked Sendable {
     /// One read through PC/SC, on the calling thread, with its own context; `connected` false when the card was
     /// not there to connect to.
     static func readNow(
-        reader: String, key: AccessKey, options: ReadOptions, progress: @escaping @Sendable (ReadStep) -> Void
+        reader: String, key: AccessKey, options: ReadOptions, bounds: ImageBounds = .standard, progress: @escaping @Sendable (ReadStep) -> Void
     ) -> (Result<CardReport, DeskError>, connected: Bool) {
         let context: PCSCContext
         let card: PCSCCard
@@ -458,17 +464,21 @@ public final class CardDesk: @unchecked Sendable {
             default: return (.failure(DeskError(.cardError, "\(error)")), true)
             }
         }
-        return withExtendedLifetime(context) { (readCard(card, key: key, options: options, progress: progress), true) }
+        return withExtendedLifetime(context) {
+            (readCard(card, key: key, options: options, bounds: bounds, progress: progress), true)
+        }
     }
 
     static func readCard(
-        _ card: PCSCCard, key: AccessKey, options: ReadOptions, progress: @escaping @Sendable (ReadStep) -> Void
+        _ card: PCSCCard, key: AccessKey, options: ReadOptions, bounds: ImageBounds = .standard, progress: @escaping @Sendable (ReadStep) -> Void
     ) -> Result<CardReport, DeskError> {
         do {
             defer { card.disconnect() }
             let session = ReaderSession(transport: card.isT1 ? card : T0ResponseHandling(card))
             session.progress = progress
-            return .success(CardReport(try session.readCard(key, options: options)))
+            let result = try session.readCard(key, options: options)
+            // The portrait is converted for the page here, once per read (GETs serve these bytes).
+            return .success(CardReport(result, imageBounds: bounds, convertPortrait: true))
         } catch let error as ReaderError {
             switch error.code {
             case .accessDenied: return .failure(DeskError(.accessDenied, "the card refused the key: \(error)"))

@@ -363,6 +363,12 @@ enum DeskPage {
             li.dataset.status = status;
             $('reasons').appendChild(li);
           }
+          if (report.portrait && report.portrait.problem) {
+            // A portrait the service would not decode (its header is outside the image bounds, or it is damaged).
+            const li = bilingual(el('li'), 'Không hiển thị được ảnh chân dung', report.portrait.problem);
+            li.dataset.status = 'notChecked';
+            $('reasons').appendChild(li);
+          }
           $('holder-name').textContent = h.fullName || '—';
           $('holder-id').textContent = h.idNumber || '—';
           $('holder-old-id').textContent = h.oldIdNumber || '—';

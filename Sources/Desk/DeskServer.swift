@@ -146,18 +146,17 @@ public final class DeskServer: Sendable {
             guard let id = context.parameters.get("id"), let stored = desk.storedRead(id: id) else {
                 return Self.problem(DeskError(.notFound, "no such report (erased after its lifetime, or never made)"))
             }
-            guard let face = stored.report.portraitImage else {
+            guard let info = stored.report.portrait else {
                 return Self.problem(DeskError(.notFound, "this read has no portrait (DG2 not read or empty)"))
             }
-            do {
-                let image = try face.forBrowser()
-                var headers = HTTPFields()
-                headers[.contentType] = image.mediaType
-                return Response(
-                    status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: image.bytes)))
-            } catch {
-                return Self.problem(DeskError(.cardError, "the portrait cannot be shown: \(error)"))
+            guard let image = stored.report.browserPortrait else {
+                return Self.problem(
+                    DeskError(.portraitUnavailable, info.problem ?? "portrait cannot be shown: it was not converted"))
             }
+            var headers = HTTPFields()
+            headers[.contentType] = image.mediaType
+            return Response(
+                status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: image.bytes)))
         }
         router.get("/v1/events") { [desk] _, _ in
             let stream = desk.events()
@@ -183,7 +182,7 @@ public final class DeskServer: Sendable {
         var report = stored.report
         report.readId = stored.id
         report.reader = report.reader ?? stored.reader
-        if report.portraitImage != nil { report.portraitURL = "/v1/reads/\(stored.id)/portrait" }
+        if report.browserPortrait != nil { report.portraitURL = "/v1/reads/\(stored.id)/portrait" }
         return report
     }
 

@@ -31,59 +31,11 @@ public enum ImageFormat: String, Hashable, Sendable, Codable {
     }
 }
 
-/// Reads an image's width and height from its header (JPEG SOFn marker, JP2 `ihdr` box, J2K SIZ marker); nil
+/// Reads an image's width and height from its header (`ImageHeader`: JPEG SOFn, J2K SIZ, in a JP2 file or not); nil
 /// when the header is not readable. A structural check that the image decodes, without decoding the pixels.
 public func imageDimensions(_ bytes: [UInt8]) -> (width: Int, height: Int)? {
-    func u16(_ i: Int) -> Int? { i + 1 < bytes.count ? Int(bytes[i]) << 8 | Int(bytes[i + 1]) : nil }
-    func u32(_ i: Int) -> Int? {
-        guard let a = u16(i), let b = u16(i + 2) else { return nil }
-        return a << 16 | b
-    }
-    switch ImageFormat(detecting: bytes) {
-    case .jpeg:
-        var i = 2
-        while i + 9 < bytes.count {
-            guard bytes[i] == 0xFF else { return nil }
-            let marker = bytes[i + 1]
-            if marker == 0xD8 || (0xD0...0xD7).contains(marker) {
-                i += 2
-                continue
-            }
-            guard let length = u16(i + 2), length >= 2 else { return nil }
-            if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {
-                guard let h = u16(i + 5), let w = u16(i + 7), w > 0, h > 0 else { return nil }
-                return (w, h)
-            }
-            i += 2 + length
-        }
-        return nil
-    case .jpeg2000:
-        if bytes.starts(with: [0xFF, 0x4F, 0xFF, 0x51]) {
-            guard let w = u32(8), let h = u32(12), let x0 = u32(16), let y0 = u32(20), w > x0, h > y0 else {
-                return nil
-            }
-            return (w - x0, h - y0)
-        }
-        // Boxes: length (4), type (4); jp2h contains ihdr { height (4), width (4), … }.
-        var i = 0
-        while i + 8 <= bytes.count {
-            guard let length = u32(i), length >= 8 || length == 0 else { return nil }
-            let type = Array(bytes[i + 4..<i + 8])
-            if type == Array("jp2h".utf8) {
-                i += 8
-                continue
-            }
-            if type == Array("ihdr".utf8) {
-                guard let h = u32(i + 8), let w = u32(i + 12), w > 0, h > 0 else { return nil }
-                return (w, h)
-            }
-            if length == 0 { return nil }
-            i += length
-        }
-        return nil
-    case .wsq, .none:
-        return nil
-    }
+    guard let header = try? ImageHeader(bytes) else { return nil }
+    return (header.width, header.height)
 }
 
 /// DG2 (ICAO 9303-10 §4.7.2): the facial image in a CBEFF biometric information group, as an ISO/IEC 19794-5
@@ -115,7 +67,10 @@ public struct DataGroup2: Hashable, Sendable {
             self.faceImageType = faceImageType
         }
 
-        init(format: ImageFormat, width: Int, height: Int, image: [UInt8], gender: UInt8, faceImageType: UInt8) {
+        /// A face exactly as given, unchecked (a chip's own record, or a test's crafted one).
+        public init(
+            format: ImageFormat, width: Int, height: Int, image: [UInt8], gender: UInt8 = 0, faceImageType: UInt8 = 1
+        ) {
             self.format = format
             self.width = width
             self.height = height

@@ -35,6 +35,14 @@ public struct CardReport: Sendable, Codable {
         public var format: String
         public var width: Int
         public var height: Int
+        /// Why the portrait cannot be shown ("portrait cannot be shown: the JPEG 2000 image declares 16384
+        /// components (at most 4)"): its header is outside the image bounds or it does not decode. Absent when it can.
+        public var problem: String?
+    }
+    /// An image a browser shows: the JPEG as read, or PNG decoded from JPEG 2000.
+    public struct BrowserImage: Sendable, Hashable {
+        public var mediaType: String
+        public var bytes: [UInt8]
     }
 
     public var holder = Holder()
@@ -75,6 +83,8 @@ public struct CardReport: Sendable, Codable {
     public var rawFiles: [LDSFile: [UInt8]] = [:]
     /// DG2's first face (not encoded).
     public var portraitImage: Portrait?
+    /// The portrait converted for a browser, once per read (`convertPortrait`; not encoded).
+    public var browserPortrait: BrowserImage?
 
     enum CodingKeys: String, CodingKey {
         case holder, document, accessControl, checks, notes, files, skipped, apdus, bytes, unreadable, problems
@@ -82,7 +92,9 @@ public struct CardReport: Sendable, Codable {
         case reader, readAt, expiresAt
     }
 
-    public init(_ result: ReadResult) {
+    /// `imageBounds` bound the portrait's header before anything decodes it; `convertPortrait` decodes it (JPEG 2000
+    /// to PNG) once, here, for `browserPortrait` (the desk serves it; `cccd read --out` saves it).
+    public init(_ result: ReadResult, imageBounds: ImageBounds = .standard, convertPortrait: Bool = false) {
         accessControl = result.accessControl
         notes = result.notes
         checks = [
@@ -153,6 +165,19 @@ public struct CardReport: Sendable, Codable {
             if let face = Portrait(dataGroup2: dg2) {
                 portraitImage = face
                 portrait = PortraitInfo(format: face.format.rawValue, width: face.width, height: face.height)
+                do {
+                    if convertPortrait {
+                        let image = try face.forBrowser(bounds: imageBounds)
+                        browserPortrait = BrowserImage(mediaType: image.mediaType, bytes: image.bytes)
+                    } else if face.format == .wsq {
+                        throw PortraitError("a WSQ image is not a portrait a browser can show")
+                    } else {
+                        do { _ = try imageBounds.check(face.original) } catch { throw PortraitError(error.description) }
+                    }
+                } catch {
+                    portrait?.problem = "portrait cannot be shown: \(error)"
+                    problems.append("DG2: portrait cannot be shown: \(error)")
+                }
             } else {
                 problems.append("DG2: no portrait this reader can extract")
             }

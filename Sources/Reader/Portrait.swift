@@ -33,29 +33,34 @@ public struct Portrait: Sendable, Hashable {
         }
     }
 
-    /// An image a browser renders, with its MIME type: the JPEG itself, or the JPEG 2000 decoded to PNG.
-    public func forBrowser() throws(PortraitError) -> (mediaType: String, bytes: [UInt8]) {
+    /// An image a browser renders, with its MIME type: the JPEG itself, or the JPEG 2000 decoded to PNG. The header
+    /// is checked against `bounds` first (a JPEG too: the browser decodes it), so a bomb is refused, never decoded.
+    public func forBrowser(bounds: ImageBounds = .standard) throws(PortraitError) -> (
+        mediaType: String, bytes: [UInt8]
+    ) {
         switch format {
-        case .jpeg: return ("image/jpeg", original)
-        case .jpeg2000: return ("image/png", try Self.png(fromJPEG2000: original).bytes)
+        case .jpeg:
+            do { _ = try bounds.check(original) } catch { throw PortraitError(error.description) }
+            return ("image/jpeg", original)
+        case .jpeg2000: return ("image/png", try Self.png(fromJPEG2000: original, bounds: bounds).bytes)
         case .wsq: throw PortraitError("a WSQ image is not a portrait a browser can show")
         }
     }
 
-    /// Pixels a portrait may have: far above any ICAO portrait (a full-frontal image is well under 1 Mpixel),
-    /// far below what would exhaust the host.
-    public static let maxPixels = 16 << 20
-
-    /// Decodes a JPEG 2000 image (JP2 file or J2K codestream) and encodes it as an 8-bit PNG (grey or RGB).
-    public static func png(fromJPEG2000 data: [UInt8]) throws(PortraitError) -> (
+    /// Decodes a JPEG 2000 image (JP2 file or J2K codestream) and encodes it as an 8-bit PNG (grey or RGB), once
+    /// its header is within `bounds`.
+    public static func png(fromJPEG2000 data: [UInt8], bounds: ImageBounds = .standard) throws(PortraitError) -> (
         bytes: [UInt8], width: Int, height: Int
     ) {
+        let header: ImageHeader
+        do { header = try bounds.check(data) } catch { throw PortraitError(error.description) }
+        guard header.format == .jpeg2000 else { throw PortraitError("not a JPEG 2000 image") }
         var png: UnsafeMutablePointer<UInt8>? = nil
         var length = 0
         var width: UInt32 = 0
         var height: UInt32 = 0
         let status = data.withUnsafeBufferPointer {
-            cccd_jpeg2000_to_png($0.baseAddress, $0.count, UInt64(maxPixels), &png, &length, &width, &height)
+            cccd_jpeg2000_to_png($0.baseAddress, $0.count, UInt64(bounds.maxPixels), &png, &length, &width, &height)
         }
         defer { cccd_imaging_free(png) }
         switch Int(status) {
@@ -64,11 +69,11 @@ public struct Portrait: Sendable, Hashable {
             return (Array(UnsafeBufferPointer(start: png, count: length)), Int(width), Int(height))
         case CCCD_IMAGING_NOT_JPEG2000: throw PortraitError("not a JPEG 2000 image")
         case CCCD_IMAGING_TOO_LARGE:
-            throw PortraitError("the JPEG 2000 image has more than \(maxPixels) pixels")
+            throw PortraitError("the JPEG 2000 image has more than \(bounds.maxPixels) pixels")
         case CCCD_IMAGING_UNSUPPORTED:
             throw PortraitError("the JPEG 2000 image's components cannot be shown as grey or RGB")
         case CCCD_IMAGING_NO_MEMORY: throw PortraitError("out of memory decoding the JPEG 2000 image")
-        default: throw PortraitError("the JPEG 2000 image cannot be decoded")
+        default: throw PortraitError("the JPEG 2000 image cannot be decoded (damaged or cut short)")
         }
     }
 }

@@ -102,6 +102,8 @@ struct ReadCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup(title: "Images") var images: ImageBoundsOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
@@ -175,7 +177,8 @@ struct ReadCommand: ParsableCommand {
         defer { progress.clear() }
         var options = readOptions
         options.trust = trust
-        return CardReport(try session.readCard(key, options: options))
+        return CardReport(
+            try session.readCard(key, options: options), imageBounds: images.bounds, convertPortrait: out != nil)
     }
 
     /// --watch: every card inserted in the reader (or any reader) is read with the key and reported; a failed read
@@ -276,14 +279,11 @@ struct ReadCommand: ParsableCommand {
         }
         guard let face = report.portraitImage else { return }
         try Data(face.original).write(to: url.appendingPathComponent("portrait.\(face.format.fileExtension)"))
-        if face.format == .jpeg2000 {
-            do {
-                let png = try Portrait.png(fromJPEG2000: face.original)
-                try Data(png.bytes).write(to: url.appendingPathComponent("portrait.png"))
-            } catch {
-                var stderr = StandardError()
-                print("warning: the JPEG 2000 portrait could not be converted to PNG: \(error)", to: &stderr)
-            }
+        if let problem = report.portrait?.problem {
+            var stderr = StandardError()
+            print("warning: \(problem)", to: &stderr)
+        } else if face.format == .jpeg2000, let png = report.browserPortrait {
+            try Data(png.bytes).write(to: url.appendingPathComponent("portrait.png"))
         }
     }
 }

@@ -92,6 +92,8 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup(title: "Images") var images: ImageBoundsOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
@@ -125,8 +127,9 @@ struct ServeCommand: ParsableCommand {
         if trustStore == nil {
             print("warning: no --trust: document signers cannot be verified (verdict signerUnverified).", to: &stderr)
         }
-        let desk = CardDesk(
-            configuration: .init(trust: trustStore, reportLifetime: reportLifetime), audit: auditLog)
+        var configuration = CardDesk.Configuration(trust: trustStore, reportLifetime: reportLifetime)
+        configuration.imageBounds = images.bounds
+        let desk = CardDesk(configuration: configuration, audit: auditLog)
         let server = DeskServer(
             desk: desk, token: token, options: .init(host: host, port: port, allowedOrigins: Set(allowOrigin)),
             audit: auditLog)

@@ -14,7 +14,9 @@ enum {
 };
 
 /// Decodes a JPEG 2000 image (JP2 or raw J2K) held in memory and encodes it as an 8-bit PNG (grey or RGB).
-/// `max_pixels` bounds width × height (checked on the header, before any decoding). On success `*png` is a
+/// `max_pixels` bounds width × height (checked on the header, before any decoding). The caller checks every other
+/// bound of a hostile header (components, bit depth, tiles, what decoding allocates: LDS's ImageBounds) first:
+/// OpenJPEG allocates per component and per tile while it reads the header. Truncated codestreams are refused. On success `*png` is a
 /// malloc'd buffer of `*png_length` bytes (free it with cccd_imaging_free) and width/height are set.
 int cccd_jpeg2000_to_png(const uint8_t *data, size_t length, uint64_t max_pixels, uint8_t **png,
                          size_t *png_length, uint32_t *width, uint32_t *height);
