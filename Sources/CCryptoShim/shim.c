@@ -260,6 +260,61 @@ int cccd_x509_validity(X509 *cert) {
     return 0;
 }
 
+int cccd_x509_profile(X509 *cert, cccd_certificate_profile *out, char *eku, size_t eku_length) {
+    memset(out, 0, sizeof *out);
+    if (eku_length) eku[0] = 0;
+    int ok = 1;
+    out->version = (int)X509_get_version(cert) + 1;
+    out->self_issued = X509_NAME_cmp(X509_get_subject_name(cert), X509_get_issuer_name(cert)) == 0;
+    int critical = -1;
+    BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(cert, NID_basic_constraints, &critical, NULL);
+    if (bc) {
+        out->has_basic_constraints = 1;
+        out->basic_constraints_ca = bc->ca ? 1 : 0;
+        BASIC_CONSTRAINTS_free(bc);
+    } else if (critical != -1) {
+        ok = 0;  /* present but undecodable (-2: more than once) */
+    }
+    critical = -1;
+    ASN1_BIT_STRING *ku = X509_get_ext_d2i(cert, NID_key_usage, &critical, NULL);
+    if (ku) {
+        out->has_key_usage = 1;
+        out->key_usage_critical = critical == 1;
+        unsigned int bits = 0;
+        for (int i = 0; i < 9; i++)
+            if (ASN1_BIT_STRING_get_bit(ku, i)) bits |= (i < 8 ? (0x80u >> i) : 0x8000u);
+        out->key_usage = bits;
+        ASN1_BIT_STRING_free(ku);
+    } else if (critical != -1) {
+        ok = 0;
+    }
+    critical = -1;
+    EXTENDED_KEY_USAGE *xku = X509_get_ext_d2i(cert, NID_ext_key_usage, &critical, NULL);
+    if (xku) {
+        out->has_extended_key_usage = 1;
+        size_t used = 0;
+        for (int i = 0; i < sk_ASN1_OBJECT_num(xku); i++) {
+            char oid[128];
+            int n = OBJ_obj2txt(oid, sizeof oid, sk_ASN1_OBJECT_value(xku, i), 1);
+            if (n <= 0 || (size_t)n >= sizeof oid) continue;
+            if (used + (size_t)n + 2 > eku_length) break;
+            if (used) eku[used++] = ' ';
+            memcpy(eku + used, oid, (size_t)n);
+            used += (size_t)n;
+            eku[used] = 0;
+        }
+        sk_ASN1_OBJECT_pop_free(xku, ASN1_OBJECT_free);
+    } else if (critical != -1) {
+        ok = 0;
+    }
+    out->has_authority_key_id = X509_get_ext_by_NID(cert, NID_authority_key_identifier, -1) >= 0;
+    out->has_subject_key_id = X509_get_ext_by_NID(cert, NID_subject_key_identifier, -1) >= 0;
+    ERR_clear_error();
+    return ok;
+}
+
+int cccd_pkey_equal(EVP_PKEY *a, EVP_PKEY *b) { return EVP_PKEY_eq(a, b) == 1; }
+
 EVP_PKEY *cccd_ec_from_scalar(const char *group_name, const uint8_t *scalar, size_t length) {
     EVP_PKEY *key = NULL;
     int nid = OBJ_sn2nid(group_name);

@@ -70,6 +70,60 @@ public final class Certificate: CustomStringConvertible {
         }
     }
 
+    /// What the certificate's extensions say about its role (ICAO 9303-12's profiles are checked from this).
+    public struct Profile: Hashable, Sendable {
+        public struct KeyUsage: OptionSet, Hashable, Sendable {
+            public let rawValue: UInt32
+            public init(rawValue: UInt32) { self.rawValue = rawValue }
+            public static let digitalSignature = KeyUsage(rawValue: 0x80)
+            public static let nonRepudiation = KeyUsage(rawValue: 0x40)
+            public static let keyEncipherment = KeyUsage(rawValue: 0x20)
+            public static let dataEncipherment = KeyUsage(rawValue: 0x10)
+            public static let keyAgreement = KeyUsage(rawValue: 0x08)
+            public static let keyCertSign = KeyUsage(rawValue: 0x04)
+            public static let cRLSign = KeyUsage(rawValue: 0x02)
+            public static let encipherOnly = KeyUsage(rawValue: 0x01)
+            public static let decipherOnly = KeyUsage(rawValue: 0x8000)
+        }
+        public var version: Int
+        /// basicConstraints: nil when absent, else its cA flag.
+        public var certificateAuthority: Bool?
+        /// Subject and issuer are the same name.
+        public var selfIssued: Bool
+        /// keyUsage: nil when absent.
+        public var keyUsage: KeyUsage?
+        public var keyUsageCritical: Bool
+        /// extKeyUsage OIDs (dotted); nil when absent.
+        public var extendedKeyUsage: [String]?
+        public var hasAuthorityKeyIdentifier: Bool
+        public var hasSubjectKeyIdentifier: Bool
+        /// An extension is present but cannot be decoded (or appears twice).
+        public var malformedExtension: Bool
+    }
+
+    public var profile: Profile {
+        var raw = cccd_certificate_profile()
+        var eku = [CChar](repeating: 0, count: 1024)
+        let ok = cccd_x509_profile(x509, &raw, &eku, eku.count)
+        let ekuText = eku.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return Profile(
+            version: Int(raw.version),
+            certificateAuthority: raw.has_basic_constraints != 0 ? raw.basic_constraints_ca != 0 : nil,
+            selfIssued: raw.self_issued != 0,
+            keyUsage: raw.has_key_usage != 0 ? Profile.KeyUsage(rawValue: UInt32(raw.key_usage)) : nil,
+            keyUsageCritical: raw.key_usage_critical != 0,
+            extendedKeyUsage: raw.has_extended_key_usage != 0 ? ekuText.split(separator: " ").map(String.init) : nil,
+            hasAuthorityKeyIdentifier: raw.has_authority_key_id != 0,
+            hasSubjectKeyIdentifier: raw.has_subject_key_id != 0,
+            malformedExtension: ok == 0)
+    }
+
+    /// True when `other` certifies the same public key.
+    public func hasSameKey(as other: Certificate) -> Bool {
+        guard let a = X509_get0_pubkey(x509), let b = X509_get0_pubkey(other.x509) else { return false }
+        return cccd_pkey_equal(a, b) == 1
+    }
+
     static func name(_ n: OpaquePointer?) -> String {
         guard let n, let text = X509_NAME_oneline(n, nil, 0) else { return "" }
         defer { CRYPTO_free(text, #fileID, #line) }

@@ -158,12 +158,17 @@ public enum PassiveAuthentication {
         public var revocation: Verdict
         /// The document signer certificate's subject.
         public var documentSigner: String?
+        /// The document signer certificate is a document signer's (ICAO 9303-12): an end entity whose key signs,
+        /// not a CSCA's.
+        public var signerProfile: Verdict = .notChecked("no document signer certificate")
+        /// Departures from the document signer profile that do not fail Passive Authentication.
+        public var notes: [String] = []
 
         /// The one verdict for a report: failed if anything failed; passed when hashes, signature and chain passed.
         public var overall: Verdict {
             let all = [
                 ("data group hashes", dataGroupHashes), ("signature", signature),
-                ("certificate chain", certificateChain),
+                ("signer profile", signerProfile), ("certificate chain", certificateChain),
                 ("validity", validity), ("revocation", revocation),
             ]
             if let failed = all.first(where: { $0.1.status == .failed }) { return .failed(failed.1.reason) }
@@ -222,6 +227,7 @@ public enum PassiveAuthentication {
             return Result(
                 dataGroupHashes: hashes, signature: signature, certificateChain: none, validity: none, revocation: none)
         }
+        let (profile, profileNotes) = documentSignerProfile(signer, trust: trust)
         // 3. Validity period of the document signer certificate.
         let validity: Verdict
         switch signer.validityNow {
@@ -234,7 +240,7 @@ public enum PassiveAuthentication {
             let none = Verdict.notChecked("no trusted CSCA configured (give --trust)")
             return Result(
                 dataGroupHashes: hashes, signature: signature, certificateChain: none, validity: validity,
-                revocation: none, documentSigner: signer.subject)
+                revocation: none, documentSigner: signer.subject, signerProfile: profile, notes: profileNotes)
         }
         let chain: Verdict
         if let error = signer.verifyChain(trusted: trust.anchors, crls: [], checkRevocation: false, checkTime: false) {
@@ -262,6 +268,63 @@ public enum PassiveAuthentication {
         }
         return Result(
             dataGroupHashes: hashes, signature: signature, certificateChain: chain, validity: validity,
-            revocation: revocation, documentSigner: signer.subject)
+            revocation: revocation, documentSigner: signer.subject, signerProfile: profile, notes: profileNotes)
+    }
+
+    /// ICAO's other signer roles (9303-12): a key certified for these signs lists, not documents.
+    static let otherSignerRoles: [String: String] = [
+        "2.23.136.1.1.3": "master list signer", "2.23.136.1.1.8": "deviation list signer",
+        "2.23.136.1.1.9": "deviation list signer", "2.23.136.1.1.14.2": "visible digital seal signer",
+    ]
+
+    /// The document signer certificate against ICAO 9303-12's document signer profile. It fails Passive
+    /// Authentication when the certificate is not a document signer's: a CA certificate (basicConstraints cA TRUE),
+    /// a CSCA's key or a self-issued certificate (EF.SOD signed by the CSCA itself), a keyUsage without
+    /// digitalSignature or with certificate or CRL signing, an extKeyUsage naming only another signer role, or an
+    /// extension that cannot be decoded. Other departures (keyUsage absent, not critical, or with further bits; an
+    /// extKeyUsage; no authority key identifier; not version 3) are notes.
+    public static func documentSignerProfile(_ signer: Certificate, trust: TrustStore?) -> (Verdict, [String]) {
+        let p = signer.profile
+        var failures: [String] = []
+        var notes: [String] = []
+        if p.malformedExtension { failures.append("an extension of the certificate cannot be decoded") }
+        if p.certificateAuthority == true {
+            failures.append("it is a CA certificate (basicConstraints cA TRUE), not an end entity")
+        }
+        if let anchors = trust?.anchors, anchors.contains(where: { signer.hasSameKey(as: $0) }) {
+            failures.append("EF.SOD is signed with a trusted CSCA's own key")
+        } else if p.selfIssued {
+            failures.append("it is self-issued (a CSCA signing documents itself)")
+        }
+        if let usage = p.keyUsage {
+            if !usage.contains(.digitalSignature) { failures.append("its keyUsage does not allow digitalSignature") }
+            if !usage.isDisjoint(with: [.keyCertSign, .cRLSign]) {
+                failures.append("its keyUsage allows signing certificates or CRLs")
+            }
+            let extra = usage.subtracting([.digitalSignature, .keyCertSign, .cRLSign])
+            if !extra.isEmpty { notes.append("its keyUsage has more than digitalSignature") }
+            if !p.keyUsageCritical { notes.append("its keyUsage is not marked critical") }
+        } else {
+            notes.append("it has no keyUsage (the profile asks for digitalSignature, critical)")
+        }
+        if let eku = p.extendedKeyUsage {
+            let roles = eku.compactMap { otherSignerRoles[$0] }
+            if !eku.isEmpty, roles.count == eku.count {
+                failures.append("its extKeyUsage makes it a \(Set(roles).sorted().joined(separator: " and "))")
+            } else {
+                notes.append("it carries an extKeyUsage (\(eku.joined(separator: ", "))), which the profile does not use")
+            }
+        }
+        if !p.hasAuthorityKeyIdentifier { notes.append("it has no authorityKeyIdentifier") }
+        if p.version != 3 { notes.append("it is an X.509 version \(p.version) certificate, not version 3") }
+        let noted = notes.map { "the document signer certificate departs from ICAO 9303-12's profile: \($0)" }
+        if !failures.isEmpty {
+            return (
+                .failed(
+                    "the document signer certificate is not a document signer's (ICAO 9303-12): "
+                        + failures.joined(separator: "; ")), noted
+            )
+        }
+        return (.passed("the document signer certificate has the document signer profile"), noted)
     }
 }

@@ -223,6 +223,8 @@ public struct RecordValidator: Sendable {
                 error("portrait", "portrait.format", "not a JPEG or JPEG 2000 image")
             } else if imageDimensions(bytes) == nil {
                 error("portrait", "portrait.decode", "the image header cannot be read (corrupt image)")
+            } else if let header = try? ImageHeader(bytes), let why = ImageBounds.standard.refusal(header) {
+                error("portrait", "portrait.bounds", "\(why): readers would refuse to show it")
             } else if let dg2Capacity,
                 let dg2 = try? DataGroup2(faces: [DataGroup2.FaceImage(image: bytes)]).encoded, dg2.count > dg2Capacity
             {

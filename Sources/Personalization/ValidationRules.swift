@@ -99,6 +99,9 @@ public enum ValidationRules {
         .init(name: "portrait.format", severity: .error, meaning: "The portrait is not JPEG or JPEG 2000."),
         .init(name: "portrait.decode", severity: .error, meaning: "The portrait's image header cannot be read."),
         .init(
+            name: "portrait.bounds", severity: .error,
+            meaning: "The portrait's header declares more than readers decode (pixels, components, bit depth, tiles)."),
+        .init(
             name: "portrait.size", severity: .error,
             meaning: "The portrait makes DG2 larger than the profile's capacity."),
         .init(name: "finger.position", severity: .error, meaning: "A finger position outside 1–10 (ISO 19794-4)."),

@@ -12,6 +12,7 @@ public enum Verification {
             let pa = PassiveAuthentication.verify(sod: sod, dataGroups: groups, trust: options.trust)
             result.passiveAuthentication = pa
             result.checks.passiveAuthentication = pa.overall
+            for note in pa.notes where !result.notes.contains(note) { result.notes.append(note) }
         } else if let why = result.unreadable[.sod], !result.absent.contains(.sod) {
             result.checks.passiveAuthentication = .failed("EF.SOD cannot be read: \(why)")
         } else {

@@ -79,6 +79,38 @@ struct Forge {
         try Self.resign(changing(changes), signer: signer ?? issuer.signer)
     }
 
+    /// A document signer made by openssl (an independent implementation) under the issuer's CSCA, with exactly these
+    /// extension lines (openssl's config syntax) besides the key identifiers.
+    static func opensslSigner(issuer: Issuer, extensions: [String]) throws -> DocumentSigner {
+        let folder = NSTemporaryDirectory() + "cccdkit-ds-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let key = try AsymmetricKey.generateEC(.brainpoolP256r1)
+        try Data(try key.privateKeyDER()).write(to: URL(fileURLWithPath: folder + "/ds.der"))
+        try Data(try issuer.cscaKey.privateKeyDER()).write(to: URL(fileURLWithPath: folder + "/csca.der"))
+        try Data(issuer.csca.pem.utf8).write(to: URL(fileURLWithPath: folder + "/csca.pem"))
+        let config = (["[ds]", "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid"] + extensions)
+            .joined(separator: "\n") + "\n"
+        try Data(config.utf8).write(to: URL(fileURLWithPath: folder + "/ext.cnf"))
+        let openssl = "/usr/bin/openssl"
+        let request = try CommandLineRunner.tool(
+            openssl,
+            ["req", "-new", "-key", "ds.der", "-keyform", "DER", "-subj", "/C=VN/O=Test/CN=DS by openssl", "-out", "ds.csr"],
+            in: folder)
+        try #require(request.status == 0, "\(request.stderr)")
+        let signed = try CommandLineRunner.tool(
+            openssl,
+            [
+                "x509", "-req", "-in", "ds.csr", "-CA", "csca.pem", "-CAkey", "csca.der", "-CAkeyform", "DER",
+                "-set_serial", "77", "-days", "365", "-sha384", "-extfile", "ext.cnf", "-extensions", "ds", "-out",
+                "ds.pem",
+            ], in: folder)
+        try #require(signed.status == 0, "\(signed.stderr)")
+        let pem = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/ds.pem")))
+        let certificate = try #require(Certificate.fromPEM(pem).first)
+        return DocumentSigner(certificate: certificate, key: key)
+    }
+
     /// EF.COM listing exactly these data groups.
     static func com(_ groups: [Int]) -> [UInt8] { EFCOM(dataGroups: groups.map { .dataGroup($0) }).encoded }
 

@@ -20,6 +20,9 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
     case selfMadeSignerWithoutTrust = "a card signed by a self-made issuer, read without --trust"
     case selfMadeSignerWithTrust = "a card signed by a self-made issuer, read trusting the real CSCA"
     case signerOutsideValidity = "a document signer certificate outside its validity"
+    case signerIsCA = "a document signer certificate with basicConstraints CA:TRUE (made by openssl)"
+    case signedByCSCA = "EF.SOD signed with the CSCA's own key and certificate"
+    case signerIsMasterListSigner = "a document signer certificate whose extKeyUsage makes it a master list signer"
     // Data groups.
     case dg1BadCheckDigit = "DG1 with a bad check digit, signed"
     case dg1Of89Characters = "DG1 of 89 characters, signed"
@@ -44,6 +47,7 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
     case unsignedExtraInCOM = "a genuine card whose EF.COM lists an unsigned DG11"
     case unsortedCardAccess = "a genuine card whose EF.CardAccess SET OF is not in DER order"
     case expired = "a genuine card that has expired"
+    case signerWithoutKeyUsage = "a genuine card whose document signer certificate has no keyUsage (made by openssl)"
 
     var description: String { rawValue }
 
@@ -51,7 +55,9 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
     var expected: Assessment.Authenticity {
         switch self {
         case .selfMadeSignerWithoutTrust: return .signerUnverified
-        case .dg14HiddenFromCOM, .malformedCOM, .unsignedExtraInCOM, .unsortedCardAccess, .expired: return .genuine
+        case .dg14HiddenFromCOM, .malformedCOM, .unsignedExtraInCOM, .unsortedCardAccess, .expired,
+            .signerWithoutKeyUsage:
+            return .genuine
         default: return .notGenuine
         }
     }
@@ -66,6 +72,9 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
         case .cloneWithoutDG14AndDG15, .camCloneHidingDG14: return (\.chipAuthentication, "DG14 is listed in EF.SOD")
         case .selfMadeSignerWithTrust: return (\.passiveAuthentication, "not issued by a trusted CSCA")
         case .signerOutsideValidity: return (\.passiveAuthentication, "expired")
+        case .signerIsCA: return (\.passiveAuthentication, "basicConstraints cA TRUE")
+        case .signedByCSCA: return (\.passiveAuthentication, "a trusted CSCA's own key")
+        case .signerIsMasterListSigner: return (\.passiveAuthentication, "master list signer")
         case .dg1BadCheckDigit: return (\.recordConsistency, "check digit")
         case .dg1Of89Characters: return (\.recordConsistency, "89 characters")
         case .dg1WithFFBytes: return (\.recordConsistency, "DG1")
@@ -83,7 +92,7 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
         case .dg15RSA512: return (\.activeAuthentication, "512 bits")
         case .dg15Garbage: return (\.activeAuthentication, "DG15")
         case .selfMadeSignerWithoutTrust, .dg14HiddenFromCOM, .malformedCOM, .unsignedExtraInCOM,
-            .unsortedCardAccess, .expired:
+            .unsortedCardAccess, .expired, .signerWithoutKeyUsage:
             return nil
         }
     }
@@ -155,6 +164,20 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
                 distinguishedName: "C=VN,O=Test,CN=DS expired", serial: 5, notBeforeOffset: -86400 * 400,
                 validity: 86400 * 30, isCA: false, hash: .sha384)
             return (forge, try forge.resigned([:], signer: DocumentSigner(certificate: ds, key: dsKey)))
+        case .signerIsCA:
+            let ds = try Forge.opensslSigner(
+                issuer: forge.issuer, extensions: ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,digitalSignature"])
+            return (forge, try forge.resigned([:], signer: ds))
+        case .signedByCSCA:
+            let csca = DocumentSigner(certificate: forge.issuer.csca, key: forge.issuer.cscaKey)
+            return (forge, try forge.resigned([:], signer: csca))
+        case .signerIsMasterListSigner:
+            let ds = try Forge.opensslSigner(
+                issuer: forge.issuer, extensions: ["keyUsage=critical,digitalSignature", "extendedKeyUsage=2.23.136.1.1.3"])
+            return (forge, try forge.resigned([:], signer: ds))
+        case .signerWithoutKeyUsage:
+            let ds = try Forge.opensslSigner(issuer: forge.issuer, extensions: [])
+            return (forge, try forge.resigned([:], signer: ds))
         case .dg1BadCheckDigit:
             var text = try DataGroup1(bytes: try content(.dataGroup(1))).mrz.lines.joined()
             let index = text.index(text.startIndex, offsetBy: 14)  // the document number's check digit
@@ -255,6 +278,26 @@ struct ForgedCardTests {
             #expect(result.files[.dataGroup(1)] == image.content(of: .dataGroup(1)), "\(card)")
         }
         #expect(cpu < .seconds(1), "\(card): \(cpu) of CPU")
+    }
+
+    @Test(
+        "The document signer profile (ICAO 9303-12): CA:TRUE and the CSCA's own key fail Passive Authentication, with or without --trust; a missing keyUsage is a note; our own issuer's signer has none"
+    )
+    func documentSignerProfile() throws {
+        let (forge, image) = try ForgedCard.signerWithoutKeyUsage.make()
+        let (noted, _) = try forge.read(image)
+        #expect(noted.assessment.genuine)
+        #expect(noted.notes.contains { $0.contains("profile") && $0.contains("no keyUsage") }, "\(noted.notes)")
+        let (own, _) = try forge.read(forge.image)
+        #expect(own.assessment.genuine && !own.notes.contains { $0.contains("profile") }, "\(own.notes)")
+        #expect(own.passiveAuthentication?.signerProfile.status == .passed)
+        // Without a trust store the profile is still checked: a CA certificate never signs documents.
+        for card in [ForgedCard.signerIsCA, .signedByCSCA] {
+            let (f, i) = try card.make()
+            let (untrusted, _) = try f.read(i, trusted: false)
+            #expect(untrusted.assessment.authenticity == .notGenuine, "\(card): \(untrusted.assessment.reasons)")
+            #expect(untrusted.passiveAuthentication?.signerProfile.status == .failed, "\(card)")
+        }
     }
 
     @Test("The expired card: genuine, not valid, 'GENUINE, EXPIRED on 2030-01-01'")

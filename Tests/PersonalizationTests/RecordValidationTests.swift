@@ -330,6 +330,12 @@ struct RecordValidationTests {
                 $0.portrait = Data([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02] + [UInt8](repeating: 0x11, count: 80))
                     .base64EncodedString()
             }, errors: ["portrait.decode"]),
+        RecordCase(
+            name: "portrait JPEG 2000 declaring 16,384 components",
+            change: {
+                $0.portrait = Data(ImageBombs.codestream(width: 640, height: 480, components: 16_384))
+                    .base64EncodedString()
+            }, errors: ["portrait.bounds"]),
     ]
 
     @Test("Table of records", arguments: cases)

@@ -79,6 +79,28 @@ int cccd_verify_chain(X509 *leaf, X509 **trusted, int trusted_count, X509_CRL **
 /// -1 when `cert` is not yet valid, 1 when expired, 0 when valid now.
 int cccd_x509_validity(X509 *cert);
 
+/// What a certificate's extensions say about its role (the document signer profile of ICAO 9303-12 is checked
+/// from these). Flags are 0/1; `key_usage` holds X509v3_KU_* bits when `has_key_usage`.
+typedef struct {
+    int version;  /* 1, 2 or 3 */
+    int has_basic_constraints;
+    int basic_constraints_ca;
+    int self_issued;  /* subject equals issuer */
+    int has_key_usage;
+    int key_usage_critical;
+    unsigned int key_usage;
+    int has_extended_key_usage;
+    int has_authority_key_id;
+    int has_subject_key_id;
+} cccd_certificate_profile;
+
+/// Fills `out`; the extended key usage OIDs go to `eku` as dotted text separated by spaces (truncated to
+/// `eku_length`). Returns 0 when an extension present could not be decoded.
+int cccd_x509_profile(X509 *cert, cccd_certificate_profile *out, char *eku, size_t eku_length);
+
+/// 1 when the two keys are the same public key.
+int cccd_pkey_equal(EVP_PKEY *a, EVP_PKEY *b);
+
 // MARK: PKCS#11 (pkcs11.c): a token's key as an EVP_PKEY. Return values are PKCS#11 CK_RV codes (0 = CKR_OK).
 
 typedef struct cccd_p11 cccd_p11;
