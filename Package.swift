@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         // The desk's local HTTP service (cccd serve) only: no optional traits (swift-configuration is not needed).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        // The desk's HTTP edge (a channel handler before Hummingbird's): already in the graph through Hummingbird.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -85,12 +88,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // What the desk's HTTP edge decides and how it reads request bodies: pure functions (fuzzed), no server.
+        .target(name: "DeskProtocol", dependencies: ["CardCore"], swiftSettings: strict),
         // The desk: `cccd serve`, a local card service (Hummingbird) with the clerk's page, and its audit log (GRDB).
         .target(
             name: "Desk",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Reader", "PCSC",
-                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "GRDB", package: "GRDB.swift"),
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Reader", "PCSC", "DeskProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -107,7 +117,9 @@ let package = Package(
         // trust files, secure messaging, citizen records, profiles, the emulator's dispatch.
         .target(
             name: "FuzzTargets",
-            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "CardEmulator"],
+            dependencies: [
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "CardEmulator", "Reader", "DeskProtocol",
+            ],
             swiftSettings: strict),
         // Host-cost benchmarks: `make bench` (release build).
         .executableTarget(

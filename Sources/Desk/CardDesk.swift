@@ -1,36 +1,13 @@
 import CardCore
+// The request types and the edge's checks live in DeskProtocol (pure, fuzzed); a desk user imports Desk alone.
+@_exported import DeskProtocol
 import ChipAccess
 import Foundation
 import LDS
 import PCSC
 import Reader
 
-/// A read a desk asks for: which reader (any with a card when absent), one key (the CAN, the 12-digit ID number,
-/// the QR text, the MRZ lines, or the document number with the dates of birth and expiry), which fields, and how
-/// long to wait for a card (a key given before the card is inserted is used the moment the card arrives).
-public struct DeskReadRequest: Codable, Sendable {
-    public var reader: String?
-    public var can: String?
-    public var idNumber: String?
-    public var qr: String?
-    public var mrz: String?
-    public var documentNumber: String?
-    public var dateOfBirth: String?
-    public var dateOfExpiry: String?
-    /// "basic" (DG1, DG13: a check-in) or "all" (the default: every data group, the portrait among them).
-    public var fields: String?
-    /// Seconds to wait for a card (default 30, at most 300).
-    public var wait: Double?
-    /// The caller's name for this request, to cancel it while it waits for a card (`POST /v1/read/cancel`).
-    public var requestId: String?
-
-    public init(reader: String? = nil, can: String? = nil, idNumber: String? = nil, qr: String? = nil) {
-        self.reader = reader
-        self.can = can
-        self.idNumber = idNumber
-        self.qr = qr
-    }
-
+extension DeskReadRequest {
     public func accessKey() throws(DeskKeyError) -> AccessKey {
         try DeskKey.accessKey(
             can: can, idNumber: idNumber, qr: qr, mrz: mrz, documentNumber: documentNumber, dateOfBirth: dateOfBirth,

@@ -10,6 +10,15 @@ enum DeskOpenAPI {
             cards) in the PC/SC readers of this machine for desk software. Every /v1/ call needs
             `Authorization: Bearer <token>` (the token file). Requests whose Host is not the listen address or localhost are
             refused (421); browser origins not allowed with --allow-origin are refused (403).
+
+            The edge, before any route: two Host headers, or an absolute-form target naming another host than Host,
+            or Content-Length beside Transfer-Encoding, are 400; a body over 64 KiB is 413 at once (from
+            Content-Length, or as a chunked body streams), with `Connection: close`; a request head must arrive within
+            --header-timeout seconds (15; an idle connection is closed after as long) and its body within
+            --request-timeout (30), else 408; past --max-connections open connections (128) or --max-event-streams
+            event streams (32), 503 overloaded with Retry-After. Request bodies are strict JSON: one object, no
+            duplicate keys, no field the schema does not name (the error names it). Every answer of the edge is a
+            Problem; every operation may get 400, 408 (with a body), 413 (with a body) and 503.
         servers:
           - url: http://127.0.0.1:8731
         security:
@@ -24,6 +33,7 @@ enum DeskOpenAPI {
                   content:
                     application/json:
                       schema: {$ref: "#/components/schemas/Readers"}
+                "400": {$ref: "#/components/responses/Problem"}
                 "401": {$ref: "#/components/responses/Problem"}
                 "503": {$ref: "#/components/responses/Problem"}
           /v1/read:
@@ -44,7 +54,9 @@ enum DeskOpenAPI {
                 "401": {$ref: "#/components/responses/Problem"}
                 "403": {$ref: "#/components/responses/Problem"}
                 "404": {$ref: "#/components/responses/Problem"}
+                "408": {$ref: "#/components/responses/Problem"}
                 "409": {$ref: "#/components/responses/Problem"}
+                "413": {$ref: "#/components/responses/Problem"}
                 "422": {$ref: "#/components/responses/Problem"}
                 "502": {$ref: "#/components/responses/Problem"}
                 "503": {$ref: "#/components/responses/Problem"}
@@ -74,6 +86,9 @@ enum DeskOpenAPI {
                           cancelled: {type: string}
                 "400": {$ref: "#/components/responses/Problem"}
                 "401": {$ref: "#/components/responses/Problem"}
+                "408": {$ref: "#/components/responses/Problem"}
+                "413": {$ref: "#/components/responses/Problem"}
+                "503": {$ref: "#/components/responses/Problem"}
           /v1/reads/latest:
             get:
               summary: The most recent report, while it is kept and its card is still in its reader.
@@ -83,8 +98,10 @@ enum DeskOpenAPI {
                   content:
                     application/json:
                       schema: {$ref: "#/components/schemas/CardReport"}
+                "400": {$ref: "#/components/responses/Problem"}
                 "401": {$ref: "#/components/responses/Problem"}
                 "404": {$ref: "#/components/responses/Problem"}
+                "503": {$ref: "#/components/responses/Problem"}
           /v1/reads/{id}:
             get:
               summary: A report, while it is kept (then erased).
@@ -96,8 +113,10 @@ enum DeskOpenAPI {
                   content:
                     application/json:
                       schema: {$ref: "#/components/schemas/CardReport"}
+                "400": {$ref: "#/components/responses/Problem"}
                 "401": {$ref: "#/components/responses/Problem"}
                 "404": {$ref: "#/components/responses/Problem"}
+                "503": {$ref: "#/components/responses/Problem"}
           /v1/reads/{id}/portrait:
             get:
               summary: The holder's portrait from DG2 (JPEG as read; JPEG 2000 decoded to PNG).
@@ -109,8 +128,15 @@ enum DeskOpenAPI {
                   content:
                     image/jpeg: {schema: {type: string, format: binary}}
                     image/png: {schema: {type: string, format: binary}}
+                "400": {$ref: "#/components/responses/Problem"}
                 "401": {$ref: "#/components/responses/Problem"}
                 "404": {$ref: "#/components/responses/Problem"}
+                "422":
+                  description: "portraitUnavailable: the portrait's header is outside the image bounds, or it does not decode (the report's portrait.problem says which)."
+                  content:
+                    application/json:
+                      schema: {$ref: "#/components/schemas/Problem"}
+                "503": {$ref: "#/components/responses/Problem"}
           /v1/events:
             get:
               summary: "Server-Sent Events: cardInserted, cardRemoved, readStarted, readProgress, reportReady, readFailed, reportCleared."
@@ -125,7 +151,13 @@ enum DeskOpenAPI {
                   description: The event stream.
                   content:
                     text/event-stream: {schema: {type: string}}
+                "400": {$ref: "#/components/responses/Problem"}
                 "401": {$ref: "#/components/responses/Problem"}
+                "503":
+                  description: "overloaded: --max-event-streams streams are open (Retry-After says when to try again)."
+                  content:
+                    application/json:
+                      schema: {$ref: "#/components/schemas/Problem"}
         components:
           securitySchemes:
             bearer: {type: http, scheme: bearer}
@@ -149,7 +181,8 @@ enum DeskOpenAPI {
                     code:
                       type: string
                       enum: [badRequest, unauthorized, forbiddenOrigin, misdirected, notFound, unknownReader, noCard,
-                        noReader, accessDenied, cardRemoved, cardError, busy, cancelled]
+                        noReader, accessDenied, cardRemoved, cardError, busy, cancelled, portraitUnavailable,
+                        payloadTooLarge, requestTimeout, overloaded]
                     message: {type: string}
             Readers:
               type: object
@@ -250,6 +283,9 @@ enum DeskOpenAPI {
                     format: {type: string, enum: [JPEG, JPEG2000, WSQ]}
                     width: {type: integer}
                     height: {type: integer}
+                    problem:
+                      type: string
+                      description: "Why the portrait cannot be shown (\"portrait cannot be shown: …\"): its header is outside the image bounds or it does not decode. Then there is no portraitURL."
                 portraitURL: {type: string}
                 readId: {type: string}
                 reader: {type: string, description: The reader the card was in.}

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Reader
@@ -14,10 +15,16 @@ public final class DeskServer: Sendable {
         public var port: Int
         /// Browser origins allowed besides the service's own (`scheme://host[:port]`).
         public var allowedOrigins: Set<String>
-        public init(host: String = "127.0.0.1", port: Int = 8731, allowedOrigins: Set<String> = []) {
+        /// Body size, timeouts, and the caps on connections and event streams.
+        public var limits: DeskLimits
+        public init(
+            host: String = "127.0.0.1", port: Int = 8731, allowedOrigins: Set<String> = [],
+            limits: DeskLimits = .standard
+        ) {
             self.host = host
             self.port = port
             self.allowedOrigins = allowedOrigins
+            self.limits = limits
         }
     }
 
@@ -27,6 +34,8 @@ public final class DeskServer: Sendable {
     let audit: AuditLog?
     /// The port actually bound (`--listen …:0` picks one), set when the server runs.
     let boundPort = LockedBox<Int?>(nil)
+    /// Open connections and event streams (the caps of `options.limits`).
+    let counters = DeskEdgeCounters()
 
     public init(desk: CardDesk, token: AccessToken, options: Options, audit: AuditLog?) {
         self.desk = desk
@@ -40,8 +49,13 @@ public final class DeskServer: Sendable {
         let router = Router()
         router.add(middleware: DeskGuard(server: self))
         addRoutes(router)
+        let limits = options.limits
+        let counters = counters
         let app = Application(
             router: router,
+            server: HTTPServerBuilder { responder in
+                DeskHTTPChannel(responder: responder, limits: limits, counters: counters)
+            },
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? options.port
@@ -97,16 +111,16 @@ public final class DeskServer: Sendable {
         router.post("/v1/read") { [self] request, _ in
             let body: ByteBuffer
             do {
-                body = try await request.body.collect(upTo: 64 * 1024)
+                body = try await request.body.collect(upTo: options.limits.maxBody)
             } catch {
-                return Self.problem(DeskError(.badRequest, "the request body is larger than 64 KiB"))
+                return Self.problem(
+                    DeskError(.payloadTooLarge, "the request body is over \(options.limits.maxBody) bytes"))
             }
             let asked: DeskReadRequest
             do {
-                asked = try JSONDecoder().decode(DeskReadRequest.self, from: Data(buffer: body))
+                asked = try DeskReadRequest(json: Array(buffer: body))
             } catch {
-                return Self.problem(
-                    DeskError(.badRequest, "the body is not a read request (JSON): \(Self.decodingProblem(error))"))
+                return Self.problem(DeskError(.badRequest, "\(error)"))
             }
             do {
                 let stored = try await desk.read(asked, by: requester(request))
@@ -116,15 +130,13 @@ public final class DeskServer: Sendable {
             }
         }
         router.post("/v1/read/cancel") { [desk] request, _ in
-            struct Cancel: Decodable { var requestId: String }
             let body: ByteBuffer
             do { body = try await request.body.collect(upTo: 4 * 1024) } catch {
-                return Self.problem(DeskError(.badRequest, "the request body is larger than 4 KiB"))
+                return Self.problem(DeskError(.payloadTooLarge, "the request body is over 4096 bytes"))
             }
-            guard let asked = try? JSONDecoder().decode(Cancel.self, from: Data(buffer: body)),
-                !asked.requestId.isEmpty, asked.requestId.utf8.count <= 128
-            else {
-                return Self.problem(DeskError(.badRequest, "the body must be {\"requestId\": \"…\"} (1…128 bytes)"))
+            let asked: DeskCancelRequest
+            do { asked = try DeskCancelRequest(json: Array(buffer: body)) } catch {
+                return Self.problem(DeskError(.badRequest, "\(error)"))
             }
             desk.cancel(requestId: asked.requestId)
             struct Done: Encodable { var cancelled: String }
@@ -158,6 +170,7 @@ public final class DeskServer: Sendable {
             return Response(
                 status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: image.bytes)))
         }
+        // The cap on open streams is the edge's (DeskEdgeHandler): it knows when a stream's connection closes.
         router.get("/v1/events") { [desk] _, _ in
             let stream = desk.events()
             var headers = HTTPFields()
@@ -268,17 +281,6 @@ public final class DeskServer: Sendable {
         response.status = HTTPResponse.Status(code: error.status)
         if error.code == .unauthorized { response.headers[.wwwAuthenticate] = #"Bearer realm="cccd desk""# }
         return response
-    }
-
-    /// A decoding error in the client's terms (the field and what was wrong), never echoing values.
-    static func decodingProblem(_ error: any Error) -> String {
-        switch error as? DecodingError {
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "malformed JSON" : "field \(path) has the wrong type"
-        case .keyNotFound(let key, _): return "field \(key.stringValue) is missing"
-        default: return "malformed JSON"
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import CardCore
 /// Why records could not be read: one problem or several (every wrong key of a record at once), each with its
 /// rule (README, "Validation rules"), the field, and where in the file.
 public struct RecordDecodingError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -23,6 +23,11 @@ struct ServeCommand: ParsableCommand {
               GET  /v1/events                  Server-Sent Events: cardInserted, readStarted, readProgress, \
             reportReady, readFailed, cardRemoved
 
+            Hardened at the edge: a body over 64 KiB gets 413, two Host headers or a target naming another host 400, \
+            unknown JSON fields 400 (named); a request head must arrive within 15 s (--header-timeout) and its body within 30 s (--request-timeout, then \
+            408); \
+            past --max-connections or --max-event-streams, 503 with Retry-After.
+
             Locked down: it listens on loopback unless told otherwise; the bearer token is random, made on first \
             start in the token file (mode 0600, refused if others can read it); a request whose Host is not \
             the listen address or localhost is refused (DNS rebinding); a browser Origin not given with \
@@ -79,6 +84,10 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard address != nil else { throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8731.") }
+        if !(1...100_000).contains(maxConnections) { throw ValidationError("--max-connections must be 1...100000.") }
+        if !(0.5...3600).contains(headerTimeout) { throw ValidationError("--header-timeout must be 0.5...3600 seconds.") }
+        if !(0.5...3600).contains(requestTimeout) { throw ValidationError("--request-timeout must be 0.5...3600 seconds.") }
+        if !(1...10_000).contains(maxEventStreams) { throw ValidationError("--max-event-streams must be 1...10000.") }
         if !(1...86400).contains(reportLifetime) {
             throw ValidationError("--report-lifetime must be 1...86400 seconds.")
         }
@@ -91,6 +100,18 @@ struct ServeCommand: ParsableCommand {
             }
         }
     }
+
+    @Option(help: ArgumentHelp("Open connections served at once; the next gets 503.", valueName: "n"))
+    var maxConnections = DeskLimits.standard.maxConnections
+
+    @Option(help: ArgumentHelp("Open /v1/events streams at once; the next gets 503.", valueName: "n"))
+    var maxEventStreams = DeskLimits.standard.maxEventStreams
+
+    @Option(help: ArgumentHelp("Seconds for a request's head to arrive (and an idle connection to stay open).", valueName: "seconds"))
+    var headerTimeout = DeskLimits.standard.headerTimeout
+
+    @Option(help: ArgumentHelp("Seconds for a request's body to arrive after its head (then 408).", valueName: "seconds"))
+    var requestTimeout = DeskLimits.standard.requestTimeout
 
     @OptionGroup(title: "Images") var images: ImageBoundsOptions
 
@@ -131,7 +152,16 @@ struct ServeCommand: ParsableCommand {
         configuration.imageBounds = images.bounds
         let desk = CardDesk(configuration: configuration, audit: auditLog)
         let server = DeskServer(
-            desk: desk, token: token, options: .init(host: host, port: port, allowedOrigins: Set(allowOrigin)),
+            desk: desk, token: token, options: .init(
+                host: host, port: port, allowedOrigins: Set(allowOrigin),
+                limits: {
+                    var limits = DeskLimits.standard
+                    limits.maxConnections = maxConnections
+                    limits.maxEventStreams = maxEventStreams
+                    limits.headerTimeout = headerTimeout
+                    limits.requestTimeout = requestTimeout
+                    return limits
+                }()),
             audit: auditLog)
         let done = DispatchSemaphore(value: 0)
         let failure = LockedError()

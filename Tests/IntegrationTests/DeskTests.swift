@@ -360,6 +360,13 @@ struct OpenAPIDocument {
         return out
     }
 
+    /// A raw answer (the edge's tests), held the same way.
+    func check(_ answer: RawHTTP.Answer, _ path: String, _ method: String) {
+        check(
+            DeskHarness.Answer(status: answer.status, headers: answer.headers, body: Data(answer.body.utf8)), path,
+            method)
+    }
+
     /// The answer's status is documented for the operation and its JSON conforms to the documented schema.
     func check(_ answer: DeskHarness.Answer, _ path: String, _ method: String) {
         guard let schema = responseSchema(path, method, answer.status) else {

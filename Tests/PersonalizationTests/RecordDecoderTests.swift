@@ -87,7 +87,7 @@ struct RecordDecoderTests {
             rule: "record.syntax", field: "record"),
         DecoderCase(
             name: "content after the record", bytes: Array((record + " {}").utf8), rule: "record.syntax",
-            field: "record", says: ["after the record"]),
+            field: "record", says: ["after the JSON value"]),
         DecoderCase(
             name: "a raw tab inside a string", bytes: replacing("Nguyễn Văn A", "Nguyễn\tVăn A"), rule: "record.syntax",
             field: "record", says: ["control character 0x09"]),

@@ -1,9 +1,11 @@
-/// A strict JSON reader (RFC 8259) for citizen records: it keeps where every value starts, so an error can name
+import Foundation
+
+/// A strict JSON reader (RFC 8259) for citizen records and the desk's requests: it keeps where every value starts, so an error can name
 /// the line and column, and it refuses what lenient readers let through (duplicate keys, lone surrogates, raw
 /// control characters, trailing content, nesting deeper than a record needs). Foundation's reader gives neither
 /// positions nor duplicate keys, hence this one; it is small because records are small and flat.
-struct StrictJSON {
-    indirect enum Value {
+public struct StrictJSON {
+    public indirect enum Value {
         case string(String)
         case number(String)
         case bool(Bool)
@@ -11,7 +13,7 @@ struct StrictJSON {
         case array([Located])
         case object([Member])
 
-        var kind: String {
+        public var kind: String {
             switch self {
             case .string: return "a string"
             case .number: return "a number"
@@ -23,29 +25,29 @@ struct StrictJSON {
         }
     }
 
-    struct Located {
-        var value: Value
+    public struct Located {
+        public var value: Value
         /// Byte offset of the value's first byte in the text.
-        var offset: Int
+        public var offset: Int
     }
 
-    struct Member {
-        var key: String
-        var keyOffset: Int
-        var value: Located
+    public struct Member {
+        public var key: String
+        public var keyOffset: Int
+        public var value: Located
     }
 
     /// A syntax error at a byte offset.
-    struct SyntaxError: Error {
-        var message: String
-        var offset: Int
+    public struct SyntaxError: Error {
+        public var message: String
+        public var offset: Int
         /// The text ended inside a value.
-        var atEnd: Bool = false
+        public var atEnd: Bool = false
         /// A key that appears twice.
-        var duplicateKey: String? = nil
+        public var duplicateKey: String? = nil
     }
 
-    static let maxDepth = 8
+    public static let maxDepth = 8
 
     private let bytes: [UInt8]
     private var i: Int
@@ -53,13 +55,13 @@ struct StrictJSON {
 
     /// Parses exactly one value filling `bytes[range]` (whitespace around it allowed). The text must be valid
     /// UTF-8 (the caller checks, to say where it is not).
-    static func parse(_ bytes: [UInt8], in range: Range<Int>) throws(SyntaxError) -> Located {
+    public static func parse(_ bytes: [UInt8], in range: Range<Int>) throws(SyntaxError) -> Located {
         var parser = StrictJSON(bytes: bytes, i: range.lowerBound, end: range.upperBound)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
         if parser.i < parser.end {
-            throw SyntaxError(message: "unexpected \(parser.describe(parser.i)) after the record", offset: parser.i)
+            throw SyntaxError(message: "unexpected \(parser.describe(parser.i)) after the JSON value", offset: parser.i)
         }
         return value
     }
@@ -289,7 +291,7 @@ struct StrictJSON {
 
 /// Where UTF-8 first goes wrong in `bytes[range]`: the offset of the first byte that does not start a valid
 /// sequence (overlong forms, surrogates and values above U+10FFFF are invalid, as RFC 3629 says).
-func firstInvalidUTF8(_ bytes: [UInt8], in range: Range<Int>) -> Int? {
+public func firstInvalidUTF8(_ bytes: [UInt8], in range: Range<Int>) -> Int? {
     var i = range.lowerBound
     let end = range.upperBound
     while i < end {
