@@ -32,8 +32,13 @@ public final class PCSCContext: @unchecked Sendable {
     /// A reader's state: whether a card is present, and its ATR.
     public struct ReaderState: Hashable, Sendable {
         public let reader: String
+        /// A card is in the reader and answered its power-up (it can be connected to).
         public let cardPresent: Bool
         public let atr: [UInt8]
+        /// A card is in the reader, whether or not it answered (a mute card is in the reader but not present).
+        public var cardInReader: Bool = false
+        /// pcscd's event state, for the next wait.
+        var eventState: DWORD = 0
     }
 
     /// The current state of each reader.
@@ -53,8 +58,11 @@ public final class PCSCContext: @unchecked Sendable {
             return (rv, s.dwEventState, atr)
         }
         guard rv == SCARD_S_SUCCESS else { throw PCSCError(status: Int(rv), operation: "SCardGetStatusChange") }
-        let present = event & DWORD(SCARD_STATE_PRESENT) != 0 && event & DWORD(SCARD_STATE_MUTE) == 0
-        return ReaderState(reader: reader, cardPresent: present, atr: present ? atr : [])
+        let inReader = event & DWORD(SCARD_STATE_PRESENT) != 0
+        let present = inReader && event & DWORD(SCARD_STATE_MUTE) == 0
+        return ReaderState(
+            reader: reader, cardPresent: present, atr: present ? atr : [], cardInReader: inReader,
+            eventState: event & ~DWORD(SCARD_STATE_CHANGED))
     }
 
     /// Waits until a card is in `reader` (or the first reader when nil); throws `timeout` after `timeout`
@@ -86,15 +94,19 @@ public final class PCSCContext: @unchecked Sendable {
     }
 
     /// Waits until `reader` holds no card (the card was taken away); throws `timeout` after `timeout` seconds.
+    /// A card that went mute (it no longer answers, or pcscd could not power it) is still in the reader: the wait
+    /// goes on until pcscd sees the slot empty, so the next card is a new insertion that pcscd powers up.
     public func waitForRemoval(reader: String, timeout: Double) throws(PCSCError) {
         let deadline = Date().addingTimeInterval(timeout)
-        while try state(reader, timeout: 0).cardPresent {
+        var current = try state(reader, timeout: 0)
+        while current.cardInReader {
             let left = deadline.timeIntervalSinceNow
             guard left > 0 else {
                 throw PCSCError(status: 0x8010_000A, operation: "waiting for the card to be removed")
             }
             do {
-                _ = try state(reader, currentState: DWORD(SCARD_STATE_PRESENT), timeout: Int(min(left, 0.5) * 1000))
+                // Sleeps in the resource manager until the state differs from the one seen (or a slice passes).
+                current = try state(reader, currentState: current.eventState, timeout: Int(min(left, 0.5) * 1000))
             } catch let e where e.code == .timeout {
                 continue
             }

@@ -28,19 +28,33 @@ struct PCSCReadTests {
             "pcscd with vsmartcard-vpcd is not running (readers: \(readers)); run the tests with `make test`")
         // The previous test's card must be gone before this one goes in.
         try context.waitForRemoval(reader: Self.readerName, timeout: 15)
-        let bridge = VPCDBridge(chip: chip, port: Self.port)
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            _ = bridge.run()
-            done.signal()
-        }.start()
-        defer {
-            bridge.stop()
-            done.wait()
-            try? context.waitForRemoval(reader: Self.readerName, timeout: 15)
+        // Right after a card that left mid-command, vpcd sometimes serves the next connection (it powers it off
+        // and polls its ATR) while pcscd goes on reporting the slot empty; a card inserted again is seen. So a
+        // card that does not appear within 5 s is taken out and put in again, up to three times.
+        var attempt = 1
+        while true {
+            let bridge = VPCDBridge(chip: chip, port: Self.port)
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                _ = bridge.run()
+                done.signal()
+            }.start()
+            let takeOut = {
+                bridge.stop()
+                done.wait()
+                try? context.waitForRemoval(reader: Self.readerName, timeout: 15)
+            }
+            do {
+                _ = try context.waitForCard(reader: Self.readerName, timeout: 5)
+            } catch {
+                takeOut()
+                guard error.code == .timeout && attempt < 3 else { throw error }
+                attempt += 1
+                continue
+            }
+            defer { takeOut() }
+            return try body(context)
         }
-        _ = try context.waitForCard(reader: Self.readerName, timeout: 15)
-        return try body(context)
     }
 
     func preparedCard() throws -> (CardImage, Certificate) {
