@@ -85,8 +85,49 @@ final class RunningDesk: EdgeService, @unchecked Sendable {
     }
 }
 
+/// The edge checks' expectations. The in-process check runs on a thread of its own, where Swift Testing cannot
+/// tell which test an issue belongs to: failures are gathered there and recorded by the test's task.
+final class EdgeExpectations: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failures: [(String, SourceLocation)] = []
+    private let recordsAtOnce: Bool
+
+    init(recordsAtOnce: Bool) { self.recordsAtOnce = recordsAtOnce }
+
+    func callAsFunction(
+        _ condition: Bool, _ message: @autoclosure () -> String = "", sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        guard !condition else { return }
+        let text = message()
+        fail(text.isEmpty ? "expectation failed" : text, at: sourceLocation)
+    }
+
+    func conforms(
+        _ api: OpenAPIDocument, _ answer: RawHTTP.Answer, _ path: String, _ method: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let held = DeskHarness.Answer(status: answer.status, headers: answer.headers, body: Data(answer.body.utf8))
+        if let problem = api.nonconformance(held, path, method) { fail(problem, at: sourceLocation) }
+    }
+
+    private func fail(_ message: String, at location: SourceLocation) {
+        if recordsAtOnce {
+            Issue.record(Comment(rawValue: message), sourceLocation: location)
+        } else {
+            lock.withLock { failures.append((message, location)) }
+        }
+    }
+
+    /// Records what was gathered, in the calling test.
+    func recordGathered() {
+        for (message, location) in lock.withLock({ failures }) {
+            Issue.record(Comment(rawValue: message), sourceLocation: location)
+        }
+    }
+}
+
 /// Every limit of the edge, against one service.
-func checkEdge(_ service: some EdgeService) throws {
+func checkEdge(_ service: some EdgeService, _ expect: EdgeExpectations) throws {
     let host = "127.0.0.1:\(service.port)"
     let auth = "Authorization: Bearer \(service.token)\r\n"
     func ask(_ text: String, timeout: Double = 10) throws -> RawHTTP.Answer {
@@ -108,11 +149,11 @@ func checkEdge(_ service: some EdgeService) throws {
         let start = Date()
         c.send("POST /v1/read HTTP/1.1\r\nHost: \(host)\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(length)\r\n\r\n")
         let a = c.answer(timeout: 5)
-        #expect(a.status == 413 && a.code == "payloadTooLarge", "Content-Length \(length): \(a)")
-        api.check(a, "/v1/read", "post")
-        #expect(a.headers["connection"] == "close")
-        #expect(Date().timeIntervalSince(start) < 2, "413 took \(Date().timeIntervalSince(start)) s")
-        #expect(c.closedByServer(within: service.limits.linger + 3), "the connection stayed open")
+        expect(a.status == 413 && a.code == "payloadTooLarge", "Content-Length \(length): \(a)")
+        expect.conforms(api, a, "/v1/read", "post")
+        expect(a.headers["connection"] == "close", "Connection: \(a.headers["connection"] ?? "none")")
+        expect(Date().timeIntervalSince(start) < 2, "413 took \(Date().timeIntervalSince(start)) s")
+        expect(c.closedByServer(within: service.limits.linger + 3), "the connection stayed open")
     }
     // A 64 MiB upload: answered 413 while it is being sent; the server stops reading after its linger.
     do {
@@ -123,9 +164,9 @@ func checkEdge(_ service: some EdgeService) throws {
         var sent = 0
         while sent < 64, Date().timeIntervalSince(start) < 20, c.send(chunk) { sent += 1 }
         let a = c.answer(timeout: 5)
-        #expect(a.status == 413, "64 MiB upload: \(a)")
-        #expect(sent < 64, "the server read all 64 MiB")
-        #expect(Date().timeIntervalSince(start) < 10, "the upload held the connection \(Date().timeIntervalSince(start)) s")
+        expect(a.status == 413, "64 MiB upload: \(a)")
+        expect(sent < 64, "the server read all 64 MiB")
+        expect(Date().timeIntervalSince(start) < 10, "the upload held the connection \(Date().timeIntervalSince(start)) s")
     }
     // A chunked body over the limit: 413 as it streams.
     do {
@@ -134,50 +175,50 @@ func checkEdge(_ service: some EdgeService) throws {
         let piece = String(repeating: "x", count: 16 * 1024)
         for _ in 0..<6 { c.send(String(piece.utf8.count, radix: 16) + "\r\n" + piece + "\r\n") }
         let a = c.answer(timeout: 5)
-        #expect(a.status == 413 && a.code == "payloadTooLarge", "chunked: \(a)")
+        expect(a.status == 413 && a.code == "payloadTooLarge", "chunked: \(a)")
     }
     // Content-Length beside Transfer-Encoding (smuggling), and a Content-Length that is not a number.
     let smuggled = try ask(
         "POST /v1/read HTTP/1.1\r\nHost: \(host)\r\n\(auth)Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-    #expect(smuggled.status == 400, "\(smuggled)")
+    expect(smuggled.status == 400, "\(smuggled)")
     // Two Host headers, the first valid: 400.
     let twoHosts = try ask("GET /v1/readers HTTP/1.1\r\nHost: \(host)\r\nHost: evil.example\r\n\(auth)\r\n")
-    #expect(twoHosts.status == 400 && twoHosts.code == "badRequest", "\(twoHosts)")
-    api.check(twoHosts, "/v1/readers", "get")
-    #expect(twoHosts.json?.description.contains("Host") == true)
+    expect(twoHosts.status == 400 && twoHosts.code == "badRequest", "\(twoHosts)")
+    expect.conforms(api, twoHosts, "/v1/readers", "get")
+    expect(twoHosts.json?.description.contains("Host") == true)
     // An absolute-form target naming another host: 400; naming this one: served.
     let evil = try ask("GET http://evil.example/openapi.yaml HTTP/1.1\r\nHost: \(host)\r\n\r\n")
-    #expect(evil.status == 400, "\(evil)")
+    expect(evil.status == 400, "\(evil)")
     let same = try ask("GET http://\(host)/openapi.yaml HTTP/1.1\r\nHost: \(host)\r\n\r\n")
-    #expect(same.status == 200, "\(same)")
+    expect(same.status == 200, "\(same)")
     // Strict JSON: unknown fields named, duplicates, wrong types, not an object.
     let unknown = try post(#"{"can":"123456","evil":true}"#)
-    #expect(unknown.status == 400 && unknown.body.contains(#"unknown field \"evil\""#), "\(unknown)")
-    api.check(unknown, "/v1/read", "post")
+    expect(unknown.status == 400 && unknown.body.contains(#"unknown field \"evil\""#), "\(unknown)")
+    expect.conforms(api, unknown, "/v1/read", "post")
     let twice = try post(#"{"can":"123456","can":"654321"}"#)
-    #expect(twice.status == 400 && twice.body.contains("given twice"), "\(twice)")
-    #expect(!twice.body.contains("654321"), "the value was echoed")
+    expect(twice.status == 400 && twice.body.contains("given twice"), "\(twice)")
+    expect(!twice.body.contains("654321"), "the value was echoed")
     let typed = try post(#"{"can":123456}"#)
-    #expect(typed.status == 400 && typed.body.contains("can must be a string"), "\(typed)")
+    expect(typed.status == 400 && typed.body.contains("can must be a string"), "\(typed)")
     let array = try post(#"[1]"#)
-    #expect(array.status == 400, "\(array)")
+    expect(array.status == 400, "\(array)")
     let cancelUnknown = try post(#"{"requestId":"a","x":1}"#, path: "/v1/read/cancel")
-    #expect(cancelUnknown.status == 400 && cancelUnknown.body.contains(#"unknown field \"x\""#), "\(cancelUnknown)")
+    expect(cancelUnknown.status == 400 && cancelUnknown.body.contains(#"unknown field \"x\""#), "\(cancelUnknown)")
     // A head that does not finish: closed after the header timeout. A body that does not come: 408.
     do {
         let c = try RawHTTP(port: service.port)
         c.send("GET /openapi.yaml HTTP/1.1\r\nHost: \(host)\r\n")
-        #expect(c.closedByServer(within: service.limits.headerTimeout + 3), "a slow head kept its connection")
+        expect(c.closedByServer(within: service.limits.headerTimeout + 3), "a slow head kept its connection")
         let d = try RawHTTP(port: service.port)
         d.send("POST /v1/read HTTP/1.1\r\nHost: \(host)\r\n\(auth)Content-Length: 40\r\n\r\n{\"can\"")
         let a = d.answer(timeout: service.limits.requestTimeout + 3)
-        #expect(a.status == 408 && a.code == "requestTimeout", "slow body: \(a)")
-        api.check(a, "/v1/read", "post")
+        expect(a.status == 408 && a.code == "requestTimeout", "slow body: \(a)")
+        expect.conforms(api, a, "/v1/read", "post")
         // An idle keep-alive connection closes after the header timeout too.
         let e = try RawHTTP(port: service.port)
         e.send("GET /openapi.yaml HTTP/1.1\r\nHost: \(host)\r\n\r\n")
-        #expect(e.answer().status == 200)
-        #expect(e.closedByServer(within: service.limits.headerTimeout + 3), "an idle connection stayed open")
+        expect(e.answer().status == 200)
+        expect(e.closedByServer(within: service.limits.headerTimeout + 3), "an idle connection stayed open")
     }
     // Event streams: the cap, then 503 with Retry-After; a slot freed is taken again.
     var streams: [RawHTTP] = []
@@ -185,15 +226,15 @@ func checkEdge(_ service: some EdgeService) throws {
         let s = try RawHTTP(port: service.port)
         s.send("GET /v1/events HTTP/1.1\r\nHost: \(host)\r\n\(auth)\r\n")
         let a = s.answer(timeout: 2)
-        #expect(a.status == 200, "event stream: \(a)")
+        expect(a.status == 200, "event stream: \(a)")
         streams.append(s)
     }
     // An answer in progress is never timed out: the streams outlive the header timeout.
     Thread.sleep(forTimeInterval: service.limits.headerTimeout + 0.5)
-    #expect(!streams[0].closedByServer(within: 0.2), "an event stream was closed by a timeout")
+    expect(!streams[0].closedByServer(within: 0.2), "an event stream was closed by a timeout")
     let extra = try ask("GET /v1/events HTTP/1.1\r\nHost: \(host)\r\n\(auth)\r\n")
-    #expect(extra.status == 503 && extra.code == "overloaded" && extra.headers["retry-after"] != nil, "\(extra)")
-    api.check(extra, "/v1/events", "get")
+    expect(extra.status == 503 && extra.code == "overloaded" && extra.headers["retry-after"] != nil, "\(extra)")
+    expect.conforms(api, extra, "/v1/events", "get")
     streams.removeAll()
     var again = 0
     for _ in 0..<40 where again != 200 {
@@ -202,21 +243,21 @@ func checkEdge(_ service: some EdgeService) throws {
         s.send("GET /v1/events HTTP/1.1\r\nHost: \(host)\r\n\(auth)\r\n")
         again = s.answer(timeout: 2).status
     }
-    #expect(again == 200, "a freed event stream slot was not taken again")
+    expect(again == 200, "a freed event stream slot was not taken again")
     // Connections: the cap, then 503 with Retry-After; below it again, served.
     Thread.sleep(forTimeInterval: 0.5)
     var open: [RawHTTP] = []
     for _ in 0..<service.limits.maxConnections { open.append(try RawHTTP(port: service.port)) }
     Thread.sleep(forTimeInterval: 0.3)
     let over = try ask("GET /openapi.yaml HTTP/1.1\r\nHost: \(host)\r\n\r\n")
-    #expect(over.status == 503 && over.code == "overloaded" && over.headers["retry-after"] != nil, "\(over)")
+    expect(over.status == 503 && over.code == "overloaded" && over.headers["retry-after"] != nil, "\(over)")
     open.removeAll()
     var served = 0
     for _ in 0..<40 where served != 200 {
         Thread.sleep(forTimeInterval: 0.25)
         served = try ask("GET /openapi.yaml HTTP/1.1\r\nHost: \(host)\r\n\r\n").status
     }
-    #expect(served == 200, "the service did not serve again below its connection cap")
+    expect(served == 200, "the service did not serve again below its connection cap")
 }
 
 @Suite("The desk's HTTP edge: 413, 400 for two Hosts or another host's target, strict JSON, timeouts, caps")
@@ -226,14 +267,16 @@ struct DeskEdgeTests {
         let desk = try await InProcessDesk()
         defer { desk.stop() }
         // On a thread of its own: the blocking client must not hold the cooperative pool the server answers on.
+        let expect = EdgeExpectations(recordsAtOnce: false)
         let failure: (any Error)? = await withCheckedContinuation { done in
             Thread {
                 do {
-                    try checkEdge(desk)
+                    try checkEdge(desk, expect)
                     done.resume(returning: nil)
                 } catch { done.resume(returning: error) }
             }.start()
         }
+        expect.recordGathered()
         if let failure { throw failure }
     }
 
@@ -241,7 +284,7 @@ struct DeskEdgeTests {
     func running() throws {
         let desk = try RunningDesk()
         defer { desk.stop() }
-        try checkEdge(desk)
+        try checkEdge(desk, EdgeExpectations(recordsAtOnce: true))
     }
 
     @Test("The edge's decisions on request heads, and the strict body reader (DeskProtocol)")
