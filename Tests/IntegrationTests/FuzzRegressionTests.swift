@@ -32,6 +32,22 @@ struct FuzzRegressionTests {
         #expect(outcomes.contains(.accepted), "no seed of \(name) is accepted: the fuzzer would only see errors")
     }
 
+    @Test("The crafted image bombs through the image-header and jpeg2000-decode targets: refused, each well within a second")
+    func imageBombs() throws {
+        let header = try #require(FuzzTargets.named("image-header"))
+        let decode = try #require(FuzzTargets.named("jpeg2000-decode"))
+        let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: VectorFile.directory + "/sample-portrait.jp2")))
+        let bombs = ImageBombs.all(good: good)
+        #expect(bombs.count >= 12)
+        for bomb in bombs {
+            let start = ContinuousClock.now
+            _ = header.run(bomb.bytes)
+            let outcome = decode.run(bomb.bytes)
+            #expect(!outcome.isAccepted, "\(bomb.name) was decoded")
+            #expect(ContinuousClock.now - start < .seconds(1), "\(bomb.name) took \(ContinuousClock.now - start)")
+        }
+    }
+
     @Test("Every input that ever crashed, leaked or ran slow now ends in a result, quickly")
     func regressions() throws {
         let inputs = Self.regressionInputs
