@@ -141,3 +141,76 @@ struct ImageBombTests {
         }
     }
 }
+
+extension PCSCReadTests {
+    /// The server's peak resident memory (VmHWM, KiB) and CPU seconds so far, from /proc.
+    static func cost(of pid: pid_t) throws -> (peakKiB: Int, cpuSeconds: Double) {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+        let peak = try #require(Int(line.split(whereSeparator: \.isWhitespace)[1]))
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // After the command name's closing parenthesis: field 3 is the state; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: try #require(stat.lastIndex(of: ")")))...].split(separator: " ")
+        let ticks = try #require(Double(fields[11])) + (try #require(Double(fields[12])))
+        return (peak, ticks / Double(sysconf(Int32(_SC_CLK_TCK))))
+    }
+
+    @Test(
+        "cccd serve through pcscd with bomb portraits (16,384 components, huge tiles, bit depth, declared size, a cut stream): the report genuine with 'portrait cannot be shown', no portraitURL, the portrait route 422; the server within 1 s of CPU and 64 MB of memory more per bomb"
+    )
+    func deskPortraitBombs() throws {
+        let folder = NSTemporaryDirectory() + "cccdkit-desk-bombs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder + "/pki", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let forge = try Forge()
+        try Data(forge.issuer.csca.pem.utf8).write(to: URL(fileURLWithPath: folder + "/pki/csca.crt"))
+        let card = JP2Card(folder: folder)
+        func put(_ image: [UInt8]) throws {
+            let made = try forge.resigned([.dataGroup(2): Bombs.dataGroup2(image)])
+            try made.json().write(to: URL(fileURLWithPath: card.card))
+        }
+        try put(Bombs.good)
+        let desk = try DeskHarness(card: card, lifetime: 60, allowOrigin: "https://his.hospital.example")
+        defer { desk.stop() }
+        let yaml = try desk.http("GET", "/openapi.yaml", token: false)
+        let api = try OpenAPIDocument(yaml: String(decoding: yaml.body, as: UTF8.self))
+        let read = #"{"reader":"\#(DeskHarness.reader)","can":"000000","wait":15}"#
+
+        // A real portrait first: the baseline.
+        let good = try desk.http("POST", "/v1/read", body: read)
+        #expect(good.status == 200, "\(String(decoding: good.body, as: UTF8.self))")
+        let goodURL = try #require(good.json?["portraitURL"] as? String)
+        #expect(try desk.http("GET", goodURL).status == 200)
+        var before = try Self.cost(of: desk.server.pid)
+
+        let names = [
+            "16,384 components of 65,535 × 256", "huge tiles over a huge image", "38 bits per sample",
+            "65,535 × 65,535 grey", "33 wavelet levels", "a real portrait cut in half",
+            "a real portrait's codestream cut in half", "a JPEG declaring 65,535 × 65,535 in colour",
+        ]
+        let chosen = Bombs.all.filter { names.contains($0.name) }
+        #expect(chosen.count == names.count, "bombs found: \(chosen.map(\.name)) of \(Bombs.names)")
+        for bomb in chosen {
+            try desk.removeCard()
+            try put(bomb.bytes)
+            try desk.insertCard()
+            let answer = try desk.http("POST", "/v1/read", body: read)
+            #expect(answer.status == 200, "\(bomb.name): \(String(decoding: answer.body, as: UTF8.self))")
+            api.check(answer, "/v1/read", "post")
+            let report = try #require(answer.json, "\(bomb.name)")
+            #expect(report["genuine"] as? Bool == true, "\(bomb.name)")
+            let problem = (report["portrait"] as? [String: Any])?["problem"] as? String ?? ""
+            #expect(problem.contains("portrait cannot be shown") && problem.contains(bomb.refusal), "\(bomb.name): \(problem)")
+            #expect(report["portraitURL"] == nil, "\(bomb.name): a portrait URL for a bomb")
+            let id = try #require(report["readId"] as? String)
+            let portrait = try desk.http("GET", "/v1/reads/\(id)/portrait")
+            #expect(portrait.status == 422, "\(bomb.name): \(portrait.status)")
+            #expect((portrait.json?["error"] as? [String: Any])?["code"] as? String == "portraitUnavailable")
+            api.check(portrait, "/v1/reads/{id}/portrait", "get")
+            let after = try Self.cost(of: desk.server.pid)
+            #expect(after.peakKiB - before.peakKiB < 64 * 1024, "\(bomb.name): peak \(after.peakKiB) KiB after \(before.peakKiB)")
+            #expect(after.cpuSeconds - before.cpuSeconds < 1.0, "\(bomb.name): \(after.cpuSeconds - before.cpuSeconds) s of CPU")
+            before = after
+        }
+    }
+}
