@@ -88,7 +88,7 @@ public enum DeskKey {
             guard (1...9).contains(documentNumber.count),
                 documentNumber.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isUppercase) })
             else { throw DeskKeyError("the document number must be 1 to 9 capital letters or digits") }
-            return .mrz(try BACKey(documentNumber: documentNumber, dateOfBirth: dob, dateOfExpiry: doe))
+            return .mrz(BACKey(documentNumber: documentNumber, dateOfBirth: dob, dateOfExpiry: doe))
         } catch let error as DeskKeyError {
             throw error
         } catch {
