@@ -264,17 +264,10 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     static func problemJSON(code: String, message: String) -> String {
-        struct Body: Encodable {
-            struct Problem: Encodable {
-                var code: String
-                var message: String
-            }
-            var error: Problem
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(Body(error: .init(code: code, message: message)))).map {
-            String(decoding: $0, as: UTF8.self)
-        } ?? #"{"error":{"code":"\#(code)","message":""}}"#
+        let body = DeskServer.ProblemBody(error: .init(code: code, message: message))
+        return (try? encoder.encode(body)).map { String(decoding: $0, as: UTF8.self) }
+            ?? #"{"error":{"code":"\#(code)","message":""}}"#
     }
 }

@@ -236,7 +236,7 @@ public final class DeskServer: Sendable {
                     reader: reader, id: id,
                     report: published(.init(id: id, reader: reader, report: report, expires: .distantFuture))))
         case .readFailed(let reader, let id, let error):
-            data = encode(Failed(reader: reader, id: id, error: .init(code: error.code, message: error.message)))
+            data = encode(Failed(reader: reader, id: id, error: .init(code: error.code.rawValue, message: error.message)))
         case .reportCleared(let reader, let id, let reason):
             struct Cleared: Encodable {
                 var reader: String
@@ -266,9 +266,10 @@ public final class DeskServer: Sendable {
             status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
+    /// `{"error": {"code", "message"}}`: every error the desk answers, from a route or from the edge.
     struct ProblemBody: Encodable {
         struct Problem: Encodable {
-            var code: DeskError.Code
+            var code: String
             var message: String
         }
         var error: Problem
@@ -276,7 +277,7 @@ public final class DeskServer: Sendable {
 
     static func problem(_ error: DeskError) -> Response {
         var response =
-            (try? json(ProblemBody(error: .init(code: error.code, message: error.message))))
+            (try? json(ProblemBody(error: .init(code: error.code.rawValue, message: error.message))))
             ?? Response(status: .internalServerError)
         response.status = HTTPResponse.Status(code: error.status)
         if error.code == .unauthorized { response.headers[.wwwAuthenticate] = #"Bearer realm="cccd desk""# }
