@@ -212,6 +212,18 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// A request the HTTP parser cannot take (a Content-Length beside a Transfer-Encoding, a bad chunk size, …) is
+    /// refused here, on the event loop, with the desk's problem JSON: not left to the framework's task, which answers
+    /// with an empty 400 only when the process's task pool gets to it.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if refused { return }
+        if let parse = error as? HTTPParserError {
+            refuse(context, status: 400, code: "badRequest", message: "the request is not valid HTTP/1.1 (\(parse))")
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if refused {
             promise?.fail(ChannelError.ioOnClosedChannel)

@@ -31,7 +31,8 @@ final class InProcessDesk: EdgeService, @unchecked Sendable {
             desk: CardDesk(configuration: .init(), audit: nil), token: token,
             options: .init(host: "127.0.0.1", port: 0, limits: edgeLimits), audit: nil)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        task = Task { try await server.run { continuation.yield($0) } }
+        // On threads of its own: its answers must not wait for the suite's shared task pool.
+        task = Task(executorPreference: DedicatedExecutor.shared) { try await server.run { continuation.yield($0) } }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw RawHTTP.Failure(description: "the desk did not start") }
         self.port = port
@@ -180,7 +181,14 @@ func checkEdge(_ service: some EdgeService, _ expect: EdgeExpectations) throws {
     // Content-Length beside Transfer-Encoding (smuggling), and a Content-Length that is not a number.
     let smuggled = try ask(
         "POST /v1/read HTTP/1.1\r\nHost: \(host)\r\n\(auth)Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-    expect(smuggled.status == 400, "\(smuggled)")
+    expect(smuggled.status == 400 && smuggled.code == "badRequest", "\(smuggled)")
+    expect.conforms(api, smuggled, "/v1/read", "post")
+    expect(smuggled.closed || smuggled.headers["connection"] == "close", "\(smuggled)")
+    let badChunk = try ask(
+        "POST /v1/read HTTP/1.1\r\nHost: \(host)\r\n\(auth)Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+    expect(badChunk.status == 400 && badChunk.code == "badRequest", "bad chunk size: \(badChunk)")
+    let notANumber = try ask("POST /v1/read HTTP/1.1\r\nHost: \(host)\r\n\(auth)Content-Length: 4x\r\n\r\n{}\r\n")
+    expect(notANumber.status == 400, "Content-Length 4x: \(notANumber)")
     // Two Host headers, the first valid: 400.
     let twoHosts = try ask("GET /v1/readers HTTP/1.1\r\nHost: \(host)\r\nHost: evil.example\r\n\(auth)\r\n")
     expect(twoHosts.status == 400 && twoHosts.code == "badRequest", "\(twoHosts)")
