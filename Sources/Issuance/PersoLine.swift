@@ -126,17 +126,17 @@ public final class PersoLine: @unchecked Sendable {
         report: @escaping @Sendable (LineEvent) -> Void = { _ in }
     ) {
         self.job = job
+        let tell: @Sendable (ResilientJournal.State) -> Void = { state in
+            switch state {
+            case .unavailable(let reason): report(.journalUnavailable(reason: reason))
+            case .back(let seconds): report(.journalBack(afterSeconds: seconds))
+            }
+        }
+        // Already resilient (the CLI loads the batch through one): observed, never taken as it is, or the line's
+        // report would never hear of the database.
         self.journal =
-            journal is ResilientJournal
-            ? journal
-            : ResilientJournal(
-                journal, patience: patience,
-                onChange: { state in
-                    switch state {
-                    case .unavailable(let reason): report(.journalUnavailable(reason: reason))
-                    case .back(let seconds): report(.journalBack(afterSeconds: seconds))
-                    }
-                })
+            (journal as? ResilientJournal)?.observed(by: tell)
+            ?? ResilientJournal(journal, patience: patience, onChange: tell)
         self.slots = slots
         self.report = report
     }

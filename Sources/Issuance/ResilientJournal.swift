@@ -25,6 +25,16 @@ public final class ResilientJournal: PersoJournal, @unchecked Sendable {
         self.onChange = onChange
     }
 
+    /// The same journal (its base and patience) telling `onChange` as well as whoever this one tells: a line handed
+    /// a journal that is already resilient still tells its operator when the database goes away and comes back.
+    public func observed(by onChange: @escaping @Sendable (State) -> Void) -> ResilientJournal {
+        let before = self.onChange
+        return ResilientJournal(base, patience: patience) { state in
+            before(state)
+            onChange(state)
+        }
+    }
+
     func retrying<T>(_ body: () throws -> T) throws -> T {
         let start = Date()
         var delay = 0.1

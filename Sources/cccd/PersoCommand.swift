@@ -260,7 +260,8 @@ struct PersoCommand: ParsableCommand {
         let job = PersoJob(
             batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
             transportMasterKey: master, baseDirectory: base, station: stationName, lease: lease)
-        let line = PersoLine(job: job, journal: store, slots: slots) { progress.report($0) }
+        // The line wraps the bare journal itself, so that its outages and returns reach the operator's progress.
+        let line = PersoLine(job: job, journal: store.base, slots: slots) { progress.report($0) }
         // The operator's stop: the first SIGINT/SIGTERM finishes the card in hand (or leaves it untouched) and
         // ends cleanly; a second stops at once (the journal has the card in hand; the next run accounts for it).
         let stops = OperatorStop(line: line)
@@ -317,7 +318,8 @@ struct PersoCommand: ParsableCommand {
 
     struct LoadedBatch {
         var batchID: String
-        var journal: any PersoJournal
+        /// The journal while the batch loads: it waits out a database that is away, telling the operator on stderr.
+        var journal: ResilientJournal
         var valid: [Int: CitizenRecord]
         var rejected: [(Int, String)]
         /// Valid records issued with validation warnings (`--strict` refuses them).
@@ -378,10 +380,19 @@ struct PersoCommand: ParsableCommand {
             }
         }
         let batchID = HashAlgorithm.sha256.hash(bytes).prefix(8).hexString
-        let store: any PersoJournal
+        let store: ResilientJournal
         do {
-            // A station (re)started while the database is away waits for it, as a running one does.
-            store = ResilientJournal(try JournalLocation.open(journal, patience: 600))
+            // A station (re)started while the database is away waits for it, as a running one does, and says so.
+            store = ResilientJournal(try JournalLocation.open(journal, patience: 600), patience: 600) { state in
+                switch state {
+                case .unavailable(let reason):
+                    FileHandle.standardError.write(
+                        Data("warning: the journal cannot be reached; waiting for it (\(reason))\n".utf8))
+                case .back(let seconds):
+                    FileHandle.standardError.write(
+                        Data("the journal is back after \(String(format: "%.1f", seconds)) s; going on\n".utf8))
+                }
+            }
             if station != nil {
                 guard let loaded = try store.batch(id: batchID) else {
                     throw JournalError(

@@ -314,10 +314,11 @@ struct LineTests {
     }
 
     @Test(
-        "A database that drops calls and loses answers: the line waits, retries, says so, and still issues every record exactly once"
+        "A database that drops calls and loses answers: the line waits, retries, says so, and still issues every record exactly once (a bare journal, and one handed in already resilient)",
+        arguments: [false, true]
     )
-    func unreliableDatabase() throws {
-        let folder = try BatchFolder(count: 6, seed: 14)
+    func unreliableDatabase(handedInResilient: Bool) throws {
+        let folder = try BatchFolder(count: 6, seed: handedInResilient ? 16 : 14)
         defer { folder.remove() }
         let journal = try SQLiteJournal(path: folder.path + "/journal.db")
         try folder.begin(journal)
@@ -326,7 +327,8 @@ struct LineTests {
         let lock = NSLock()
         var job = folder.job()
         job.lease = 1
-        let summary = try PersoLine(job: job, journal: flaky, slots: try folder.slots(2, journal: journal)) { e in
+        let given: any PersoJournal = handedInResilient ? ResilientJournal(flaky) : flaky
+        let summary = try PersoLine(job: job, journal: given, slots: try folder.slots(2, journal: journal)) { e in
             switch e {
             case .journalUnavailable: lock.withLock { said.append("down") }
             case .journalBack: lock.withLock { said.append("back") }

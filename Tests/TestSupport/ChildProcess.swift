@@ -70,6 +70,17 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits up to `timeout` seconds for the child to end by itself: its exit status (a signal's end is 128 + the
+    /// signal), or nil if it still runs.
+    public func wait(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while running && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return lock.withLock {
+            guard let status = exited else { return nil }
+            return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+    }
+
     /// SIGTERM, then SIGKILL after `grace` seconds; waits for it to end.
     public func stop(grace: TimeInterval = 5) {
         guard running else { return }
