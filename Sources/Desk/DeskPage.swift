@@ -143,6 +143,9 @@ enum DeskPage {
         let portraitURL = null;
         let shownRead = null;
         let shownReader = null;
+        // Every read this page has shown (the last 64): a read arrives twice (the answer to this page's request and
+        // its event, in either order, the event late on a busy desk), and one the clerk cleared must not come back.
+        const seenReads = [];
         let expiryTimer = null;
         let pending = null;
 
@@ -348,8 +351,13 @@ enum DeskPage {
         }
 
         async function showReport(report) {
-          // The same read arrives twice (the answer to this page's request and its event): shown once.
-          if (report.readId && report.readId === shownRead) return;
+          // The same read arrives twice (the answer to this page's request and its event): shown once, and never
+          // again once cleared.
+          if (report.readId) {
+            if (seenReads.includes(report.readId)) return;
+            seenReads.push(report.readId);
+            if (seenReads.length > 64) seenReads.shift();
+          }
           clearResult();
           shownRead = report.readId || null;
           shownReader = report.reader || null;
