@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "PostgresJournal",
             dependencies: [
-                "Issuance", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "Issuance", "CardCore", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -155,7 +155,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance",
-                "CardCrypto", "Desk", "FuzzTargets", .product(name: "Yams", package: "Yams"),
+                "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
     ],

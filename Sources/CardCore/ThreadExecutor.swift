@@ -1,11 +1,13 @@
 import Foundation
 
-/// A task executor on threads of its own. A server under test runs on it (`Task(executorPreference:)`), so that
-/// its answers do not wait for the shared cooperative pool, which the parallel suite's blocking tests may hold for
-/// minutes on a two-core machine: the test then measures the server, not the pool.
-public final class DedicatedExecutor: TaskExecutor, @unchecked Sendable {
-    /// One for the test process (its threads live as long as the process).
-    public static let shared = DedicatedExecutor(threads: 2, name: "cccdkit-test-server")
+/// A task executor on threads of its own (`Task(executorPreference:)`), for async work that a synchronous caller
+/// waits for: the PostgreSQL journal's bridge (a station thread, or a caller on the shared task pool, blocks until
+/// the query's task ends; on the shared pool that task could wait for the very threads its callers hold), and a
+/// server under test, whose answers must not wait for the test suite's pool. Its threads live as long as the
+/// process: make one per purpose, once.
+public final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+    /// For a server under test.
+    public static let testServer = ThreadExecutor(threads: 2, name: "cccdkit-test-server")
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []

@@ -116,15 +116,14 @@ public struct Claim: Sendable, Hashable {
     }
 }
 
-/// What the journal knows of one chip: its last status (`claimed`, `issued`, `spoiled`, `untouched`) and the
-/// record it was last claimed for.
+/// What the journal knows of one chip: its last status and the record it was last claimed for.
 public struct ChipRow: Codable, Sendable, Hashable {
     public var serial: String
-    public var status: String
+    public var status: ChipStatus
     public var batchId: String?
     public var line: Int?
 
-    public init(serial: String, status: String, batchId: String?, line: Int?) {
+    public init(serial: String, status: ChipStatus, batchId: String?, line: Int?) {
         self.serial = serial
         self.status = status
         self.batchId = batchId
@@ -132,7 +131,7 @@ public struct ChipRow: Codable, Sendable, Hashable {
     }
 
     /// The chip carries an issued card: it must never be claimed (written) again.
-    public var issued: Bool { status == "issued" }
+    public var issued: Bool { status == .issued }
 }
 
 public struct BatchRow: Codable, Sendable, Hashable {
@@ -339,6 +338,17 @@ public func processRuns(_ pid: Int) -> Bool {
     return kill(Int32(pid), 0) == 0 || errno == EPERM
 }
 
+// The journal's enums are database values (stored as their raw strings; an unknown one fails to decode, never
+// guessed) and its rows are fetched by column name from their Codable keys.
+extension RecordStatus: DatabaseValueConvertible {}
+extension AttemptPhase: DatabaseValueConvertible {}
+extension ChipStatus: DatabaseValueConvertible {}
+extension RecordRow: FetchableRecord {}
+extension AttemptRow: FetchableRecord {}
+extension ChipRow: FetchableRecord {}
+extension BatchRow: FetchableRecord {}
+extension StationRow: FetchableRecord {}
+
 /// The embedded journal: one SQLite file in WAL mode through GRDB, the schema from `JournalSchema` through GRDB's
 /// migrator. Several processes on one machine may share it (SQLite's locks make each call atomic).
 public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
@@ -443,33 +453,20 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
             var arguments: [any DatabaseValueConvertible] = [batch]
             if let phases {
                 sql += " AND phase IN (\(phases.map { _ in "?" }.joined(separator: ", ")))"
-                arguments += phases.map(\.rawValue).sorted()
+                arguments += phases.sorted { $0.rawValue < $1.rawValue } as [AttemptPhase]
             }
             if let station {
                 sql += " AND station = ?"
                 arguments.append(station)
             }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: StatementArguments(arguments)).map(
-                Self.attempt)
+            return try AttemptRow.fetchAll(db, sql: sql + " ORDER BY id", arguments: StatementArguments(arguments))
         }
     }
 
     static let attemptColumns =
         "id, batchId, line, chipSerial, station, reader, phase, reason, startedAt, endedAt, leaseUntil"
 
-    static func attempt(_ row: Row) -> AttemptRow {
-        AttemptRow(
-            id: row["id"], batchId: row["batchId"], line: row["line"], chipSerial: row["chipSerial"],
-            station: row["station"], reader: row["reader"], phase: AttemptPhase(rawValue: row["phase"]) ?? .writing,
-            reason: row["reason"], startedAt: row["startedAt"], endedAt: row["endedAt"], leaseUntil: row["leaseUntil"])
-    }
-
-    static func record(_ row: Row) -> RecordRow {
-        RecordRow(
-            batchId: row["batchId"], line: row["line"], idNumber: row["idNumber"],
-            status: RecordStatus(rawValue: row["status"]) ?? .pending, reason: row["reason"],
-            chipSerial: row["chipSerial"], spoiledCount: row["spoiledCount"])
-    }
+    static let recordColumns = "batchId, line, idNumber, status, reason, chipSerial, spoiledCount"
 
     public func claim(batch: String, chipSerial: String, station: String, reader: String, lease: TimeInterval)
         throws -> Claim?
@@ -504,13 +501,12 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                     row["line"], row["idNumber"], row["reissue"]
                 )
                 if let id = candidate.idNumber, candidate.reissue == nil,
-                    let card = try Row.fetchOne(
+                    let card = try RecordRow.fetchOne(
                         db,
                         sql: """
-                            SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record
+                            SELECT \(Self.recordColumns) FROM record
                             WHERE idNumber = ? AND status = 'issued' AND NOT (batchId = ? AND line = ?) LIMIT 1
-                            """, arguments: [id, batch, candidate.line]
-                    ).map(Self.record)
+                            """, arguments: [id, batch, candidate.line])
                 {
                     try db.execute(
                         sql: "UPDATE record SET status = 'rejected', reason = ?, updatedAt = ? WHERE batchId = ? AND line = ?",
@@ -541,18 +537,11 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
     }
 
     public func advance(attempt: Int64, to phase: AttemptPhase, lease: TimeInterval) throws {
-        let from: [AttemptPhase]
-        switch phase {
-        case .writing: from = [.claimed, .writing]
-        case .locked: from = [.writing, .locked]
-        default: throw JournalError("an attempt cannot move to \(phase.rawValue)")
-        }
+        let from = try AttemptStateMachine.sources(advancingTo: phase)
         try write { db in
             try db.execute(
                 sql: "UPDATE attempt SET phase = ?, leaseUntil = ? WHERE id = ? AND phase IN (?, ?)",
-                arguments: [
-                    phase.rawValue, Date().addingTimeInterval(lease), attempt, from[0].rawValue, from[1].rawValue,
-                ])
+                arguments: [phase, Date().addingTimeInterval(lease), attempt, from[0], from[1]])
             guard db.changesCount == 1 else {
                 throw JournalError(
                     "attempt \(attempt) no longer holds its record (its lease ran out and the record went back)",
@@ -562,55 +551,38 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
     }
 
     public func finish(attempt: Int64, _ phase: AttemptPhase, reason: String?) throws {
+        let maxSpoiled = self.maxSpoiled
         try write { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT batchId, line, chipSerial, phase FROM attempt WHERE id = ?", arguments: [attempt])
             else { throw JournalError("no attempt \(attempt)") }
-            let batch: String = row["batchId"]
-            let line: Int = row["line"]
-            let serial: String = row["chipSerial"]
-            let current = AttemptPhase(rawValue: row["phase"]) ?? .writing
-            if current == phase { return }  // done already (a retry whose first commit went through)
-            guard AttemptPhase.open.contains(current) else {
-                throw JournalError("attempt \(attempt) ended as \(current.rawValue) already", kind: .conflict)
-            }
+            let (batch, line, serial): (String, Int, String) = (row["batchId"], row["line"], row["chipSerial"])
+            let current = try AttemptPhase(stored: row["phase"])
+            guard
+                let record = try RecordRow.fetchOne(
+                    db, sql: "SELECT \(Self.recordColumns) FROM record WHERE batchId = ? AND line = ?",
+                    arguments: [batch, line])
+            else { throw JournalError("attempt \(attempt) names record \(line) of batch \(batch), which is not there") }
+            guard
+                let ending = try AttemptStateMachine.finish(
+                    attempt: attempt, current: current, as: phase, reason: reason, chipSerial: serial, record: record,
+                    maxSpoiled: maxSpoiled)
+            else { return }
             let now = Date()
             try db.execute(
                 sql: "UPDATE attempt SET phase = ?, reason = ?, endedAt = ? WHERE id = ?",
-                arguments: [phase.rawValue, reason, now, attempt])
-            switch phase {
-            case .issued:
-                let status = try String.fetchOne(
-                    db, sql: "SELECT status FROM record WHERE batchId = ? AND line = ?", arguments: [batch, line])
-                guard status != RecordStatus.issued.rawValue else {
-                    throw JournalError("record \(line) of batch \(batch) is issued already", kind: .conflict)
-                }
+                arguments: [ending.phase, reason, now, attempt])
+            if let after = ending.record {
                 try db.execute(
                     sql: """
-                        UPDATE record SET status = 'issued', reason = NULL, chipSerial = ?, updatedAt = ?
+                        UPDATE record SET status = ?, reason = ?, chipSerial = ?, spoiledCount = ?, updatedAt = ?
                         WHERE batchId = ? AND line = ?
-                        """, arguments: [serial, now, batch, line])
-                try db.execute(
-                    sql: "UPDATE chip SET status = 'issued', updatedAt = ? WHERE serial = ?", arguments: [now, serial])
-            case .spoiled:
-                // A chip the line's own stop spoiled is not the record's fault: it does not count (SpoilReason).
-                let charge = reason == SpoilReason.interrupted ? 0 : 1
-                try db.execute(
-                    sql: """
-                        UPDATE record SET spoiledCount = spoiledCount + ?, reason = ?, updatedAt = ?,
-                            status = CASE WHEN spoiledCount + ? >= ? THEN 'failed' ELSE status END
-                        WHERE batchId = ? AND line = ? AND status = 'pending'
-                        """, arguments: [charge, reason, now, charge, maxSpoiled, batch, line])
-                try db.execute(
-                    sql: "UPDATE chip SET status = 'spoiled', updatedAt = ? WHERE serial = ?", arguments: [now, serial])
-            case .interrupted:
-                try db.execute(
-                    sql: "UPDATE chip SET status = 'untouched', updatedAt = ? WHERE serial = ?",
-                    arguments: [now, serial])
-            default:
-                throw JournalError("an attempt cannot end as \(phase.rawValue)")
+                        """,
+                    arguments: [after.status, after.reason, after.chipSerial, after.spoiledCount, now, batch, line])
             }
+            try db.execute(
+                sql: "UPDATE chip SET status = ?, updatedAt = ? WHERE serial = ?", arguments: [ending.chip, now, serial])
         }
     }
 
@@ -648,10 +620,9 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
     public func records(batch: String?) throws -> [RecordRow] {
         try read { db in
             let sql =
-                "SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record"
+                "SELECT \(Self.recordColumns) FROM record"
                 + (batch == nil ? "" : " WHERE batchId = ?") + " ORDER BY batchId, line"
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? [])).map(
-                Self.record)
+            return try RecordRow.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? []))
         }
     }
 
@@ -663,14 +634,13 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
             while start < ids.count {
                 let chunk = Array(ids[start..<min(start + 500, ids.count)])
                 start += chunk.count
-                out += try Row.fetchAll(
+                out += try RecordRow.fetchAll(
                     db,
                     sql: """
-                        SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record
+                        SELECT \(Self.recordColumns) FROM record
                         WHERE status = 'issued' AND idNumber IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
                         ORDER BY batchId, line
-                        """, arguments: StatementArguments(chunk)
-                ).map(Self.record)
+                        """, arguments: StatementArguments(chunk))
             }
             return out
         }
@@ -717,12 +687,11 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                     ORDER BY b.createdAt, r.batchId, r.line
                     """, arguments: [idNumber])
             return try rows.map { row in
-                let record = Self.record(row)
-                let attempts = try Row.fetchAll(
+                let record = try RecordRow(row: row)
+                let attempts = try AttemptRow.fetchAll(
                     db,
                     sql: "SELECT \(Self.attemptColumns) FROM attempt WHERE batchId = ? AND line = ? ORDER BY id",
-                    arguments: [record.batchId, record.line]
-                ).map(Self.attempt)
+                    arguments: [record.batchId, record.line])
                 return CitizenRecordHistory(
                     record: record, batchSource: row["source"], batchCreatedAt: row["createdAt"],
                     updatedAt: row["updatedAt"], reissue: row["reissue"], attempts: attempts)
@@ -732,22 +701,15 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
 
     public func chip(serial: String) throws -> ChipRow? {
         try read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT serial, status, batchId, line FROM chip WHERE serial = ?", arguments: [serial]
-            ).map { ChipRow(serial: $0["serial"], status: $0["status"], batchId: $0["batchId"], line: $0["line"]) }
+            try ChipRow.fetchOne(
+                db, sql: "SELECT serial, status, batchId, line FROM chip WHERE serial = ?", arguments: [serial])
         }
     }
 
     public func batches() throws -> [BatchRow] {
         try read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT id, source, profile, createdAt, recordCount FROM batch ORDER BY createdAt"
-            )
-            .map {
-                BatchRow(
-                    id: $0["id"], source: $0["source"], profile: $0["profile"], createdAt: $0["createdAt"],
-                    recordCount: $0["recordCount"])
-            }
+            try BatchRow.fetchAll(
+                db, sql: "SELECT id, source, profile, createdAt, recordCount FROM batch ORDER BY createdAt")
         }
     }
 
@@ -760,12 +722,7 @@ public final class SQLiteJournal: PersoJournal, @unchecked Sendable {
                     MIN(startedAt) AS firstStart, MAX(CASE WHEN phase = 'issued' THEN endedAt END) AS lastEnd
                 FROM attempt \(batch == nil ? "" : "WHERE batchId = ?") GROUP BY station ORDER BY station
                 """
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? [])).map {
-                StationRow(
-                    station: $0["station"], issued: $0["issued"], spoiled: $0["spoiled"],
-                    interrupted: $0["interrupted"], open: $0["open"], firstStart: $0["firstStart"],
-                    lastEnd: $0["lastEnd"])
-            }
+            return try StationRow.fetchAll(db, sql: sql, arguments: StatementArguments(batch.map { [$0] } ?? []))
         }
     }
 

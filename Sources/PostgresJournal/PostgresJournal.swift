@@ -1,3 +1,4 @@
+import CardCore
 import Dispatch
 import Foundation
 import Issuance
@@ -66,7 +67,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
         configuration.options.maximumConnections = 8
         let client = PostgresClient(configuration: configuration)
         self.client = client
-        runner = Task { await client.run() }
+        runner = Task(executorPreference: Self.executor) { await client.run() }
         try probe()
         try migrate()
     }
@@ -88,6 +89,10 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
 
     deinit { runner.cancel() }
 
+    /// The threads the bridge's tasks run on: never the shared task pool, which a caller blocked in `run` may be
+    /// holding (a synchronous journal call made from async code would otherwise wait for itself until its timeout).
+    static let executor = ThreadExecutor(threads: 2, name: "cccd-journal-postgres")
+
     // MARK: The bridge: the journal's interface is synchronous (station threads), PostgresNIO's is async.
 
     final class Outcome<T>: @unchecked Sendable { var value: Result<T, any Error>? }
@@ -96,7 +101,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
         let outcome = Outcome<T>()
         let done = DispatchSemaphore(value: 0)
         let (client, logger) = (self.client, self.logger)
-        let task = Task {
+        let task = Task(executorPreference: Self.executor) {
             do { outcome.value = .success(try await body(client, logger)) } catch { outcome.value = .failure(error) }
             done.signal()
         }
@@ -240,7 +245,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                     AND (\(station == nil) OR station = \(station ?? ""))
                 ORDER BY id
                 """, logger: logger)
-            for try await r in rows.decode(AttemptColumns.self) { out.append(Self.attempt(r)) }
+            for try await r in rows.decode(AttemptColumns.self) { out.append(try Self.attempt(r)) }
             return out
         }
     }
@@ -339,12 +344,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
     }
 
     public func advance(attempt: Int64, to phase: AttemptPhase, lease: TimeInterval) throws {
-        let from: [String]
-        switch phase {
-        case .writing: from = [AttemptPhase.claimed.rawValue, AttemptPhase.writing.rawValue]
-        case .locked: from = [AttemptPhase.writing.rawValue, AttemptPhase.locked.rawValue]
-        default: throw JournalError("an attempt cannot move to \(phase.rawValue)")
-        }
+        let from = try AttemptStateMachine.sources(advancingTo: phase).map(\.rawValue)
         let changed = try run("recording attempt \(attempt) as \(phase.rawValue)") { client, logger in
             try await client.query(
                 """
@@ -361,10 +361,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
     }
 
     public func finish(attempt: Int64, _ phase: AttemptPhase, reason: String?) throws {
-        guard [.issued, .spoiled, .interrupted].contains(phase) else {
-            throw JournalError("an attempt cannot end as \(phase.rawValue)")
-        }
-        let maxSpoiled = Int64(self.maxSpoiled)
+        let maxSpoiled = self.maxSpoiled
         try run("recording attempt \(attempt) as \(phase.rawValue)") { client, logger in
             try await client.withTransaction(logger: logger) { c in
                 let rows = try await c.query(
@@ -373,49 +370,39 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                 ).collect()
                 guard let row = rows.first else { throw JournalError("no attempt \(attempt)") }
                 let (batch, line, serial, currentText) = try row.decode((String, Int64, String, String).self)
-                let current = AttemptPhase(rawValue: currentText) ?? .writing
-                if current == phase { return }  // done already (a retry whose first commit went through)
-                guard AttemptPhase.open.contains(current) else {
-                    throw JournalError("attempt \(attempt) ended as \(current.rawValue) already", kind: .conflict)
+                let records = try await c.query(
+                    """
+                    SELECT batchId, line, idNumber, status, reason, chipSerial, spoiledCount FROM record
+                    WHERE batchId = \(batch) AND line = \(line) FOR UPDATE
+                    """, logger: logger
+                ).collect()
+                guard let recordRow = records.first else {
+                    throw JournalError("attempt \(attempt) names record \(line) of batch \(batch), which is not there")
                 }
+                let record = try Self.record(
+                    recordRow.decode((String, Int64, String?, String, String?, String?, Int64).self))
+                guard
+                    let ending = try AttemptStateMachine.finish(
+                        attempt: attempt, current: try AttemptPhase(stored: currentText), as: phase, reason: reason,
+                        chipSerial: serial, record: record, maxSpoiled: maxSpoiled)
+                else { return }
                 try await c.query(
                     """
-                    UPDATE attempt SET phase = \(phase.rawValue), reason = \(reason), endedAt = now()
+                    UPDATE attempt SET phase = \(ending.phase.rawValue), reason = \(reason), endedAt = now()
                     WHERE id = \(attempt)
                     """, logger: logger)
-                switch phase {
-                case .issued:
-                    let status = try await c.query(
-                        "SELECT status FROM record WHERE batchId = \(batch) AND line = \(line) FOR UPDATE",
-                        logger: logger
-                    ).collect().first?.decode(String.self)
-                    guard status != RecordStatus.issued.rawValue else {
-                        throw JournalError("record \(line) of batch \(batch) is issued already", kind: .conflict)
-                    }
+                if let after = ending.record {
                     try await c.query(
                         """
-                        UPDATE record SET status = 'issued', reason = NULL, chipSerial = \(serial), updatedAt = now()
+                        UPDATE record SET status = \(after.status.rawValue), reason = \(after.reason),
+                            chipSerial = \(after.chipSerial), spoiledCount = \(Int64(after.spoiledCount)),
+                            updatedAt = now()
                         WHERE batchId = \(batch) AND line = \(line)
                         """, logger: logger)
-                    try await c.query(
-                        "UPDATE chip SET status = 'issued', updatedAt = now() WHERE serial = \(serial)", logger: logger)
-                case .spoiled:
-                    // A chip the line's own stop spoiled is not the record's fault: it does not count (SpoilReason).
-                    let charge: Int64 = reason == SpoilReason.interrupted ? 0 : 1
-                    try await c.query(
-                        """
-                        UPDATE record SET spoiledCount = spoiledCount + \(charge), reason = \(reason), updatedAt = now(),
-                            status = CASE WHEN spoiledCount + \(charge) >= \(maxSpoiled) THEN 'failed' ELSE status END
-                        WHERE batchId = \(batch) AND line = \(line) AND status = 'pending'
-                        """, logger: logger)
-                    try await c.query(
-                        "UPDATE chip SET status = 'spoiled', updatedAt = now() WHERE serial = \(serial)", logger: logger
-                    )
-                default:
-                    try await c.query(
-                        "UPDATE chip SET status = 'untouched', updatedAt = now() WHERE serial = \(serial)",
-                        logger: logger)
                 }
+                try await c.query(
+                    "UPDATE chip SET status = \(ending.chip.rawValue), updatedAt = now() WHERE serial = \(serial)",
+                    logger: logger)
             }
         }
     }
@@ -462,7 +449,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                 WHERE \(batch == nil) OR batchId = \(batch ?? "") ORDER BY batchId, line
                 """, logger: logger)
             for try await r in rows.decode((String, Int64, String?, String, String?, String?, Int64).self) {
-                out.append(Self.record(r))
+                out.append(try Self.record(r))
             }
             return out
         }
@@ -480,7 +467,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
                     WHERE status = 'issued' AND idNumber = ANY(\(chunk)) ORDER BY batchId, line
                     """, logger: logger)
                 for try await r in rows.decode((String, Int64, String?, String, String?, String?, Int64).self) {
-                    out.append(Self.record(r))
+                    out.append(try Self.record(r))
                 }
             }
             return out
@@ -491,16 +478,15 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
     /// endedAt, leaseUntil.
     typealias AttemptColumns = (Int64, String, Int64, String, String, String, String, String?, Date, Date?, Date?)
 
-    static func attempt(_ a: AttemptColumns) -> AttemptRow {
+    static func attempt(_ a: AttemptColumns) throws -> AttemptRow {
         AttemptRow(
             id: a.0, batchId: a.1, line: Int(a.2), chipSerial: a.3, station: a.4, reader: a.5,
-            phase: AttemptPhase(rawValue: a.6) ?? .writing, reason: a.7, startedAt: a.8, endedAt: a.9,
-            leaseUntil: a.10)
+            phase: try AttemptPhase(stored: a.6), reason: a.7, startedAt: a.8, endedAt: a.9, leaseUntil: a.10)
     }
 
-    static func record(_ r: (String, Int64, String?, String, String?, String?, Int64)) -> RecordRow {
+    static func record(_ r: (String, Int64, String?, String, String?, String?, Int64)) throws -> RecordRow {
         RecordRow(
-            batchId: r.0, line: Int(r.1), idNumber: r.2, status: RecordStatus(rawValue: r.3) ?? .pending, reason: r.4,
+            batchId: r.0, line: Int(r.1), idNumber: r.2, status: try RecordStatus(stored: r.3), reason: r.4,
             chipSerial: r.5, spoiledCount: Int(r.6))
     }
 
@@ -553,14 +539,14 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
             for row in rows {
                 let r = try row.decode(
                     (String, Int64, String?, String, String?, String?, Int64, Date?, String?, String?, Date?).self)
-                let record = Self.record((r.0, r.1, r.2, r.3, r.4, r.5, r.6))
+                let record = try Self.record((r.0, r.1, r.2, r.3, r.4, r.5, r.6))
                 var attempts: [AttemptRow] = []
                 let found = try await client.query(
                     """
                     SELECT id, batchId, line, chipSerial, station, reader, phase, reason, startedAt, endedAt, leaseUntil
                     FROM attempt WHERE batchId = \(r.0) AND line = \(r.1) ORDER BY id
                     """, logger: logger)
-                for try await a in found.decode(AttemptColumns.self) { attempts.append(Self.attempt(a)) }
+                for try await a in found.decode(AttemptColumns.self) { attempts.append(try Self.attempt(a)) }
                 out.append(
                     CitizenRecordHistory(
                         record: record, batchSource: r.9, batchCreatedAt: r.10, updatedAt: r.7, reissue: r.8,
@@ -575,7 +561,7 @@ public final class PostgresJournal: PersoJournal, @unchecked Sendable {
             let rows = try await client.query(
                 "SELECT serial, status, batchId, line FROM chip WHERE serial = \(serial)", logger: logger)
             for try await r in rows.decode((String, String, String?, Int64?).self) {
-                return ChipRow(serial: r.0, status: r.1, batchId: r.2, line: r.3.map(Int.init))
+                return ChipRow(serial: r.0, status: try ChipStatus(stored: r.1), batchId: r.2, line: r.3.map(Int.init))
             }
             return nil
         }

@@ -1,3 +1,4 @@
+import CardCore
 import Desk
 import Foundation
 import Glibc
@@ -32,7 +33,7 @@ final class InProcessDesk: EdgeService, @unchecked Sendable {
             options: .init(host: "127.0.0.1", port: 0, limits: edgeLimits), audit: nil)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         // On threads of its own: its answers must not wait for the suite's shared task pool.
-        task = Task(executorPreference: DedicatedExecutor.shared) { try await server.run { continuation.yield($0) } }
+        task = Task(executorPreference: ThreadExecutor.testServer) { try await server.run { continuation.yield($0) } }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw RawHTTP.Failure(description: "the desk did not start") }
         self.port = port
