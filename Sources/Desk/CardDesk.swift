@@ -95,6 +95,82 @@ public struct DeskReader: Codable, Sendable, Hashable {
     public var state: String
 }
 
+/// A card connected for one read: its transport, and how to end the connection.
+public struct DeskCardConnection {
+    public let transport: any CardTransport
+    public let disconnect: () -> Void
+
+    public init(transport: any CardTransport, disconnect: @escaping () -> Void) {
+        self.transport = transport
+        self.disconnect = disconnect
+    }
+}
+
+/// Where the desk's cards come from: the PC/SC readers (`PCSCReaderSource`, the service's), or anything else that
+/// can list readers and hand over a card (an emulated chip, for the desk's routes tested in-process).
+public protocol DeskReaderSource: Sendable {
+    /// Every reader, in the order the desk should try them, and whether it holds a card. Throws when the reader
+    /// service itself is away (the desk says so and keeps asking).
+    func readerStates() throws -> [(name: String, cardPresent: Bool)]
+    /// Connects to the card in `reader`, reset first (the desk cannot know what another program left on it). A
+    /// card that is not there is `cardRemoved`; a reader that is not there, `noReader`.
+    func connect(reader: String) throws(DeskError) -> DeskCardConnection
+    /// A failure of this source's link during a read, in the desk's terms (nil: not one of this source's).
+    func deskError(_ error: any Error) -> DeskError?
+}
+
+/// The PC/SC readers of this machine (pcscd).
+public final class PCSCReaderSource: DeskReaderSource, @unchecked Sendable {
+    private let lock = NSLock()
+    /// The watch's context, kept between polls (made again after a failure: pcscd restarted).
+    private var context: PCSCContext?
+
+    public init() {}
+
+    public func readerStates() throws -> [(name: String, cardPresent: Bool)] {
+        try lock.withLock {
+            let context = try self.context ?? PCSCContext()
+            let states: [PCSCContext.ReaderState]
+            do {
+                states = try context.states()
+            } catch {
+                // No reader at all is an answer, not an outage.
+                guard (error as? PCSCError)?.code == .noReader else {
+                    self.context = nil
+                    throw error
+                }
+                states = []
+            }
+            self.context = context
+            return states.map { ($0.reader, $0.cardPresent) }
+        }
+    }
+
+    public func connect(reader: String) throws(DeskError) -> DeskCardConnection {
+        do {
+            let context = try PCSCContext()
+            let card = try context.connect(reader: reader, reset: true)
+            return DeskCardConnection(transport: card.isT1 ? card : T0ResponseHandling(card)) {
+                withExtendedLifetime(context) { card.disconnect() }
+            }
+        } catch {
+            throw Self.deskError(error)
+        }
+    }
+
+    public func deskError(_ error: any Error) -> DeskError? {
+        (error as? PCSCError).map(Self.deskError)
+    }
+
+    static func deskError(_ error: PCSCError) -> DeskError {
+        switch error.code {
+        case .noService, .noReader, .unknownReader: return DeskError(.noReader, "\(error)")
+        case .noCard, .cardRemoved, .timeout: return DeskError(.cardRemoved, "the card left the reader: \(error)")
+        default: return DeskError(.cardError, "\(error)")
+        }
+    }
+}
+
 /// The desk: watches every PC/SC reader, reads cards with the keys desks supply, keeps each report in memory for
 /// `reportLifetime` seconds (then erases it), tells listeners what happens, and writes the audit log.
 public final class CardDesk: @unchecked Sendable {
@@ -123,6 +199,7 @@ public final class CardDesk: @unchecked Sendable {
 
     let configuration: Configuration
     let audit: AuditLog?
+    let source: any DeskReaderSource
     private let lock = NSLock()
     private var readers: [String: DeskReader] = [:]
     private var order: [String] = []
@@ -136,9 +213,10 @@ public final class CardDesk: @unchecked Sendable {
     private var cancelled: Set<String> = []
     private var stopped = false
 
-    public init(configuration: Configuration, audit: AuditLog?) {
+    public init(configuration: Configuration, audit: AuditLog?, source: any DeskReaderSource = PCSCReaderSource()) {
         self.configuration = configuration
         self.audit = audit
+        self.source = source
     }
 
     // MARK: Watching readers
@@ -153,7 +231,6 @@ public final class CardDesk: @unchecked Sendable {
     public func stop() { lock.withLock { stopped = true } }
 
     private func watch() {
-        var context: PCSCContext? = nil
         var lastBeat = Date()
         while !lock.withLock({ stopped }) {
             expire()
@@ -162,14 +239,10 @@ public final class CardDesk: @unchecked Sendable {
                 publish(.heartbeat)
             }
             do {
-                if context == nil { context = try PCSCContext() }
-                let states: [PCSCContext.ReaderState]
-                do { states = try context!.states() } catch  where error.code == .noReader { states = [] }
-                update(states)
+                update(try source.readerStates().map { ReaderState(reader: $0.name, cardPresent: $0.cardPresent) })
                 lock.withLock { pcscProblem = nil }
                 Thread.sleep(forTimeInterval: 0.1)
             } catch {
-                context = nil
                 lock.withLock { pcscProblem = "no PC/SC service: \(error)" }
                 update([])
                 Thread.sleep(forTimeInterval: 1)
@@ -177,7 +250,12 @@ public final class CardDesk: @unchecked Sendable {
         }
     }
 
-    private func update(_ states: [PCSCContext.ReaderState]) {
+    private struct ReaderState {
+        var reader: String
+        var cardPresent: Bool
+    }
+
+    private func update(_ states: [ReaderState]) {
         var events: [DeskEvent] = []
         lock.withLock {
             let names = Set(states.map(\.reader))
@@ -329,7 +407,9 @@ public final class CardDesk: @unchecked Sendable {
             let (outcome, connected) = await withCheckedContinuation { continuation in
                 let thread = Thread { [self] in
                     continuation.resume(
-                        returning: Self.readNow(reader: chosen, key: key, options: options, bounds: bounds) { step in
+                        returning: Self.readNow(
+                            source, reader: chosen, key: key, options: options, bounds: bounds
+                        ) { step in
                             self.publish(.readProgress(reader: chosen, id: id, step: "\(step)"))
                         })
                 }
@@ -422,55 +502,34 @@ public final class CardDesk: @unchecked Sendable {
         }
     }
 
-    /// One read through PC/SC, on the calling thread, with its own context; `connected` false when the card was
-    /// not there to connect to.
+    /// One read from the source, on the calling thread; `connected` false when the card was not there to connect
+    /// to.
     static func readNow(
-        reader: String, key: AccessKey, options: ReadOptions, bounds: ImageBounds = .standard, progress: @escaping @Sendable (ReadStep) -> Void
+        _ source: any DeskReaderSource, reader: String, key: AccessKey, options: ReadOptions,
+        bounds: ImageBounds = .standard, progress: @escaping @Sendable (ReadStep) -> Void
     ) -> (Result<CardReport, DeskError>, connected: Bool) {
-        let context: PCSCContext
-        let card: PCSCCard
+        let connection: DeskCardConnection
         do {
-            context = try PCSCContext()
-            // Reset first: the desk cannot know what another program left on the card (FIELD.md §2.6).
-            card = try context.connect(reader: reader, reset: true)
+            connection = try source.connect(reader: reader)
         } catch {
-            switch error.code {
-            case .noService, .noReader, .unknownReader: return (.failure(DeskError(.noReader, "\(error)")), true)
-            case .noCard, .cardRemoved, .timeout:
-                return (.failure(DeskError(.cardRemoved, "the card left the reader: \(error)")), false)
-            default: return (.failure(DeskError(.cardError, "\(error)")), true)
-            }
+            return (.failure(error), error.code != .cardRemoved)
         }
-        return withExtendedLifetime(context) {
-            (readCard(card, key: key, options: options, bounds: bounds, progress: progress), true)
-        }
-    }
-
-    static func readCard(
-        _ card: PCSCCard, key: AccessKey, options: ReadOptions, bounds: ImageBounds = .standard, progress: @escaping @Sendable (ReadStep) -> Void
-    ) -> Result<CardReport, DeskError> {
+        defer { connection.disconnect() }
         do {
-            defer { card.disconnect() }
-            let session = ReaderSession(transport: card.isT1 ? card : T0ResponseHandling(card))
+            let session = ReaderSession(transport: connection.transport)
             session.progress = progress
             let result = try session.readCard(key, options: options)
             // The portrait is converted for the page here, once per read (GETs serve these bytes).
-            return .success(CardReport(result, imageBounds: bounds, convertPortrait: true))
+            return (.success(CardReport(result, imageBounds: bounds, convertPortrait: true)), true)
         } catch let error as ReaderError {
             switch error.code {
-            case .accessDenied: return .failure(DeskError(.accessDenied, "the card refused the key: \(error)"))
-            case .cardRemoved: return .failure(DeskError(.cardRemoved, "the card left the reader: \(error)"))
-            case .noReader: return .failure(DeskError(.noReader, "\(error)"))
-            default: return .failure(DeskError(.cardError, "\(error)"))
-            }
-        } catch let error as PCSCError {
-            switch error.code {
-            case .noService, .noReader, .unknownReader: return .failure(DeskError(.noReader, "\(error)"))
-            case .noCard, .cardRemoved, .timeout: return .failure(DeskError(.cardRemoved, "\(error)"))
-            default: return .failure(DeskError(.cardError, "\(error)"))
+            case .accessDenied: return (.failure(DeskError(.accessDenied, "the card refused the key: \(error)")), true)
+            case .cardRemoved: return (.failure(DeskError(.cardRemoved, "the card left the reader: \(error)")), true)
+            case .noReader: return (.failure(DeskError(.noReader, "\(error)")), true)
+            default: return (.failure(DeskError(.cardError, "\(error)")), true)
             }
         } catch {
-            return .failure(DeskError(.cardError, "\(error)"))
+            return (.failure(source.deskError(error) ?? DeskError(.cardError, "\(error)")), true)
         }
     }
 }

@@ -23,13 +23,16 @@ final class InProcessDesk: EdgeService, @unchecked Sendable {
     let task: Task<Void, any Error>
     let folder: String
 
-    init() async throws {
+    /// A desk on `source`'s readers (the PC/SC readers by default).
+    init(source: any DeskReaderSource = PCSCReaderSource(), configuration: CardDesk.Configuration = .init())
+        async throws
+    {
         folder = NSTemporaryDirectory() + "cccdkit-edge-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let (token, _) = try AccessToken.loadOrCreate(path: folder + "/token")
         self.token = token.value
         let server = DeskServer(
-            desk: CardDesk(configuration: .init(), audit: nil), token: token,
+            desk: CardDesk(configuration: configuration, audit: nil, source: source), token: token,
             options: .init(host: "127.0.0.1", port: 0, limits: edgeLimits), audit: nil)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         // On threads of its own: its answers must not wait for the suite's shared task pool.
