@@ -34,74 +34,105 @@ public struct DataGroup13: Hashable, Sendable {
     /// OID 1.0.10646.1.0.8 (ISO/IEC 10646, UTF-8).
     static let utf8OID: [UInt8] = [0x28, 0xD3, 0x16, 0x01, 0x00, 0x08]
 
+    /// The layout's version, as the DG13 states it (`02 01 01` on the 2021 card): it chooses the layout that reads
+    /// and writes the fields (`DataGroup13Layout`); a version no layout is registered for is read with the 2021
+    /// layout's numbers, and its other fields are kept.
+    public var version = 1
+
     public init() {}
 
-    static let printableFields: Set<Int> = [1, 3, 11, 15, 16]
-
-    private var simpleFields: [(Int, String?)] {
-        [
-            (1, idNumber), (2, fullName), (3, dateOfBirth), (4, sex), (5, nationality), (6, ethnicity), (7, religion),
-            (8, placeOfOrigin), (9, placeOfResidence), (10, identifyingMarks), (11, dateOfIssue), (12, dateOfExpiry),
-            (16, field16),
-        ]
-    }
-
-    private mutating func set(_ field: Int, _ value: String) {
-        switch field {
-        case 1: idNumber = value
-        case 2: fullName = value
-        case 3: dateOfBirth = value
-        case 4: sex = value
-        case 5: nationality = value
-        case 6: ethnicity = value
-        case 7: religion = value
-        case 8: placeOfOrigin = value
-        case 9: placeOfResidence = value
-        case 10: identifyingMarks = value
-        case 11: dateOfIssue = value
-        case 12: dateOfExpiry = value
-        case 15: oldIdNumber = value
-        case 16: field16 = value
-        default: break
+    /// The value of a citizen field.
+    public subscript(field: CitizenField) -> String? {
+        get {
+            switch field {
+            case .idNumber: return idNumber
+            case .fullName: return fullName
+            case .dateOfBirth: return dateOfBirth
+            case .sex: return sex
+            case .nationality: return nationality
+            case .ethnicity: return ethnicity
+            case .religion: return religion
+            case .placeOfOrigin: return placeOfOrigin
+            case .placeOfResidence: return placeOfResidence
+            case .identifyingMarks: return identifyingMarks
+            case .dateOfIssue: return dateOfIssue
+            case .dateOfExpiry: return dateOfExpiry
+            case .fatherName: return fatherName
+            case .motherName: return motherName
+            case .spouseName: return spouseName
+            case .oldIdNumber: return oldIdNumber
+            case .field16: return field16
+            }
+        }
+        set {
+            switch field {
+            case .idNumber: idNumber = newValue
+            case .fullName: fullName = newValue
+            case .dateOfBirth: dateOfBirth = newValue
+            case .sex: sex = newValue
+            case .nationality: nationality = newValue
+            case .ethnicity: ethnicity = newValue
+            case .religion: religion = newValue
+            case .placeOfOrigin: placeOfOrigin = newValue
+            case .placeOfResidence: placeOfResidence = newValue
+            case .identifyingMarks: identifyingMarks = newValue
+            case .dateOfIssue: dateOfIssue = newValue
+            case .dateOfExpiry: dateOfExpiry = newValue
+            case .fatherName: fatherName = newValue
+            case .motherName: motherName = newValue
+            case .spouseName: spouseName = newValue
+            case .oldIdNumber: oldIdNumber = newValue
+            case .field16: field16 = newValue
+            }
         }
     }
+
+    /// The layout this DG13 is read and written with.
+    public var layout: DataGroup13Layout { DataGroup13Layout.registered(version: version) ?? .cccd2021 }
 
     public var encoded: [UInt8] {
-        var fields = TLVWriter()
         var entries: [(Int, [UInt8])] = []
-        for (number, value) in simpleFields {
-            guard let value else { continue }
+        for field in layout.fields {
             var e = TLVWriter()
-            e.write(tag: 0x02, value: [UInt8(number)])
-            e.write(tag: Self.printableFields.contains(number) ? 0x13 : 0x0C, value: Array(value.utf8))
-            entries.append((number, e.bytes))
+            e.write(tag: 0x02, value: Self.integerBytes(field.number))
+            switch field.content {
+            case .text(let key, let printable):
+                guard let value = self[key] else { continue }
+                e.write(tag: printable ? 0x13 : 0x0C, value: Array(value.utf8))
+            case .alwaysText(let key, let printable):
+                if let value = self[key], !value.isEmpty {
+                    e.write(tag: printable ? 0x13 : 0x0C, value: Array(value.utf8))
+                }
+            case .names(let keys):
+                guard keys.contains(where: { self[$0] != nil }) else { continue }
+                for key in keys { e.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array((self[key] ?? "").utf8)) } }
+            case .alwaysName(let key):
+                if let value = self[key], !value.isEmpty {
+                    e.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array(value.utf8)) }
+                }
+            }
+            entries.append((field.number, e.bytes))
         }
-        if fatherName != nil || motherName != nil {
-            var e = TLVWriter()
-            e.write(tag: 0x02, value: [13])
-            e.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array((fatherName ?? "").utf8)) }
-            e.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array((motherName ?? "").utf8)) }
-            entries.append((13, e.bytes))
-        }
-        // Fields 14 (spouse) and 15 (old ID) are always present: without a value, as the field number alone
-        // (30 03 02 01 0E / 30 03 02 01 0F; CCCD.md §6).
-        var spouse = TLVWriter()
-        spouse.write(tag: 0x02, value: [14])
-        if let spouseName, !spouseName.isEmpty {
-            spouse.write(tag: 0x30) { $0.write(tag: 0x0C, value: Array(spouseName.utf8)) }
-        }
-        entries.append((14, spouse.bytes))
-        var oldID = TLVWriter()
-        oldID.write(tag: 0x02, value: [15])
-        if let oldIdNumber, !oldIdNumber.isEmpty { oldID.write(tag: 0x13, value: Array(oldIdNumber.utf8)) }
-        entries.append((15, oldID.bytes))
         for (number, value) in otherFields { entries.append((number, value)) }
+        var fields = TLVWriter()
         for (_, bytes) in entries.sorted(by: { $0.0 < $1.0 }) { fields.write(tag: 0x30, value: bytes) }
         var inner = TLVWriter()
-        inner.write(tag: 0x02, value: [0x01])
+        inner.write(tag: 0x02, value: Self.integerBytes(version))
         inner.write(tag: 0x06, value: Self.utf8OID)
         inner.write(tag: 0x31, value: fields.bytes)
         return TLVWriter.encode(tag: 0x6D, value: TLVWriter.encode(tag: 0x30, value: inner.bytes))
+    }
+
+    /// A small non-negative INTEGER's content octets.
+    static func integerBytes(_ value: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var v = max(0, value)
+        repeat {
+            bytes.insert(UInt8(v & 0xFF), at: 0)
+            v >>= 8
+        } while v > 0
+        if bytes[0] & 0x80 != 0 { bytes.insert(0, at: 0) }
+        return bytes
     }
 
     /// The most fields a DG13 may hold (the Vietnamese card has 16).
@@ -114,6 +145,10 @@ public struct DataGroup13: Hashable, Sendable {
             let outer = try LDSError.outerObject(bytes, tag: 0x6D, field: "DG13")
             guard let body = try outer.children().first(where: { $0.tag == 0x30 }) else { throw fail("no SEQUENCE") }
             guard let fieldSet = try body.child(0x31) else { throw fail("no SET of fields") }
+            if let stated = try body.child(0x02), (1...2).contains(stated.value.count) {
+                version = stated.value.reduce(0) { $0 << 8 | Int($1) }
+            }
+            let layout = self.layout
             let entries = try fieldSet.children()
             guard entries.count <= Self.maximumFieldCount else {
                 throw fail("\(entries.count) fields; at most \(Self.maximumFieldCount) are accepted")
@@ -131,32 +166,30 @@ public struct DataGroup13: Hashable, Sendable {
                     }
                     return s
                 }
-                switch number {
-                // Fields 13 and 14 hold names in sequences; an empty name is no name (the card writes an empty
-                // father's name when only the mother's is known, and no spouse as the field number alone).
-                case 13:
-                    let sequences = values.filter { $0.tag == 0x30 }
-                    if let father = try sequences.first?.children().first { fatherName = nonEmpty(try text(father)) }
-                    if sequences.count > 1,
-                        let mother = try sequences[sequences.index(after: sequences.startIndex)].children().first
-                    {
-                        motherName = nonEmpty(try text(mother))
+                func firstText() throws(LDSError) -> String? {
+                    guard let t = values.first(where: { [0x0C, 0x13, 0x14, 0x16, 0x1E].contains($0.tag.rawValue) })
+                    else { return nil }
+                    return try text(t)
+                }
+                switch layout.fields.first(where: { $0.number == number })?.content {
+                // Names sit in sequences; an empty name is no name (the card writes an empty father's name when
+                // only the mother's is known, and no spouse as the field number alone).
+                case .names(let keys)?:
+                    let sequences = Array(values.filter { $0.tag == 0x30 })
+                    for (key, sequence) in zip(keys, sequences) {
+                        if let name = try sequence.children().first { self[key] = nonEmpty(try text(name)) }
                     }
-                case 14:
-                    if let spouse = try values.first(where: { $0.tag == 0x30 })?.children().first {
-                        spouseName = nonEmpty(try text(spouse))
+                case .alwaysName(let key)?:
+                    if let name = try values.first(where: { $0.tag == 0x30 })?.children().first {
+                        self[key] = nonEmpty(try text(name))
                     }
-                case 15 where values.isEmpty:
-                    oldIdNumber = nil  // the field number alone: no old ID
-                case 1...12, 15, 16:
-                    guard let value = values.first(where: { [0x0C, 0x13, 0x14, 0x16, 0x1E].contains($0.tag.rawValue) })
-                    else {
-                        throw fail("field \(number) has no text")
-                    }
-                    let string = try text(value)
-                    // No old ID is the field number alone; an empty one is the same.
-                    if number == 15 && string.isEmpty { oldIdNumber = nil } else { self.set(number, string) }
-                default:
+                // Present always: the field number alone, or an empty value, is no value.
+                case .alwaysText(let key, _)?:
+                    self[key] = try firstText().flatMap(nonEmpty)
+                case .text(let key, _)?:
+                    guard let value = try firstText() else { throw fail("field \(number) has no text") }
+                    self[key] = value
+                case nil:
                     var w = TLVWriter()
                     for p in parts { w.write(p) }
                     otherFields[number] = w.bytes

@@ -11,6 +11,8 @@ public struct LDSError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidIDNumber = Code(name: "invalidIDNumber")
         public static let malformedFile = Code(name: "malformedFile")
         public static let invalidImage = Code(name: "invalidImage")
+        /// A layout or setting that cannot stand (a DG13 layout with a field number twice, …).
+        public static let invalidLayout = Code(name: "invalidLayout")
         public var description: String { name }
     }
 

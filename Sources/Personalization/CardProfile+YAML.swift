@@ -19,7 +19,7 @@ extension CardProfile {
     static let schema: [String: Set<String>] = [
         "": [
             "name", "description", "application", "mrz", "quirks", "accessControl", "chipAuthentication",
-            "activeAuthentication", "securityObject", "dataGroups", "perso", "capacities",
+            "activeAuthentication", "securityObject", "dataGroups", "perso", "capacities", "dataGroup13Layout",
         ],
         "mrz": ["format", "nameTruncation"],
         "quirks": ["selectMasterFileUnsupported"],
@@ -364,6 +364,10 @@ extension CardProfile {
             try choice(perso, "commandSet", "perso", { PersoCommandSet(rawValue: $0) }, "secure, jmrtd-applet")
             ?? .secure
         dataGroups = groups
+        dataGroup13Layout =
+            try choice(
+                top, "dataGroup13Layout", "", { DataGroup13Layout.registered(named: $0) },
+                DataGroup13Layout.registeredNames.joined(separator: ", ")) ?? .cccd2021
 
         // The settings must fit together.
         func inconsistent(_ message: String) -> ProfileProblem {

@@ -47,6 +47,8 @@ public struct CardProfile: Hashable, Sendable {
     public var dataGroups: Set<Int> = [1, 2, 3, 13, 14, 15]
     /// TD1 (ID card, 3 × 30) or TD3 (passport, 2 × 44).
     public var mrzFormat: MRZ.Format = .td1
+    /// Where DG13 puts each citizen field (a registered layout, named in the profile YAML).
+    public var dataGroup13Layout: DataGroup13Layout = .cccd2021
 
     /// The Vietnamese chip ID card (2021): PACE ECDH-GM-AES-128 on brainpoolP256r1 (id 13), BAC, CA ECDH-AES-128
     /// v1, AA RSA-2048, SHA-256 hashes, ECDSA/SHA-256 document signer.

@@ -60,9 +60,11 @@ public struct CitizenRecord: Codable, Hashable, Sendable {
         self.fingerprints = fingerprints
     }
 
-    /// The record as DG13 (CCCD.md §6): dates dd/mm/yyyy, sex "Nam"/"Nữ", "Không thời hạn" without expiry.
-    public func dataGroup13() -> DataGroup13 {
+    /// The record as DG13 (CCCD.md §6): dates dd/mm/yyyy, sex "Nam"/"Nữ", "Không thời hạn" without expiry; the
+    /// fields where `layout` puts them.
+    public func dataGroup13(layout: DataGroup13Layout = .cccd2021) -> DataGroup13 {
         var dg = DataGroup13()
+        dg.version = layout.version
         dg.idNumber = idNumber
         dg.fullName = fullName
         dg.dateOfBirth = CalendarDate(iso: dateOfBirth)?.vietnamese ?? dateOfBirth

@@ -17,6 +17,7 @@ public enum DataPreparation {
         v.capacities = profile.capacities
         v.profileName = profile.name
         v.nameTruncation = profile.mrzNameTruncation
+        v.dataGroup13Layout = profile.dataGroup13Layout
         let validation = v.validate(record, baseDirectory: baseDirectory)
         guard validation.isValid else {
             throw PreparationError(reason: "record \(record.idNumber) is not fit for a card", issues: validation.errors)
@@ -48,7 +49,7 @@ public enum DataPreparation {
             }
             groups[3] = DataGroup3(fingers: fingers).encoded
         }
-        if profile.dataGroups.contains(13) { groups[13] = record.dataGroup13().encoded }
+        if profile.dataGroups.contains(13) { groups[13] = record.dataGroup13(layout: profile.dataGroup13Layout).encoded }
 
         // Chip keys: the CA key is EC (a PKCS#8 secret) or, for DH Chip Authentication, an exponent in a group.
         let caKey = try keys.ecKey(profile.chipAuthenticationCurve, record: record.idNumber, purpose: "CA")

@@ -34,9 +34,12 @@ public struct RecordValidator: Sendable {
     public var nameTruncation: MRZNameTruncation
     /// "Today", for dates in the future (injectable for tests).
     public var today: CalendarDate
+    /// Where DG13 puts each field (its size is what must fit).
+    public var dataGroup13Layout: DataGroup13Layout
 
     public init(profile: CardProfile = .vietnamese2021, today: CalendarDate? = nil) {
         self.capacities = profile.capacities
+        self.dataGroup13Layout = profile.dataGroup13Layout
         self.profileName = profile.name
         self.nameTruncation = profile.mrzNameTruncation
         self.today = today ?? CalendarDate.today()
@@ -73,7 +76,7 @@ public struct RecordValidator: Sendable {
             )
         }
         guard tooLong.isEmpty else { return tooLong }
-        let size = r.dataGroup13().encoded.count
+        let size = r.dataGroup13(layout: dataGroup13Layout).encoded.count
         if size > dg13, let longest = fields.max(by: { ($0.value?.utf8.count ?? 0) < ($1.value?.utf8.count ?? 0) }) {
             tooLong.insert(longest.field)
             error(
