@@ -104,11 +104,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // `cccd bench`'s measurements (the CLI parses its options and prints its table).
+        .target(
+            name: "CCCDBench",
+            dependencies: [
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "Issuance",
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
-                "Issuance", "PostgresJournal", "Desk", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", "PostgresJournal", "Desk", "CCCDBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

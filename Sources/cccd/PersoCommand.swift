@@ -331,59 +331,20 @@ struct PersoCommand: ParsableCommand {
     }
 
     /// Decodes and validates the whole batch (before any card is touched), opens the journal and loads the batch
-    /// into it, or, for a station joining a shared queue (--station), checks it is loaded already.
+    /// into it, or, for a station joining a shared queue (--station), checks it is loaded already (BatchIntake).
     func loadBatch(_ data: Data, profile cardProfile: CardProfile) throws -> LoadedBatch {
-        let bytes = [UInt8](data)
-        let entries: [RecordDecoder.Entry]
-        do { entries = try RecordDecoder.decodeBatch(bytes) } catch {
-            throw fail(
-                "\(batch): " + error.problems.map(\.description).joined(separator: "; "), code: CCCDExit.invalidRecords)
-        }
         let folder = (batch as NSString).deletingLastPathComponent
-        let base = folder.isEmpty ? "." : folder
-        let validator = RecordValidator(profile: cardProfile)
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        var valid: [Int: CitizenRecord] = [:]
-        var journalRecords: [(line: Int, idNumber: String?, hash: String, rejection: String?)] = []
-        var rejected: [(Int, String)] = []
-        var warned: [(Int, String)] = []
-        // One card per citizen: an ID number on two lines refuses both (which one is right is the operator's call).
-        let duplicates = BatchValidation.duplicateIDs(entries)
-        for entry in entries {
-            let text = entry.line <= lines.count ? String(lines[entry.line - 1]) : ""
-            let hash = HashAlgorithm.sha256.hash(Array(text.utf8)).prefix(16).hexString
-            switch entry.result {
-            case .success(let record):
-                var result = validator.validate(record, baseDirectory: base)
-                if let issue = duplicates[entry.line] { result.errors.append(issue) }
-                if !result.warnings.isEmpty {
-                    let text = result.warnings.map(\.description).joined(separator: "; ")
-                    if strict {
-                        result.errors += result.warnings
-                    } else {
-                        warned.append((entry.line, text))
-                    }
-                }
-                if result.isValid {
-                    valid[entry.line] = record
-                    journalRecords.append((entry.line, record.idNumber, hash, nil))
-                } else {
-                    let reason = result.errors.map(\.description).joined(separator: "; ")
-                    rejected.append((entry.line, reason))
-                    journalRecords.append(
-                        (entry.line, record.idNumber.utf8.count <= 32 ? record.idNumber : nil, hash, reason))
-                }
-            case .failure(let error):
-                let reason = error.problems.map(\.description).joined(separator: "; ")
-                rejected.append((entry.line, reason))
-                journalRecords.append((entry.line, nil, hash, reason))
-            }
+        let intake: BatchIntake
+        do {
+            intake = try BatchIntake(
+                [UInt8](data), source: (batch as NSString).lastPathComponent, profile: cardProfile,
+                baseDirectory: folder.isEmpty ? "." : folder, strict: strict)
+        } catch {
+            throw fail("\(batch): \(error.problems)", code: CCCDExit.invalidRecords)
         }
-        let batchID = HashAlgorithm.sha256.hash(bytes).prefix(8).hexString
-        let store: ResilientJournal
         do {
             // A station (re)started while the database is away waits for it, as a running one does, and says so.
-            store = ResilientJournal(try JournalLocation.open(journal, patience: 600), patience: 600) { state in
+            let store = ResilientJournal(try JournalLocation.open(journal, patience: 600), patience: 600) { state in
                 switch state {
                 case .unavailable(let reason):
                     FileHandle.standardError.write(
@@ -393,48 +354,13 @@ struct PersoCommand: ParsableCommand {
                         Data("the journal is back after \(String(format: "%.1f", seconds)) s; going on\n".utf8))
                 }
             }
-            if station != nil {
-                guard let loaded = try store.batch(id: batchID) else {
-                    throw JournalError(
-                        "batch \(batchID) (\((batch as NSString).lastPathComponent)) is not in the queue at \(JournalLocation.redacted(journal)): load it once with `cccd perso --batch … --journal … --load-only`"
-                    )
-                }
-                guard loaded.recordCount == journalRecords.count else {
-                    throw JournalError(
-                        "batch \(batchID) was loaded with \(loaded.recordCount) records, not \(journalRecords.count)")
-                }
-            } else {
-                try store.begin(
-                    batch: BatchRow(
-                        id: batchID, source: (batch as NSString).lastPathComponent, profile: cardProfile.name,
-                        createdAt: Date(), recordCount: journalRecords.count),
-                    records: journalRecords)
-            }
-            // One card per citizen across batches: a record whose ID number the journal has issued elsewhere is
-            // refused, or (--reissue) allowed once more with the reason on record. The line checks again at each
-            // claim (another station may issue the citizen meanwhile).
-            var refusedIssued: [(Int, String)] = []
-            var reissued: [Int] = []
-            let issuedElsewhere = Dictionary(
-                grouping: try store.issuedRecords(idNumbers: valid.values.map(\.idNumber)), by: { $0.idNumber ?? "" })
-            for (line, record) in valid.sorted(by: { $0.key < $1.key }) {
-                let cards = issuedElsewhere[record.idNumber] ?? []
-                // Issued by this very record (a resumed run): nothing to decide.
-                guard !cards.contains(where: { $0.batchId == batchID && $0.line == line }),
-                    let card = cards.first
-                else { continue }
-                if let reissue {
-                    try store.allowReissue(batch: batchID, line: line, reason: reissue)
-                    reissued.append(line)
-                } else {
-                    let reason = CitizenRule.alreadyIssuedReason(card)
-                    try store.refuse(batch: batchID, line: line, reason: reason)
-                    refusedIssued.append((line, reason))
-                }
-            }
+            let loaded = try intake.load(
+                into: store, profile: cardProfile, joining: station != nil, reissue: reissue,
+                location: JournalLocation.redacted(journal))
             return LoadedBatch(
-                batchID: batchID, journal: store, valid: valid, rejected: rejected, warned: warned,
-                alreadyIssued: refusedIssued, reissued: reissued)
+                batchID: intake.batchID, journal: store, valid: intake.valid,
+                rejected: intake.rejected.map { ($0.line, $0.reason) }, warned: intake.warned.map { ($0.line, $0.warnings) },
+                alreadyIssued: loaded.alreadyIssued.map { ($0.line, $0.reason) }, reissued: loaded.reissued)
         } catch {
             throw fail("\(error)", code: CCCDExit.failure)
         }
