@@ -1,13 +1,8 @@
 /// A malformed command or response APDU (shape of swift-asn1's `ASN1Error`).
 public struct APDUError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
-        public static let tooShort = Code(name: "tooShort")
-        public static let lengthMismatch = Code(name: "lengthMismatch")
-        public static let invalidLc = Code(name: "invalidLc")
-        public static let invalidLe = Code(name: "invalidLe")
-        public static let dataTooLong = Code(name: "dataTooLong")
-        public var description: String { name }
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case tooShort, lengthMismatch, invalidLc, invalidLe, dataTooLong
+        public var description: String { rawValue }
     }
 
     public let code: Code

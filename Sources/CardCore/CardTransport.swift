@@ -35,18 +35,9 @@ public struct TransportCapabilities: Hashable, Sendable {
 
 /// A failure of the link, not of a command (commands fail with a status word).
 public struct TransportError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
-        public static let cardRemoved = Code(name: "cardRemoved")
-        public static let timeout = Code(name: "timeout")
-        public static let noService = Code(name: "noService")
-        public static let noReader = Code(name: "noReader")
-        public static let noCard = Code(name: "noCard")
-        public static let protocolError = Code(name: "protocolError")
-        public static let unexpectedCommand = Code(name: "unexpectedCommand")
-        public static let cancelled = Code(name: "cancelled")
-        public static let other = Code(name: "other")
-        public var description: String { name }
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case cardRemoved, timeout, noService, noReader, noCard, protocolError, unexpectedCommand, cancelled, other
+        public var description: String { rawValue }
     }
 
     public let code: Code

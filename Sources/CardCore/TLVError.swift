@@ -1,17 +1,8 @@
 /// A BER-TLV object that cannot be read (shape of swift-asn1's `ASN1Error`: a code, a reason, the place).
 public struct TLVError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
-        public static let truncatedTag = Code(name: "truncatedTag")
-        public static let invalidTag = Code(name: "invalidTag")
-        public static let truncatedLength = Code(name: "truncatedLength")
-        public static let unsupportedLength = Code(name: "unsupportedLength")
-        public static let truncatedValue = Code(name: "truncatedValue")
-        public static let trailingData = Code(name: "trailingData")
-        public static let tooDeep = Code(name: "tooDeep")
-        public static let missingObject = Code(name: "missingObject")
-        public static let unexpectedTag = Code(name: "unexpectedTag")
-        public var description: String { name }
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case truncatedTag, invalidTag, truncatedLength, unsupportedLength, truncatedValue, trailingData, tooDeep, missingObject, unexpectedTag
+        public var description: String { rawValue }
     }
 
     public let code: Code

@@ -2,17 +2,9 @@ import CCryptoShim
 
 /// A cryptographic operation that failed. Reasons never contain key material.
 public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
-        public static let invalidKeyLength = Code(name: "invalidKeyLength")
-        public static let invalidInputLength = Code(name: "invalidInputLength")
-        public static let invalidPadding = Code(name: "invalidPadding")
-        public static let unsupportedAlgorithm = Code(name: "unsupportedAlgorithm")
-        public static let invalidKey = Code(name: "invalidKey")
-        public static let invalidSignature = Code(name: "invalidSignature")
-        public static let invalidEncoding = Code(name: "invalidEncoding")
-        public static let library = Code(name: "library")
-        public var description: String { name }
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case invalidKeyLength, invalidInputLength, invalidPadding, unsupportedAlgorithm, invalidKey, invalidSignature, invalidEncoding, library
+        public var description: String { rawValue }
     }
 
     public let code: Code

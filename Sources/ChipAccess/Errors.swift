@@ -2,17 +2,16 @@ import CardCore
 
 /// Secure messaging failed (ICAO 9303-11 §9.8). Messages never contain keys, SSC or plaintext.
 public struct SecureMessagingError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
         /// A checksum (DO'8E') did not verify: 6988 on the chip side.
-        public static let badMAC = Code(name: "badMAC")
+        case badMAC
         /// A mandatory data object is missing: 6987 on the chip side.
-        public static let missingDataObject = Code(name: "missingDataObject")
+        case missingDataObject
         /// Data objects are malformed or in the wrong place.
-        public static let malformed = Code(name: "malformed")
+        case malformed
         /// The session ended (after a failure, or the chip aborted it); a new access control is needed.
-        public static let sessionEnded = Code(name: "sessionEnded")
-        public var description: String { name }
+        case sessionEnded
+        public var description: String { rawValue }
     }
 
     public let code: Code
@@ -33,19 +32,18 @@ public struct SecureMessagingError: Error, Hashable, Sendable, CustomStringConve
 
 /// Access control (BAC, PACE) or chip authentication failed, in the user's terms.
 public struct AccessControlError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
         /// The chip refused the password or key derived from it (MRZ, CAN): 6300 / 63Cx.
-        public static let wrongPassword = Code(name: "wrongPassword")
+        case wrongPassword
         /// The chip's answer did not prove knowledge of the key (bad cryptogram, MAC or nonce).
-        public static let chipNotAuthenticated = Code(name: "chipNotAuthenticated")
+        case chipNotAuthenticated
         /// The chip answered a status word the protocol does not allow here.
-        public static let unexpectedStatus = Code(name: "unexpectedStatus")
+        case unexpectedStatus
         /// The chip's data was malformed.
-        public static let malformedResponse = Code(name: "malformedResponse")
+        case malformedResponse
         /// The chip (or the caller) does not support what was asked.
-        public static let unsupported = Code(name: "unsupported")
-        public var description: String { name }
+        case unsupported
+        public var description: String { rawValue }
     }
 
     public let code: Code

@@ -3,17 +3,11 @@
 import CardCore
 
 public struct LDSError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
-        public static let invalidMRZ = Code(name: "invalidMRZ")
-        public static let checkDigit = Code(name: "checkDigit")
-        public static let cannotTransliterate = Code(name: "cannotTransliterate")
-        public static let invalidIDNumber = Code(name: "invalidIDNumber")
-        public static let malformedFile = Code(name: "malformedFile")
-        public static let invalidImage = Code(name: "invalidImage")
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case invalidMRZ, checkDigit, cannotTransliterate, invalidIDNumber, malformedFile, invalidImage
         /// A layout or setting that cannot stand (a DG13 layout with a field number twice, …).
-        public static let invalidLayout = Code(name: "invalidLayout")
-        public var description: String { name }
+        case invalidLayout
+        public var description: String { rawValue }
     }
 
     public let code: Code

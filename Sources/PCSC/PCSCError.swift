@@ -4,20 +4,9 @@ import CardCore
 /// A PC/SC failure in the user's terms (shape of swift-asn1's error type): no service, no reader, no card,
 /// card removed, timeout, cancelled, or another pcsc-lite status.
 public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
-        public static let noService = Code(name: "noService")
-        public static let noReader = Code(name: "noReader")
-        public static let unknownReader = Code(name: "unknownReader")
-        public static let noCard = Code(name: "noCard")
-        public static let cardRemoved = Code(name: "cardRemoved")
-        public static let cardReset = Code(name: "cardReset")
-        public static let timeout = Code(name: "timeout")
-        public static let cancelled = Code(name: "cancelled")
-        public static let sharingViolation = Code(name: "sharingViolation")
-        public static let communication = Code(name: "communication")
-        public static let other = Code(name: "other")
-        public var description: String { name }
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case noService, noReader, unknownReader, noCard, cardRemoved, cardReset, timeout, cancelled, sharingViolation, communication, other
+        public var description: String { rawValue }
     }
 
     public let code: Code

@@ -3,25 +3,24 @@ import ChipAccess
 
 /// What went wrong with a read, in the terminal user's terms. Never carries keys, CAN, MRZ or plaintext.
 public struct ReaderError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
         /// The chip refused the access key (wrong CAN / MRZ).
-        public static let accessDenied = Code(name: "accessDenied")
+        case accessDenied
         /// The card left the reader or the link broke.
-        public static let cardRemoved = Code(name: "cardRemoved")
+        case cardRemoved
         /// No reader, or no PC/SC service.
-        public static let noReader = Code(name: "noReader")
+        case noReader
         /// The chip is not an eMRTD or lacks the application.
-        public static let notAnEMRTD = Code(name: "notAnEMRTD")
+        case notAnEMRTD
         /// The chip answered something the protocol does not allow.
-        public static let protocolError = Code(name: "protocolError")
+        case protocolError
         /// Secure messaging failed (bad MAC); the session is gone.
-        public static let secureMessaging = Code(name: "secureMessaging")
+        case secureMessaging
         /// A file could not be read (missing, or access conditions not met).
-        public static let fileUnreadable = Code(name: "fileUnreadable")
+        case fileUnreadable
         /// The chip's data is malformed.
-        public static let malformedData = Code(name: "malformedData")
-        public var description: String { name }
+        case malformedData
+        public var description: String { rawValue }
     }
 
     public let code: Code
