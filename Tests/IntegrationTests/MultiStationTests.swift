@@ -222,24 +222,48 @@ struct MultiStationTests {
         #expect(Set(cards.map { String($0.dropFirst(13).dropLast(5)) }) == Set(serials))
     }
 
-    @Test(
-        "Three stations on one PostgreSQL queue, 600 records: each station killed with SIGKILL at random moments and restarted, PostgreSQL restarted mid-batch; 600 issued, each exactly once, every spoiled card recorded"
-    )
-    func postgresLine() throws {
-        let work = try PersoCLITests.workspace(600, seed: 60)
+    /// Three stations on one PostgreSQL queue, each killed `kills` times at random and restarted; a few seconds in,
+    /// the database goes away for 2 s: the server itself restarted (`restartServer`), or every connection to it cut
+    /// by a relay (the other tests that share the cluster in `make test` keep their database).
+    func postgresLine(records: Int, kills: Int, seed: UInt64, atLeast: Int, restartServer: Bool) throws {
+        let work = try PersoCLITests.workspace(records, seed: seed)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let line = Line(work: work, journal: try TestPostgres.freshDatabase(), records: 600)
-        let kills = try run(line, stations: 3, kills: 5, seed: 600) {
-            try TestPostgres.control(["-m", "fast", "-w", "stop"])
-            Thread.sleep(forTimeInterval: 2)
-            try TestPostgres.control(["-w", "-t", "30", "start"])
+        var url = try #require(URLComponents(string: try TestPostgres.freshDatabase()))
+        let relay = restartServer ? nil : try TCPProxy(to: url.port ?? 5432)
+        if let relay { url.port = relay.port }
+        let line = Line(work: work, journal: try #require(url.string), records: records)
+        let made = try run(line, stations: 3, kills: kills, seed: UInt64(records)) {
+            if let relay {
+                relay.cut()
+                Thread.sleep(forTimeInterval: 2)
+                try relay.restore()
+            } else {
+                try TestPostgres.control(["-m", "fast", "-w", "stop"])
+                Thread.sleep(forTimeInterval: 2)
+                try TestPostgres.control(["-w", "-t", "30", "start"])
+            }
         }
-        #expect(kills >= 10, "the batch ended before the stations could be killed: make it longer")
+        #expect(made >= atLeast, "the batch ended before the stations could be killed: make it longer")
         try check(line, stations: 3)
         // The journal's view of the stations: each issued some, with its throughput.
         let stations = try line.json(["journal", "--journal", line.journal, "--json", "--view", "stations"])
         #expect(Set(stations.compactMap { $0["station"] as? String }) == ["S0", "S1", "S2"])
         #expect(stations.allSatisfy { ($0["issued"] as? Int ?? 0) > 0 && $0["cardsPerMinute"] is Double })
+    }
+
+    @Test(
+        "Three stations on one PostgreSQL queue, 90 records: each station killed with SIGKILL at random moments and restarted, every connection to PostgreSQL cut for 2 s mid-batch; 90 issued, each exactly once, every spoiled card recorded"
+    )
+    func postgresLineSmall() throws {
+        try postgresLine(records: 90, kills: 2, seed: 59, atLeast: 3, restartServer: false)
+    }
+
+    /// `make soak`: the same at 600 records, five kills per station.
+    @Test(
+        "Three stations on one PostgreSQL queue, 600 records: each station killed with SIGKILL at random moments and restarted, PostgreSQL restarted mid-batch; 600 issued, each exactly once, every spoiled card recorded"
+    )
+    func soakPostgresLine() throws {
+        try postgresLine(records: 600, kills: 5, seed: 60, atLeast: 10, restartServer: true)
     }
 
     @Test(
