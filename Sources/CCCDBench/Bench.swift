@@ -336,7 +336,7 @@ public struct Bench {
             settings: EmulatorSettings(supportsExtendedLength: extended))
         let script = try PersoScript.compile(image, commandSet: .secure, extendedLength: extended)
         let meter = MeteredTransport(chip)
-        _ = try PersoWriter(transportMasterKey: master).write(script, to: meter)
+        _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: master)).write(script, to: meter)
         // The floor: SELECT, GET DATA (the serial), INITIALIZE UPDATE, EXTERNAL AUTHENTICATE; per file one CREATE FILE
         // and its content in as few UPDATE BINARY as the largest SCP03 command allows (C-MAC 8 bytes, C-DECRYPTION
         // padding to 16); one PUT DATA per secret; the lock.
@@ -617,10 +617,10 @@ public struct Bench {
             for r in records { try prepare(r) }
             let one = Double(records.count) / (Double(DispatchTime.now().uptimeNanoseconds - start1) / 1e9)
             let startAll = DispatchTime.now().uptimeNanoseconds
-            let failures = LockedCount()
+            let failures = Locked(0)
             DispatchQueue.concurrentPerform(iterations: cores) { worker in
                 for (i, r) in records.enumerated() where i % cores == worker {
-                    do { try prepare(r) } catch { failures.add() }
+                    do { try prepare(r) } catch { failures.withLock { $0 += 1 } }
                 }
             }
             let all = Double(records.count) / (Double(DispatchTime.now().uptimeNanoseconds - startAll) / 1e9)
@@ -642,7 +642,7 @@ public struct Bench {
                 "Data preparation", "\(algorithm) signer, \(cores) cores", all, "cards/s",
                 floor: floorOne * Double(cores), floorIs: "raw key generation + signature + hashing per card",
                 better: "higher", target: "≥ 0.70 of floor", meets: all >= 0.7 * floorOne * Double(cores))
-            if failures.value > 0 { throw BenchError("data preparation failed \(failures.value) times") }
+            if failures.get() > 0 { throw BenchError("data preparation failed \(failures.get()) times") }
             if algorithm == "brainpoolP256r1" { preparationRate = one }
         }
     }
@@ -668,7 +668,7 @@ public struct Bench {
             batchID: "bench",
             records: Dictionary(uniqueKeysWithValues: records.enumerated().map { ($0.offset + 1, $0.element) }),
             profile: .vietnamese2021, signer: pki.signer, trust: TrustStore(anchors: [pki.csca]),
-            transportMasterKey: master, baseDirectory: folder, today: today)
+            transportKeys: SoftwareTransportKeys(master: master), baseDirectory: folder, today: today)
         let slot = try EmulatedSlot(
             index: 0, folder: folder + "/out", master: master, commandSet: .secure,
             aid: VietnameseCard.applicationID,
@@ -789,7 +789,7 @@ public struct Bench {
                 batchID: batch,
                 records: Dictionary(uniqueKeysWithValues: part.enumerated().map { ($0.offset + 1, $0.element) }),
                 profile: profile, signer: pki.signer, trust: TrustStore(anchors: [pki.csca]),
-                transportMasterKey: master, baseDirectory: folder, today: today)
+                transportKeys: SoftwareTransportKeys(master: master), baseDirectory: folder, today: today)
             let summary = try PersoLine(job: job, journal: journal, slots: [slot]).run()
             guard summary.issued == part.count else {
                 throw BenchError("the soak line issued \(summary.issued) of \(part.count) cards")
@@ -826,12 +826,6 @@ public struct Bench {
     }
 }
 
-final class LockedCount: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func add() { lock.withLock { n += 1 } }
-    var value: Int { lock.withLock { n } }
-}
 
 extension String {
     func leftPadded(_ width: Int) -> String {

@@ -1,3 +1,4 @@
+import CardCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -33,7 +34,7 @@ public final class DeskServer: Sendable {
     let options: Options
     let audit: AuditLog?
     /// The port actually bound (`--listen …:0` picks one), set when the server runs.
-    let boundPort = LockedBox<Int?>(nil)
+    let boundPort = Locked<Int?>(nil)
     /// Open connections and event streams (the caps of `options.limits`).
     let counters = DeskEdgeCounters()
 
@@ -348,11 +349,3 @@ struct DeskGuard: RouterMiddleware {
     }
 }
 
-/// A value shared between threads under a lock.
-final class LockedBox<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ value: T) { self.value = value }
-    func get() -> T { lock.withLock { value } }
-    func set(_ newValue: T) { lock.withLock { value = newValue } }
-}

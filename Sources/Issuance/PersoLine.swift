@@ -15,7 +15,8 @@ public struct PersoJob: @unchecked Sendable {
     public var profile: CardProfile
     public var signer: DocumentSigner
     public var trust: TrustStore
-    public var transportMasterKey: [UInt8]?
+    /// Where the chips' transport keys come from (nil: a plain development applet).
+    public var transportKeys: (any TransportKeyProvider)?
     public var baseDirectory: String?
     public var today: CalendarDate?
     /// This station's name in the journal (one process per name on a shared queue), and how long a record it
@@ -25,7 +26,7 @@ public struct PersoJob: @unchecked Sendable {
 
     public init(
         batchID: String, records: [Int: CitizenRecord], profile: CardProfile, signer: DocumentSigner, trust: TrustStore,
-        transportMasterKey: [UInt8]?, baseDirectory: String?, today: CalendarDate? = nil, station: String = "station",
+        transportKeys: (any TransportKeyProvider)?, baseDirectory: String?, today: CalendarDate? = nil, station: String = "station",
         lease: TimeInterval = 60
     ) {
         self.station = station
@@ -35,7 +36,7 @@ public struct PersoJob: @unchecked Sendable {
         self.profile = profile
         self.signer = signer
         self.trust = trust
-        self.transportMasterKey = transportMasterKey
+        self.transportKeys = transportKeys
         self.baseDirectory = baseDirectory
         self.today = today
     }
@@ -327,7 +328,7 @@ public final class PersoLine: @unchecked Sendable {
     // MARK: Stations
 
     func station(_ slot: any CardSlot) throws {
-        let writer = PersoWriter(transportMasterKey: job.transportMasterKey)
+        let writer = PersoWriter(transportKeys: job.transportKeys)
         defer { report(.reader(name: slot.name, state: .stopped(reason: stopReason(slot)))) }
         while !finished() {
             report(.reader(name: slot.name, state: .waiting))

@@ -39,12 +39,12 @@ public struct PersoError: Error, Hashable, Sendable, CustomStringConvertible {
 /// applet, learn the chip's serial, open SCP03 with the chip's own keys (`secure`), then every step, in the
 /// largest chunks the link takes, and the lock.
 public struct PersoWriter {
-    /// The batch master key the chips' transport keys are diversified from (`secure` command set).
-    public let transportMasterKey: [UInt8]?
+    /// Where the chips' transport keys come from (`secure` command set; nil for a plain development applet).
+    public let transportKeys: (any TransportKeyProvider)?
     public let random: any RandomSource
 
-    public init(transportMasterKey: [UInt8]?, random: any RandomSource = SystemRandom()) {
-        self.transportMasterKey = transportMasterKey
+    public init(transportKeys: (any TransportKeyProvider)?, random: any RandomSource = SystemRandom()) {
+        self.transportKeys = transportKeys
         self.random = random
     }
 
@@ -122,10 +122,10 @@ public struct PersoWriter {
         var channel: SCP03Session? = nil
         if script.commandSet == .secure {
             guard !chip.assigned else { throw PersoError(.notBlank, "the card gives no serial: not a secure chip") }
-            guard let master = transportMasterKey else {
+            guard let transportKeys else {
                 throw PersoError(.wrongTransportKey, "the secure command set needs the batch's transport master key")
             }
-            channel = try openChannel(on: meter, master: master, serial: serial)
+            channel = try openChannel(on: meter, keys: transportKeys, serial: serial)
         }
         for s in script.steps {
             var command = s.command
@@ -154,11 +154,12 @@ public struct PersoWriter {
 
     /// INITIALIZE UPDATE, the card cryptogram checked with the chip's diversified keys, EXTERNAL AUTHENTICATE at
     /// C-MAC + C-DECRYPTION + R-MAC.
-    func openChannel(on transport: any CardTransport, master: [UInt8], serial: [UInt8]) throws(PersoError)
+    func openChannel(on transport: any CardTransport, keys provider: any TransportKeyProvider, serial: [UInt8])
+        throws(PersoError)
         -> SCP03Session
     {
         do {
-            let keys = try SCP03.StaticKeys.diversified(master: master, diversificationData: serial)
+            let keys = try provider.staticKeys(serial: serial)
             let host = try SCP03Host(keys: keys, random: random)
             let answer = try Self.send(host.initializeUpdate, on: transport, doing: "INITIALIZE UPDATE")
             if answer.statusWord == .conditionsOfUseNotSatisfied {

@@ -1,3 +1,4 @@
+import CardCore
 import Foundation
 
 /// A citizen's field as the ID card carries it in DG13.
@@ -60,11 +61,7 @@ public struct DataGroup13Layout: Hashable, Sendable {
             Field(16, .text(.field16, printable: true)),
         ])
 
-    private final class Registry: @unchecked Sendable {
-        let lock = NSLock()
-        var layouts: [DataGroup13Layout] = [.cccd2021]
-    }
-    private static let registry = Registry()
+    private static let registry = Locked<[DataGroup13Layout]>([.cccd2021])
 
     /// Makes a layout known to profiles (by name) and to readers (by version). Refused: a name or version taken by
     /// another layout, a field number used twice or outside 1…127, a citizen field placed twice.
@@ -84,13 +81,13 @@ public struct DataGroup13Layout: Hashable, Sendable {
         }
         guard Set(keys).count == keys.count else { throw refuse("a citizen field is placed twice") }
         guard (1...0xFFFF).contains(layout.version) else { throw refuse("the version must be 1…65535") }
-        let clash: String? = registry.lock.withLock {
-            if let other = registry.layouts.first(where: {
+        let clash: String? = registry.withLock { layouts in
+            if let other = layouts.first(where: {
                 ($0.name == layout.name || $0.version == layout.version) && $0 != layout
             }) {
                 return other.name
             }
-            if !registry.layouts.contains(layout) { registry.layouts.append(layout) }
+            if !layouts.contains(layout) { layouts.append(layout) }
             return nil
         }
         if let clash { throw refuse("its name or version is taken by layout \(clash)") }
@@ -98,14 +95,14 @@ public struct DataGroup13Layout: Hashable, Sendable {
 
     /// The layout a profile names.
     public static func registered(named name: String) -> DataGroup13Layout? {
-        registry.lock.withLock { registry.layouts.first { $0.name == name } }
+        registry.get().first { $0.name == name }
     }
 
     /// The layout for the version a DG13 states.
     public static func registered(version: Int) -> DataGroup13Layout? {
-        registry.lock.withLock { registry.layouts.first { $0.version == version } }
+        registry.get().first { $0.version == version }
     }
 
     /// Every layout known, by name.
-    public static var registeredNames: [String] { registry.lock.withLock { registry.layouts.map(\.name) } }
+    public static var registeredNames: [String] { registry.get().map(\.name) }
 }

@@ -259,7 +259,8 @@ struct PersoCommand: ParsableCommand {
 
         let job = PersoJob(
             batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
-            transportMasterKey: master, baseDirectory: base, station: stationName, lease: lease)
+            transportKeys: master.map { SoftwareTransportKeys(master: $0) }, baseDirectory: base, station: stationName,
+            lease: lease)
         // The line wraps the bare journal itself, so that its outages and returns reach the operator's progress.
         let line = PersoLine(job: job, journal: store.base, slots: slots) { progress.report($0) }
         // The operator's stop: the first SIGINT/SIGTERM finishes the card in hand (or leaves it untouched) and

@@ -1,3 +1,4 @@
+import CardCore
 import Foundation
 import Issuance
 
@@ -188,12 +189,12 @@ final class OperatorStop: @unchecked Sendable {
 
     init(line: PersoLine) {
         var made: [any DispatchSourceSignal] = []
-        let box = Counter()
+        let box = Locked(0)
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if box.increment() == 1 {
+                if box.withLock({ $0 += 1; return $0 }) == 1 {
                     FileHandle.standardError.write(
                         Data("\nstopping after the card in hand (press Ctrl-C again to stop at once)\n".utf8))
                     line.stop()
@@ -210,19 +211,13 @@ final class OperatorStop: @unchecked Sendable {
         counter = box
     }
 
-    private let counter: Counter
+    private let counter: Locked<Int>
 
     /// Whether the operator asked for a stop.
-    var requested: Bool { counter.value > 0 }
+    var requested: Bool { counter.get() > 0 }
 
     func cancel() {
         for source in sources { source.cancel() }
     }
 
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var n = 0
-        func increment() -> Int { lock.withLock { n += 1; return n } }
-        var value: Int { lock.withLock { n } }
-    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CardCore
 import Desk
 import Dispatch
 import Foundation
@@ -164,7 +165,7 @@ struct ServeCommand: ParsableCommand {
                 }()),
             audit: auditLog)
         let done = DispatchSemaphore(value: 0)
-        let failure = LockedError()
+        let failure = Locked<(any Error)?>(nil)
         let shown = host.contains(":") ? "[\(host)]" : host
         Task {
             do {
@@ -182,9 +183,3 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-final class LockedError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func set(_ e: any Error) { lock.withLock { error = e } }
-    func get() -> (any Error)? { lock.withLock { error } }
-}

@@ -28,7 +28,7 @@ struct BatchFolder {
         PersoJob(
             batchID: batchID,
             records: Dictionary(uniqueKeysWithValues: records.enumerated().map { ($0.offset + 1, $0.element) }),
-            profile: profile, signer: Line.pki.signer, trust: Line.trust, transportMasterKey: Line.master,
+            profile: profile, signer: Line.pki.signer, trust: Line.trust, transportKeys: SoftwareTransportKeys(master: Line.master),
             baseDirectory: path, today: Line.today)
     }
 

@@ -16,7 +16,7 @@ struct PersoFaultTests {
         let image = try Line.image()
         let script = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
         let clean = try Line.blank(500)
-        let total = try PersoWriter(transportMasterKey: Line.master).write(script, to: clean).apdus
+        let total = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(script, to: clean).apdus
         #expect(total > 10)
         var blankAfter = 0
         var lockedAfter = 0
@@ -29,7 +29,7 @@ struct PersoFaultTests {
                 settings: EmulatorSettings(faultPlan: FaultPlan(dropLinkAfterCommands: k)))
             let start = Date()
             #expect(throws: PersoError.self, "drop after \(k)") {
-                _ = try PersoWriter(transportMasterKey: Line.master).write(script, to: chip)
+                _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(script, to: chip)
             }
             #expect(Date().timeIntervalSince(start) < 5)
             // The card taken out and put back: the chip as its non-volatile memory left it, in a fresh session.
@@ -39,7 +39,7 @@ struct PersoFaultTests {
                 // A chip written halfway and not locked may accept a fresh write (then it must read back genuine)
                 // or refuse it with a typed error (then the line spoils it); it never ends up half-issued.
                 do {
-                    _ = try PersoWriter(transportMasterKey: Line.master).write(script, to: back)
+                    _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(script, to: back)
                     let outcome = ReadBack.verify(image, on: back, trust: Line.trust, today: Line.today)
                     #expect(outcome.passed, "retry after a drop at \(k): \(outcome.reason)")
                     reissued += 1
@@ -52,7 +52,7 @@ struct PersoFaultTests {
                 // Locked before the drop: the card is complete; a second write is refused as not blank.
                 #expect(ReadBack.verify(image, on: back, trust: Line.trust, today: Line.today).passed)
                 #expect(throws: PersoError.self) {
-                    _ = try PersoWriter(transportMasterKey: Line.master).write(script, to: back)
+                    _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(script, to: back)
                 }
             }
         }
@@ -66,7 +66,7 @@ struct PersoFaultTests {
     func oddAnswerAtEveryIndex(_ fault: String) throws {
         let image = try Line.image()
         let script = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
-        let total = try PersoWriter(transportMasterKey: Line.master).write(script, to: try Line.blank(501)).apdus
+        let total = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(script, to: try Line.blank(501)).apdus
         var failed = 0
         for k in 1...total {
             var plan = FaultPlan()
@@ -81,7 +81,7 @@ struct PersoFaultTests {
                 settings: EmulatorSettings(faultPlan: plan))
             let start = Date()
             do {
-                _ = try PersoWriter(transportMasterKey: Line.master).write(script, to: chip)
+                _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(script, to: chip)
                 // Survived (an answer the writer does not need): the card must be complete and genuine.
                 let outcome = ReadBack.verify(image, on: chip, trust: Line.trust, today: Line.today)
                 #expect(outcome.passed, "\(fault) at \(k): written but \(outcome.reason)")

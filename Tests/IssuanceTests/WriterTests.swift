@@ -50,7 +50,7 @@ struct WriterTests {
         #expect(chip.isBlank)
         let script = try PersoScript.compile(image, commandSet: commandSet, extendedLength: extended)
         var steps = 0
-        let report = try PersoWriter(transportMasterKey: Line.master).write(script, to: chip) { _ in steps += 1 }
+        let report = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(script, to: chip) { _ in steps += 1 }
         #expect(steps == script.steps.count)
         #expect(report.serial == BlankChip.serial(batch: 1, index: 7))
         #expect(!chip.isBlank)
@@ -171,13 +171,13 @@ struct WriterTests {
             return try EmulatedChip(blank: blank)
         }
         let plain = try chip(.jmrtdApplet)
-        let report = try PersoWriter(transportMasterKey: nil).write(
+        let report = try PersoWriter(transportKeys: nil).write(
             try PersoScript.compile(image, commandSet: .jmrtdApplet, extendedLength: true), to: plain)
         #expect(report.serial.count == 10 && report.serial.first == 0xFF)
         plain.reset()
         #expect(ReadBack.verify(image, on: plain, trust: Line.trust, today: Line.today).passed)
         do {
-            _ = try PersoWriter(transportMasterKey: Line.master).write(
+            _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(
                 try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: try chip(.secure))
             Issue.record("a secure write went ahead without the chip's serial")
         } catch let error as PersoError {
@@ -189,7 +189,7 @@ struct WriterTests {
     func locked() throws {
         let image = try Line.image()
         let chip = try Line.blank(8)
-        let writer = PersoWriter(transportMasterKey: Line.master)
+        let writer = PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master))
         let script = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
         _ = try writer.write(script, to: chip)
         for command in [
@@ -209,14 +209,14 @@ struct WriterTests {
         let chip = try Line.blank(9)
         let plain = try PersoScript.compile(image, commandSet: .jmrtdApplet, extendedLength: true)
         do {
-            _ = try PersoWriter(transportMasterKey: nil).write(plain, to: chip)
+            _ = try PersoWriter(transportKeys: nil).write(plain, to: chip)
             Issue.record("a secure chip took perso commands in clear")
         } catch {
             #expect(error.kind == .refused && error.statusWord == .securityStatusNotSatisfied, "\(error)")
         }
         let secure = try PersoScript.compile(image, commandSet: .secure, extendedLength: true)
         do {
-            _ = try PersoWriter(transportMasterKey: Array(0x50..<0x60)).write(secure, to: try Line.blank(10))
+            _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Array(0x50..<0x60))).write(secure, to: try Line.blank(10))
             Issue.record("wrong transport keys accepted")
         } catch let error as PersoError {
             #expect(error.kind == .wrongTransportKey, "\(error)")
@@ -227,7 +227,7 @@ struct WriterTests {
     func noSecretOnTheWire() throws {
         let image = try Line.image()
         let recorder = Recorder(try Line.blank(11))
-        _ = try PersoWriter(transportMasterKey: Line.master).write(
+        _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(
             try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: recorder)
         let wire = recorder.sent.flatMap { $0 }
         for secret in Secrets.of(image) {
@@ -235,7 +235,7 @@ struct WriterTests {
         }
         // The same with the JMRTD applet's plain commands does show them: the check can fail.
         let plain = Recorder(try Line.blank(12, commandSet: .jmrtdApplet))
-        _ = try PersoWriter(transportMasterKey: nil).write(
+        _ = try PersoWriter(transportKeys: nil).write(
             try PersoScript.compile(image, commandSet: .jmrtdApplet, extendedLength: true), to: plain)
         #expect(Secrets.of(image).contains { plain.sent.flatMap { $0 }.contains($0) })
     }
@@ -246,7 +246,7 @@ struct WriterTests {
         let chip = try Line.blank(13)
         nonisolated(unsafe) var saved: [EmulatedChip.State] = []
         chip.onNonVolatileChange = { saved.append($0) }
-        _ = try PersoWriter(transportMasterKey: Line.master).write(
+        _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(
             try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: chip)
         guard case .issued(let issued, let serial) = try #require(saved.last) else {
             Issue.record("the last state is not issued")
@@ -273,7 +273,7 @@ struct ProfilePersoTests {
         let profile = try CardProfile(nameOrPath: name)
         let image = try Line.image(profile: profile)
         let chip = try Line.blank(20)
-        _ = try PersoWriter(transportMasterKey: Line.master).write(
+        _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(
             try PersoScript.compile(image, commandSet: profile.persoCommandSet, extendedLength: true), to: chip)
         chip.reset()
         let outcome = ReadBack.verify(image, on: chip, trust: Line.trust, today: Line.today)
@@ -289,7 +289,7 @@ struct ProfilePersoTests {
         profile.bacEnabled = false
         let image = try Line.image(profile: profile)
         let chip = try Line.blank(21)
-        _ = try PersoWriter(transportMasterKey: Line.master).write(
+        _ = try PersoWriter(transportKeys: SoftwareTransportKeys(master: Line.master)).write(
             try PersoScript.compile(image, commandSet: .secure, extendedLength: true), to: chip)
         chip.reset()
         #expect(image.bacEnabled == false)
