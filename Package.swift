@@ -77,9 +77,13 @@ let package = Package(
         .target(
             name: "Issuance",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "Reader", "CardEmulator", "PCSC",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "Reader",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
+            swiftSettings: strict),
+        // The line's slots as adapters outside its core: PC/SC readers and emulated chips saved after every write.
+        .target(
+            name: "IssuanceSlots", dependencies: ["Issuance", "CardCore", "ChipAccess", "LDS", "CardEmulator", "PCSC"],
             swiftSettings: strict),
         // The journal on PostgreSQL (PostgresNIO): one queue for several stations. Its own target so that only cccd
         // and the tests that need it pay for SwiftNIO's build.
@@ -111,13 +115,14 @@ let package = Package(
             name: "CCCDBench",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "Issuance",
+                "IssuanceSlots",
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
-                "Issuance", "PostgresJournal", "Desk", "CCCDBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -153,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "IssuanceTests",
             dependencies: [
-                "Issuance", .product(name: "GRDB", package: "GRDB.swift"), "Personalization", "Reader", "CardEmulator", "LDS", "ChipAccess", "CardCore", "CardCrypto",
+                "Issuance", "IssuanceSlots", .product(name: "GRDB", package: "GRDB.swift"), "Personalization", "Reader", "CardEmulator", "LDS", "ChipAccess", "CardCore", "CardCrypto",
                 "TestSupport",
             ],
             swiftSettings: strict),
@@ -163,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance",
+                "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance", "IssuanceSlots",
                 "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

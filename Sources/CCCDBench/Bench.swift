@@ -4,6 +4,7 @@ import CardEmulator
 import ChipAccess
 import Foundation
 import Issuance
+import IssuanceSlots
 import LDS
 import Personalization
 import Reader

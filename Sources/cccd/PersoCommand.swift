@@ -4,6 +4,7 @@ import CardCrypto
 import CardEmulator
 import Foundation
 import Issuance
+import IssuanceSlots
 import LDS
 import PCSC
 import Personalization
