@@ -48,7 +48,11 @@ public final class DeskServer: Sendable {
     /// Runs until SIGINT or SIGTERM; `ready` is called with the bound port once the server listens.
     public func run(ready: @escaping @Sendable (Int) -> Void) async throws {
         let router = Router()
-        router.add(middleware: DeskGuard(server: self))
+        // Outermost first: every answer gets the security headers; then Host, Origin (and CORS), the token.
+        router.add(middleware: DeskSecurityHeaders())
+        router.add(middleware: DeskHostGuard(server: self))
+        router.add(middleware: DeskOriginGuard(server: self))
+        router.add(middleware: DeskTokenGuard(server: self))
         addRoutes(router)
         let limits = options.limits
         let counters = counters
@@ -286,59 +290,75 @@ public final class DeskServer: Sendable {
     }
 }
 
-/// The checks every request passes before any route: Host, Origin (and CORS), the bearer token for `/v1/`.
-struct DeskGuard: RouterMiddleware {
+/// Every answer: no sniffing, no referrer, no caching; the page also gets its content security policy and is never
+/// framed.
+struct DeskSecurityHeaders: RouterMiddleware {
     typealias Context = BasicRequestContext
-    let server: DeskServer
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let path = request.uri.path
-        let origin = request.headers[.origin]
-        let who = Requester(tokenID: "-", origin: origin)
-        // DNS rebinding: a page served from evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example.
-        guard let host = request.head.authority?.lowercased(), server.allowedHosts().contains(host) else {
-            server.audit?.record(who, reader: nil, outcome: "refused: host \(request.head.authority ?? "(none)")")
-            return DeskServer.problem(
-                DeskError(.misdirected, "this service answers to 127.0.0.1 or localhost only (Host refused)"))
-        }
-        let own = server.ownOrigins()
-        let crossOrigin = origin.map { !own.contains($0) } ?? false
-        if let origin, crossOrigin, !server.options.allowedOrigins.contains(origin) {
-            server.audit?.record(who, reader: nil, outcome: "refused: origin not allowed")
-            return DeskServer.problem(
-                DeskError(.forbiddenOrigin, "the origin \(origin) is not allowed (cccd serve --allow-origin)"))
-        }
-        if request.method == .options {
-            // A CORS preflight from an allowed origin: the methods and headers the API takes.
-            var response = Response(status: .noContent)
-            if let origin, crossOrigin { cors(&response, origin: origin, preflight: true) }
-            return response
-        }
-        if path.hasPrefix("/v1/") {
-            guard server.token.accepts(authorization: request.headers[.authorization]) else {
-                server.audit?.record(who, reader: nil, outcome: "refused: no valid bearer token")
-                var response = DeskServer.problem(
-                    DeskError(.unauthorized, "a bearer token is needed (Authorization: Bearer …, from the token file)"))
-                if let origin, crossOrigin { cors(&response, origin: origin, preflight: false) }
-                return response
-            }
-        }
         var response = try await next(request, context)
-        if let origin, crossOrigin { cors(&response, origin: origin, preflight: false) }
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[.cacheControl] = "no-store"
-        if path == "/" {
+        if request.uri.path == "/" {
             response.headers[.contentSecurityPolicy] =
                 "default-src 'self'; img-src 'self' blob:; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'"
             response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         }
         return response
     }
+}
 
-    func cors(_ response: inout Response, origin: String, preflight: Bool) {
+/// DNS rebinding: a page served from evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example.
+/// Only the loopback names and the listen address, with the bound port, are answered.
+struct DeskHostGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let server: DeskServer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let host = request.head.authority?.lowercased(), server.allowedHosts().contains(host) else {
+            server.audit?.record(
+                Requester(tokenID: "-", origin: request.headers[.origin]), reader: nil,
+                outcome: "refused: host \(request.head.authority ?? "(none)")")
+            return DeskServer.problem(
+                DeskError(.misdirected, "this service answers to 127.0.0.1 or localhost only (Host refused)"))
+        }
+        return try await next(request, context)
+    }
+}
+
+/// A browser origin other than the service's own page must be allowed (`--allow-origin`); its preflights are
+/// answered here, and every answer to it (a refused token included) carries CORS headers.
+struct DeskOriginGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let server: DeskServer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let origin = request.headers[.origin]
+        let crossOrigin = origin.map { !server.ownOrigins().contains($0) } ?? false
+        if let origin, crossOrigin, !server.options.allowedOrigins.contains(origin) {
+            server.audit?.record(Requester(tokenID: "-", origin: origin), reader: nil, outcome: "refused: origin not allowed")
+            return DeskServer.problem(
+                DeskError(.forbiddenOrigin, "the origin \(origin) is not allowed (cccd serve --allow-origin)"))
+        }
+        if request.method == .options {
+            // A CORS preflight from an allowed origin: the methods and headers the API takes.
+            var response = Response(status: .noContent)
+            if let origin, crossOrigin { Self.cors(&response, origin: origin, preflight: true) }
+            return response
+        }
+        var response = try await next(request, context)
+        if let origin, crossOrigin { Self.cors(&response, origin: origin, preflight: false) }
+        return response
+    }
+
+    static func cors(_ response: inout Response, origin: String, preflight: Bool) {
         response.headers[.accessControlAllowOrigin] = origin
         response.headers[.vary] = "Origin"
         if preflight {
@@ -349,3 +369,21 @@ struct DeskGuard: RouterMiddleware {
     }
 }
 
+/// The bearer token, for everything under `/v1/` (the page, its script and the OpenAPI document are public).
+struct DeskTokenGuard: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let server: DeskServer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if request.uri.path.hasPrefix("/v1/"), !server.token.accepts(authorization: request.headers[.authorization]) {
+            server.audit?.record(
+                Requester(tokenID: "-", origin: request.headers[.origin]), reader: nil,
+                outcome: "refused: no valid bearer token")
+            return DeskServer.problem(
+                DeskError(.unauthorized, "a bearer token is needed (Authorization: Bearer …, from the token file)"))
+        }
+        return try await next(request, context)
+    }
+}
