@@ -18,38 +18,33 @@ public enum DataPreparation {
         v.profileName = profile.name
         v.nameTruncation = profile.mrzNameTruncation
         v.dataGroup13Layout = profile.dataGroup13Layout
-        let validation = v.validate(record, baseDirectory: baseDirectory)
-        guard validation.isValid else {
-            throw PreparationError(reason: "record \(record.idNumber) is not fit for a card", issues: validation.errors)
+        let validated: ValidatedRecord
+        switch v.accept(record, baseDirectory: baseDirectory) {
+        case .success(let record): validated = record
+        case .failure(let failure):
+            throw PreparationError(reason: "record \(record.idNumber) is not fit for a card", issues: failure.result.errors)
         }
-        guard let dob = CalendarDate(iso: record.dateOfBirth) else { throw PreparationError(reason: "date of birth") }
-        let doe = record.dateOfExpiry.flatMap { CalendarDate(iso: $0) }
-        let mrz = try Self.mrz(for: record, profile: profile, dateOfBirth: dob, dateOfExpiry: doe)
+        return try prepare(validated, profile: profile, signer: signer, keys: keys, meter: meter)
+    }
+
+    /// A record the validator accepted becomes a card: its images, dates and DG13 are taken as validation made them.
+    public static func prepare(
+        _ validated: ValidatedRecord, profile: CardProfile = .vietnamese2021, signer: DocumentSigner,
+        keys: ChipKeySource = .random, meter: SigningMeter? = nil
+    ) throws -> CardImage {
+        let record = validated.record
+        let mrz = try Self.mrz(
+            for: record, profile: profile, dateOfBirth: validated.dateOfBirth, dateOfExpiry: validated.dateOfExpiry)
 
         var groups: [Int: [UInt8]] = [:]
         groups[1] = DataGroup1(mrz: mrz).encoded
-        guard let portrait = record.portraitBytes(baseDirectory: baseDirectory) else {
-            throw PreparationError(reason: "portrait cannot be read")
-        }
         groups[2] =
-            DataGroup2(faces: [try DataGroup2.FaceImage(image: portrait, gender: record.sex == "F" ? 2 : 1)]).encoded
-        if profile.dataGroups.contains(3), let prints = record.fingerprints, !prints.isEmpty {
-            var fingers: [DataGroup3.Finger] = []
-            for p in prints {
-                guard let image = CitizenRecord.imageBytes(p.image, baseDirectory: baseDirectory) else {
-                    throw PreparationError(reason: "fingerprint \(p.position) cannot be read")
-                }
-                let dims = imageDimensions(image) ?? (0, 0)
-                let compression: UInt8 =
-                    ImageFormat(detecting: image) == .wsq ? 2 : ImageFormat(detecting: image) == .jpeg ? 4 : 5
-                fingers.append(
-                    .init(
-                        position: UInt8(clamping: p.position), compression: compression, width: dims.0, height: dims.1,
-                        image: image))
-            }
-            groups[3] = DataGroup3(fingers: fingers).encoded
+            DataGroup2(faces: [try DataGroup2.FaceImage(image: validated.portrait, gender: record.sex == "F" ? 2 : 1)])
+            .encoded
+        if profile.dataGroups.contains(3), !validated.fingers.isEmpty {
+            groups[3] = DataGroup3(fingers: validated.fingers).encoded
         }
-        if profile.dataGroups.contains(13) { groups[13] = record.dataGroup13(layout: profile.dataGroup13Layout).encoded }
+        if profile.dataGroups.contains(13) { groups[13] = validated.dataGroup13(layout: profile.dataGroup13Layout) }
 
         // Chip keys: the CA key is EC (a PKCS#8 secret) or, for DH Chip Authentication, an exponent in a group.
         let caKey = try keys.ecKey(profile.chipAuthenticationCurve, record: record.idNumber, purpose: "CA")

@@ -63,9 +63,9 @@ public struct RecordValidator: Sendable {
 
     /// Length first, before any other work: a field its file cannot hold fails at once (a 10 MB field costs
     /// no transliteration), and a record whose DG13 as a whole would not fit names its longest field.
-    func checkLengths(_ r: CitizenRecord, error: (String, String, String) -> Void) -> Set<String> {
+    func checkLengths(_ r: CitizenRecord, error: (String, String, String) -> Void) -> (Set<String>, [UInt8]?) {
         var tooLong: Set<String> = []
-        guard let dg13 = capacities[.dataGroup(13)] else { return tooLong }
+        guard let dg13 = capacities[.dataGroup(13)] else { return (tooLong, nil) }
         let fields = Self.dataGroup13Text(r)
         for (field, value) in fields {
             guard let value, value.utf8.count > dg13 else { continue }
@@ -75,8 +75,9 @@ public struct RecordValidator: Sendable {
                 "\(Self.bytes(value.utf8.count)) cannot fit: DG13 holds at most \(Self.bytes(dg13)) in profile \(profileName)"
             )
         }
-        guard tooLong.isEmpty else { return tooLong }
-        let size = r.dataGroup13(layout: dataGroup13Layout).encoded.count
+        guard tooLong.isEmpty else { return (tooLong, nil) }
+        let encoded = r.dataGroup13(layout: dataGroup13Layout).encoded
+        let size = encoded.count
         if size > dg13, let longest = fields.max(by: { ($0.value?.utf8.count ?? 0) < ($1.value?.utf8.count ?? 0) }) {
             tooLong.insert(longest.field)
             error(
@@ -84,11 +85,40 @@ public struct RecordValidator: Sendable {
                 "DG13 would be \(Self.bytes(size)), more than the \(Self.bytes(dg13)) it holds in profile \(profileName); "
                     + "this is its longest field (\(Self.bytes(longest.value?.utf8.count ?? 0)))")
         }
-        return tooLong
+        return (tooLong, encoded)
     }
 
     public func validate(_ r: CitizenRecord, baseDirectory: String? = nil) -> ValidationResult {
+        examine(r, baseDirectory: baseDirectory).result
+    }
+
+    /// Validates `r` and, when it is fit for a card, hands it on with what preparation needs, made once here: its
+    /// dates, its portrait and finger images read once, its DG13 encoded once in the profile's layout. Only the
+    /// validator makes a `ValidatedRecord`.
+    public func accept(_ r: CitizenRecord, baseDirectory: String? = nil) -> Result<ValidatedRecord, ValidationFailure> {
+        let (result, parts) = examine(r, baseDirectory: baseDirectory)
+        guard result.isValid, let dob = parts.dateOfBirth, let portrait = parts.portrait else {
+            return .failure(ValidationFailure(record: r.idNumber, result: result))
+        }
+        return .success(
+            ValidatedRecord(
+                record: r, warnings: result.warnings, dateOfBirth: dob, dateOfExpiry: parts.dateOfExpiry,
+                portrait: portrait, fingers: parts.fingers, dataGroup13: parts.dataGroup13,
+                layout: dataGroup13Layout))
+    }
+
+    /// What validation read and made on its way, for `accept`.
+    struct Parts {
+        var dateOfBirth: CalendarDate?
+        var dateOfExpiry: CalendarDate?
+        var portrait: [UInt8]?
+        var fingers: [DataGroup3.Finger] = []
+        var dataGroup13: [UInt8]?
+    }
+
+    func examine(_ r: CitizenRecord, baseDirectory: String?) -> (result: ValidationResult, parts: Parts) {
         var result = ValidationResult()
+        var parts = Parts()
         func error(_ field: String, _ rule: String, _ message: String) {
             result.errors.append(.init(field: field, rule: rule, message: message))
         }
@@ -97,7 +127,8 @@ public struct RecordValidator: Sendable {
         }
 
         // Length first: a field the card cannot hold is refused at once, and skips the other checks.
-        let tooLong = checkLengths(r, error: error)
+        let (tooLong, dataGroup13) = checkLengths(r, error: error)
+        parts.dataGroup13 = dataGroup13
 
         // Sex.
         let sexOK = r.sex == "M" || r.sex == "F"
@@ -115,6 +146,7 @@ public struct RecordValidator: Sendable {
         let dob = date("dateOfBirth", r.dateOfBirth)
         let issue = date("dateOfIssue", r.dateOfIssue)
         let expiry = r.dateOfExpiry.flatMap { date("dateOfExpiry", $0) }
+        (parts.dateOfBirth, parts.dateOfExpiry) = (dob, expiry)
         if let dob, dob > today { error("dateOfBirth", "date.future", "\(dob) is in the future") }
         if let dob, dob.year < 1900 { error("dateOfBirth", "date.range", "birth year \(dob.year) is before 1900") }
         if let issue, issue > today { error("dateOfIssue", "date.future", "\(issue) is in the future") }
@@ -222,6 +254,7 @@ public struct RecordValidator: Sendable {
                 "about \(Self.bytes(text.utf8.count / 4 * 3)) of image; DG2 holds at most \(Self.bytes(dg2Capacity)) in profile \(profileName)"
             )
         } else if let bytes = r.portraitBytes(baseDirectory: baseDirectory) {
+            parts.portrait = bytes
             if ImageFormat(detecting: bytes) == nil || ImageFormat(detecting: bytes) == .wsq {
                 error("portrait", "portrait.format", "not a JPEG or JPEG 2000 image")
             } else if imageDimensions(bytes) == nil {
@@ -267,6 +300,7 @@ public struct RecordValidator: Sendable {
             if Set(prints.map(\.position)).count != prints.count {
                 error("fingerprints", "finger.duplicate", "a finger position is given twice")
             }
+            parts.fingers = fingers
             if let capacity = capacities[.dataGroup(3)], fingers.count == prints.count {
                 let size = DataGroup3(fingers: fingers).encoded.count
                 if size > capacity {
@@ -277,7 +311,7 @@ public struct RecordValidator: Sendable {
                 }
             }
         }
-        return result
+        return (result, parts)
     }
 
     /// A value for a message: quoted, and cut to 40 characters (a 10 MB value never lands in a message).
@@ -285,6 +319,49 @@ public struct RecordValidator: Sendable {
         text.utf8.count <= 40 || (text.utf8.count <= 160 && text.count <= 40)
             ? "\"\(text)\"" : "\"\(text.prefix(37))…\" (\(Self.bytes(text.utf8.count)))"
     }
+}
+
+/// A record fit for a card, with what preparation needs, each made once by the validator (`RecordValidator.accept`):
+/// nobody else can make one, so preparation never validates again, reads an image again or encodes DG13 again.
+public struct ValidatedRecord: Sendable {
+    public let record: CitizenRecord
+    /// What the validator warned of (the record is issued all the same, unless the line is strict).
+    public let warnings: [ValidationIssue]
+    public let dateOfBirth: CalendarDate
+    public let dateOfExpiry: CalendarDate?
+    /// The portrait's bytes, read once.
+    public let portrait: [UInt8]
+    /// DG3's finger records (empty without fingerprints), their images read once.
+    public let fingers: [DataGroup3.Finger]
+    /// DG13 in the layout it was checked against (nil for a profile whose chip has no DG13 capacity).
+    let dataGroup13: [UInt8]?
+    let layout: DataGroup13Layout
+
+    fileprivate init(
+        record: CitizenRecord, warnings: [ValidationIssue], dateOfBirth: CalendarDate, dateOfExpiry: CalendarDate?,
+        portrait: [UInt8], fingers: [DataGroup3.Finger], dataGroup13: [UInt8]?, layout: DataGroup13Layout
+    ) {
+        self.record = record
+        self.warnings = warnings
+        self.dateOfBirth = dateOfBirth
+        self.dateOfExpiry = dateOfExpiry
+        self.portrait = portrait
+        self.fingers = fingers
+        self.dataGroup13 = dataGroup13
+        self.layout = layout
+    }
+
+    /// DG13's bytes in `layout`: the ones validation encoded when it is the same layout.
+    public func dataGroup13(layout wanted: DataGroup13Layout) -> [UInt8] {
+        if let dataGroup13, wanted == layout { return dataGroup13 }
+        return record.dataGroup13(layout: wanted).encoded
+    }
+}
+
+/// A record not fit for a card, with every issue the validator found.
+public struct ValidationFailure: Error, Sendable {
+    public let record: String
+    public let result: ValidationResult
 }
 
 /// A batch (JSON Lines) and the result for each line.

@@ -519,4 +519,27 @@ struct RecordValidationTests {
         #expect(record.portraitBytes(baseDirectory: nil) == [UInt8](portrait))
         #expect(RecordValidator(today: Self.today).validate(record).isValid)
     }
+
+    @Test("accept hands on a ValidatedRecord made once (dates, portrait, DG13 in the profile's layout); a record unfit for a card is a failure with the same issues validate gives")
+    func acceptMakesAValidatedRecord() throws {
+        let record = try SampleRecord.record
+        let validator = RecordValidator(today: Self.today)
+        let validated = try validator.accept(record).get()
+        #expect(validated.record == record)
+        #expect(validated.portrait == SampleRecord.portrait)
+        #expect(validated.dateOfBirth == CalendarDate(iso: record.dateOfBirth))
+        #expect(validated.dateOfExpiry == record.dateOfExpiry.flatMap { CalendarDate(iso: $0) })
+        #expect(validated.dataGroup13(layout: .cccd2021) == record.dataGroup13().encoded)
+        #expect(validated.fingers.isEmpty)
+        #expect(validated.warnings == validator.validate(record).warnings)
+        var unfit = record
+        unfit.sex = "X"
+        unfit.portrait = nil
+        guard case .failure(let failure) = validator.accept(unfit) else {
+            Issue.record("an unfit record was accepted")
+            return
+        }
+        #expect(failure.result == validator.validate(unfit))
+        #expect(Set(failure.result.errors.map(\.rule)).isSuperset(of: ["sex.value", "portrait.required"]))
+    }
 }
