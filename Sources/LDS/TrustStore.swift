@@ -183,13 +183,20 @@ public enum PassiveAuthentication {
 
     /// Verifies EF.SOD against the data groups read (number → bytes) and the trust store (nil: chain not checked).
     public static func verify(sod bytes: [UInt8], dataGroups: [Int: [UInt8]], trust: TrustStore?) -> Result {
-        let malformed = Verdict.failed("EF.SOD cannot be read")
         guard let document = try? SecurityObjectDocument(bytes: bytes), let object = try? document.securityObject()
         else {
+            let malformed = Verdict.failed("EF.SOD cannot be read")
             return Result(
                 dataGroupHashes: malformed, signature: malformed, certificateChain: malformed, validity: malformed,
                 revocation: malformed)
         }
+        return verify(document: document, object: object, dataGroups: dataGroups, trust: trust)
+    }
+
+    /// The same for an EF.SOD parsed already (a read parses it once, to learn the data groups it lists).
+    public static func verify(
+        document: SecurityObjectDocument, object: LDSSecurityObject, dataGroups: [Int: [UInt8]], trust: TrustStore?
+    ) -> Result {
         // 1. Hashes.
         var mismatched: [Int] = []
         var unlisted: [Int] = []

@@ -142,8 +142,10 @@ extension ReaderSession {
         // EF.SOD: the signed list of data groups.
         var sodGroups: Set<Int>? = nil
         if let bytes = try attempt(.sod) {
-            sodGroups = (try? SecurityObjectDocument(bytes: bytes).securityObject()).map {
-                Set($0.dataGroupHashes.keys)
+            // Parsed once: Passive Authentication takes it as it is.
+            if let document = try? SecurityObjectDocument(bytes: bytes), let object = try? document.securityObject() {
+                result.securityObject = (document, object)
+                sodGroups = Set(object.dataGroupHashes.keys)
             }
         }
         // EF.COM: a hint only (it is not signed), read when asked or when EF.SOD gives no list.

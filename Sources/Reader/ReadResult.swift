@@ -25,6 +25,8 @@ public struct ReadResult: Sendable {
     public var absent: Set<LDSFile> = []
     /// The data groups EF.SOD lists (signs), or nil when EF.SOD could not be read.
     public var securityObjectGroups: Set<Int>?
+    /// EF.SOD as the read parsed it (once): its CMS and the security object inside, for Passive Authentication.
+    public var securityObject: (document: SecurityObjectDocument, object: LDSSecurityObject)?
     /// PACE ran with the Chip Authentication mapping (so the chip's key must be proven against DG14).
     public var usedChipAuthenticationMapping = false
     /// The document's expiry from DG1 (nil: no expiry, or DG1 not read).

@@ -9,7 +9,14 @@ public enum Verification {
         if let sod = result.files[.sod] {
             var groups: [Int: [UInt8]] = [:]
             for (file, bytes) in result.files { if let n = file.dataGroupNumber { groups[n] = bytes } }
-            let pa = PassiveAuthentication.verify(sod: sod, dataGroups: groups, trust: options.trust)
+            // The EF.SOD the read parsed, when it is these bytes (a file read again is parsed again).
+            let pa: PassiveAuthentication.Result
+            if let parsed = result.securityObject, parsed.document.encoded == sod {
+                pa = PassiveAuthentication.verify(
+                    document: parsed.document, object: parsed.object, dataGroups: groups, trust: options.trust)
+            } else {
+                pa = PassiveAuthentication.verify(sod: sod, dataGroups: groups, trust: options.trust)
+            }
             result.passiveAuthentication = pa
             result.checks.passiveAuthentication = pa.overall
             for note in pa.notes where !result.notes.contains(note) { result.notes.append(note) }

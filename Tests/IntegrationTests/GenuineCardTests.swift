@@ -57,6 +57,9 @@ struct GenuineCardTests {
         ] {
             #expect(v.status == .passed, "\(name): \(v)")
         }
+        // EF.SOD parsed once, by the read, and kept for Passive Authentication.
+        #expect(result.securityObject?.document.encoded == result.files[.sod])
+        #expect(result.securityObject.map { Set($0.object.dataGroupHashes.keys) } == result.securityObjectGroups)
         let dg13 = try DataGroup13(bytes: try #require(result.files[.dataGroup(13)]))
         #expect(dg13.fullName == "Nguyễn Văn A" && dg13.placeOfResidence?.contains("Hoàn Kiếm") == true)
         let dg2 = try DataGroup2(bytes: try #require(result.files[.dataGroup(2)]))
