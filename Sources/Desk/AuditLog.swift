@@ -39,11 +39,13 @@ public final class AuditLog: @unchecked Sendable {
 
     /// A read that gave a report.
     func record(_ who: Requester, reader: String, report: CardReport) {
-        let checks = report.checks.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.status.rawValue)" }
+        let checks = report.checks.sorted { $0.key.rawValue < $1.key.rawValue }.map {
+            "\($0.key.rawValue)=\($0.value.status.rawValue)"
+        }
             .joined(separator: ",")
         insert(
             who, reader: reader, idNumber: report.holder.idNumber, genuine: report.genuine, valid: report.valid,
-            authenticity: report.authenticity, checks: checks, outcome: "report")
+            authenticity: report.authenticity.rawValue, checks: checks, outcome: "report")
     }
 
     /// A request that gave no report (refused, no card, wrong key, …).

@@ -48,7 +48,26 @@ public struct CardReport: Sendable, Codable {
     public var holder = Holder()
     public var document = Document()
     public var accessControl: String?
-    public var checks: [String: Verdict] = [:]
+    /// The checks a report names, in the order people read them; their JSON keys are these names.
+    public enum Check: String, CaseIterable, Codable, CodingKeyRepresentable, Sendable, Comparable {
+        case passiveAuthentication, chipAuthentication, activeAuthentication, documentValidity, recordConsistency
+
+        /// For people.
+        public var title: String {
+            switch self {
+            case .passiveAuthentication: "Passive Authentication"
+            case .chipAuthentication: "Chip Authentication"
+            case .activeAuthentication: "Active Authentication"
+            case .documentValidity: "Document validity"
+            case .recordConsistency: "Record consistency"
+            }
+        }
+
+        public static func < (a: Check, b: Check) -> Bool {
+            allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        }
+    }
+    public var checks: [Check: Verdict] = [:]
     public var notes: [String] = []
     public var files: [String: Int] = [:]
     public var skipped: [String: String] = [:]
@@ -60,8 +79,8 @@ public struct CardReport: Sendable, Codable {
     public var genuine: Bool
     /// Not expired (or no expiry). A separate answer: an expired card can be genuine.
     public var valid: Bool
-    /// "genuine", "signerUnverified" (no trusted CSCA given) or "notGenuine".
-    public var authenticity: String
+    /// Genuine, signer unverified (no trusted CSCA given) or not genuine.
+    public var authenticity: Assessment.Authenticity
     /// Why the card is not genuine (each requirement that did not hold).
     public var reasons: [String]
     /// One line for a person ("GENUINE, EXPIRED on 2030-01-01").
@@ -98,11 +117,11 @@ public struct CardReport: Sendable, Codable {
         accessControl = result.accessControl
         notes = result.notes
         checks = [
-            "passiveAuthentication": result.checks.passiveAuthentication,
-            "chipAuthentication": result.checks.chipAuthentication,
-            "activeAuthentication": result.checks.activeAuthentication,
-            "documentValidity": result.checks.documentValidity,
-            "recordConsistency": result.checks.recordConsistency,
+            .passiveAuthentication: result.checks.passiveAuthentication,
+            .chipAuthentication: result.checks.chipAuthentication,
+            .activeAuthentication: result.checks.activeAuthentication,
+            .documentValidity: result.checks.documentValidity,
+            .recordConsistency: result.checks.recordConsistency,
         ]
         apdus = result.apduCount
         bytes = result.bytesSent + result.bytesReceived
@@ -113,7 +132,7 @@ public struct CardReport: Sendable, Codable {
         let assessment = result.assessment
         genuine = assessment.genuine
         valid = assessment.valid
-        authenticity = assessment.authenticity.rawValue
+        authenticity = assessment.authenticity
         reasons = assessment.reasons
         verdict = assessment.headline
         exitCode = assessment.exitCode

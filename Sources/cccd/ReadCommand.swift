@@ -313,21 +313,12 @@ extension CardReport {
         }
         for problem in problems { lines.append("  Problem:       \(problem)") }
         for note in notes { lines.append("  Note:          \(note)") }
-        let order = [
-            "passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity",
-            "recordConsistency",
-        ]
-        let names = [
-            "passiveAuthentication": "Passive Authentication", "chipAuthentication": "Chip Authentication",
-            "activeAuthentication": "Active Authentication", "documentValidity": "Document validity",
-            "recordConsistency": "Record consistency",
-        ]
         lines.append("  Verdict:       \(verdict)")
-        for reason in reasons where authenticity == "notGenuine" { lines.append("    because      \(reason)") }
-        for key in order {
-            guard let v = checks[key] else { continue }
+        for reason in reasons where authenticity == .notGenuine { lines.append("    because      \(reason)") }
+        for check in CardReport.Check.allCases {
+            guard let v = checks[check] else { continue }
             let mark = v.status == .passed ? "PASSED " : v.status == .failed ? "FAILED " : "not checked"
-            lines.append("  \((names[key] ?? key).padding(24)) \(mark)  \(v.reason)")
+            lines.append("  \(check.title.padding(24)) \(mark)  \(v.reason)")
         }
         return lines.joined(separator: "\n")
     }
