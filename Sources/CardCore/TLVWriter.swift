@@ -58,6 +58,18 @@ public struct TLVWriter: Sendable {
     public mutating func writeRaw(_ raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
 
     /// Convenience: one object's encoding.
+    /// A non-negative INTEGER's content octets, minimal (a leading 00 when the high bit is set).
+    public static func integerContent(_ value: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        var x = max(0, value)
+        repeat {
+            out.insert(UInt8(x & 0xFF), at: 0)
+            x >>= 8
+        } while x > 0
+        if out[0] & 0x80 != 0 { out.insert(0, at: 0) }
+        return out
+    }
+
     public static func encode(tag: TLVTag, value: some Collection<UInt8>) -> [UInt8] {
         var writer = TLVWriter(capacity: value.count + 6)
         writer.write(tag: tag, value: value)

@@ -25,7 +25,7 @@ public enum ChipAuthentication {
         let sk = try agreement.privateKey(random)
         let pk = try agreement.publicKey(sk)
         let k = try agreement.sharedSecret(sk, peer: chipPublicKey)
-        let keyReference = keyID.map { TLVWriter.encode(tag: 0x84, value: integerBytes($0)) } ?? []
+        let keyReference = keyID.map { TLVWriter.encode(tag: 0x84, value: TLVWriter.integerContent($0)) } ?? []
         if proto.cipher == .tripleDES {
             let answer = try transport.transmit(
                 CommandAPDU(ins: 0x22, p1: 0x41, p2: 0xA6, data: TLVWriter.encode(tag: 0x91, value: pk) + keyReference))
@@ -67,16 +67,6 @@ public enum ChipAuthentication {
         AccessControlError(code: .unexpectedStatus, reason: "Chip Authentication refused by the chip", statusWord: sw)
     }
 
-    static func integerBytes(_ v: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        var x = v
-        repeat {
-            out.insert(UInt8(x & 0xFF), at: 0)
-            x >>= 8
-        } while x > 0
-        if let first = out.first, first & 0x80 != 0 { out.insert(0, at: 0) }
-        return out
-    }
 }
 
 /// Chip Authentication in the chip role: holds the static private key and answers MSE:Set KAT, MSE:Set AT and

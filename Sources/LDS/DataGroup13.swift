@@ -94,7 +94,7 @@ public struct DataGroup13: Hashable, Sendable {
         var entries: [(Int, [UInt8])] = []
         for field in layout.fields {
             var e = TLVWriter()
-            e.write(tag: 0x02, value: Self.integerBytes(field.number))
+            e.write(tag: 0x02, value: TLVWriter.integerContent(field.number))
             switch field.content {
             case .text(let key, let printable):
                 guard let value = self[key] else { continue }
@@ -117,22 +117,10 @@ public struct DataGroup13: Hashable, Sendable {
         var fields = TLVWriter()
         for (_, bytes) in entries.sorted(by: { $0.0 < $1.0 }) { fields.write(tag: 0x30, value: bytes) }
         var inner = TLVWriter()
-        inner.write(tag: 0x02, value: Self.integerBytes(version))
+        inner.write(tag: 0x02, value: TLVWriter.integerContent(version))
         inner.write(tag: 0x06, value: Self.utf8OID)
         inner.write(tag: 0x31, value: fields.bytes)
         return TLVWriter.encode(tag: 0x6D, value: TLVWriter.encode(tag: 0x30, value: inner.bytes))
-    }
-
-    /// A small non-negative INTEGER's content octets.
-    static func integerBytes(_ value: Int) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var v = max(0, value)
-        repeat {
-            bytes.insert(UInt8(v & 0xFF), at: 0)
-            v >>= 8
-        } while v > 0
-        if bytes[0] & 0x80 != 0 { bytes.insert(0, at: 0) }
-        return bytes
     }
 
     /// The most fields a DG13 may hold (the Vietnamese card has 16).

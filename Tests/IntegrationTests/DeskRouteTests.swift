@@ -11,7 +11,6 @@ import Testing
 final class EmulatedReaders: DeskReaderSource, @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [(name: String, card: CardImage?)]
-    private(set) var connections = 0
 
     init(_ names: [String]) { slots = names.map { ($0, nil) } }
 
@@ -29,7 +28,6 @@ final class EmulatedReaders: DeskReaderSource, @unchecked Sendable {
 
     func connect(reader: String) throws(DeskError) -> DeskCardConnection {
         let found = lock.withLock { () -> (known: Bool, card: CardImage?) in
-            connections += 1
             let slot = slots.first { $0.name == reader }
             return (slot != nil, slot?.card ?? nil)
         }
