@@ -30,6 +30,8 @@ let package = Package(
         // The desk's HTTP edge (a channel handler before Hummingbird's): already in the graph through Hummingbird.
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
+        // The desk runs as services in a group (graceful shutdown on SIGINT/SIGTERM): in the graph through Hummingbird.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -103,6 +105,7 @@ let package = Package(
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "Reader", "PCSC", "DeskProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),

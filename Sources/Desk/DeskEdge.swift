@@ -107,7 +107,7 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !counted else { return }
         counted = true
         overCap = !counters.openConnection(limit: limits.maxConnections)
-        arm(context, seconds: limits.headerTimeout, status: nil)
+        arm(context, seconds: limits.headerTimeout, answerTimeout: false)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { closed() }
@@ -127,17 +127,15 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A deadline: when it passes, a 408 (if nothing is being answered) or a plain close.
-    private func arm(_ context: ChannelHandlerContext, seconds: Double, status: Int?) {
+    /// A deadline: when it passes, a 408 when `answerTimeout` (if nothing is being answered), else a plain close.
+    private func arm(_ context: ChannelHandlerContext, seconds: Double, answerTimeout: Bool) {
         timer?.cancel()
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
             let context = loopBound.value
             timer = nil
-            if let status, !answering {
-                refuse(
-                    context, status: status, code: "requestTimeout",
-                    message: "the request body did not arrive within \(Int(seconds)) s")
+            if answerTimeout, !answering {
+                refuse(context, DeskError(.requestTimeout, "the request body did not arrive within \(Int(seconds)) s"))
             } else if !answering {
                 context.close(promise: nil)
             }
@@ -166,23 +164,23 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             timer = nil
             if overCap {
                 refuse(
-                    context, status: 503, code: "overloaded",
-                    message: "the service has \(limits.maxConnections) connections open; try again shortly",
+                    context,
+                    DeskError(.overloaded, "the service has \(limits.maxConnections) connections open; try again shortly"),
                     retryAfter: true)
                 return
             }
             let headers = head.headers.map { (name: $0.name, value: $0.value) }
             switch DeskEdgePolicy.check(method: head.method.rawValue, target: head.uri, headers: headers, limits: limits) {
-            case .reject(let status, let code, let message):
-                refuse(context, status: status, code: code, message: message)
+            case .reject(let problem):
+                refuse(context, problem)
                 return
             case .pass: break
             }
             if head.method == .GET, DeskEdgePolicy.path(of: head.uri) == "/v1/events" {
                 guard counters.openStream(limit: limits.maxEventStreams) else {
                     refuse(
-                        context, status: 503, code: "overloaded",
-                        message: "\(limits.maxEventStreams) event streams are open; close one or try again shortly",
+                        context,
+                        DeskError(.overloaded, "\(limits.maxEventStreams) event streams are open; close one or try again shortly"),
                         retryAfter: true)
                     return
                 }
@@ -191,14 +189,12 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             receiving = true
             awaitingAnswer = true
             bodyBytes = 0
-            arm(context, seconds: limits.requestTimeout, status: 408)
+            arm(context, seconds: limits.requestTimeout, answerTimeout: true)
             context.fireChannelRead(data)
         case .body(let buffer):
             bodyBytes += buffer.readableBytes
             if bodyBytes > limits.maxBody {
-                refuse(
-                    context, status: 413, code: "payloadTooLarge",
-                    message: "the request body is over \(limits.maxBody) bytes")
+                refuse(context, DeskError(.payloadTooLarge, "the request body is over \(limits.maxBody) bytes"))
                 return
             }
             context.fireChannelRead(data)
@@ -207,7 +203,7 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             timer?.cancel()
             timer = nil
             // Answered before the body ended (a 401, say): the next head is due from now.
-            if !awaitingAnswer { arm(context, seconds: limits.headerTimeout, status: nil) }
+            if !awaitingAnswer { arm(context, seconds: limits.headerTimeout, answerTimeout: false) }
             context.fireChannelRead(data)
         }
     }
@@ -218,7 +214,7 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if refused { return }
         if let parse = error as? HTTPParserError {
-            refuse(context, status: 400, code: "badRequest", message: "the request is not valid HTTP/1.1 (\(parse))")
+            refuse(context, DeskError(.badRequest, "the request is not valid HTTP/1.1 (\(parse))"))
             return
         }
         context.fireErrorCaught(error)
@@ -237,15 +233,13 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             awaitingAnswer = false
             releaseStream()
             // The next request's head must come within the header timeout (an idle keep-alive connection closes).
-            if !receiving { arm(context, seconds: limits.headerTimeout, status: nil) }
+            if !receiving { arm(context, seconds: limits.headerTimeout, answerTimeout: false) }
         }
         context.write(data, promise: promise)
     }
 
     /// Answers with the desk's problem JSON and closes: output at once, input after the linger.
-    private func refuse(
-        _ context: ChannelHandlerContext, status: Int, code: String, message: String, retryAfter: Bool = false
-    ) {
+    private func refuse(_ context: ChannelHandlerContext, _ problem: DeskError, retryAfter: Bool = false) {
         refused = true
         timer?.cancel()
         timer = nil
@@ -253,7 +247,7 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
-        let body = DeskEdgeHandler.problemJSON(code: code, message: message)
+        let body = DeskEdgeHandler.problemJSON(problem)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: "\(body.utf8.count)")
@@ -262,7 +256,7 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "X-Content-Type-Options", value: "nosniff")
         if retryAfter { headers.add(name: "Retry-After", value: "1") }
         let head = HTTPResponseHead(
-            version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+            version: .http1_1, status: HTTPResponseStatus(statusCode: problem.statusCode), headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -275,11 +269,7 @@ final class DeskEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    static func problemJSON(code: String, message: String) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = DeskServer.ProblemBody(error: .init(code: code, message: message))
-        return (try? encoder.encode(body)).map { String(decoding: $0, as: UTF8.self) }
-            ?? #"{"error":{"code":"\#(code)","message":""}}"#
+    static func problemJSON(_ problem: DeskError) -> String {
+        String(decoding: DeskServer.problemBody(problem), as: UTF8.self)
     }
 }

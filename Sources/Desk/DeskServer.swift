@@ -6,6 +6,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import Reader
+import ServiceLifecycle
 
 /// `cccd serve`: the desk's local HTTP service (Hummingbird). Locked down: loopback by default; every `/v1/` call
 /// needs the bearer token; a `Host` that is not the listen address or localhost is refused (DNS rebinding); a
@@ -45,8 +46,24 @@ public final class DeskServer: Sendable {
         self.audit = audit
     }
 
-    /// Runs until SIGINT or SIGTERM; `ready` is called with the bound port once the server listens.
+    /// Runs until SIGINT or SIGTERM: the HTTP application and the desk's reader watch, as services of one group
+    /// that shuts both down gracefully on either signal; `ready` is called with the bound port once the server
+    /// listens.
     public func run(ready: @escaping @Sendable (Int) -> Void) async throws {
+        let logger = {
+            var logger = Logger(label: "cccd.desk")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application(ready: ready)), .init(service: DeskReaderWatch(desk: desk))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The HTTP application: the edge, the middlewares, the routes.
+    func application(ready: @escaping @Sendable (Int) -> Void) -> some Service {
         let router = Router()
         // Outermost first: every answer gets the security headers; then Host, Origin (and CORS), the token.
         router.add(middleware: DeskSecurityHeaders())
@@ -72,9 +89,7 @@ public final class DeskServer: Sendable {
                 logger.logLevel = .warning
                 return logger
             }())
-        desk.start()
-        defer { desk.stop() }
-        try await app.runService()
+        return app
     }
 
     // MARK: Who may ask
@@ -106,42 +121,35 @@ public final class DeskServer: Sendable {
         router.get("/openapi.yaml") { _, _ in
             Self.staticResponse(DeskOpenAPI.document, type: "application/yaml; charset=utf-8")
         }
+        // A route refuses by throwing a DeskError: it is an HTTPResponseError, answered with its status and the
+        // problem body by the middlewares around the routes (which add their headers to it).
         router.get("/v1/readers") { [desk] _, _ in
-            do {
-                return try Self.json(["readers": try desk.readerList()])
-            } catch let error as DeskError {
-                return Self.problem(error)
-            }
+            try Self.json(["readers": try desk.readerList()])
         }
         router.post("/v1/read") { [self] request, _ in
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: options.limits.maxBody)
             } catch {
-                return Self.problem(
-                    DeskError(.payloadTooLarge, "the request body is over \(options.limits.maxBody) bytes"))
+                throw DeskError(.payloadTooLarge, "the request body is over \(options.limits.maxBody) bytes")
             }
             let asked: DeskReadRequest
             do {
                 asked = try DeskReadRequest(json: Array(buffer: body))
             } catch {
-                return Self.problem(DeskError(.badRequest, "\(error)"))
+                throw DeskError(.badRequest, "\(error)")
             }
-            do {
-                let stored = try await desk.read(asked, by: requester(request))
-                return try Self.json(Self.published(stored))
-            } catch let error as DeskError {
-                return Self.problem(error)
-            }
+            let stored = try await desk.read(asked, by: requester(request))
+            return try Self.json(Self.published(stored))
         }
         router.post("/v1/read/cancel") { [desk] request, _ in
             let body: ByteBuffer
             do { body = try await request.body.collect(upTo: 4 * 1024) } catch {
-                return Self.problem(DeskError(.payloadTooLarge, "the request body is over 4096 bytes"))
+                throw DeskError(.payloadTooLarge, "the request body is over 4096 bytes")
             }
             let asked: DeskCancelRequest
             do { asked = try DeskCancelRequest(json: Array(buffer: body)) } catch {
-                return Self.problem(DeskError(.badRequest, "\(error)"))
+                throw DeskError(.badRequest, "\(error)")
             }
             desk.cancel(requestId: asked.requestId)
             struct Done: Encodable { var cancelled: String }
@@ -149,26 +157,25 @@ public final class DeskServer: Sendable {
         }
         router.get("/v1/reads/latest") { [desk] _, _ in
             guard let stored = desk.latestRead() else {
-                return Self.problem(DeskError(.notFound, "no report: none read yet, or erased after its lifetime"))
+                throw DeskError(.notFound, "no report: none read yet, or erased after its lifetime")
             }
             return try Self.json(Self.published(stored))
         }
         router.get("/v1/reads/:id") { [desk] _, context in
             guard let id = context.parameters.get("id"), let stored = desk.storedRead(id: id) else {
-                return Self.problem(DeskError(.notFound, "no such report (erased after its lifetime, or never made)"))
+                throw DeskError(.notFound, "no such report (erased after its lifetime, or never made)")
             }
             return try Self.json(Self.published(stored))
         }
         router.get("/v1/reads/:id/portrait") { [desk] _, context in
             guard let id = context.parameters.get("id"), let stored = desk.storedRead(id: id) else {
-                return Self.problem(DeskError(.notFound, "no such report (erased after its lifetime, or never made)"))
+                throw DeskError(.notFound, "no such report (erased after its lifetime, or never made)")
             }
             guard let info = stored.report.portrait else {
-                return Self.problem(DeskError(.notFound, "this read has no portrait (DG2 not read or empty)"))
+                throw DeskError(.notFound, "this read has no portrait (DG2 not read or empty)")
             }
             guard let image = stored.report.browserPortrait else {
-                return Self.problem(
-                    DeskError(.portraitUnavailable, info.problem ?? "portrait cannot be shown: it was not converted"))
+                throw DeskError(.portraitUnavailable, info.problem ?? "portrait cannot be shown: it was not converted")
             }
             var headers = HTTPFields()
             headers[.contentType] = image.mediaType
@@ -280,13 +287,52 @@ public final class DeskServer: Sendable {
         var error: Problem
     }
 
-    static func problem(_ error: DeskError) -> Response {
-        var response =
-            (try? json(ProblemBody(error: .init(code: error.code.rawValue, message: error.message))))
-            ?? Response(status: .internalServerError)
-        response.status = HTTPResponse.Status(code: error.status)
-        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = #"Bearer realm="cccd desk""# }
-        return response
+    /// The problem body's bytes (the edge writes them itself, on the event loop).
+    static func problemBody(_ error: DeskError) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = ProblemBody(error: .init(code: error.code.rawValue, message: error.message))
+        return (try? encoder.encode(body)).map { Array($0) } ?? Array(#"{"error":{"code":"cardError","message":""}}"#.utf8)
+    }
+}
+
+/// A desk problem is an HTTP error as Hummingbird expects one: its status from the desk's one table
+/// (`DeskError.statusCode`), its body the problem JSON.
+extension DeskError: HTTPResponseError {
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if code == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="cccd desk""# }
+        return Response(
+            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: DeskServer.problemBody(self))))
+    }
+}
+
+extension RouterMiddleware where Context: RequestContext {
+    /// What comes from further in, a refusal thrown as an HTTP error included, so that this middleware can add its
+    /// headers to it.
+    func answer(
+        _ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            return try error.response(from: request, context: context)
+        }
+    }
+}
+
+/// The desk's watch on the readers (card insertions and removals, report lifetimes) as a service: it runs from the
+/// group's start to its graceful shutdown.
+struct DeskReaderWatch: Service {
+    let desk: CardDesk
+
+    func run() async throws {
+        desk.start()
+        defer { desk.stop() }
+        try? await gracefulShutdown()
     }
 }
 
@@ -298,7 +344,7 @@ struct DeskSecurityHeaders: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        var response = try await next(request, context)
+        var response = try await answer(request, context, next)
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[.cacheControl] = "no-store"
@@ -324,8 +370,7 @@ struct DeskHostGuard: RouterMiddleware {
             server.audit?.record(
                 Requester(tokenID: "-", origin: request.headers[.origin]), reader: nil,
                 outcome: "refused: host \(request.head.authority ?? "(none)")")
-            return DeskServer.problem(
-                DeskError(.misdirected, "this service answers to 127.0.0.1 or localhost only (Host refused)"))
+            throw DeskError(.misdirected, "this service answers to 127.0.0.1 or localhost only (Host refused)")
         }
         return try await next(request, context)
     }
@@ -344,8 +389,7 @@ struct DeskOriginGuard: RouterMiddleware {
         let crossOrigin = origin.map { !server.ownOrigins().contains($0) } ?? false
         if let origin, crossOrigin, !server.options.allowedOrigins.contains(origin) {
             server.audit?.record(Requester(tokenID: "-", origin: origin), reader: nil, outcome: "refused: origin not allowed")
-            return DeskServer.problem(
-                DeskError(.forbiddenOrigin, "the origin \(origin) is not allowed (cccd serve --allow-origin)"))
+            throw DeskError(.forbiddenOrigin, "the origin \(origin) is not allowed (cccd serve --allow-origin)")
         }
         if request.method == .options {
             // A CORS preflight from an allowed origin: the methods and headers the API takes.
@@ -353,7 +397,7 @@ struct DeskOriginGuard: RouterMiddleware {
             if let origin, crossOrigin { Self.cors(&response, origin: origin, preflight: true) }
             return response
         }
-        var response = try await next(request, context)
+        var response = try await answer(request, context, next)
         if let origin, crossOrigin { Self.cors(&response, origin: origin, preflight: false) }
         return response
     }
@@ -381,8 +425,7 @@ struct DeskTokenGuard: RouterMiddleware {
             server.audit?.record(
                 Requester(tokenID: "-", origin: request.headers[.origin]), reader: nil,
                 outcome: "refused: no valid bearer token")
-            return DeskServer.problem(
-                DeskError(.unauthorized, "a bearer token is needed (Authorization: Bearer …, from the token file)"))
+            throw DeskError(.unauthorized, "a bearer token is needed (Authorization: Bearer …, from the token file)")
         }
         return try await next(request, context)
     }

@@ -38,8 +38,8 @@ public struct DeskLimits: Sendable, Hashable {
 /// What the edge decides about a request head before any route sees it.
 public enum DeskEdgeVerdict: Hashable, Sendable {
     case pass
-    /// Refused: the HTTP status, the problem code of the desk's error body, and the message.
-    case reject(status: Int, code: String, message: String)
+    /// Refused, with the problem the desk answers (its code gives the HTTP status).
+    case reject(DeskError)
 }
 
 /// The checks of a request head that the framework does not make (it keeps the first of two Host headers, and
@@ -61,7 +61,7 @@ public enum DeskEdgePolicy {
     public static func check(
         method: String, target: String, headers: [(name: String, value: String)], limits: DeskLimits
     ) -> DeskEdgeVerdict {
-        func bad(_ message: String) -> DeskEdgeVerdict { .reject(status: 400, code: "badRequest", message: message) }
+        func bad(_ message: String) -> DeskEdgeVerdict { .reject(DeskError(.badRequest, message)) }
         let hosts = headers.filter { $0.name.lowercased() == "host" }.map(\.value)
         if hosts.count > 1 { return bad("the request has \(hosts.count) Host headers (one is allowed)") }
         // The target: origin-form, or absolute-form naming the Host itself.
@@ -92,8 +92,7 @@ public enum DeskEdgePolicy {
             else { return bad("the Content-Length is not one number") }
             if length > limits.maxBody {
                 return .reject(
-                    status: 413, code: "payloadTooLarge",
-                    message: "the request body is \(length) bytes; at most \(limits.maxBody) are taken")
+                    DeskError(.payloadTooLarge, "the request body is \(length) bytes; at most \(limits.maxBody) are taken"))
             }
         }
         return .pass

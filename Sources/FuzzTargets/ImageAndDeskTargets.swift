@@ -77,9 +77,9 @@ enum ImageAndDeskTargets {
         let read = FuzzOutcome.of { _ = try DeskReadRequest(json: body) }
         let cancel = FuzzOutcome.of { _ = try DeskCancelRequest(json: body) }
         switch verdict {
-        case .reject(let status, _, _):
-            guard (400..<600).contains(status) else { fatalError("edge status \(status)") }
-            return .rejected("edge \(status)")
+        case .reject(let problem):
+            guard (400..<600).contains(problem.statusCode) else { fatalError("edge status \(problem.statusCode)") }
+            return .rejected("edge \(problem.statusCode)")
         case .pass:
             return read.isAccepted || cancel.isAccepted ? .accepted : read
         }
