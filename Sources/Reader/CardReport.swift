@@ -222,11 +222,5 @@ public struct CardReport: Sendable, Codable {
 extension Assessment {
     /// The exit code of a read that reached its verdicts (`cccd read` documents them): 4 not genuine before 8 signer
     /// unverified (no trusted CSCA) before 9 expired; 0 genuine and valid.
-    public var exitCode: Int32 {
-        switch authenticity {
-        case .notGenuine: return 4
-        case .signerUnverified: return 8
-        case .genuine: return valid ? 0 : 9
-        }
-    }
+    public var exitCode: Int32 { ExitStatus(self).rawValue }
 }

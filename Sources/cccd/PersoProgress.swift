@@ -201,7 +201,7 @@ final class OperatorStop: @unchecked Sendable {
                 } else {
                     FileHandle.standardError.write(
                         Data("\nstopped at once; the next run accounts for the card in hand\n".utf8))
-                    _exit(CCCDExit.stopped)
+                    _exit(CCCDExit.stopped.rawValue)
                 }
             }
             source.resume()

@@ -151,7 +151,7 @@ struct ReadCommand: ParsableCommand {
         do {
             report = try read(transport, accessKey, trust: trustStore)
         } catch let error as ReaderError {
-            throw failRead(error.description, code: CCCDExit.code(for: error))
+            throw failRead(error.description, code: CCCDExit(error))
         }
         if let out { try save(report, to: out) }
         if json {
@@ -159,7 +159,7 @@ struct ReadCommand: ParsableCommand {
         } else {
             print(report.text)
         }
-        if report.exitCode != CCCDExit.ok { throw ExitCode(report.exitCode) }
+        if report.exitCode != CCCDExit.ok.rawValue { throw ExitCode(report.exitCode) }
     }
 
     var readOptions: ReadOptions {
@@ -226,14 +226,8 @@ struct ReadCommand: ParsableCommand {
 
     /// Reports a failure: on standard error, and with --json also as `{"error": {"code", "message", "exitCode"}}`
     /// on standard output, so terminal software always gets one JSON answer.
-    private func failRead(_ message: String, code: Int32) -> ExitCode {
+    private func failRead(_ message: String, code: ExitStatus) -> ExitCode {
         if json {
-            let names: [Int32: String] = [
-                CCCDExit.failure: "failure", CCCDExit.accessDenied: "accessDenied",
-                CCCDExit.verificationFailed: "verificationFailed",
-                CCCDExit.noCard: "noCard", CCCDExit.noReader: "noReader", CCCDExit.protocolError: "protocolError",
-                CCCDExit.signerUnverified: "signerUnverified", CCCDExit.genuineNotValid: "genuineNotValid",
-            ]
             struct Body: Encodable {
                 var code: String
                 var message: String
@@ -242,7 +236,7 @@ struct ReadCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             if let data = try? encoder.encode([
-                "error": Body(code: names[code] ?? "failure", message: message, exitCode: code)
+                "error": Body(code: code.name, message: message, exitCode: code.rawValue)
             ]) {
                 print(String(decoding: data, as: UTF8.self))
             }
