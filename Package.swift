@@ -62,16 +62,25 @@ let package = Package(
             name: "LDS",
             dependencies: ["CardCore", "CardCrypto", "ChipAccess", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
+        // What a chip holds (the card image, the chip's settings) and the perso command set that writes it: made by
+        // data preparation, run by the emulator, written by the line.
         .target(
-            name: "Personalization",
-            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", .product(name: "Yams", package: "Yams")],
+            name: "ChipImage", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+        // The trust store, Passive Authentication and its verdicts: what decides that the data is as issued.
+        .target(
+            name: "Verification",
+            dependencies: ["CardCore", "CardCrypto", "LDS", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
         .target(
-            name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+            name: "Personalization",
+            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .target(
+            name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage"], swiftSettings: strict),
         .target(
             name: "Reader",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CImaging", .product(name: "Logging", package: "swift-log"),
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Verification", "CImaging", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // The print line: the writer (perso scripts through any transport, read-back), the journal (GRDB on SQLite),
@@ -79,13 +88,13 @@ let package = Package(
         .target(
             name: "Issuance",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "Reader",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "Personalization", "Reader",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
         // The line's slots as adapters outside its core: PC/SC readers and emulated chips saved after every write.
         .target(
-            name: "IssuanceSlots", dependencies: ["Issuance", "CardCore", "ChipAccess", "LDS", "CardEmulator", "PCSC"],
+            name: "IssuanceSlots", dependencies: ["Issuance", "CardCore", "ChipAccess", "LDS", "ChipImage", "CardEmulator", "PCSC"],
             swiftSettings: strict),
         // The journal on PostgreSQL (PostgresNIO): one queue for several stations. Its own target so that only cccd
         // and the tests that need it pay for SwiftNIO's build.
@@ -102,7 +111,7 @@ let package = Package(
         .target(
             name: "Desk",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Reader", "PCSC", "DeskProtocol",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Verification", "Reader", "PCSC", "DeskProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,14 +126,14 @@ let package = Package(
         .target(
             name: "CCCDBench",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "Issuance",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "CardEmulator", "Reader", "Personalization", "Issuance",
                 "IssuanceSlots",
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "CardEmulator", "Reader", "Personalization", "PCSC",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "CardEmulator", "Reader", "Personalization", "PCSC",
                 "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -135,7 +144,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Personalization", "CardEmulator", "Reader", "DeskProtocol",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "Personalization", "CardEmulator", "Reader", "DeskProtocol",
             ],
             swiftSettings: strict),
         // Host-cost benchmarks: `make bench` (release build).
@@ -153,7 +162,7 @@ let package = Package(
             name: "CardFixtures", dependencies: ["LDS", "CardEmulator", "TestSupport"], path: "Tests/CardFixtures",
             swiftSettings: strict),
         .testTarget(
-            name: "LDSTests", dependencies: ["LDS", "TestSupport", .product(name: "SwiftASN1", package: "swift-asn1")],
+            name: "LDSTests", dependencies: ["LDS", "ChipImage", "Verification", "TestSupport", .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict),
         .testTarget(name: "PCSCTests", dependencies: ["PCSC", "TestSupport"], swiftSettings: strict),
         .testTarget(
@@ -161,17 +170,17 @@ let package = Package(
         .testTarget(
             name: "IssuanceTests",
             dependencies: [
-                "Issuance", "IssuanceSlots", .product(name: "GRDB", package: "GRDB.swift"), "Personalization", "Reader", "CardEmulator", "LDS", "ChipAccess", "CardCore", "CardCrypto",
+                "Issuance", "IssuanceSlots", .product(name: "GRDB", package: "GRDB.swift"), "Personalization", "Reader", "CardEmulator", "LDS", "ChipImage", "Verification", "ChipAccess", "CardCore", "CardCrypto",
                 "TestSupport",
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "CardEmulatorTests", dependencies: ["CardEmulator", "CardFixtures", "TestSupport"],
+            name: "CardEmulatorTests", dependencies: ["CardEmulator", "ChipImage", "CardFixtures", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Reader", "CardEmulator", "LDS", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance", "IssuanceSlots",
+                "Reader", "CardEmulator", "LDS", "ChipImage", "Verification", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance", "IssuanceSlots",
                 "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -2,12 +2,14 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import Issuance
 import IssuanceSlots
 import LDS
 import Personalization
 import Reader
+import Verification
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import ChipImage
 import LDS
 
 /// A software eMRTD chip that runs a `CardImage`. It is a `CardTransport`, so readers talk to it in-process

@@ -1,4 +1,5 @@
 import CardCore
+import ChipImage
 import LDS
 
 /// The chip's files: the master file's EFs and each application's EFs, found by FID or SFI.

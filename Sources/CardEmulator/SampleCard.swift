@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import ChipImage
 import LDS
 
 /// A synthetic Vietnamese card for the emulator's and the protocols' own tests (no real person): ID 001090000000,

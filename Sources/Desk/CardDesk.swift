@@ -6,6 +6,7 @@ import Foundation
 import LDS
 import PCSC
 import Reader
+import Verification
 
 extension DeskReadRequest {
     public func accessKey() throws(DeskKeyError) -> AccessKey {

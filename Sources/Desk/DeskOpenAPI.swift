@@ -1,3 +1,4 @@
+import Verification
 /// The OpenAPI document of `cccd serve`, served at /openapi.yaml (the tests hold the responses to it).
 enum DeskOpenAPI {
     static let document = #"""

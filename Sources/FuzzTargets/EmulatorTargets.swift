@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import LDS
 import Personalization
 

@@ -4,6 +4,7 @@ import CardEmulator
 import ChipAccess
 import LDS
 import Personalization
+import Verification
 
 /// Security structures: SecurityInfos, EF.SOD and its CMS, Passive Authentication, trust material, and secure
 /// messaging unwrapping under fixed session keys.

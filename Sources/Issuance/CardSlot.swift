@@ -1,5 +1,6 @@
 import CardCore
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 

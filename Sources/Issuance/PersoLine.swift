@@ -1,10 +1,12 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 import Personalization
 import Reader
+import Verification
 
 /// What a line personalizes: the batch's valid records, the profile, the document signer, the CSCA the read-back
 /// trusts, and the chips' transport master key.

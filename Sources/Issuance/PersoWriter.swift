@@ -1,9 +1,11 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import ChipImage
 import LDS
 import Personalization
 import Reader
+import Verification
 
 /// Why a card could not be personalized, in the operator's terms. Never carries a secret or a command's data.
 public struct PersoError: Error, Hashable, Sendable, CustomStringConvertible {

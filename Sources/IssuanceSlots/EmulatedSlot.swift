@@ -1,6 +1,7 @@
 import CardCore
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import Issuance
 import LDS

@@ -1,5 +1,6 @@
 import CardCrypto
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 

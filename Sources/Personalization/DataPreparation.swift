@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 

@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import ChipImage
 import LDS
 
 /// The ordered commands that turn a blank chip into a given card image (DESIGN.md, "PersoScript"): for every

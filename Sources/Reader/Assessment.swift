@@ -1,4 +1,5 @@
 import LDS
+import Verification
 
 /// The two answers a desk needs (DESIGN.md, CardReport), decided here and nowhere else:
 ///

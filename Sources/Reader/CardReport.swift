@@ -1,5 +1,6 @@
 import Foundation
 import LDS
+import Verification
 
 /// What a read of a card says, for software and for people: the holder's data parsed from DG1 and DG13, the
 /// document, one verdict per check, `genuine` and `valid`, and (not in the JSON) the raw files and the portrait.

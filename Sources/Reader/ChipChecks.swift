@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import LDS
+import Verification
 
 // Chip Authentication and Active Authentication: the chip is not a clone.
 extension ReaderSession {

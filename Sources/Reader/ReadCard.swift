@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import LDS
+import Verification
 
 // The whole read: access control, every file EF.SOD signs, the chip checks, the verdicts.
 extension ReaderSession {

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import LDS
+import Verification
 
 /// One verdict per check of a read.
 public struct ReadChecks: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import LDS
+import Verification
 
 /// How a read may proceed.
 public struct ReadOptions: Sendable {

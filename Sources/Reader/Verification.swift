@@ -1,5 +1,6 @@
 import Foundation
 import LDS
+import Verification
 
 /// The data checks of a read (DESIGN.md, CardReport): Passive Authentication, document validity and record
 /// consistency. Chip and Active Authentication are decided during the read.

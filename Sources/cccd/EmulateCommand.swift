@@ -2,6 +2,7 @@ import ArgumentParser
 import CardCore
 import CardCrypto
 import CardEmulator
+import ChipImage
 import Dispatch
 import Foundation
 import LDS

@@ -8,6 +8,7 @@ import IssuanceSlots
 import LDS
 import PCSC
 import Personalization
+import Verification
 
 #if canImport(Glibc)
     import Glibc

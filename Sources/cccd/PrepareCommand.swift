@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChipImage
 import Foundation
 import LDS
 import Personalization

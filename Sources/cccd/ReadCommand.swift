@@ -2,10 +2,12 @@ import ArgumentParser
 import CardCore
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 import PCSC
 import Reader
+import Verification
 
 struct ReadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

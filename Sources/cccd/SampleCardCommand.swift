@@ -1,5 +1,6 @@
 import ArgumentParser
 import CardCrypto
+import ChipImage
 import Foundation
 import LDS
 import Personalization

@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import LDS
 import Reader
+import Verification
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

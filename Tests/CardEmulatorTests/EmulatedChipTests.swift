@@ -2,6 +2,7 @@ import CardCore
 import CardEmulator
 import CardFixtures
 import ChipAccess
+import ChipImage
 import LDS
 import TestSupport
 import Testing

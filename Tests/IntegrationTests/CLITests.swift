@@ -1,3 +1,4 @@
+import ChipImage
 import Foundation
 import LDS
 import TestSupport

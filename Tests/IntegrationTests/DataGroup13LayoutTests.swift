@@ -6,6 +6,7 @@ import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// A second DG13 layout is one layout value and one profile YAML: prepared, emulated, read and checked with no
 /// other change (the record decoder, validation, DG13, the report's holder and the consistency check follow).

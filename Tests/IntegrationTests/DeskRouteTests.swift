@@ -1,10 +1,12 @@
 import CardEmulator
 import CardFixtures
+import ChipImage
 import Desk
 import Foundation
 import LDS
 import TestSupport
 import Testing
+import Verification
 
 /// Readers with emulated chips in them, for the desk's routes in-process (no pcscd): the test puts a card in a
 /// reader or takes it out; each connection is a fresh chip from the card's image (a reset, as PC/SC gives).

@@ -1,11 +1,13 @@
 import CardCore
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 import Personalization
 import Reader
 import Testing
+import Verification
 
 /// Faults at every step of a read: the link drops at every APDU index, and the chip answers each odd status at
 /// every index. Each read ends, within a bounded time, in a typed error or in a result whose files are exactly the

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import Glibc
 import LDS
@@ -9,6 +10,7 @@ import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// A genuine card from a test issuer (the sample record, with a small DG2 so that every truncation of every
 /// file can be read in the suite), and the changes an attacker makes to it.

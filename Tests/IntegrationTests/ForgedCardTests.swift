@@ -2,12 +2,14 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// Crafted cards, each made as an attacker (or a broken issuer) would, each with the answer it must get.
 enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {

@@ -2,12 +2,14 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// A test CSCA and document signer, made per test.
 struct Issuer {

@@ -1,5 +1,6 @@
 import CardCore
 import CardCrypto
+import ChipImage
 import Foundation
 import Glibc
 import LDS

@@ -1,12 +1,14 @@
 import CardCore
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// A chip variant: the items of FIELD.md (byte for byte as peers send them), whole chips of FIELD.md, and
 /// hypothetical variants (faults) that test the reader's general rules.

@@ -3,6 +3,7 @@ import CardCrypto
 import CardEmulator
 import CardFixtures
 import ChipAccess
+import ChipImage
 import LDS
 import Reader
 import TestSupport

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import LDS
 import PCSC
@@ -9,6 +10,7 @@ import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// The emulator in a real virtual reader: pcscd + vsmartcard's vpcd (started by `make test` / `.ci/run`),
 /// our VPCD bridge on port 35964 ("Virtual PCD 00 01"), and the reader going through pcsc-lite.

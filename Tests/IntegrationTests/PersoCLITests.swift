@@ -1,4 +1,5 @@
 import CardEmulator
+import ChipImage
 import Foundation
 import Issuance
 import LDS
@@ -6,6 +7,7 @@ import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 #if canImport(Glibc)
     import Glibc

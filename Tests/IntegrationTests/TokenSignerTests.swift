@@ -1,5 +1,6 @@
 import CardCrypto
 import CardEmulator
+import ChipImage
 import Foundation
 import Issuance
 import LDS
@@ -7,6 +8,7 @@ import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// SoftHSM2 in a temporary folder (SOFTHSM2_CONF, never the system's tokens), one fresh token per test.
 enum SoftHSM {

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import Issuance
 import IssuanceSlots

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import CardEmulator
 import ChipAccess
+import ChipImage
 import Foundation
 import Issuance
 import LDS
@@ -9,6 +10,7 @@ import Personalization
 import Reader
 import TestSupport
 import Testing
+import Verification
 
 /// A test issuer and the sample record's card image, shared by the writer tests.
 enum Line {

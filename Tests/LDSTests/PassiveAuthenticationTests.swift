@@ -3,6 +3,7 @@ import CardCrypto
 import Foundation
 import LDS
 import Testing
+import Verification
 
 /// A test PKI: CSCA, document signer, data groups and their EF.SOD.
 struct TestPKI {

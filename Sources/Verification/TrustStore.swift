@@ -1,5 +1,6 @@
 import CardCrypto
 import Foundation
+import LDS
 import SwiftASN1
 
 /// The CSCA certificates (and CRLs) a terminal trusts for Passive Authentication. Built from files and folders

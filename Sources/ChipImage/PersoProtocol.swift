@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import LDS
 
 /// The personalization commands a blank eMRTD chip understands, after the conventions of JMRTD's passport applet
 /// as it runs (PERSO.md §1, FIELD.md §2: what the applet really accepts, not what JMRTD's host side writes),

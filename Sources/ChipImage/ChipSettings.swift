@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import LDS
 
 /// What a chip runs, typed (the card image's `chip` section): which access controls it answers, PACE as it
 /// offers it, Chip Authentication (protocol, version, key ID, domain) and Active Authentication (key type, hash).

@@ -1,5 +1,6 @@
 import CardCore
 import ChipAccess
+import LDS
 import Foundation
 
 /// Exactly what a personalized chip holds: its files, its secrets (access keys, private keys), its
