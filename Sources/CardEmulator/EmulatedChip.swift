@@ -92,7 +92,7 @@ public final class EmulatedChip: CardTransport {
                 lifeCycle: .blank, masterFiles: [], applications: [], secrets: .init(), quirks: chip.quirks)
             fileSystem = FileSystem(image: image)
             perso = try PersoApplet(chip: chip, random: random)
-            serial = chip.serialBytes
+            serial = chip.serial
         }
     }
 
@@ -108,7 +108,7 @@ public final class EmulatedChip: CardTransport {
             if chip.pace.isEmpty { pace = nil }
             if chip.chipAuthentication == nil { chipAuthentication = nil }
             if chip.activeAuthentication == nil { activeAuthenticationKey = nil }
-            if let hash = chip.activeAuthentication.flatMap({ HashAlgorithm(rawValue: $0.hash) }) {
+            if let hash = chip.activeAuthentication?.hash {
                 activeAuthenticationHash = hash
             }
             return
@@ -122,7 +122,7 @@ public final class EmulatedChip: CardTransport {
         bac = image.bacEnabled == false ? nil : try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
 
         // PACE as EF.CardAccess announces it, with the MRZ and the CAN as passwords.
-        let caKey = try CardImage.Secrets.der(image.secrets.chipAuthenticationKey).map {
+        let caKey = try image.secrets.chipAuthenticationKey.map {
             try AsymmetricKey(privateKeyDER: $0)
         }
         let caScalar = try caKey.map { try $0.ecPrivateScalar() }
@@ -153,7 +153,7 @@ public final class EmulatedChip: CardTransport {
             .flatMap { try? $0.publicKey().parameters }
         let caPrivate: [UInt8]?
         switch caDomain {
-        case .dh: caPrivate = image.secrets.chipAuthenticationDHKey.flatMap { try? Hex.decode($0) }
+        case .dh: caPrivate = image.secrets.chipAuthenticationDHKey
         case .curve: caPrivate = caScalar?.bytes()
         case nil: caPrivate = nil
         }
@@ -165,7 +165,7 @@ public final class EmulatedChip: CardTransport {
         } else {
             chipAuthentication = nil
         }
-        activeAuthenticationKey = try CardImage.Secrets.der(image.secrets.activeAuthenticationKey).map {
+        activeAuthenticationKey = try image.secrets.activeAuthenticationKey.map {
             try AsymmetricKey(privateKeyDER: $0)
         }
         activeAuthenticationHash =
@@ -176,7 +176,7 @@ public final class EmulatedChip: CardTransport {
     /// The Answer To Reset: the image's own, or a T=1 ATR whose card capabilities announce extended length
     /// exactly when the settings support it (ISO/IEC 7816-4 §8.1.1.2.7).
     public var atr: [UInt8] {
-        if image.atr != CardImage.defaultATR.hexString, !image.atrBytes.isEmpty { return image.atrBytes }
+        if image.atr != CardImage.defaultATR, !image.atr.isEmpty { return image.atr }
         let historical: [UInt8] = [0x80, 0x73, 0x80, 0x00, settings.supportsExtendedLength ? 0xC0 : 0x80]
         var bytes: [UInt8] = [0x3B, 0x80 | UInt8(historical.count), 0x80, 0x01] + historical
         bytes.append(bytes.dropFirst().reduce(0, ^))

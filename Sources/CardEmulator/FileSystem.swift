@@ -14,7 +14,7 @@ struct FileSystem {
 
     init(image: CardImage) {
         master = Directory(aid: nil, files: image.masterFiles)
-        applications = image.applications.map { Directory(aid: $0.aidBytes, files: $0.files) }
+        applications = image.applications.map { Directory(aid: $0.aid, files: $0.files) }
     }
 
     /// Index of the application with this AID (full match, or a prefix per ISO 7816-4 partial selection).

@@ -14,15 +14,15 @@ public struct BlankChip: Codable, Hashable, Sendable {
         public var content: [UInt8]
     }
 
-    /// The 10 bytes of key diversification data (the chip's serial), as hex.
-    public var serial: String
+    /// The 10 bytes of key diversification data (the chip's serial); hex in JSON, as every byte string here.
+    public var serial: [UInt8]
     public var commandSet: PersoCommandSet
-    public var aid: String
-    /// The chip's own SCP03 keys (version, ENC, MAC, DEK as hex).
+    public var aid: [UInt8]
+    /// The chip's own SCP03 keys (version, ENC, MAC, DEK).
     public var keyVersion: UInt8
-    public var encryptionKey: String
-    public var macKey: String
-    public var dataEncryptionKey: String
+    public var encryptionKey: [UInt8]
+    public var macKey: [UInt8]
+    public var dataEncryptionKey: [UInt8]
     public var quirks: CardImage.Quirks
     /// What personalization has written so far.
     public var files: [PersoFile] = []
@@ -31,9 +31,9 @@ public struct BlankChip: Codable, Hashable, Sendable {
     public var bacDisabled: Bool? = nil
     /// false: the chip does not answer GET DATA of its serial (as JMRTD's applet, which has none); nil = true.
     public var answersSerial: Bool? = nil
-    /// The RSA Active Authentication key as JMRTD's applet receives it (`60`, `61`), hex; whole at the lock.
-    public var activeAuthenticationModulus: String? = nil
-    public var activeAuthenticationPrivateExponent: String? = nil
+    /// The RSA Active Authentication key as JMRTD's applet receives it (`60`, `61`); whole at the lock.
+    public var activeAuthenticationModulus: [UInt8]? = nil
+    public var activeAuthenticationPrivateExponent: [UInt8]? = nil
     /// true: the chip takes personalization exactly as JMRTD's running applet does (FIELD.md §2.1–2.3): the flat
     /// PUT DATA forms only (the nested ones → 6F00), an RSA-1024 key only, no command chaining (6F00), no tags but
     /// its own (70, 71, 72, 73 → 6A86), no SCP03, no serial. nil = false: this toolchain's chip, which takes both
@@ -46,23 +46,74 @@ public struct BlankChip: Codable, Hashable, Sendable {
         aid: [UInt8] = VietnameseCard.applicationID, quirks: CardImage.Quirks = .init(selectMasterFileUnsupported: true)
     ) throws {
         let keys = try SCP03.StaticKeys.diversified(master: master, diversificationData: serial)
-        self.serial = serial.hexString
+        self.serial = serial
         self.commandSet = commandSet
-        self.aid = aid.hexString
+        self.aid = aid
         keyVersion = keys.version
-        encryptionKey = keys.encryption.hexString
-        macKey = keys.mac.hexString
-        dataEncryptionKey = keys.dataEncryption.hexString
+        encryptionKey = keys.encryption
+        macKey = keys.mac
+        dataEncryptionKey = keys.dataEncryption
         self.quirks = quirks
     }
 
-    public var serialBytes: [UInt8] { (try? Hex.decode(serial)) ?? [] }
+    enum CodingKeys: String, CodingKey {
+        case serial, commandSet, aid, keyVersion, encryptionKey, macKey, dataEncryptionKey, quirks, files, secrets,
+            bacDisabled, answersSerial, activeAuthenticationModulus, activeAuthenticationPrivateExponent,
+            modelsJMRTDApplet
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func hex(_ key: CodingKeys) throws -> [UInt8] {
+            guard let bytes = try? Hex.decode(try c.decode(String.self, forKey: key)) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.stringValue) must be hex")
+            }
+            return bytes
+        }
+        func optionalHex(_ key: CodingKeys) throws -> [UInt8]? {
+            try c.decodeIfPresent(String.self, forKey: key) == nil ? nil : try hex(key)
+        }
+        serial = try hex(.serial)
+        commandSet = try c.decode(PersoCommandSet.self, forKey: .commandSet)
+        aid = try hex(.aid)
+        keyVersion = try c.decode(UInt8.self, forKey: .keyVersion)
+        encryptionKey = try hex(.encryptionKey)
+        macKey = try hex(.macKey)
+        dataEncryptionKey = try hex(.dataEncryptionKey)
+        quirks = try c.decode(CardImage.Quirks.self, forKey: .quirks)
+        files = try c.decodeIfPresent([PersoFile].self, forKey: .files) ?? []
+        secrets = try c.decodeIfPresent(CardImage.Secrets.self, forKey: .secrets) ?? .init()
+        bacDisabled = try c.decodeIfPresent(Bool.self, forKey: .bacDisabled)
+        answersSerial = try c.decodeIfPresent(Bool.self, forKey: .answersSerial)
+        activeAuthenticationModulus = try optionalHex(.activeAuthenticationModulus)
+        activeAuthenticationPrivateExponent = try optionalHex(.activeAuthenticationPrivateExponent)
+        modelsJMRTDApplet = try c.decodeIfPresent(Bool.self, forKey: .modelsJMRTDApplet)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(serial.hexString, forKey: .serial)
+        try c.encode(commandSet, forKey: .commandSet)
+        try c.encode(aid.hexString, forKey: .aid)
+        try c.encode(keyVersion, forKey: .keyVersion)
+        try c.encode(encryptionKey.hexString, forKey: .encryptionKey)
+        try c.encode(macKey.hexString, forKey: .macKey)
+        try c.encode(dataEncryptionKey.hexString, forKey: .dataEncryptionKey)
+        try c.encode(quirks, forKey: .quirks)
+        try c.encode(files, forKey: .files)
+        try c.encode(secrets, forKey: .secrets)
+        try c.encodeIfPresent(bacDisabled, forKey: .bacDisabled)
+        try c.encodeIfPresent(answersSerial, forKey: .answersSerial)
+        try c.encodeIfPresent(activeAuthenticationModulus?.hexString, forKey: .activeAuthenticationModulus)
+        try c.encodeIfPresent(
+            activeAuthenticationPrivateExponent?.hexString, forKey: .activeAuthenticationPrivateExponent)
+        try c.encodeIfPresent(modelsJMRTDApplet, forKey: .modelsJMRTDApplet)
+    }
 
     var staticKeys: SCP03.StaticKeys {
         get throws {
             try SCP03.StaticKeys(
-                version: keyVersion, encryption: try Hex.decode(encryptionKey), mac: try Hex.decode(macKey),
-                dataEncryption: try Hex.decode(dataEncryptionKey))
+                version: keyVersion, encryption: encryptionKey, mac: macKey, dataEncryption: dataEncryptionKey)
         }
     }
 
@@ -90,14 +141,12 @@ public struct BlankChip: Codable, Hashable, Sendable {
             if file?.isInMasterFile == true { master.append(entry) } else { application.append(entry) }
         }
         var secrets = secrets
-        if let n = activeAuthenticationModulus.flatMap({ try? Hex.decode($0) }),
-            let d = activeAuthenticationPrivateExponent.flatMap({ try? Hex.decode($0) })
-        {
+        if let n = activeAuthenticationModulus, let d = activeAuthenticationPrivateExponent {
             secrets.activeAuthenticationKey = Self.rsaKey(modulus: n, privateExponent: d, dg15: files)
         }
         var image = CardImage(
             masterFiles: master,
-            applications: [CardImage.Application(aid: (try? Hex.decode(aid)) ?? [], files: application)],
+            applications: [CardImage.Application(aid: aid, files: application)],
             secrets: secrets, quirks: quirks)
         image.bacEnabled = bacDisabled == true ? false : nil
         image.chip = ChipSettings.derived(from: image)
@@ -109,7 +158,7 @@ extension BlankChip {
     /// The whole RSA key (PKCS#8, base64) from the modulus and private exponent the chip was given, with the
     /// public exponent of DG15's key; nil when DG15 holds no RSA key with that modulus (the chip then has no AA
     /// key, and the read-back's Active Authentication says so).
-    static func rsaKey(modulus n: [UInt8], privateExponent d: [UInt8], dg15 files: [PersoFile]) -> String? {
+    static func rsaKey(modulus n: [UInt8], privateExponent d: [UInt8], dg15 files: [PersoFile]) -> [UInt8]? {
         guard let content = files.first(where: { $0.fileID == LDSFile.dataGroup(15).fileID })?.content,
             let dg15 = try? DataGroup15(bytes: content),
             let publicKey = try? AsymmetricKey(publicKeyDER: dg15.subjectPublicKeyInfo), publicKey.kind == .rsa,
@@ -117,7 +166,7 @@ extension BlankChip {
             let key = try? AsymmetricKey.rsa(modulus: n, publicExponent: e, privateExponent: d),
             let der = try? key.privateKeyDER()
         else { return nil }
-        return Data(der).base64EncodedString()
+        return der
     }
 }
 
@@ -136,7 +185,7 @@ final class PersoApplet {
     init(chip: BlankChip, random: any RandomSource) throws {
         self.chip = chip
         self.random = random
-        scp = try SCP03Card(keys: try chip.staticKeys, diversificationData: chip.serialBytes)
+        scp = try SCP03Card(keys: try chip.staticKeys, diversificationData: chip.serial)
     }
 
     /// The outcome of one command: the answer, whether non-volatile memory changed, and the issued image at the
@@ -187,7 +236,7 @@ final class PersoApplet {
         func status(_ sw: StatusWord) -> Outcome { Outcome(response: ResponseAPDU(statusWord: sw)) }
         switch (command.cla & 0xF0, command.ins) {
         case (_, 0xA4) where command.p1 == 0x04:
-            guard let aid = try? Hex.decode(chip.aid), !command.data.isEmpty, aid.starts(with: command.data) else {
+            guard !command.data.isEmpty, chip.aid.starts(with: command.data) else {
                 return status(.fileNotFound)
             }
             selected = true
@@ -198,7 +247,7 @@ final class PersoApplet {
                 return status(.instructionNotSupported)
             }
             return Outcome(
-                response: ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: chip.serialBytes), statusWord: .success)
+                response: ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: chip.serial), statusWord: .success)
             )
         case (0x80, 0x50) where chip.modelsJMRTDApplet == true, (0x80, 0x82) where chip.modelsJMRTDApplet == true:
             return status(.instructionNotSupported)  // the applet has no GlobalPlatform secure channel
@@ -286,9 +335,9 @@ final class PersoApplet {
             guard value.count <= 128, !value.isEmpty else { return status(.noPreciseDiagnosis) }
             if command.p2 == PersoProtocol.Tag.activeAuthenticationModulus.rawValue {
                 guard value.count == 128 else { return status(.noPreciseDiagnosis) }
-                chip.activeAuthenticationModulus = value.hexString
+                chip.activeAuthenticationModulus = value
             } else {
-                chip.activeAuthenticationPrivateExponent = value.hexString
+                chip.activeAuthenticationPrivateExponent = value
             }
             return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
         case PersoProtocol.Tag.bacKeySeed.rawValue:
@@ -342,7 +391,7 @@ final class PersoApplet {
                     cofactor: [UInt8(parts.cofactor >> 8), UInt8(parts.cofactor & 0xFF)]),
                 let key = try? AsymmetricKey.ec(curve, scalar: parts.scalar), let der = try? key.privateKeyDER()
             else { return status(.incorrectData) }
-            chip.secrets.chipAuthenticationKey = Data(der).base64EncodedString()
+            chip.secrets.chipAuthenticationKey = der
             return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
         }
         // JMRTD's applet's flat form (`tag 00 04 L value`) or the nested one (`tag L 04 L value`): this chip takes both.
@@ -364,14 +413,14 @@ final class PersoApplet {
         case .chipAuthenticationKey: return status(.incorrectData)  // handled above
         case .activeAuthenticationModulus:
             guard values.count == 1, values[0].count >= 64 else { return status(.incorrectData) }
-            chip.activeAuthenticationModulus = values[0].hexString
+            chip.activeAuthenticationModulus = values[0]
         case .activeAuthenticationPrivateExponent:
             guard values.count == 1, !values[0].isEmpty else { return status(.incorrectData) }
-            chip.activeAuthenticationPrivateExponent = values[0].hexString
+            chip.activeAuthenticationPrivateExponent = values[0]
         case .activeAuthenticationKey:
             guard (try? AsymmetricKey(privateKeyDER: values[0])) != nil else { return status(.incorrectData) }
-            chip.secrets.activeAuthenticationKey = Data(values[0]).base64EncodedString()
-        case .chipAuthenticationDHKey: chip.secrets.chipAuthenticationDHKey = values[0].hexString
+            chip.secrets.activeAuthenticationKey = values[0]
+        case .chipAuthenticationDHKey: chip.secrets.chipAuthenticationDHKey = values[0]
         case .chipOptions:
             guard values[0].count == 1 else { return status(.incorrectData) }
             chip.bacDisabled = values[0][0] & 0x01 != 0

@@ -57,12 +57,7 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
             fileID = value
             shortFileID = try c.decodeIfPresent(UInt8.self, forKey: .shortFileID)
             access = try c.decode(Access.self, forKey: .access)
-            let base64 = try c.decode(String.self, forKey: .content)
-            guard let data = Data(base64Encoded: base64) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .content, in: c, debugDescription: "content must be base64")
-            }
-            content = [UInt8](data)
+            content = try c.decodeBytes(base64: .content)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -76,17 +71,30 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     }
 
     public struct Application: Codable, Hashable, Sendable {
-        /// Application identifier in hex.
-        public var aid: String
+        /// The application identifier (hex in JSON).
+        public var aid: [UInt8]
         public var files: [File]
         public init(aid: [UInt8], files: [File]) {
-            self.aid = aid.hexString
+            self.aid = aid
             self.files = files
         }
-        public var aidBytes: [UInt8] { (try? Hex.decode(aid)) ?? [] }
+
+        enum CodingKeys: String, CodingKey { case aid, files }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            aid = try c.decodeBytes(hex: .aid)
+            files = try c.decode([File].self, forKey: .files)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(aid.hexString, forKey: .aid)
+            try c.encode(files, forKey: .files)
+        }
     }
 
-    /// The chip's secrets. Never printed.
+    /// The chip's secrets, as bytes in memory (base64 and hex only in the JSON). Never printed.
     public struct Secrets: Codable, Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
         public struct MRZKey: Codable, Hashable, Sendable {
             public var documentNumber: String
@@ -100,12 +108,12 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         }
         public var mrz: MRZKey?
         public var can: String?
-        /// The Chip Authentication private key (EC, PKCS#8 DER in base64); its public half is in DG14.
-        public var chipAuthenticationKey: String?
-        /// A DH Chip Authentication private exponent (hex), when DG14's CA key is a DH key.
-        public var chipAuthenticationDHKey: String?
-        /// The Active Authentication private key (RSA or EC, PKCS#8 DER in base64); its public half is DG15.
-        public var activeAuthenticationKey: String?
+        /// The Chip Authentication private key (EC, PKCS#8 DER; base64 in JSON); its public half is in DG14.
+        public var chipAuthenticationKey: [UInt8]?
+        /// A DH Chip Authentication private exponent (hex in JSON), when DG14's CA key is a DH key.
+        public var chipAuthenticationDHKey: [UInt8]?
+        /// The Active Authentication private key (RSA or EC, PKCS#8 DER; base64 in JSON); its public half is DG15.
+        public var activeAuthenticationKey: [UInt8]?
 
         public init(
             mrz: BACKey? = nil, can: String? = nil, chipAuthenticationKey: [UInt8]? = nil,
@@ -115,13 +123,30 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
                 MRZKey(documentNumber: $0.documentNumber, dateOfBirth: $0.dateOfBirth, dateOfExpiry: $0.dateOfExpiry)
             }
             self.can = can
-            self.chipAuthenticationKey = chipAuthenticationKey.map { Data($0).base64EncodedString() }
-            self.activeAuthenticationKey = activeAuthenticationKey.map { Data($0).base64EncodedString() }
+            self.chipAuthenticationKey = chipAuthenticationKey
+            self.activeAuthenticationKey = activeAuthenticationKey
         }
 
-        /// The DER of a key field; nil when absent or not base64.
-        public static func der(_ field: String?) -> [UInt8]? {
-            field.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
+        enum CodingKeys: String, CodingKey {
+            case mrz, can, chipAuthenticationKey, chipAuthenticationDHKey, activeAuthenticationKey
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            mrz = try c.decodeIfPresent(MRZKey.self, forKey: .mrz)
+            can = try c.decodeIfPresent(String.self, forKey: .can)
+            chipAuthenticationKey = try c.decodeBytesIfPresent(base64: .chipAuthenticationKey)
+            chipAuthenticationDHKey = try c.decodeBytesIfPresent(hex: .chipAuthenticationDHKey)
+            activeAuthenticationKey = try c.decodeBytesIfPresent(base64: .activeAuthenticationKey)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(mrz, forKey: .mrz)
+            try c.encodeIfPresent(can, forKey: .can)
+            try c.encodeIfPresent(chipAuthenticationKey.map { Data($0).base64EncodedString() }, forKey: .chipAuthenticationKey)
+            try c.encodeIfPresent(chipAuthenticationDHKey?.hexString, forKey: .chipAuthenticationDHKey)
+            try c.encodeIfPresent(activeAuthenticationKey.map { Data($0).base64EncodedString() }, forKey: .activeAuthenticationKey)
         }
 
         public var description: String { redacted }
@@ -155,7 +180,8 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
 
     public var format: String = CardImage.formatName
     public var profile: String?
-    public var atr: String
+    /// The answer to reset (hex in JSON).
+    public var atr: [UInt8]
     public var lifeCycle: LifeCycle
     public var masterFiles: [File]
     public var applications: [Application]
@@ -171,12 +197,44 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         masterFiles: [File], applications: [Application], secrets: Secrets, quirks: Quirks = .init()
     ) {
         self.profile = profile
-        self.atr = atr.hexString
+        self.atr = atr
         self.lifeCycle = lifeCycle
         self.masterFiles = masterFiles
         self.applications = applications
         self.secrets = secrets
         self.quirks = quirks
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, profile, atr, lifeCycle, masterFiles, applications, secrets, quirks, bacEnabled, chip
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        profile = try c.decodeIfPresent(String.self, forKey: .profile)
+        atr = try c.decodeBytes(hex: .atr)
+        lifeCycle = try c.decode(LifeCycle.self, forKey: .lifeCycle)
+        masterFiles = try c.decode([File].self, forKey: .masterFiles)
+        applications = try c.decode([Application].self, forKey: .applications)
+        secrets = try c.decode(Secrets.self, forKey: .secrets)
+        quirks = try c.decode(Quirks.self, forKey: .quirks)
+        bacEnabled = try c.decodeIfPresent(Bool.self, forKey: .bacEnabled)
+        chip = try c.decodeIfPresent(ChipSettings.self, forKey: .chip)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encodeIfPresent(profile, forKey: .profile)
+        try c.encode(atr.hexString, forKey: .atr)
+        try c.encode(lifeCycle, forKey: .lifeCycle)
+        try c.encode(masterFiles, forKey: .masterFiles)
+        try c.encode(applications, forKey: .applications)
+        try c.encode(secrets, forKey: .secrets)
+        try c.encode(quirks, forKey: .quirks)
+        try c.encodeIfPresent(bacEnabled, forKey: .bacEnabled)
+        try c.encodeIfPresent(chip, forKey: .chip)
     }
 
     /// An ISO 14443 / T=1 ATR whose historical bytes announce extended Lc/Le (card capabilities, 7816-4 §8.1.1.2.7).
@@ -203,8 +261,6 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
                 activeAuthenticationKey: activeAuthenticationKey),
             quirks: quirks)
     }
-
-    public var atrBytes: [UInt8] { (try? Hex.decode(atr)) ?? [] }
 
     // MARK: JSON
 
@@ -242,5 +298,33 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let count = masterFiles.count + applications.reduce(0) { $0 + $1.files.count }
         return "CardImage(\(profile ?? "no profile"), \(lifeCycle.rawValue), \(count) files, secrets redacted)"
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Bytes written as hex.
+    func decodeBytes(hex key: Key) throws -> [UInt8] {
+        let text = try decode(String.self, forKey: key)
+        guard let bytes = try? Hex.decode(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(key.stringValue) must be hex")
+        }
+        return bytes
+    }
+
+    func decodeBytesIfPresent(hex key: Key) throws -> [UInt8]? {
+        try contains(key) && !decodeNil(forKey: key) ? decodeBytes(hex: key) : nil
+    }
+
+    /// Bytes written as base64.
+    func decodeBytes(base64 key: Key) throws -> [UInt8] {
+        let text = try decode(String.self, forKey: key)
+        guard let data = Data(base64Encoded: text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(key.stringValue) must be base64")
+        }
+        return [UInt8](data)
+    }
+
+    func decodeBytesIfPresent(base64 key: Key) throws -> [UInt8]? {
+        try contains(key) && !decodeNil(forKey: key) ? decodeBytes(base64: key) : nil
     }
 }

@@ -5,42 +5,110 @@ import LDS
 
 /// What a chip runs, typed (the card image's `chip` section): which access controls it answers, PACE as it
 /// offers it, Chip Authentication (protocol, version, key ID, domain) and Active Authentication (key type, hash).
-/// The emulator builds itself from this and refuses an image whose files or secrets do not fit it.
+/// In memory every setting is the protocol's own type; names appear only in the JSON, and a name this toolchain
+/// does not run is refused when the image is read. The emulator builds itself from this and refuses an image whose
+/// files or secrets do not fit it.
 public struct ChipSettings: Codable, Hashable, Sendable {
     public struct PACEOffer: Codable, Hashable, Sendable {
-        /// e.g. id-PACE-ECDH-GM-AES-CBC-CMAC-128.
-        public var `protocol`: String
+        /// e.g. id-PACE-ECDH-GM-AES-CBC-CMAC-128 in JSON.
+        public var `protocol`: PACEProtocol
         /// The standardized domain parameter ID (0–2, 8–18).
         public var parameterID: Int
-        public init(protocol: String, parameterID: Int) {
+        public init(protocol: PACEProtocol, parameterID: Int) {
             self.protocol = `protocol`
             self.parameterID = parameterID
+        }
+
+        enum CodingKeys: String, CodingKey { case `protocol`, parameterID }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let name = try c.decode(String.self, forKey: .protocol)
+            guard let known = ChipSettings.paceProtocol(named: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .protocol, in: c, debugDescription: "PACE protocol \(name) is not one this toolchain runs")
+            }
+            self.protocol = known
+            parameterID = try c.decode(Int.self, forKey: .parameterID)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(self.protocol.description, forKey: .protocol)
+            try c.encode(parameterID, forKey: .parameterID)
         }
     }
 
     public struct ChipAuthentication: Codable, Hashable, Sendable {
-        /// e.g. id-CA-ECDH-AES-CBC-CMAC-128.
-        public var `protocol`: String
+        /// e.g. id-CA-ECDH-AES-CBC-CMAC-128 in JSON.
+        public var `protocol`: ChipAuthenticationProtocol
         public var version: Int
         public var keyID: Int?
-        /// A curve name (brainpoolP256r1, …) or dh-group-0/1/2 (RFC 5114).
-        public var domain: String
-        public init(protocol: String, version: Int, keyID: Int?, domain: String) {
+        /// A curve (brainpoolP256r1, … in JSON) or an RFC 5114 group (dh-group-0/1/2).
+        public var domain: DomainParameters
+        public init(protocol: ChipAuthenticationProtocol, version: Int, keyID: Int?, domain: DomainParameters) {
             self.protocol = `protocol`
             self.version = version
             self.keyID = keyID
             self.domain = domain
         }
+
+        enum CodingKeys: String, CodingKey { case `protocol`, version, keyID, domain }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let name = try c.decode(String.self, forKey: .protocol)
+            guard let known = ChipSettings.chipAuthenticationProtocol(named: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .protocol, in: c,
+                    debugDescription: "Chip Authentication protocol \(name) is not one this toolchain runs")
+            }
+            self.protocol = known
+            version = try c.decode(Int.self, forKey: .version)
+            keyID = try c.decodeIfPresent(Int.self, forKey: .keyID)
+            let domainName = try c.decode(String.self, forKey: .domain)
+            guard let domain = ChipSettings.domain(named: domainName) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .domain, in: c, debugDescription: "domain \(domainName) is not one this toolchain knows")
+            }
+            self.domain = domain
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(self.protocol.description, forKey: .protocol)
+            try c.encode(version, forKey: .version)
+            try c.encodeIfPresent(keyID, forKey: .keyID)
+            try c.encode(ChipSettings.domainName(domain), forKey: .domain)
+        }
     }
 
     public struct ActiveAuthentication: Codable, Hashable, Sendable {
-        /// rsa or ec.
-        public var key: String
+        public enum Key: String, Codable, Hashable, Sendable { case rsa, ec }
+        public var key: Key
         /// The hash of ECDSA signatures (DG14's ActiveAuthenticationInfo), SHA-1 for RSA ISO 9796-2.
-        public var hash: String
-        public init(key: String, hash: String) {
+        public var hash: HashAlgorithm
+        public init(key: Key, hash: HashAlgorithm) {
             self.key = key
             self.hash = hash
+        }
+
+        enum CodingKeys: String, CodingKey { case key, hash }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            key = try c.decode(Key.self, forKey: .key)
+            let name = try c.decode(String.self, forKey: .hash)
+            guard let hash = HashAlgorithm(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(forKey: .hash, in: c, debugDescription: "unknown hash \(name)")
+            }
+            self.hash = hash
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(key, forKey: .key)
+            try c.encode(hash.rawValue, forKey: .hash)
         }
     }
 
@@ -106,7 +174,7 @@ public struct ChipSettings: Codable, Hashable, Sendable {
         if let bytes = image.content(of: .cardAccess), let infos = try? SecurityInfos(derEncoded: bytes) {
             for info in infos.paceInfos {
                 guard let p = info.paceProtocol, let id = info.parameterID else { continue }
-                pace.append(PACEOffer(protocol: p.description, parameterID: id))
+                pace.append(PACEOffer(protocol: p, parameterID: id))
             }
         }
         var ca: ChipAuthentication? = nil
@@ -120,16 +188,16 @@ public struct ChipSettings: Codable, Hashable, Sendable {
                 let domain = try? key.publicKey().parameters
             {
                 ca = ChipAuthentication(
-                    protocol: p.description, version: info.version, keyID: info.keyID, domain: domainName(domain))
+                    protocol: p, version: info.version, keyID: info.keyID, domain: domain)
             }
             aaHash = infos.activeAuthenticationInfo?.hash
         }
         var aa: ActiveAuthentication? = nil
-        if let der = CardImage.Secrets.der(image.secrets.activeAuthenticationKey),
+        if let der = image.secrets.activeAuthenticationKey,
             let key = try? AsymmetricKey(privateKeyDER: der)
         {
             aa = ActiveAuthentication(
-                key: key.kind == .rsa ? "rsa" : "ec", hash: (aaHash ?? (key.kind == .rsa ? .sha1 : .sha256)).rawValue)
+                key: key.kind == .rsa ? .rsa : .ec, hash: aaHash ?? (key.kind == .rsa ? .sha1 : .sha256))
         }
         return ChipSettings(
             bac: image.bacEnabled != false && image.secrets.mrz != nil, pace: pace, chipAuthentication: ca,
@@ -145,13 +213,12 @@ public struct ChipSettings: Codable, Hashable, Sendable {
             guard let bytes = image.content(of: .cardAccess), let infos = try? SecurityInfos(derEncoded: bytes) else {
                 return "PACE is offered but EF.CardAccess is missing or does not parse"
             }
-            let announced = Set(
-                infos.paceInfos.compactMap { i in i.paceProtocol.map { "\($0.description)/\(i.parameterID ?? -1)" } })
+            let announced = Set(infos.paceInfos.compactMap { i in i.paceProtocol.map { PACEOffer(protocol: $0, parameterID: i.parameterID ?? -1) } })
             for offer in pace {
-                guard Self.paceProtocol(named: offer.protocol) != nil,
-                    DomainParameters(standardizedID: offer.parameterID) != nil
-                else { return "PACE offer \(offer.protocol) with parameters \(offer.parameterID) is not supported" }
-                guard announced.contains("\(offer.protocol)/\(offer.parameterID)") else {
+                guard DomainParameters(standardizedID: offer.parameterID) != nil else {
+                    return "PACE offer \(offer.protocol) with parameters \(offer.parameterID) is not supported"
+                }
+                guard announced.contains(offer) else {
                     return "EF.CardAccess does not announce \(offer.protocol) with parameters \(offer.parameterID)"
                 }
             }
@@ -160,10 +227,11 @@ public struct ChipSettings: Codable, Hashable, Sendable {
             }
         }
         if let ca = chipAuthentication {
-            guard let p = Self.chipAuthenticationProtocol(named: ca.protocol),
-                let domain = Self.domain(named: ca.domain),
-                p.agreement == domain.agreement
-            else { return "Chip Authentication \(ca.protocol) on \(ca.domain) is not supported" }
+            let p = ca.protocol
+            let domain = ca.domain
+            guard p.agreement == domain.agreement else {
+                return "Chip Authentication \(p) on \(Self.domainName(domain)) is not supported"
+            }
             guard let bytes = image.content(of: .dataGroup(14)), let dg14 = try? DataGroup14(bytes: bytes),
                 dg14.securityInfos.chipAuthenticationInfos.contains(where: {
                     $0.chipAuthenticationProtocol == p && $0.version == ca.version
@@ -172,22 +240,22 @@ public struct ChipSettings: Codable, Hashable, Sendable {
             switch domain {
             case .curve:
                 guard
-                    CardImage.Secrets.der(image.secrets.chipAuthenticationKey).flatMap({
+                    image.secrets.chipAuthenticationKey.flatMap({
                         try? AsymmetricKey(privateKeyDER: $0)
                     }) != nil
                 else { return "Chip Authentication is offered but the image has no EC private key for it" }
             case .dh:
-                guard image.secrets.chipAuthenticationDHKey.flatMap({ try? Hex.decode($0) }) != nil else {
+                guard image.secrets.chipAuthenticationDHKey != nil else {
                     return "Chip Authentication is offered but the image has no DH private exponent for it"
                 }
             }
         }
         if let aa = activeAuthentication {
-            guard let der = CardImage.Secrets.der(image.secrets.activeAuthenticationKey),
+            guard let der = image.secrets.activeAuthenticationKey,
                 let key = try? AsymmetricKey(privateKeyDER: der)
             else { return "Active Authentication is offered but the image has no private key for it" }
-            guard (aa.key == "rsa") == (key.kind == .rsa), HashAlgorithm(rawValue: aa.hash) != nil else {
-                return "Active Authentication \(aa.key)/\(aa.hash) does not fit the image's key"
+            guard (aa.key == .rsa) == (key.kind == .rsa) else {
+                return "Active Authentication \(aa.key.rawValue)/\(aa.hash.rawValue) does not fit the image's key"
             }
             if image.content(of: .dataGroup(15)) == nil {
                 return "Active Authentication is offered but there is no DG15"

@@ -127,7 +127,7 @@ public enum DataPreparation {
         image.bacEnabled = profile.bacEnabled ? nil : false
         image.chip = ChipSettings.derived(from: image)
         image.secrets.chipAuthenticationDHKey =
-            profile.offersChipAuthentication ? caDHExponent.map { $0.hexString } : nil
+            profile.offersChipAuthentication ? caDHExponent : nil
         return image
     }
 

@@ -110,8 +110,8 @@ public struct PersoScript: Sendable {
             put(.can, PersoProtocol.putData(.can, value: Array(can.utf8)))
         }
         // Keys in the applet's own formats: EC CA key as its parts, RSA AA key as modulus and private exponent.
-        func key(_ base64: String?, _ what: String) throws(PreparationError) -> AsymmetricKey? {
-            guard let der = CardImage.Secrets.der(base64) else { return nil }
+        func key(_ der: [UInt8]?, _ what: String) throws(PreparationError) -> AsymmetricKey? {
+            guard let der else { return nil }
             do { return try AsymmetricKey(privateKeyDER: der) } catch {
                 throw PreparationError(reason: "the image's \(what) key cannot be read: \(error)")
             }
@@ -121,7 +121,7 @@ public struct PersoScript: Sendable {
                 throw PreparationError(reason: "the Chip Authentication key cannot be written: \(error)")
             }
         }
-        if let dh = s.chipAuthenticationDHKey, let x = try? Hex.decode(dh) {
+        if let x = s.chipAuthenticationDHKey {
             put(.chipAuthenticationDHKey, PersoProtocol.putData(.chipAuthenticationDHKey, value: x))
         }
         if image.bacEnabled == false {
@@ -139,13 +139,13 @@ public struct PersoScript: Sendable {
                     throw PreparationError(reason: "the Active Authentication key cannot be written: \(error)")
                 }
             default:
-                guard let der = CardImage.Secrets.der(s.activeAuthenticationKey) else { break }
+                guard let der = s.activeAuthenticationKey else { break }
                 put(.activeAuthenticationKey, PersoProtocol.putData(.activeAuthenticationKey, value: der))
             }
         }
         steps.append(Step(kind: .lock, command: PersoProtocol.lock))
         return PersoScript(
-            aid: image.applications.first?.aidBytes ?? VietnameseCard.applicationID, commandSet: commandSet,
+            aid: image.applications.first?.aid ?? VietnameseCard.applicationID, commandSet: commandSet,
             steps: steps)
     }
 }

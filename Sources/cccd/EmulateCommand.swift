@@ -168,7 +168,7 @@ struct EmulateCommand: ParsableCommand {
         let what: String
         switch chipState {
         case .issued(let image, _): what = "\(image)"
-        case .blank(let chip): what = "a blank chip, serial \(chip.serial) (\(chip.commandSet.rawValue))"
+        case .blank(let chip): what = "a blank chip, serial \(chip.serial.hexString) (\(chip.commandSet.rawValue))"
         }
         FileHandle.standardError.write(Data("cccd emulate: serving \(what)\(oddText) (Ctrl-C to stop)\n".utf8))
         let outcome = bridge.run()

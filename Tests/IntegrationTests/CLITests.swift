@@ -53,7 +53,7 @@ struct CLITests {
         var image = try CardImage(
             json: Data(contentsOf: URL(fileURLWithPath: CommandLineRunner.root + "/Vectors/sample-card/card.json")))
         // A Chip Authentication key that is no key: the emulator will not run it.
-        image.secrets.chipAuthenticationKey = "AAECAwQFBgcI"
+        image.secrets.chipAuthenticationKey = [0, 1, 2, 3, 4, 5, 6, 7, 8]
         let path = NSTemporaryDirectory() + "cccdkit-refused-\(UUID().uuidString).json"
         try image.json().write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -178,7 +178,7 @@ struct CLITests {
     @Test("--allow-bac-fallback on a card whose PACE works but whose application is missing: exit 7, no BAC")
     func noBACAfterPACE() throws {
         var image = OddChipFixture.prepared.image
-        image.applications[0].aid = "A0000002471099"
+        image.applications[0].aid = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x99]
         let card = try Forge.write(image, name: "no-application")
         defer { try? FileManager.default.removeItem(atPath: card) }
         let outcome = try run([

@@ -24,7 +24,7 @@ struct FieldChipTests {
         files[.com] = com22
         return Forge.rebuilt(OddChipFixture.bacOnly, files: files)
     }
-    static var aid: [UInt8] { image.applications[0].aidBytes }
+    static var aid: [UInt8] { image.applications[0].aid }
 
     /// A chip with `oddities`, its application selected and BAC done; the terminal's session as a reader starts it.
     func opened(_ oddities: ChipOddities) throws -> (EmulatedChip, SecureMessaging) {

@@ -50,7 +50,7 @@ struct Forge {
         var copy = image
         // A card built by hand: what it runs comes from its files (no typed settings to contradict them).
         copy.chip = nil
-        let fresh = CardImage.eMRTD(files: files, bac: nil, aid: image.applications.first?.aidBytes ?? [])
+        let fresh = CardImage.eMRTD(files: files, bac: nil, aid: image.applications.first?.aid ?? [])
         copy.masterFiles = fresh.masterFiles
         copy.applications = fresh.applications
         return copy

@@ -107,8 +107,7 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
         case .camCloneHidingDG14:
             let forge = try Forge(cam: true)
             var clone = forge.changing([.dataGroup(14): nil, .com: Forge.com([1, 2, 13, 15])])
-            clone.secrets.chipAuthenticationKey = Data(try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER())
-                .base64EncodedString()
+            clone.secrets.chipAuthenticationKey = try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER()
             return (forge, clone)
         case .unsortedCardAccess:
             let forge = try Forge()
@@ -127,10 +126,8 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
         func content(_ file: LDSFile) throws -> [UInt8] { try #require(files[file]) }
         func otherKeys(_ image: CardImage) throws -> CardImage {
             var clone = image
-            clone.secrets.chipAuthenticationKey = Data(try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER())
-                .base64EncodedString()
-            clone.secrets.activeAuthenticationKey = Data(try AsymmetricKey.generateRSA(bits: 2048).privateKeyDER())
-                .base64EncodedString()
+            clone.secrets.chipAuthenticationKey = try AsymmetricKey.generateEC(.brainpoolP256r1).privateKeyDER()
+            clone.secrets.activeAuthenticationKey = try AsymmetricKey.generateRSA(bits: 2048).privateKeyDER()
             return clone
         }
         func dg14(_ keyInfo: [UInt8], agreement: KeyAgreementKind = .ecdh) throws -> [UInt8] {
@@ -234,7 +231,7 @@ enum ForgedCard: String, CaseIterable, Sendable, CustomStringConvertible {
             var forged = try forge.resigned([
                 .dataGroup(15): DataGroup15(subjectPublicKeyInfo: try key.publicKeyDER()).encoded
             ])
-            forged.secrets.activeAuthenticationKey = Data(try key.privateKeyDER()).base64EncodedString()
+            forged.secrets.activeAuthenticationKey = try key.privateKeyDER()
             return (forge, forged)
         case .dg15Garbage:
             return (forge, try forge.resigned([.dataGroup(15): [0x6F, 0x03, 0x30, 0x01, 0x00]]))

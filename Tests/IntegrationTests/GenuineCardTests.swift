@@ -255,7 +255,7 @@ struct DHChipAuthenticationTests {
 
         // The same card with another exponent in the chip: a clone.
         var clone = image
-        clone.secrets.chipAuthenticationDHKey = try DHGroup.rfc5114_2048_256.randomExponent().hexString
+        clone.secrets.chipAuthenticationDHKey = try DHGroup.rfc5114_2048_256.randomExponent()
         let cloned = try ReaderSession(transport: try EmulatedChip(image: clone)).readCard(.can("000000"))
         #expect(cloned.checks.chipAuthentication.status == .failed)
         #expect(cloned.files[.dataGroup(13)] == image.content(of: .dataGroup(13)))

@@ -278,7 +278,7 @@ struct OddChipTests {
     @Test("--allow-bac-fallback: PACE works but the application is missing → no eMRTD application, no BAC attempt")
     func noFallbackAfterPACE() throws {
         var image = OddChipFixture.prepared.image
-        image.applications[0].aid = "A0000002471099"
+        image.applications[0].aid = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x99]
         let recorder = RecordingTransport(try EmulatedChip(image: image))
         let key = AccessKey.mrz(try #require(image.secrets.bacKey))
         do {

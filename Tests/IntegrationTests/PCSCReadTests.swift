@@ -471,7 +471,7 @@ enum PCSCSecrets {
     static func of(_ image: CardImage) -> [String] {
         var out: [[UInt8]] = []
         for key in [image.secrets.chipAuthenticationKey, image.secrets.activeAuthenticationKey] {
-            guard let der = CardImage.Secrets.der(key), der.count > 48 else { continue }
+            guard let der = key, der.count > 48 else { continue }
             out.append(Array(der.suffix(24)))
             out.append(Array(der[der.count / 2..<der.count / 2 + 24]))
         }

@@ -81,7 +81,7 @@ struct WriterTests {
         let puts = script.steps.filter { $0.command.ins == 0xDA && $0.command.p1 == 0 }
         func joined(_ p2: UInt8) -> [UInt8] { puts.filter { $0.command.p2 == p2 }.flatMap(\.command.data) }
         let aa = try AsymmetricKey(
-            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.activeAuthenticationKey)))
+            privateKeyDER: try #require(image.secrets.activeAuthenticationKey))
         #expect(aa.kind == .rsa)
         // The applet's flat form (FIELD.md §2.1): `60 00 04 L n`, `61 00 04 L d`; never the nested one.
         #expect(Array(joined(0x60).prefix(3)) == [0x60, 0x00, 0x04])
@@ -90,7 +90,7 @@ struct WriterTests {
         #expect(PersoProtocol.octetStrings(in: joined(0x60), tag: 0x60) == nil, "the nested form the applet refuses")
         #expect(!puts.contains { $0.command.p2 == 0x71 }, "an RSA key goes as 60/61, not as the extension")
         let ca = try AsymmetricKey(
-            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.chipAuthenticationKey)))
+            privateKeyDER: try #require(image.secrets.chipAuthenticationKey))
         let group = try ECGroup(try #require(ca.curve))
         let data = joined(0x63)
         #expect(Array(data.prefix(2)) == [0x81, UInt8(group.prime.count)], "63 is the bare 81… sequence")
@@ -133,7 +133,7 @@ struct WriterTests {
         // Java's BigInteger.toByteArray(): a leading 00 when the top bit is set.
         func signed(_ x: [UInt8]) -> [UInt8] { x.first.map { $0 >= 0x80 } == true ? [0] + x : x }
         let aa = try AsymmetricKey(
-            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.activeAuthenticationKey)))
+            privateKeyDER: try #require(image.secrets.activeAuthenticationKey))
         for (tag, value) in [(UInt8(0x60), try aa.component("n")), (0x61, try aa.component("d"))] {
             let body = TLVWriter.encode(tag: 0x04, value: signed(value))
             try ok(
@@ -141,7 +141,7 @@ struct WriterTests {
                     ins: 0xDA, p1: 0, p2: tag, data: TLVWriter.encode(tag: TLVTag(rawValue: UInt32(tag)), value: body)))
         }
         let ca = try AsymmetricKey(
-            privateKeyDER: try #require(CardImage.Secrets.der(image.secrets.chipAuthenticationKey)))
+            privateKeyDER: try #require(image.secrets.chipAuthenticationKey))
         let group = try ECGroup(try #require(ca.curve))
         var parts: [UInt8] = []
         for (tag, value) in [
@@ -320,7 +320,7 @@ enum Secrets {
     static func of(_ image: CardImage) -> [[UInt8]] {
         var out: [[UInt8]] = []
         for key in [image.secrets.chipAuthenticationKey, image.secrets.activeAuthenticationKey] {
-            if let der = CardImage.Secrets.der(key) {
+            if let der = key {
                 out.append(der)
                 // Any 24-byte window of the key: a private scalar or a prime is never sent in clear, whole or cut.
                 out.append(Array(der.suffix(24)))
@@ -351,8 +351,10 @@ struct ChipSettingsTests {
         let chip = try #require(image.chip)
         #expect(
             chip.bac
-                && chip.pace == [ChipSettings.PACEOffer(protocol: "id-PACE-ECDH-GM-AES-CBC-CMAC-128", parameterID: 13)])
-        #expect(chip.chipAuthentication?.domain == "brainpoolP256r1" && chip.activeAuthentication?.key == "rsa")
+                && chip.pace.map { "\($0.protocol)/\($0.parameterID)" } == ["id-PACE-ECDH-GM-AES-CBC-CMAC-128/13"])
+        #expect(
+            chip.chipAuthentication.map { ChipSettings.domainName($0.domain) } == "brainpoolP256r1"
+                && chip.activeAuthentication?.key == .rsa)
         let back = try CardImage(json: try image.json())
         #expect(back.chip == chip)
         #expect(chip.inconsistency(with: image) == nil)
@@ -361,7 +363,7 @@ struct ChipSettingsTests {
 
     @Test(
         "An image whose files or secrets do not fit its settings is refused with the reason",
-        arguments: ["no EF.CardAccess", "no CA key", "no AA key", "no MRZ key", "unknown PACE", "CA not in DG14"])
+        arguments: ["no EF.CardAccess", "no CA key", "no AA key", "no MRZ key", "PACE not announced", "CA not in DG14"])
     func inconsistent(_ change: String) throws {
         var image = try Line.image()
         var files = image.lDSFiles
@@ -371,16 +373,34 @@ struct ChipSettingsTests {
             let chip = image.chip
             image = CardImage.eMRTD(
                 files: files, bac: image.secrets.bacKey, can: image.secrets.can,
-                chipAuthenticationKey: CardImage.Secrets.der(image.secrets.chipAuthenticationKey),
-                activeAuthenticationKey: CardImage.Secrets.der(image.secrets.activeAuthenticationKey))
+                chipAuthenticationKey: image.secrets.chipAuthenticationKey,
+                activeAuthenticationKey: image.secrets.activeAuthenticationKey)
             image.chip = chip
         case "no CA key": image.secrets.chipAuthenticationKey = nil
         case "no AA key": image.secrets.activeAuthenticationKey = nil
         case "no MRZ key": image.secrets.mrz = nil
-        case "unknown PACE": image.chip?.pace[0].protocol = "id-PACE-ECDH-XX"
+        case "PACE not announced": image.chip?.pace[0].parameterID = 12
         default: image.chip?.chipAuthentication?.version = 2
         }
         #expect(throws: EmulatorError.self) { _ = try EmulatedChip(image: image) }
+    }
+
+    @Test(
+        "A setting this toolchain does not run is refused when the image is read, naming it",
+        arguments: [
+            ("id-PACE-ECDH-GM-AES-CBC-CMAC-128", "id-PACE-ECDH-XX"), ("id-CA-ECDH-AES-CBC-CMAC-128", "id-CA-ECDH-XX"),
+            ("brainpoolP256r1", "brainpoolP999r1"), ("\"hash\" : \"SHA-1\"", "\"hash\" : \"MD5\""),
+        ])
+    func unknownSetting(_ change: (String, String)) throws {
+        let text = String(decoding: try Line.image().json(), as: UTF8.self)
+        #expect(text.contains(change.0))
+        let changed = text.replacingOccurrences(of: change.0, with: change.1)
+        do {
+            _ = try CardImage(json: Data(changed.utf8))
+            Issue.record("an image with \(change.1) was read")
+        } catch {
+            #expect(error.code == .invalidImage && "\(error)".contains(change.1.replacingOccurrences(of: "\"hash\" : ", with: "").replacingOccurrences(of: "\"", with: "")))
+        }
     }
 
     @Test("The secrets section prints redacted")
@@ -388,7 +408,9 @@ struct ChipSettingsTests {
         let image = try Line.image()
         let text = "\(image.secrets) \(String(reflecting: image.secrets)) \(image)"
         #expect(!text.contains(try #require(image.secrets.can)))
-        #expect(!text.contains(String(try #require(image.secrets.activeAuthenticationKey).prefix(40))))
+        let aaKey = try #require(image.secrets.activeAuthenticationKey)
+        #expect(!text.contains(String(Data(aaKey).base64EncodedString().prefix(40))))
+        #expect(!text.lowercased().contains(aaKey.suffix(20).hexString.lowercased()))
         #expect(text.contains("redacted"))
     }
 }
