@@ -209,6 +209,9 @@ struct PersoCommand: ParsableCommand {
             )
         }
 
+        // Emulated chips take their serials from the journal: through the line's own journal once the line has one
+        // (so that an outage there reaches the operator's progress as the line's outages do), the loading one before.
+        let serials = Locked<any PersoJournal>(store)
         let slots: [any CardSlot]
         do {
             if let emulated {
@@ -217,7 +220,7 @@ struct PersoCommand: ParsableCommand {
                     try EmulatedSlot(
                         index: index, folder: out, master: master ?? [], commandSet: cardProfile.persoCommandSet,
                         aid: cardProfile.applicationID,
-                        nextSerial: { BlankChip.serial(batch: tag, index: try store.nextChipNumber()) })
+                        nextSerial: { BlankChip.serial(batch: tag, index: try serials.get().nextChipNumber()) })
                 }
             } else {
                 let context = try PCSCContext()
@@ -265,6 +268,7 @@ struct PersoCommand: ParsableCommand {
             lease: lease)
         // The line wraps the bare journal itself, so that its outages and returns reach the operator's progress.
         let line = PersoLine(job: job, journal: store.base, slots: slots) { progress.report($0) }
+        serials.set(line.journal)
         // The operator's stop: the first SIGINT/SIGTERM finishes the card in hand (or leaves it untouched) and
         // ends cleanly; a second stops at once (the journal has the card in hand; the next run accounts for it).
         let stops = OperatorStop(line: line)
