@@ -261,6 +261,9 @@ final class PersoApplet {
             }
         case (0x80, 0x82):
             guard let scp else { return status(.conditionsOfUseNotSatisfied) }
+            // EXTERNAL AUTHENTICATE ends an open channel: a second one inside it (no INITIALIZE UPDATE before) is
+            // refused 6985 and leaves no channel, so chip and host never go on from different chaining values.
+            channel = nil
             do {
                 channel = try scp.externalAuthenticate(command)
                 return status(.success)

@@ -228,14 +228,19 @@ public final class SCP03Session {
         return CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: data, ne: command.ne)
     }
 
-    /// Checks and unwraps an answer: R-MAC (over the data as sent), then R-ENCRYPTION. A status-only error answer
-    /// (no data, not 9000/61xx) is passed through: the chip sends those without R-MAC (Amendment D §6.2.5).
+    /// Whether an answer with this status word carries an R-MAC (Amendment D §6.2.5): `9000` and the warnings
+    /// `62xx` and `63xx`; every other status word is an error, sent as the status word alone.
+    public static func isProtected(_ status: StatusWord) -> Bool {
+        status == .success || status.sw1 == 0x62 || status.sw1 == 0x63
+    }
+
+    /// Checks and unwraps an answer: R-MAC (over the data as sent), then R-ENCRYPTION. An error answer (a status
+    /// word other than 9000, 62xx, 63xx) has no R-MAC and no data (Amendment D §6.2.5): its status word alone is
+    /// passed on, and data a chip sent with it, unauthenticated, is dropped.
     public func unwrap(_ response: ResponseAPDU) throws -> ResponseAPDU {
         guard !isEnded else { throw SCP03Error("the secure channel has ended") }
         guard level.contains(.responseMAC) else { return response }
-        if response.data.isEmpty, response.statusWord != .success, response.statusWord.sw1 != 0x61 {
-            return response
-        }
+        guard SCP03Session.isProtected(response.statusWord) else { return ResponseAPDU(statusWord: response.statusWord) }
         guard response.data.count >= 8 else {
             isEnded = true
             throw SCP03Error("the answer has no R-MAC", statusWord: response.statusWord)
@@ -283,12 +288,11 @@ public final class SCP03Session {
             cla: command.cla & ~0x04, ins: command.ins, p1: command.p1, p2: command.p2, data: data, ne: command.ne)
     }
 
-    /// Wraps an answer: R-ENCRYPTION of its data, then R-MAC. Error answers without data go out plain.
+    /// Wraps an answer: R-ENCRYPTION of its data, then R-MAC, for 9000 and the 62xx/63xx warnings; an error goes
+    /// out as its status word alone (Amendment D §6.2.5).
     public func wrapResponse(_ response: ResponseAPDU) throws -> ResponseAPDU {
         guard level.contains(.responseMAC) else { return response }
-        if response.data.isEmpty, response.statusWord != .success, response.statusWord.sw1 != 0x61 {
-            return response
-        }
+        guard SCP03Session.isProtected(response.statusWord) else { return ResponseAPDU(statusWord: response.statusWord) }
         var data = response.data
         if level.contains(.responseEncryption) && !data.isEmpty { data = try encryptResponseData(data) }
         return ResponseAPDU(
@@ -376,6 +380,9 @@ public final class SCP03Card {
 
     /// The answer to INITIALIZE UPDATE (random card challenge: parameter 60, R-MAC and R-ENC supported).
     public func initializeUpdate(_ command: CommandAPDU, random: any RandomSource) throws -> ResponseAPDU {
+        // P2 is 00 (Amendment D §7.1.1); only the 8-byte challenge mode (S8) is supported, so a 16-byte challenge is
+        // 6700.
+        guard command.p2 == 0 else { return ResponseAPDU(statusWord: .incorrectP1P2) }
         guard command.data.count == 8 else { return ResponseAPDU(statusWord: .wrongLength) }
         guard command.p1 == 0 || command.p1 == keys.version else {
             return ResponseAPDU(statusWord: .referencedDataNotFound)

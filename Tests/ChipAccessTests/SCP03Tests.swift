@@ -205,4 +205,51 @@ struct SCP03Tests {
             #expect(!SCP03.SecurityLevel(rawValue: 0x02).isValid && !SCP03.SecurityLevel(rawValue: 0x21).isValid)
         }
     }
+
+    @Test(
+        "R-MAC as Amendment D §6.2.5 has it: on 9000 and the 62xx/63xx warnings, none on errors (61xx included); a warning without its R-MAC ends the channel, an error's data is dropped"
+    )
+    func responseMACRule() throws {
+        let keys = try SCP03.StaticKeys(
+            version: 1, encryption: try SecureRandom.bytes(16), mac: try SecureRandom.bytes(16),
+            dataEncryption: try SecureRandom.bytes(16))
+        let card = try SCP03Card(keys: keys, diversificationData: Array(0..<10))
+        let host = try SCP03Host(keys: keys, random: SystemRandom())
+        let parsed = try SCP03Host.parse(try card.initializeUpdate(host.initializeUpdate, random: SystemRandom()))
+        let (terminal, ea) = try host.authenticate(parsed, level: .personalization)
+        let chip = try card.externalAuthenticate(ea)
+        for (status, protected) in [
+            (0x9000, true), (0x6282, true), (0x6310, true), (0x63C2, true), (0x6100, false), (0x6110, false),
+            (0x6A82, false), (0x6982, false), (0x6985, false), (0x6F00, false), (0x6700, false),
+        ] {
+            let sw = StatusWord(rawValue: UInt16(status))
+            #expect(SCP03Session.isProtected(sw) == protected, "\(sw)")
+            _ = try chip.unwrapCommand(try terminal.wrap(CommandAPDU(cla: 0, ins: 0xDA, p1: 0, p2: 0x63, data: [1])))
+            let sent = try chip.wrapResponse(ResponseAPDU(statusWord: sw))
+            #expect(sent.data.count == (protected ? 8 : 0), "\(sw): \(sent.data.count) bytes")
+            let received = try terminal.unwrap(sent)
+            #expect(received.statusWord == sw && received.data.isEmpty)
+        }
+        // An error answer that comes with data: the data is not authenticated, so the host keeps the status word only.
+        let errorWithData = try terminal.unwrap(ResponseAPDU(data: [1, 2, 3, 4, 5, 6, 7, 8, 9], statusWord: .fileNotFound))
+        #expect(errorWithData.data.isEmpty && errorWithData.statusWord == .fileNotFound)
+        // A warning without its R-MAC is refused, and the channel ends.
+        #expect(throws: SCP03Error.self) { _ = try terminal.unwrap(ResponseAPDU(statusWord: StatusWord(rawValue: 0x6282))) }
+        #expect(terminal.isEnded)
+    }
+
+    @Test("INITIALIZE UPDATE: P2 other than 00 → 6A86; a 16-byte challenge (S16, not supported) → 6700")
+    func initializeUpdateParameters() throws {
+        let keys = try SCP03.StaticKeys(
+            version: 0x30, encryption: try SecureRandom.bytes(16), mac: try SecureRandom.bytes(16),
+            dataEncryption: try SecureRandom.bytes(16))
+        let card = try SCP03Card(keys: keys, diversificationData: Array(0..<10))
+        let challenge = try SecureRandom.bytes(8)
+        let p2 = CommandAPDU(cla: 0x80, ins: 0x50, p1: 0x30, p2: 0x01, data: challenge, ne: 256)
+        #expect(try card.initializeUpdate(p2, random: SystemRandom()).statusWord == .incorrectP1P2)
+        let s16 = CommandAPDU(cla: 0x80, ins: 0x50, p1: 0x30, p2: 0x00, data: challenge + challenge, ne: 256)
+        #expect(try card.initializeUpdate(s16, random: SystemRandom()).statusWord == .wrongLength)
+        let good = CommandAPDU(cla: 0x80, ins: 0x50, p1: 0x30, p2: 0x00, data: challenge, ne: 256)
+        #expect(try card.initializeUpdate(good, random: SystemRandom()).statusWord == .success)
+    }
 }

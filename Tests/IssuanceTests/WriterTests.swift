@@ -205,6 +205,37 @@ struct WriterTests {
         #expect(throws: PersoError.self) { _ = try writer.write(script, to: chip) }
     }
 
+    @Test(
+        "A second EXTERNAL AUTHENTICATE inside an open channel is refused 6985 and closes the channel: the chip never goes on from a chaining value the host has left"
+    )
+    func secondExternalAuthenticate() throws {
+        let chip = try Line.blank(10)
+        let serial = BlankChip.serial(batch: 1, index: 10)
+        #expect(
+            try chip.transmit(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: VietnameseCard.applicationID)).statusWord
+                == .success)
+        let keys = try SCP03.StaticKeys.diversified(master: Line.master, diversificationData: serial)
+        let host = try SCP03Host(keys: keys, random: SystemRandom())
+        let parsed = try SCP03Host.parse(try chip.transmit(host.initializeUpdate))
+        let (channel, ea) = try host.authenticate(parsed, level: .personalization)
+        #expect(try chip.transmit(ea).statusWord == .success)
+        let create = PersoProtocol.createFile(fid: 0x0101, size: 10)
+        #expect(try channel.unwrap(try chip.transmit(try channel.wrap(create))).statusWord == .success)
+        // The same EXTERNAL AUTHENTICATE again, and one the host C-MACs on the channel's chaining value: both 6985.
+        #expect(try chip.transmit(ea).statusWord == .conditionsOfUseNotSatisfied)
+        let chained = try channel.wrap(CommandAPDU(cla: 0x80, ins: 0x82, p1: 0x33, p2: 0, data: Array(ea.data.prefix(8))))
+        #expect(try chip.transmit(chained).statusWord == .conditionsOfUseNotSatisfied)
+        // The channel is closed: a protected command is refused, whatever chaining value it was made on.
+        let next = PersoProtocol.updateBinary(offset: 0, data: [1])
+        #expect(try chip.transmit(try channel.wrap(next)).statusWord == .securityStatusNotSatisfied)
+        // A new channel works.
+        let again = try SCP03Host(keys: keys, random: SystemRandom())
+        let (fresh, ea2) = try again.authenticate(
+            try SCP03Host.parse(try chip.transmit(again.initializeUpdate)), level: .personalization)
+        #expect(try chip.transmit(ea2).statusWord == .success)
+        #expect(try fresh.unwrap(try chip.transmit(try fresh.wrap(next))).statusWord == .success)
+    }
+
     @Test("A secure chip refuses perso commands outside SCP03 and a writer with the wrong master key")
     func secureChipRefusesClear() throws {
         let image = try Line.image()
