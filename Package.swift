@@ -1,8 +1,9 @@
 // swift-tools-version: 6.1
 // CCCDKit: personalize and verify ICAO 9303 chip ID cards, first of all Vietnam's CCCD.
 // Layers (DESIGN.md, with the README's design notes):
-//   cccd → Desk (→ DeskProtocol) / CCCDBench / PostgresJournal → Issuance → Reader / Personalization / CardEmulator /
-//   PCSC → LDS → ChipAccess → CardCrypto → CardCore. FuzzTargets sits beside cccd; the C targets under their users.
+//   cccd → Desk (→ DeskProtocol) / CCCDBench / PostgresJournal / IssuanceSlots → Issuance → Reader (→ Verification) /
+//   Personalization / CardEmulator (→ ChipImage) / PCSC → LDS → ChipAccess → CardCrypto → CardCore. FuzzTargets sits
+//   beside cccd; the C targets under their users.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
