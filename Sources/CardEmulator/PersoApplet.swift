@@ -64,15 +64,8 @@ public struct BlankChip: Codable, Hashable, Sendable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func hex(_ key: CodingKeys) throws -> [UInt8] {
-            guard let bytes = try? Hex.decode(try c.decode(String.self, forKey: key)) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\(key.stringValue) must be hex")
-            }
-            return bytes
-        }
-        func optionalHex(_ key: CodingKeys) throws -> [UInt8]? {
-            try c.decodeIfPresent(String.self, forKey: key) == nil ? nil : try hex(key)
-        }
+        func hex(_ key: CodingKeys) throws -> [UInt8] { try c.decodeBytes(hex: key) }
+        func optionalHex(_ key: CodingKeys) throws -> [UInt8]? { try c.decodeBytesIfPresent(hex: key) }
         serial = try hex(.serial)
         commandSet = try c.decode(PersoCommandSet.self, forKey: .commandSet)
         aid = try hex(.aid)

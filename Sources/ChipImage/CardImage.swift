@@ -301,9 +301,11 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// The card image's byte fields in JSON, for its types and the emulator's: hex or base64, refused with the field's
+/// name when they are not.
 extension KeyedDecodingContainer {
     /// Bytes written as hex.
-    func decodeBytes(hex key: Key) throws -> [UInt8] {
+    public func decodeBytes(hex key: Key) throws -> [UInt8] {
         let text = try decode(String.self, forKey: key)
         guard let bytes = try? Hex.decode(text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(key.stringValue) must be hex")
@@ -311,12 +313,12 @@ extension KeyedDecodingContainer {
         return bytes
     }
 
-    func decodeBytesIfPresent(hex key: Key) throws -> [UInt8]? {
+    public func decodeBytesIfPresent(hex key: Key) throws -> [UInt8]? {
         try contains(key) && !decodeNil(forKey: key) ? decodeBytes(hex: key) : nil
     }
 
     /// Bytes written as base64.
-    func decodeBytes(base64 key: Key) throws -> [UInt8] {
+    public func decodeBytes(base64 key: Key) throws -> [UInt8] {
         let text = try decode(String.self, forKey: key)
         guard let data = Data(base64Encoded: text) else {
             throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(key.stringValue) must be base64")
@@ -324,7 +326,7 @@ extension KeyedDecodingContainer {
         return [UInt8](data)
     }
 
-    func decodeBytesIfPresent(base64 key: Key) throws -> [UInt8]? {
+    public func decodeBytesIfPresent(base64 key: Key) throws -> [UInt8]? {
         try contains(key) && !decodeNil(forKey: key) ? decodeBytes(base64: key) : nil
     }
 }
