@@ -358,7 +358,9 @@ public final class EmulatedChip: CardTransport {
             return ResponseAPDU(data: TLVWriter.encode(tag: 0xCF, value: serial), statusWord: .success)
         }
         // An issued (locked) card refuses every personalization command, in any class.
-        if [0xE0, 0xD6, 0xDA, 0x50].contains(command.ins) || (command.ins == 0x82 && command.cla & 0x80 != 0) {
+        if [0xE0, 0xD6, 0xDA, 0x50, KeyGeneration.instruction].contains(command.ins)
+            || (command.ins == 0x82 && command.cla & 0x80 != 0)
+        {
             return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
         }
         guard command.cla & 0xE0 == 0 else { return ResponseAPDU(statusWord: .classNotSupported) }

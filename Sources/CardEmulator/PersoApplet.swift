@@ -148,6 +148,57 @@ public struct BlankChip: Codable, Hashable, Sendable {
 }
 
 extension BlankChip {
+    /// Makes a key pair inside the chip under `key`, replacing one made before, and answers its public half.
+    mutating func generateKey(_ key: PersoProtocol.Tag, _ parameters: ChipKeyParameters) throws -> ChipPublicKey {
+        switch (key, parameters) {
+        case (.chipAuthenticationKey, .dh(let id)):
+            guard let group = DHGroup.standardized(id) else { throw KeyGenerationError("no DH group \(id)") }
+            let x = try group.randomExponent()
+            secrets.chipAuthenticationDHKey = x
+            secrets.chipAuthenticationKey = nil
+            return .dh(groupID: id, y: try group.power(group.g, x))
+        case (.chipAuthenticationKey, .ec(let curve)):
+            let pair = try AsymmetricKey.generateEC(curve)
+            secrets.chipAuthenticationKey = try pair.privateKeyDER()
+            secrets.chipAuthenticationDHKey = nil
+            return .ec(curve, point: try pair.ecPublicPoint())
+        case (.activeAuthenticationKey, .ec(let curve)):
+            let pair = try AsymmetricKey.generateEC(curve)
+            secrets.activeAuthenticationKey = try pair.privateKeyDER()
+            (activeAuthenticationModulus, activeAuthenticationPrivateExponent) = (nil, nil)
+            return .ec(curve, point: try pair.ecPublicPoint())
+        case (.activeAuthenticationKey, .rsa(let bits)):
+            let pair = try AsymmetricKey.generateRSA(bits: bits)
+            secrets.activeAuthenticationKey = try pair.privateKeyDER()
+            (activeAuthenticationModulus, activeAuthenticationPrivateExponent) = (nil, nil)
+            return .rsa(modulus: try pair.component("n"), exponent: try pair.component("e"))
+        default: throw KeyGenerationError("no \(parameters) key under \(key)")
+        }
+    }
+
+    /// The public half of the pair made under `key`, when it is one of `parameters`.
+    func publicKey(_ key: PersoProtocol.Tag, _ parameters: ChipKeyParameters) -> ChipPublicKey? {
+        switch (key, parameters) {
+        case (.chipAuthenticationKey, .dh(let id)):
+            guard let x = secrets.chipAuthenticationDHKey, let group = DHGroup.standardized(id),
+                let y = try? group.power(group.g, x)
+            else { return nil }
+            return .dh(groupID: id, y: y)
+        case (.chipAuthenticationKey, .ec(let curve)), (.activeAuthenticationKey, .ec(let curve)):
+            let der = key == .chipAuthenticationKey ? secrets.chipAuthenticationKey : secrets.activeAuthenticationKey
+            guard let der, let pair = try? AsymmetricKey(privateKeyDER: der), pair.curve == curve,
+                let point = try? pair.ecPublicPoint()
+            else { return nil }
+            return .ec(curve, point: point)
+        case (.activeAuthenticationKey, .rsa(let bits)):
+            guard let der = secrets.activeAuthenticationKey, let pair = try? AsymmetricKey(privateKeyDER: der),
+                pair.kind == .rsa, pair.bits == bits, let n = try? pair.component("n"), let e = try? pair.component("e")
+            else { return nil }
+            return .rsa(modulus: n, exponent: e)
+        default: return nil
+        }
+    }
+
     /// The whole RSA key (PKCS#8, base64) from the modulus and private exponent the chip was given, with the
     /// public exponent of DG15's key; nil when DG15 holds no RSA key with that modulus (the chip then has no AA
     /// key, and the read-back's Active Authentication says so).
@@ -265,7 +316,9 @@ final class PersoApplet {
             }
         default: break
         }
-        guard [0xE0, 0xA4, 0xD6, 0xDA].contains(command.ins) else { return status(.instructionNotSupported) }
+        guard [0xE0, 0xA4, 0xD6, 0xDA, KeyGeneration.instruction].contains(command.ins) else {
+            return status(.instructionNotSupported)
+        }
         guard selected else { return status(.conditionsOfUseNotSatisfied) }
         // A secure chip takes personalization only through its SCP03 channel: no secret in clear on the wire.
         if chip.commandSet == .secure && !protected { return status(.securityStatusNotSatisfied) }
@@ -278,7 +331,39 @@ final class PersoApplet {
             currentFile = fid
             return status(.success)
         case 0xD6: return updateBinary(command)
+        case KeyGeneration.instruction: return generateKeyPair(command)
         default: return putData(command)
+        }
+    }
+
+    /// GENERATE ASYMMETRIC KEY PAIR (`KeyGeneration`): the key is made here and kept in the chip's memory; the
+    /// answer is its public half. Only the `secure` set's chip makes keys (JMRTD's applet has no such command).
+    private func generateKeyPair(_ command: CommandAPDU) -> Outcome {
+        func status(_ sw: StatusWord) -> Outcome { Outcome(response: ResponseAPDU(statusWord: sw)) }
+        guard chip.commandSet == .secure, chip.modelsJMRTDApplet != true else { return status(.instructionNotSupported) }
+        guard let key = PersoProtocol.Tag(rawValue: command.p2), KeyGeneration.keyReferences.contains(key),
+            let mode = KeyGeneration.Mode(rawValue: command.p1)
+        else { return status(.incorrectP1P2) }
+        guard let parameters = KeyGeneration.parameters(from: command.data) else { return status(.incorrectData) }
+        switch (key, parameters) {
+        case (.chipAuthenticationKey, .ec), (.chipAuthenticationKey, .dh), (.activeAuthenticationKey, .rsa),
+            (.activeAuthenticationKey, .ec):
+            break
+        default: return status(.incorrectData)
+        }
+        do {
+            switch mode {
+            case .generate:
+                let made = try chip.generateKey(key, parameters)
+                return Outcome(response: ResponseAPDU(data: KeyGeneration.encode(made), statusWord: .success), changed: true)
+            case .readPublicKey:
+                guard let known = chip.publicKey(key, parameters) else {
+                    return status(StatusWord(rawValue: 0x6A88))  // referenced data not found
+                }
+                return Outcome(response: ResponseAPDU(data: KeyGeneration.encode(known), statusWord: .success))
+            }
+        } catch {
+            return status(.noPreciseDiagnosis)
         }
     }
 

@@ -192,12 +192,13 @@ public struct ChipSettings: Codable, Hashable, Sendable {
             }
             aaHash = infos.activeAuthenticationInfo?.hash
         }
+        // The AA key's type from its private half, or, in an image whose chip made its keys, from DG15.
         var aa: ActiveAuthentication? = nil
-        if let der = image.secrets.activeAuthenticationKey,
-            let key = try? AsymmetricKey(privateKeyDER: der)
-        {
-            aa = ActiveAuthentication(
-                key: key.kind == .rsa ? .rsa : .ec, hash: aaHash ?? (key.kind == .rsa ? .sha1 : .sha256))
+        let aaKind =
+            image.secrets.activeAuthenticationKey.flatMap { try? AsymmetricKey(privateKeyDER: $0).kind }
+            ?? image.content(of: .dataGroup(15)).flatMap { try? DataGroup15(bytes: $0).publicKey().kind }
+        if let aaKind, aaKind != .other {
+            aa = ActiveAuthentication(key: aaKind == .rsa ? .rsa : .ec, hash: aaHash ?? (aaKind == .rsa ? .sha1 : .sha256))
         }
         return ChipSettings(
             bac: image.bacEnabled != false && image.secrets.mrz != nil, pace: pace, chipAuthentication: ca,

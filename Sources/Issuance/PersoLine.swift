@@ -418,16 +418,29 @@ public final class PersoLine: @unchecked Sendable {
             try journal.finish(attempt: claim.attempt, .interrupted, reason: "no such record")
             return nil
         }
-        let image: CardImage
-        let script: PersoScript
+        // What is written: a whole image with host-made keys, or, for a chip that makes its own keys, the content
+        // that waits for the chip's public keys (DG14, DG15 and EF.SOD are made once the chip has answered them).
+        enum Prepared {
+            case image(CardImage, PersoScript)
+            case content(CardContent)
+        }
+        let prepared: Prepared
+        let extendedLength = card.capabilities.supportsExtendedLength
         let preparing = DispatchTime.now().uptimeNanoseconds
         do {
-            image = try DataPreparation.prepare(
-                record, profile: job.profile, signer: job.signer, baseDirectory: job.baseDirectory,
-                validator: RecordValidator(profile: job.profile, today: job.today))
-            script = try PersoScript.compile(
-                image, commandSet: job.profile.persoCommandSet,
-                extendedLength: card.capabilities.supportsExtendedLength)
+            let validator = RecordValidator(profile: job.profile, today: job.today)
+            if job.profile.keysMadeOnChip {
+                prepared = .content(
+                    try DataPreparation.content(
+                        record, profile: job.profile, baseDirectory: job.baseDirectory, validator: validator))
+            } else {
+                let image = try DataPreparation.prepare(
+                    record, profile: job.profile, signer: job.signer, baseDirectory: job.baseDirectory,
+                    validator: validator)
+                prepared = .image(
+                    image,
+                    try PersoScript.compile(image, commandSet: job.profile.persoCommandSet, extendedLength: extendedLength))
+            }
         } catch {
             // Not the chip's fault: the chip stays blank for the next record.
             try journal.finish(attempt: claim.attempt, .interrupted, reason: "preparation failed")
@@ -436,8 +449,8 @@ public final class PersoLine: @unchecked Sendable {
             report(.failed(line: claim.line, reason: "\(error)"))
             return nil
         }
-        let prepared = Self.since(preparing)
-        lock.withLock { summary.preparationSeconds += prepared }
+        let preparation = Self.since(preparing)
+        lock.withLock { summary.preparationSeconds += preparation }
         do {
             try journal.advance(attempt: claim.attempt, to: .writing, lease: job.lease)
         } catch let error as JournalError where error.kind == .leaseLost {
@@ -448,12 +461,34 @@ public final class PersoLine: @unchecked Sendable {
         var journalFailure: (any Error)? = nil
         report(.reader(name: slot.name, state: .writing(line: claim.line, chip: serial)))
         let writing = DispatchTime.now().uptimeNanoseconds
+        let lockStep: (PersoScript.Step) -> Void = { step in
+            guard step.kind == .lock else { return }
+            do { try self.journal.advance(attempt: claim.attempt, to: .locked, lease: self.job.lease) } catch {
+                journalFailure = error
+            }
+        }
+        var written: CardImage? = nil
         do {
-            _ = try writer.write(script, to: card, identity: chip) { step in
-                guard step.kind == .lock else { return }
-                do { try self.journal.advance(attempt: claim.attempt, to: .locked, lease: self.job.lease) } catch {
-                    journalFailure = error
-                }
+            switch prepared {
+            case .image(let image, let script):
+                written = image
+                _ = try writer.write(script, to: card, identity: chip, step: lockStep)
+            case .content(let content):
+                _ = try writer.write(
+                    generating: job.profile.chipKeyRequests, aid: job.profile.applicationID, to: card, identity: chip,
+                    extendedLength: extendedLength,
+                    complete: { keys in
+                        let signing = DispatchTime.now().uptimeNanoseconds
+                        let image = try content.finish(
+                            chipAuthentication: keys[.chipAuthenticationKey],
+                            activeAuthenticationKeyInfo: try keys[.activeAuthenticationKey]?.subjectPublicKeyInfo(),
+                            signer: job.signer)
+                        written = image
+                        let script = try PersoScript.compile(image, commandSet: .secure, extendedLength: extendedLength)
+                        let spent = Self.since(signing)
+                        lock.withLock { summary.preparationSeconds += spent }
+                        return script
+                    }, step: lockStep)
             }
             // The journal could not follow: stop here, as a crash would; the restart recognises the card.
             if let journalFailure { throw journalFailure }
@@ -475,8 +510,12 @@ public final class PersoLine: @unchecked Sendable {
             try spoil(claim, serial: serial, reason: "\(error)", slot: slot)
             return .spoiled
         }
-        let written = Self.since(writing)
-        lock.withLock { summary.chipSeconds += written }
+        let writeSpent = Self.since(writing)
+        lock.withLock { summary.chipSeconds += writeSpent }
+        guard let image = written else {
+            try spoil(claim, serial: serial, reason: "the card's files were never made", slot: slot)
+            return .spoiled
+        }
         try? slot.reset(card)
         report(.reader(name: slot.name, state: .readingBack(line: claim.line, chip: serial)))
         let readingBack = DispatchTime.now().uptimeNanoseconds

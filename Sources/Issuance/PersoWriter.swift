@@ -113,45 +113,108 @@ public struct PersoWriter {
         _ script: PersoScript, to transport: any CardTransport, identity: ChipIdentity? = nil,
         step: (PersoScript.Step) -> Void = { _ in }
     ) throws(PersoError) -> Report {
-        let meter = MeteredTransport(transport)
-        let chip: ChipIdentity
-        if let identity {
-            chip = identity
-        } else {
-            chip = try Self.identify(on: meter, aid: script.aid, commandSet: script.commandSet, random: random)
-        }
-        let serial = chip.serial
-        var channel: SCP03Session? = nil
-        if script.commandSet == .secure {
-            guard !chip.assigned else { throw PersoError(.notBlank, "the card gives no serial: not a secure chip") }
-            guard let transportKeys else {
-                throw PersoError(.wrongTransportKey, "the secure command set needs the batch's transport master key")
+        let session = try open(transport, aid: script.aid, commandSet: script.commandSet, identity: identity)
+        try session.replay(script.steps, step: step)
+        return session.report
+    }
+
+    /// The public keys a chip made (`KeyGeneration`), by key reference.
+    public typealias ChipPublicKeys = [PersoProtocol.Tag: ChipPublicKey]
+
+    /// Writes a chip that makes its own keys (a `secure` chip, inside SCP03): asks it for each key pair of
+    /// `requests` (GENERATE ASYMMETRIC KEY PAIR; the private keys never leave it), hands the public keys to
+    /// `complete`, which returns the script of everything else (DG14, DG15 and EF.SOD carry those public keys), and
+    /// replays that script in the same channel, through the lock. `extendedLength`: the link takes extended APDUs
+    /// (an RSA key's answer is longer than 256 bytes).
+    public func write(
+        generating requests: [(key: PersoProtocol.Tag, parameters: ChipKeyParameters)], aid: [UInt8],
+        to transport: any CardTransport, identity: ChipIdentity? = nil, extendedLength: Bool,
+        complete: (ChipPublicKeys) throws -> PersoScript, step: (PersoScript.Step) -> Void = { _ in }
+    ) throws(PersoError) -> Report {
+        let session = try open(transport, aid: aid, commandSet: .secure, identity: identity)
+        var keys: ChipPublicKeys = [:]
+        for request in requests {
+            if case .rsa(let bits) = request.parameters, bits / 8 + 16 > 256, !extendedLength {
+                throw PersoError(
+                    .refused, "the chip's \(request.parameters) key cannot be answered over a link without extended length")
             }
-            channel = try openChannel(on: meter, keys: transportKeys, serial: serial)
+            let what = "GENERATE ASYMMETRIC KEY PAIR (\(request.key), \(request.parameters))"
+            let answer = try session.exchange(
+                KeyGeneration.command(request.key, request.parameters, extendedLength: extendedLength), doing: what)
+            do {
+                keys[request.key] = try KeyGeneration.publicKey(from: answer.data, asked: request.parameters)
+            } catch {
+                throw PersoError(.refused, "\(what): \(error)")
+            }
         }
-        for s in script.steps {
-            var command = s.command
+        let script: PersoScript
+        do { script = try complete(keys) } catch let error as PersoError { throw error } catch {
+            throw PersoError(.refused, "the card's files could not be made from the chip's keys: \(error)")
+        }
+        try session.replay(script.steps, step: step)
+        return session.report
+    }
+
+    /// One chip being written: its identity, the metered link and the SCP03 channel (`secure`).
+    struct Session {
+        let chip: ChipIdentity
+        let meter: MeteredTransport
+        let channel: SCP03Session?
+
+        var report: Report { Report(serial: chip.serial, apdus: meter.apduCount, bytesSent: meter.bytesSent) }
+
+        /// One command through the channel; anything but 9000 is refused (6985: the chip is locked).
+        func exchange(_ plain: CommandAPDU, doing what: String) throws(PersoError) -> ResponseAPDU {
+            var command = plain
             if let channel {
                 do { command = try channel.wrap(command) } catch {
-                    throw PersoError(.channel, "\(s): \(error)")
+                    throw PersoError(.channel, "\(what): \(error)")
                 }
             }
-            var answer = try Self.send(command, on: meter, doing: "\(s)")
+            var answer = try PersoWriter.send(command, on: meter, doing: what)
             if let channel {
                 do { answer = try channel.unwrap(answer) } catch {
-                    throw PersoError(.channel, "\(s): \(error)", statusWord: answer.statusWord)
+                    throw PersoError(.channel, "\(what): \(error)", statusWord: answer.statusWord)
                 }
             }
             guard answer.statusWord == .success else {
                 if answer.statusWord == .conditionsOfUseNotSatisfied {
                     throw PersoError(
-                        .notBlank, "\(s): the chip is locked (an issued card)", statusWord: answer.statusWord)
+                        .notBlank, "\(what): the chip is locked (an issued card)", statusWord: answer.statusWord)
                 }
-                throw PersoError(.refused, "\(s) refused", statusWord: answer.statusWord)
+                throw PersoError(.refused, "\(what) refused", statusWord: answer.statusWord)
             }
-            step(s)
+            return answer
         }
-        return Report(serial: serial, apdus: meter.apduCount, bytesSent: meter.bytesSent)
+
+        func replay(_ steps: [PersoScript.Step], step: (PersoScript.Step) -> Void) throws(PersoError) {
+            for s in steps {
+                _ = try exchange(s.command, doing: "\(s)")
+                step(s)
+            }
+        }
+    }
+
+    /// Identifies the chip (unless `identity` is given) and, for `secure`, opens SCP03 with its own keys.
+    func open(
+        _ transport: any CardTransport, aid: [UInt8], commandSet: PersoCommandSet, identity: ChipIdentity?
+    ) throws(PersoError) -> Session {
+        let meter = MeteredTransport(transport)
+        let chip: ChipIdentity
+        if let identity {
+            chip = identity
+        } else {
+            chip = try Self.identify(on: meter, aid: aid, commandSet: commandSet, random: random)
+        }
+        var channel: SCP03Session? = nil
+        if commandSet == .secure {
+            guard !chip.assigned else { throw PersoError(.notBlank, "the card gives no serial: not a secure chip") }
+            guard let transportKeys else {
+                throw PersoError(.wrongTransportKey, "the secure command set needs the batch's transport master key")
+            }
+            channel = try openChannel(on: meter, keys: transportKeys, serial: chip.serial)
+        }
+        return Session(chip: chip, meter: meter, channel: channel)
     }
 
     /// INITIALIZE UPDATE, the card cryptogram checked with the chip's diversified keys, EXTERNAL AUTHENTICATE at

@@ -7,6 +7,7 @@ import SwiftASN1
 /// explicit prime-field parameters (as most passports write them), DH keys with {p, g, q}.
 public enum PublicKeyInfo {
     static let ecPublicKey: [UInt8] = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]  // 1.2.840.10045.2.1
+    static let rsaEncryption: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01]  // 1.2.840.113549.1.1.1
     static let dhPublicNumber: [UInt8] = [0x2A, 0x86, 0x48, 0xCE, 0x3E, 0x02, 0x01]  // 1.2.840.10046.2.1
 
     static let curveOIDs: [NamedCurve: [UInt8]] = [
@@ -112,6 +113,24 @@ public enum PublicKeyInfo {
                 try a.serialize(try OID.object(curveOIDs[curve] ?? []))
             }
             try c.serialize(ASN1BitString(bytes: point[...]))
+        }
+        return s.serializedBytes
+    }
+
+    /// A SubjectPublicKeyInfo for an RSA public key (rsaEncryption, NULL parameters; RSAPublicKey {n, e}).
+    public static func encodeRSA(modulus: [UInt8], exponent: [UInt8]) throws -> [UInt8] {
+        var key = DER.Serializer()
+        try key.appendConstructedNode(identifier: .sequence) { k in
+            try k.serialize(ArraySlice(stripZeros(modulus)))
+            try k.serialize(ArraySlice(stripZeros(exponent)))
+        }
+        var s = DER.Serializer()
+        try s.appendConstructedNode(identifier: .sequence) { c in
+            try c.appendConstructedNode(identifier: .sequence) { a in
+                try a.serialize(try OID.object(rsaEncryption))
+                try a.serialize(ASN1Null())
+            }
+            try c.serialize(ASN1BitString(bytes: key.serializedBytes[...]))
         }
         return s.serializedBytes
     }

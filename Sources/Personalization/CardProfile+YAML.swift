@@ -29,7 +29,7 @@ extension CardProfile {
         "chipAuthentication": ["agreement", "cipher", "curve", "dhGroup", "version"],
         "activeAuthentication": ["key", "hash"],
         "securityObject": ["dataGroupHash", "signatureHash", "rsaPSS", "version"],
-        "perso": ["commandSet"],
+        "perso": ["commandSet", "chipKeys"],
     ]
 
     /// The largest profile file, and the deepest nesting in one (a profile nests three levels).
@@ -364,6 +364,9 @@ extension CardProfile {
         persoCommandSet =
             try choice(perso, "commandSet", "perso", { PersoCommandSet(rawValue: $0) }, "secure, jmrtd-applet")
             ?? .secure
+        chipKeys =
+            try choice(perso, "chipKeys", "perso", { ChipKeyOrigin(rawValue: $0) }, "onChip, host")
+            ?? (persoCommandSet == .secure ? .onChip : .host)
         dataGroups = groups
         dataGroup13Layout =
             try choice(
@@ -390,6 +393,11 @@ extension CardProfile {
         }
         if mrzFormat == .td3 && groups.contains(13) {
             throw inconsistent("DG13 is the Vietnamese ID card's: a TD3 passport profile does not carry it")
+        }
+        if persoCommandSet == .jmrtdApplet && chipKeys == .onChip {
+            throw ProfileProblem(
+                line: perso["chipKeys"]?.mark?.line,
+                message: "perso.chipKeys onChip needs the secure command set: jmrtd-applet chips cannot make keys")
         }
         if persoCommandSet == .jmrtdApplet, let reason = jmrtdAppletRefusal {
             throw ProfileProblem(line: perso["commandSet"]?.mark?.line, message: "perso.commandSet jmrtd-applet: \(reason)")

@@ -38,6 +38,32 @@ public struct CardProfile: Hashable, Sendable {
     public var mrzNameTruncation: MRZNameTruncation = .cut
     /// The personalization commands the profile's chips take.
     public var persoCommandSet: PersoCommandSet = .secure
+    /// Where the chip's Chip and Active Authentication keys are made: inside the chip (GENERATE ASYMMETRIC KEY PAIR,
+    /// the `secure` set's default: no private key ever exists outside the chip) or on the host, written with PUT DATA
+    /// (the `jmrtd-applet` set, whose chips cannot make keys).
+    public var chipKeys: ChipKeyOrigin = .onChip
+    /// Whether the profile's chips make their own keys (`chipKeys` onChip, on a `secure` chip).
+    public var keysMadeOnChip: Bool { persoCommandSet == .secure && chipKeys == .onChip }
+
+    /// The key pairs a chip of this profile makes (none when the host makes them): the Chip Authentication key on
+    /// the profile's curve or DH group, the Active Authentication key of the profile's type.
+    public var chipKeyRequests: [(key: PersoProtocol.Tag, parameters: ChipKeyParameters)] {
+        guard keysMadeOnChip else { return [] }
+        var out: [(key: PersoProtocol.Tag, parameters: ChipKeyParameters)] = []
+        if offersChipAuthentication {
+            out.append(
+                (.chipAuthenticationKey,
+                 chipAuthentication.agreement == .dh
+                    ? .dh(groupID: chipAuthenticationDHGroup ?? 0) : .ec(chipAuthenticationCurve)))
+        }
+        if offersActiveAuthentication {
+            switch activeAuthenticationKey {
+            case .rsa(let bits): out.append((.activeAuthenticationKey, .rsa(bits: bits)))
+            case .ec(let curve): out.append((.activeAuthenticationKey, .ec(curve)))
+            }
+        }
+        return out
+    }
     /// Whether the chip offers Active Authentication (DG15).
     public var offersActiveAuthentication = true
     /// Whether the chip answers BAC (false: PACE only; the MRZ stays a PACE password).
@@ -201,4 +227,12 @@ public struct PreparationError: Error, CustomStringConvertible {
     public var description: String {
         ([reason] + issues.map { "  \($0)" }).joined(separator: "\n")
     }
+}
+
+/// Where a chip's private keys are made.
+public enum ChipKeyOrigin: String, Hashable, Sendable, CaseIterable {
+    /// Inside the chip: the line learns the public keys only.
+    case onChip
+    /// On the host (data preparation), then written to the chip.
+    case host
 }
