@@ -24,6 +24,7 @@ struct cccd_p11 {
     CK_SLOT_ID slot;
     CK_OBJECT_HANDLE key;
     CK_KEY_TYPE key_type;
+    CK_OBJECT_HANDLE secret;
     pthread_mutex_t lock;
     CK_SESSION_HANDLE pool[64];
     int pooled;
@@ -481,6 +482,93 @@ unsigned long cccd_p11_read_certificate(cccd_p11 *p, const char *label, uint8_t 
         CK_ATTRIBUTE a = {CKA_VALUE, out, *length};
         r = p->f->C_GetAttributeValue(s, h, &a, 1);
         *length = a.ulValueLen;
+    }
+    give_session(p, s);
+    return r;
+}
+
+#ifndef CKM_AES_CMAC
+#define CKM_AES_CMAC 0x0000108AUL
+#endif
+
+/// An AES master key's attributes: private, sensitive, never extractable, for AES-CMAC only. `value` NULL: generate.
+static CK_RV make_aes(cccd_p11 *p, const char *label, const uint8_t *value, size_t length) {
+    CK_SESSION_HANDLE s;
+    CK_RV r = take_session(p, &s);
+    if (r != CKR_OK) return r;
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE type = CKK_AES;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG len = length;
+    CK_ATTRIBUTE t[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},         {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)},     {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_SIGN, &yes, sizeof(yes)},          {CKA_VERIFY, &yes, sizeof(yes)},
+        {CKA_ENCRYPT, &no, sizeof(no)},         {CKA_DECRYPT, &no, sizeof(no)},
+        {CKA_WRAP, &no, sizeof(no)},            {CKA_UNWRAP, &no, sizeof(no)},
+        {CKA_DERIVE, &no, sizeof(no)},          {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_CLASS, &cls, sizeof(cls)},         {CKA_KEY_TYPE, &type, sizeof(type)},
+        {CKA_VALUE, (void *)value, length},     {CKA_VALUE_LEN, &len, sizeof(len)},
+    };
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    if (value != NULL) {
+        r = p->f->C_CreateObject(s, t, 15, &h);
+    } else {
+        // Generation takes neither the value nor (for the mechanism's own) the class and type.
+        CK_ATTRIBUTE g[13];
+        memcpy(g, t, sizeof(CK_ATTRIBUTE) * 12);
+        g[12] = t[15];
+        CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+        r = p->f->C_GenerateKey(s, &m, g, 13, &h);
+    }
+    give_session(p, s);
+    return r;
+}
+
+unsigned long cccd_p11_import_aes(cccd_p11 *p, const char *label, const uint8_t *value, size_t length) {
+    return value == NULL ? CKR_ARGUMENTS_BAD : make_aes(p, label, value, length);
+}
+
+unsigned long cccd_p11_generate_aes(cccd_p11 *p, const char *label, size_t length) {
+    return make_aes(p, label, NULL, length);
+}
+
+unsigned long cccd_p11_select_secret(cccd_p11 *p, const char *label, unsigned long *key_type, unsigned long *length,
+                                     int *extractable, int *sensitive) {
+    CK_SESSION_HANDLE s;
+    CK_RV r = take_session(p, &s);
+    if (r != CKR_OK) return r;
+    r = find(p, s, CKO_SECRET_KEY, label, &p->secret);
+    if (r == CKR_OK) {
+        CK_KEY_TYPE type = 0;
+        CK_ULONG len = 0;
+        CK_BBOOL e = CK_TRUE, x = CK_FALSE;
+        CK_ATTRIBUTE t[] = {
+            {CKA_KEY_TYPE, &type, sizeof(type)},
+            {CKA_VALUE_LEN, &len, sizeof(len)},
+            {CKA_EXTRACTABLE, &e, sizeof(e)},
+            {CKA_SENSITIVE, &x, sizeof(x)},
+        };
+        r = p->f->C_GetAttributeValue(s, p->secret, t, 4);
+        *key_type = type;
+        *length = len;
+        *extractable = e == CK_TRUE;
+        *sensitive = x == CK_TRUE;
+    }
+    give_session(p, s);
+    return r;
+}
+
+unsigned long cccd_p11_cmac(cccd_p11 *p, const uint8_t *data, size_t length, uint8_t *out) {
+    CK_SESSION_HANDLE s;
+    CK_RV r = take_session(p, &s);
+    if (r != CKR_OK) return r;
+    CK_MECHANISM m = {CKM_AES_CMAC, NULL, 0};
+    r = p->f->C_SignInit(s, &m, p->secret);
+    if (r == CKR_OK) {
+        CK_ULONG n = 16;
+        r = p->f->C_Sign(s, (CK_BYTE_PTR)data, length, out, &n);
+        if (r == CKR_OK && n != 16) r = CKR_GENERAL_ERROR;
     }
     give_session(p, s);
     return r;

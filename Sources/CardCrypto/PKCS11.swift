@@ -67,6 +67,21 @@ public final class PKCS11Token: @unchecked Sendable {
 
     deinit { cccd_p11_unload(handle) }
 
+    private static let openedLock = NSLock()
+    nonisolated(unsafe) private static var opened: [String: PKCS11Token] = [:]
+
+    /// One token object per module and token label in the process: the document signer and the transport master
+    /// key may sit in the same token, and a module is initialized once.
+    public static func shared(module: String, token: String) throws(PKCS11Error) -> PKCS11Token {
+        openedLock.lock()
+        defer { openedLock.unlock() }
+        let key = module + "\u{0}" + token
+        if let known = opened[key] { return known }
+        let made = try PKCS11Token(module: module, token: token)
+        opened[key] = made
+        return made
+    }
+
     /// Logs in as the user. The PIN is passed through and not kept.
     public func login(pin: String) throws(PKCS11Error) {
         let rv = cccd_p11_login(handle, pin)
@@ -103,6 +118,69 @@ public final class PKCS11Token: @unchecked Sendable {
                 .wrongKeyType,
                 "the key \"\(label)\" is of type \(String(format: "0x%lX", type)), not an RSA or EC signature key")
         }
+    }
+
+    /// Stores an AES key on the token under `label` (an SCP03 batch master key): private, sensitive, never
+    /// extractable, for AES-CMAC only. The bytes are passed through and not kept.
+    public func importAESKey(_ value: [UInt8], label: String) throws(PKCS11Error) {
+        guard [16, 24, 32].contains(value.count) else {
+            throw PKCS11Error(.wrongKeyType, "an AES key is 16, 24 or 32 bytes, not \(value.count)")
+        }
+        let rv = cccd_p11_import_aes(handle, label, value, value.count)
+        guard rv == 0 else {
+            throw PKCS11Error(.failed, "the token could not store the AES key \"\(label)\"", code: rv)
+        }
+    }
+
+    /// Generates an AES key of `bytes` bytes inside the token under `label`: it never exists outside it.
+    public func generateAESKey(bytes: Int, label: String) throws(PKCS11Error) {
+        guard [16, 24, 32].contains(bytes) else {
+            throw PKCS11Error(.wrongKeyType, "an AES key is 16, 24 or 32 bytes, not \(bytes)")
+        }
+        let rv = cccd_p11_generate_aes(handle, label, bytes)
+        guard rv == 0 else {
+            throw PKCS11Error(.failed, "the token could not generate the AES key \"\(label)\"", code: rv)
+        }
+    }
+
+    /// Whether a secret key with this label is on the token.
+    public func hasSecretKey(label: String) -> Bool {
+        var type: UInt = 0
+        var length: UInt = 0
+        var e: Int32 = 0
+        var x: Int32 = 0
+        return cccd_p11_select_secret(handle, label, &type, &length, &e, &x) == 0
+    }
+
+    /// Selects the AES key labelled `label` for `cmac`; its length in bytes. Refused unless it is an AES key the
+    /// token will not let out (sensitive, not extractable).
+    @discardableResult
+    public func selectSecretKey(label: String) throws(PKCS11Error) -> Int {
+        var type: UInt = 0
+        var length: UInt = 0
+        var extractable: Int32 = 1
+        var sensitive: Int32 = 0
+        let rv = cccd_p11_select_secret(handle, label, &type, &length, &extractable, &sensitive)
+        guard rv == 0 else {
+            throw PKCS11Error(.keyMissing, "no secret key labelled \"\(label)\" on the token \"\(tokenLabel)\"", code: rv)
+        }
+        guard type == 0x1F, [16, 24, 32].contains(Int(length)) else {  // CKK_AES
+            throw PKCS11Error(
+                .wrongKeyType, "the key \"\(label)\" is not an AES-128/192/256 key (type \(String(format: "0x%lX", type)))")
+        }
+        guard extractable == 0, sensitive != 0 else {
+            throw PKCS11Error(
+                .wrongKeyType, "the key \"\(label)\" can leave the token (extractable or not sensitive): not a master key")
+        }
+        return Int(length)
+    }
+
+    /// AES-CMAC of `data` under the selected secret key, computed inside the token.
+    public func cmac(_ data: [UInt8]) throws(PKCS11Error) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        let rv = cccd_p11_cmac(handle, data, data.count, &out)
+        guard rv == 0 else { throw PKCS11Error(.failed, "the token refused AES-CMAC", code: rv) }
+        return out
     }
 
     /// The selected key's CKA_EXTRACTABLE and CKA_SENSITIVE.

@@ -51,13 +51,20 @@ public enum SCP03 {
 
     static func deriveRaw(key: [UInt8], constant: UInt8, bits: Int, context: [UInt8]) throws(CryptoError) -> [UInt8] {
         let cmac = try CMAC(key: key)
+        return try deriveRaw(prf: { cmac.authenticate($0) }, constant: constant, bits: bits, context: context)
+    }
+
+    /// The same KDF over any AES-CMAC: one computed here, or one a PKCS#11 token computes with a key it keeps.
+    public static func deriveRaw<E: Error>(
+        prf: ([UInt8]) throws(E) -> [UInt8], constant: UInt8, bits: Int, context: [UInt8]
+    ) throws(E) -> [UInt8] {
         var out: [UInt8] = []
         var counter: UInt8 = 1
         while out.count * 8 < bits {
             var input = [UInt8](repeating: 0, count: 11)
             input += [constant, 0x00, UInt8(bits >> 8), UInt8(bits & 0xFF), counter]
             input += context
-            out += cmac.authenticate(input)
+            out += try prf(input)
             counter &+= 1
         }
         return Array(out.prefix(bits / 8))
@@ -95,6 +102,21 @@ public enum SCP03 {
             let bits = master.count * 8
             func key(_ c: UInt8) throws -> [UInt8] {
                 try SCP03.deriveRaw(key: master, constant: c, bits: bits, context: diversificationData)
+            }
+            return try StaticKeys(version: version, encryption: key(0x21), mac: key(0x22), dataEncryption: key(0x23))
+        }
+
+        /// A chip's own keys diversified by a master key that `prf` holds (AES-CMAC under it, computed where the
+        /// key lives: a PKCS#11 token), `masterBytes` long: the same keys as `diversified(master:…)`.
+        public static func diversified(
+            masterBytes: Int, version: UInt8 = 0x30, diversificationData: [UInt8], prf: ([UInt8]) throws -> [UInt8]
+        ) throws -> StaticKeys {
+            guard [16, 24, 32].contains(masterBytes) else {
+                throw SCP03Error("the master key must be an AES key (16, 24 or 32 bytes)")
+            }
+            guard diversificationData.count == 10 else { throw SCP03Error("diversification data must be 10 bytes") }
+            func key(_ c: UInt8) throws -> [UInt8] {
+                try SCP03.deriveRaw(prf: prf, constant: c, bits: masterBytes * 8, context: diversificationData)
             }
             return try StaticKeys(version: version, encryption: key(0x21), mac: key(0x22), dataEncryption: key(0x23))
         }

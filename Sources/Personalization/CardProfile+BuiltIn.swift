@@ -137,6 +137,7 @@ extension CardProfile {
         dataGroups: [1, 2, 3, 13, 14, 15]    # DG3 only when the record has fingerprints
         perso:
           commandSet: secure                 # secure (inside GlobalPlatform SCP03) or jmrtd-applet (plain, development)
+          chipKeys: onChip                   # onChip (GENERATE ASYMMETRIC KEY PAIR: no private key on any host) or host
         mrz:
           format: TD1                        # TD1 (ID card, 3 x 30) or TD3 (passport, 2 x 44)
           nameTruncation: cut                # ICAO 9303-3 §4.6 for names longer than 30: cut (whole names as far as they go,

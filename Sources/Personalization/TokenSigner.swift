@@ -11,7 +11,8 @@ public struct PKCS11URI: Hashable, Sendable {
 
     public static func isURI(_ text: String) -> Bool { text.hasPrefix("pkcs11:") }
 
-    public init(_ text: String) throws(PKCS11Error) {
+    /// `defaultObject`: the object when the URI names none (`ds` for the document signer).
+    public init(_ text: String, defaultObject: String = "ds") throws(PKCS11Error) {
         guard Self.isURI(text) else { throw PKCS11Error(.failed, "not a PKCS#11 URI (pkcs11:token=…;object=…)") }
         let body = text.dropFirst("pkcs11:".count)
         let parts = body.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -36,7 +37,7 @@ public struct PKCS11URI: Hashable, Sendable {
             throw PKCS11Error(.tokenMissing, "the PKCS#11 URI names no token (pkcs11:token=LABEL;object=ds)")
         }
         self.token = token
-        object = path["object"] ?? "ds"
+        object = path["object"] ?? defaultObject
         modulePath = query["module-path"]
     }
 }
@@ -51,7 +52,7 @@ extension DocumentSigner {
         guard let path = module ?? uri.modulePath else {
             throw PKCS11Error(.moduleMissing, "a PKCS#11 signer needs its module: --pkcs11 /path/to/module.so")
         }
-        let token = try PKCS11Token(module: path, token: uri.token)
+        let token = try PKCS11Token.shared(module: path, token: uri.token)
         try token.login(pin: pin)
         let kind = try token.selectKey(label: uri.object)
         let certificate = try Certificate(der: try token.certificate(label: uri.object))

@@ -470,10 +470,18 @@ struct PCSCReadTests {
 enum PCSCSecrets {
     static func of(_ image: CardImage) -> [String] {
         var out: [[UInt8]] = []
+        // The private numbers only (an EC scalar; RSA d, p, q), in 24-byte windows: a key's DER also holds its
+        // public half, which a chip that makes its keys answers in clear, as DG14 and DG15 hold it.
         for key in [image.secrets.chipAuthenticationKey, image.secrets.activeAuthenticationKey] {
-            guard let der = key, der.count > 48 else { continue }
-            out.append(Array(der.suffix(24)))
-            out.append(Array(der[der.count / 2..<der.count / 2 + 24]))
+            guard let der = key, let pair = try? AsymmetricKey(privateKeyDER: der) else { continue }
+            let numbers =
+                pair.kind == .ec
+                ? [(try? pair.ecPrivateScalar().bytes()) ?? []]
+                : ["d", "rsa-factor1", "rsa-factor2"].map { (try? pair.component($0)) ?? [] }
+            for number in numbers where number.count >= 24 {
+                out.append(Array(number.prefix(24)))
+                out.append(Array(number.suffix(24)))
+            }
         }
         if let can = image.secrets.can { out.append([0x04, 0x06] + Array(can.utf8)) }
         if let mrz = image.secrets.mrz {

@@ -199,8 +199,9 @@ struct ChipKeyTests {
     func profileSetting() throws {
         #expect(CardProfile.vietnamese2021.chipKeyRequests.map(\.parameters) == [.ec(.brainpoolP256r1), .rsa(bits: 2048)])
         let yaml = try #require(CardProfile.builtInYAML["vn-cccd-2021"])
+        #expect(yaml.contains("chipKeys: onChip"))
         let host = try CardProfile(
-            yaml: yaml.replacingOccurrences(of: "commandSet: secure", with: "commandSet: secure\n  chipKeys: host"))
+            yaml: yaml.replacingOccurrences(of: "chipKeys: onChip", with: "chipKeys: host"))
         #expect(!host.keysMadeOnChip && host.chipKeyRequests.isEmpty)
         let jmrtd = try #require(CardProfile.builtInYAML["jmrtd-applet-td1"])
         #expect(try !CardProfile(yaml: jmrtd).keysMadeOnChip)

@@ -353,9 +353,18 @@ enum Secrets {
         for key in [image.secrets.chipAuthenticationKey, image.secrets.activeAuthenticationKey] {
             if let der = key {
                 out.append(der)
-                // Any 24-byte window of the key: a private scalar or a prime is never sent in clear, whole or cut.
-                out.append(Array(der.suffix(24)))
-                out.append(Array(der[der.count / 2..<der.count / 2 + 24]))
+                // The private numbers (an EC scalar; RSA d, p, q), whole and in 24-byte windows: never sent in clear,
+                // whole or cut. (Not windows of the DER, which holds the public half too.)
+                guard let pair = try? AsymmetricKey(privateKeyDER: der) else { continue }
+                let numbers =
+                    pair.kind == .ec
+                    ? [(try? pair.ecPrivateScalar().bytes()) ?? []]
+                    : ["d", "rsa-factor1", "rsa-factor2"].map { (try? pair.component($0)) ?? [] }
+                for number in numbers where number.count >= 24 {
+                    out.append(number)
+                    out.append(Array(number.prefix(24)))
+                    out.append(Array(number.suffix(24)))
+                }
             }
         }
         if let can = image.secrets.can { out.append(Array(("\u{4}\u{6}" + can).utf8)) }

@@ -129,6 +129,17 @@ unsigned long cccd_p11_public_key_of(cccd_p11 *p, unsigned long session, unsigne
 EVP_PKEY *cccd_p11_signing_key(cccd_p11 *p, EVP_PKEY *public_key);
 /// A public X.509 certificate object (DER) on the token under this label.
 unsigned long cccd_p11_store_certificate(cccd_p11 *p, const char *label, const uint8_t *der, size_t length);
+/// An AES key stored on the token under `label` (an SCP03 batch master key): private, sensitive, never extractable,
+/// usable for AES-CMAC signatures only.
+unsigned long cccd_p11_import_aes(cccd_p11 *p, const char *label, const uint8_t *value, size_t length);
+/// An AES key of `length` bytes generated inside the token under `label`, with the same attributes as an imported one.
+unsigned long cccd_p11_generate_aes(cccd_p11 *p, const char *label, size_t length);
+/// Selects the secret key labelled `label` for `cccd_p11_cmac`; its type (CKK_AES = 0x1F), its length in bytes,
+/// and its CKA_EXTRACTABLE and CKA_SENSITIVE.
+unsigned long cccd_p11_select_secret(cccd_p11 *p, const char *label, unsigned long *key_type, unsigned long *length,
+                                     int *extractable, int *sensitive);
+/// AES-CMAC (CKM_AES_CMAC, 16 bytes) of `data` with the selected secret key, computed inside the token.
+unsigned long cccd_p11_cmac(cccd_p11 *p, const uint8_t *data, size_t length, uint8_t *out);
 /// The DER of the certificate object with this label into out (*length: its size in, the DER's out).
 unsigned long cccd_p11_read_certificate(cccd_p11 *p, const char *label, uint8_t *out, size_t *length);
 /// The CK_RV of the last signature the token refused.
