@@ -45,7 +45,17 @@ public struct BlankChip: Codable, Hashable, Sendable {
         serial: [UInt8], master: [UInt8], commandSet: PersoCommandSet = .secure,
         aid: [UInt8] = VietnameseCard.applicationID, quirks: CardImage.Quirks = .init(selectMasterFileUnsupported: true)
     ) throws {
-        let keys = try SCP03.StaticKeys.diversified(master: master, diversificationData: serial)
+        try self.init(
+            serial: serial, keys: try SCP03.StaticKeys.diversified(master: master, diversificationData: serial),
+            commandSet: commandSet, aid: aid, quirks: quirks)
+    }
+
+    /// A blank chip with these static SCP03 keys (the card maker diversified them from the batch master key, which
+    /// may be in a token the chip's maker never sees the key of).
+    public init(
+        serial: [UInt8], keys: SCP03.StaticKeys, commandSet: PersoCommandSet = .secure,
+        aid: [UInt8] = VietnameseCard.applicationID, quirks: CardImage.Quirks = .init(selectMasterFileUnsupported: true)
+    ) throws {
         self.serial = serial
         self.commandSet = commandSet
         self.aid = aid

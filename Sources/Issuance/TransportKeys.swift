@@ -21,6 +21,11 @@ public struct SoftwareTransportKeys: TransportKeyProvider {
         try SCP03.StaticKeys.diversified(master: master, diversificationData: serial)
     }
 
+    /// Puts this key in a token (sensitive, never extractable) under `label`: a key file's key moved to an HSM.
+    public func store(in token: PKCS11Token, label: String) throws(PKCS11Error) {
+        try token.importAESKey(master, label: label)
+    }
+
     /// Never the key.
     public var description: String { "transport master key in software (AES-\(master.count * 8), <redacted>)" }
 }

@@ -16,7 +16,8 @@ import LDS
 public final class EmulatedSlot: CardSlot {
     public let name: String
     let folder: URL
-    let master: [UInt8]
+    /// Where the blank chips' SCP03 keys come from (the card maker's side of the batch master key).
+    let keys: any TransportKeyProvider
     let commandSet: PersoCommandSet
     let aid: [UInt8]
     let settings: EmulatorSettings
@@ -26,21 +27,33 @@ public final class EmulatedSlot: CardSlot {
     private var chip: EmulatedChip?
 
     /// `folder` holds `slots/`, `cards/` and `spoiled/`; `nextSerial` numbers new chips (the journal's counter).
-    public init(
+    public convenience init(
         index: Int, folder: String, master: [UInt8], commandSet: PersoCommandSet, aid: [UInt8],
+        settings: EmulatorSettings = .init(), answersSerial: Bool = true, nextSerial: @escaping () throws -> [UInt8]
+    ) throws {
+        try self.init(
+            index: index, folder: folder, keys: SoftwareTransportKeys(master: master), commandSet: commandSet, aid: aid,
+            settings: settings, answersSerial: answersSerial, nextSerial: nextSerial)
+    }
+
+    /// The same with the blank chips' keys from `keys` (a key file, or a PKCS#11 token).
+    public init(
+        index: Int, folder: String, keys: any TransportKeyProvider, commandSet: PersoCommandSet, aid: [UInt8],
         settings: EmulatorSettings = .init(), answersSerial: Bool = true, nextSerial: @escaping () throws -> [UInt8]
     ) throws {
         self.answersSerial = answersSerial
         name = "emulated-\(index)"
         self.folder = URL(fileURLWithPath: folder, isDirectory: true)
-        self.master = master
+        self.keys = keys
         self.commandSet = commandSet
         self.aid = aid
         self.settings = settings
         self.nextSerial = nextSerial
+        // The chips' own memory (their keys, CAN, MRZ key): owner-only folders and files, apart from the line's output.
+        try PrivateFile.folder(self.folder.path)
         for sub in ["slots", "cards", "spoiled"] {
             let dir = self.folder.appendingPathComponent(sub)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try PrivateFile.folder(dir.path)
             // A write a kill cut short before its rename: the old file (or none) is the truth; the rest is litter.
             // (Slots are made before the line writes anything.)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
@@ -76,7 +89,9 @@ public final class EmulatedSlot: CardSlot {
     public func awaitCard(stop: @escaping () -> Bool) throws -> (any CardTransport)? {
         if stop() { return nil }
         if let chip { return chip }
-        var blank = try BlankChip(serial: try nextSerial(), master: master, commandSet: commandSet, aid: aid)
+        let serial = try nextSerial()
+        var blank = try BlankChip(
+            serial: serial, keys: try keys.staticKeys(serial: serial), commandSet: commandSet, aid: aid)
         if !answersSerial { blank.answersSerial = false }
         let fresh = attach(try EmulatedChip(blank: blank, settings: settings))
         try save(fresh)

@@ -63,12 +63,8 @@ public final class PCSCSlot: CardSlot {
     }
 }
 
-/// Writes `data` beside `url`, then renames it over `url` (POSIX rename is atomic): a crash leaves the old file or
-/// the new, never half of one.
+/// Writes `data` beside `url`, then renames it over `url`: a crash leaves the old file or the new, never half of
+/// one. Mode 0600 from the start: a chip's state holds its keys and CAN.
 func atomicWrite(_ data: Data, to url: URL) throws {
-    let temporary = url.appendingPathExtension("tmp")
-    try data.write(to: temporary)
-    guard rename(temporary.path, url.path) == 0 else {
-        throw JournalError("cannot rename \(temporary.path) to \(url.path) (errno \(errno))")
-    }
+    try PrivateFile.write(data, to: url.path)
 }

@@ -1,3 +1,4 @@
+import CardCore
 import CardCrypto
 import Foundation
 
@@ -62,14 +63,8 @@ public struct TestPKI {
         let folder = URL(fileURLWithPath: directory, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try csca.pem.write(to: folder.appendingPathComponent("csca.crt"), atomically: true, encoding: .utf8)
-        try cscaKey.privateKeyPEM().write(
-            to: folder.appendingPathComponent("csca.key"), atomically: true, encoding: .utf8)
+        try PrivateFile.write(Array(try cscaKey.privateKeyPEM().utf8), to: folder.appendingPathComponent("csca.key").path)
         try signer.certificate.pem.write(to: folder.appendingPathComponent("ds.crt"), atomically: true, encoding: .utf8)
-        try signer.key.privateKeyPEM().write(
-            to: folder.appendingPathComponent("ds.key"), atomically: true, encoding: .utf8)
-        for name in ["csca.key", "ds.key"] {
-            try FileManager.default.setAttributes(
-                [.posixPermissions: 0o600], ofItemAtPath: folder.appendingPathComponent(name).path)
-        }
+        try PrivateFile.write(Array(try signer.key.privateKeyPEM().utf8), to: folder.appendingPathComponent("ds.key").path)
     }
 }

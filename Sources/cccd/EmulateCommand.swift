@@ -5,6 +5,7 @@ import CardEmulator
 import ChipImage
 import Dispatch
 import Foundation
+import Issuance
 import LDS
 
 #if canImport(Glibc)
@@ -32,8 +33,12 @@ struct EmulateCommand: ParsableCommand {
     var blank = false
 
     @Option(
-        help: "With --blank: the batch's transport master key (hex), from which the chip's SCP03 keys are diversified.")
+        help: ArgumentHelp(
+            "With --blank: the batch's transport master key, from which the chip's SCP03 keys are diversified: pkcs11:token=LABEL;object=transport (with --pkcs11 MODULE; the card maker's token) or a key file (hex).",
+            valueName: "pkcs11-uri|file"))
     var transportKey: String?
+
+    @OptionGroup var token: PKCS11Options
 
     @Option(help: "With --blank: the chip's serial (10 bytes of key diversification data, hex; random by default).")
     var serial: String?
@@ -113,14 +118,14 @@ struct EmulateCommand: ParsableCommand {
             if let card {
                 chipState = .issued(try CardImage(json: Data(contentsOf: URL(fileURLWithPath: card))), serial: nil)
             } else {
-                var master = [UInt8](repeating: 0, count: 16)
-                if let transportKey {
-                    let text = try String(contentsOfFile: transportKey, encoding: .utf8)
-                    master = try Hex.decode(text.filter { !$0.isWhitespace })
-                }
+                // A jmrtd-applet chip has no SCP03: its keys are never used.
+                let keys: any TransportKeyProvider =
+                    try transportKey.map { try TransportKeySource.open($0, token: token).provider }
+                    ?? SoftwareTransportKeys(master: [UInt8](repeating: 0, count: 16))
                 let chipSerial = try serial.map { try Hex.decode($0) } ?? [0x43, 0x43] + (try SecureRandom.bytes(8))
                 var blankChip = try BlankChip(
-                    serial: chipSerial, master: master, commandSet: PersoCommandSet(rawValue: commandSet) ?? .secure)
+                    serial: chipSerial, keys: try keys.staticKeys(serial: chipSerial),
+                    commandSet: PersoCommandSet(rawValue: commandSet) ?? .secure)
                 if noSerial { blankChip.answersSerial = false }
                 if try oddities.refusesExtendedLength {
                     // JMRTD's applet as FIELD.md §2 records it: no serial, and its own PUT DATA forms only.
@@ -147,9 +152,9 @@ struct EmulateCommand: ParsableCommand {
         if let save {
             chip.onNonVolatileChange = { state in
                 guard case .issued(let image, _) = state, let data = try? image.json() else { return }
-                try? data.write(to: URL(fileURLWithPath: save), options: .atomic)
+                try? PrivateFile.write(data, to: save)
                 FileHandle.standardError.write(
-                    Data("cccd emulate: the chip is locked; its card image is in \(save)\n".utf8))
+                    Data("cccd emulate: the chip is locked; its card image is in \(save) (mode 0600: it holds the chip's keys)\n".utf8))
             }
         }
         let bridge = VPCDBridge(chip: chip, host: host, port: port) {

@@ -8,7 +8,7 @@ import Personalization
 struct PKCS11Options: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The PKCS#11 module (any vendor's .so) of the token holding the document signer's key, with --signer pkcs11:token=LABEL;object=ds.",
+            "The PKCS#11 module (any vendor's .so) of the token holding the document signer's key (--signer pkcs11:token=LABEL;object=ds) or the transport master key (--transport-key pkcs11:token=LABEL;object=transport).",
             valueName: "module"))
     var pkcs11: String?
 

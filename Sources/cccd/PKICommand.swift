@@ -1,6 +1,8 @@
 import ArgumentParser
+import CardCore
 import CardCrypto
 import Foundation
+import Issuance
 import ChipAccess
 import Personalization
 
@@ -188,19 +190,27 @@ struct PKISignRate: ParsableCommand {
 struct PKITransportKey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transport-key",
-        abstract: "Make a batch's transport master key (AES, from the system's random source) for --transport-key.",
+        abstract: "Make a batch's transport master key (AES) in a PKCS#11 token, or in a file for development.",
         discussion: """
-            Writes the key as hex on one line to a new file readable by its owner only (0600); it is never printed. \
-            The card maker diversifies each chip's SCP03 keys from it (the chip's serial as diversification data), \
-            so give the same file to the card maker and to every station of the batch: \
-            cccd perso --transport-key FILE. For a line, keep it in an HSM instead.
+            The card maker diversifies each chip's SCP03 keys from this key (the chip's serial as diversification \
+            data), and every station of the batch personalizes with it.
 
-            Example: cccd pki transport-key --out batch-42.key
+            In a token (a line's way): --pkcs11 MODULE --token LABEL makes the key inside the token (sensitive, never \
+            extractable, usable for AES-CMAC only), so it never exists on a host; --import FILE puts an existing key \
+            file's key there instead (then destroy the file). The PIN comes from CCCD_PKCS11_PIN or --pin-file. Use \
+            it with --transport-key 'pkcs11:token=LABEL;object=transport' --pkcs11 MODULE (cccd perso, and cccd \
+            emulate --blank for test chips).
+
+            In a file (development): --out FILE writes the key as hex on one line to a new file readable by its owner \
+            only (0600); it is never printed. cccd perso warns when it is given a key file.
+
+            Examples: cccd pki transport-key --pkcs11 /usr/lib/softhsm/libsofthsm2.so --token line-1
+                      cccd pki transport-key --out batch-42.key
             """
     )
 
     @Option(help: ArgumentHelp("The file to write (refused if it exists, unless --force).", valueName: "file"))
-    var out: String
+    var out: String?
 
     @Option(help: "Key length in bits: 128, 192 or 256.")
     var bits = 128
@@ -208,11 +218,35 @@ struct PKITransportKey: ParsableCommand {
     @Flag(help: "Overwrite an existing file.")
     var force = false
 
+    @OptionGroup var token: PKCS11Options
+
+    @Option(
+        name: .customLong("token"),
+        help: ArgumentHelp("With --pkcs11: the label of the token that keeps the key.", valueName: "label"))
+    var tokenLabel: String?
+
+    @Option(help: "With --pkcs11: the key's label in the token.")
+    var label = "transport"
+
+    @Option(
+        name: .customLong("import"),
+        help: ArgumentHelp("With --pkcs11: put this key file's key in the token instead of making one.", valueName: "file"))
+    var importFile: String?
+
     func validate() throws {
         guard [128, 192, 256].contains(bits) else { throw ValidationError("--bits must be 128, 192 or 256") }
+        guard (token.pkcs11 == nil) == (tokenLabel == nil) else {
+            throw ValidationError("--pkcs11 MODULE and --token LABEL go together")
+        }
+        guard (out == nil) != (token.pkcs11 == nil) else {
+            throw ValidationError("give --out FILE (a key file) or --pkcs11 MODULE --token LABEL (a token)")
+        }
+        if importFile != nil && token.pkcs11 == nil { throw ValidationError("--import goes with --pkcs11") }
     }
 
     func run() throws {
+        if let module = token.pkcs11 { return try inToken(module) }
+        let out = self.out ?? ""
         if FileManager.default.fileExists(atPath: out) && !force {
             throw fail("\(out) exists; give --force to overwrite it", code: CCCDExit.failure)
         }
@@ -222,18 +256,41 @@ struct PKITransportKey: ParsableCommand {
         }
         defer { for i in key.indices { key[i] = 0 } }
         // Created 0600 from the start: the key is never readable by others, not even for a moment.
-        unlink(out)
-        let fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o600)
-        guard fd >= 0 else {
-            throw fail("cannot create \(out): \(String(cString: strerror(errno)))", code: CCCDExit.failure)
-        }
-        let text = Array((key.map { String(format: "%02X", $0) }.joined() + "\n").utf8)
-        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == text.count else {
-            unlink(out)
-            throw fail("cannot write \(out)", code: CCCDExit.failure)
+        do {
+            try PrivateFile.write(Array((key.map { String(format: "%02X", $0) }.joined() + "\n").utf8), to: out)
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
         }
         print("wrote a \(bits)-bit transport master key to \(out) (mode 0600); use it with cccd perso --transport-key \(out)")
+    }
+
+    func inToken(_ module: String) throws {
+        let tokenLabel = self.tokenLabel ?? ""
+        do {
+            let opened = try PKCS11Token(module: module, token: tokenLabel)
+            try opened.login(pin: try token.pin())
+            if opened.hasSecretKey(label: label) {
+                throw fail(
+                    "the token \"\(tokenLabel)\" holds a key labelled \"\(label)\" already (a batch's chips depend on it: it is never replaced here)",
+                    code: CCCDExit.failure)
+            }
+            if let importFile {
+                let (provider, _) = try TransportKeySource.open(importFile, token: token)
+                guard let file = provider as? SoftwareTransportKeys else { throw fail("--import takes a key file", code: CCCDExit.failure) }
+                try file.store(in: opened, label: label)
+            } else {
+                try opened.generateAESKey(bytes: bits / 8, label: label)
+            }
+            let length = try opened.selectSecretKey(label: label)
+            print(
+                """
+                \(importFile == nil ? "made" : "imported") a \(length * 8)-bit transport master key in token "\(tokenLabel)" as "\(label)": not extractable, sensitive, AES-CMAC only
+                use it with: --transport-key 'pkcs11:token=\(tokenLabel);object=\(label)' --pkcs11 \(module)
+                """)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            throw fail("\(error)", code: CCCDExit.failure)
+        }
     }
 }

@@ -38,7 +38,7 @@ struct PersoCommand: ParsableCommand {
             invalid (the others issued); 1 records left failed or pending, or an error.
 
             Example: cccd perso --batch Vectors/sample-card/batch.jsonl --signer out/pki \
-            --journal out/perso.db --emulated 4 --out out/cards
+            --journal out/perso.db --emulated 4 --chips out/chips
             """
     )
 
@@ -85,13 +85,17 @@ struct PersoCommand: ParsableCommand {
     @Option(help: "Work N emulated blank chips in this process instead of readers.")
     var emulated: Int?
 
-    @Option(help: "With --emulated: where issued cards (cards/), spoiled chips and the chips in work (slots/) go.")
-    var out: String = "out/perso"
+    @Option(
+        name: [.customLong("chips"), .customLong("out")],
+        help: ArgumentHelp(
+            "With --emulated: the emulated chips' own memory, kept apart from the line's output (the journal): the issued cards (cards/), spoiled chips (spoiled/) and the chips in work (slots/). They hold the chips' keys and CANs: folders 0700, files 0600. (--out is the old name.)",
+            valueName: "dir"))
+    var chips: String = "out/chips"
 
     @Option(
         help: ArgumentHelp(
-            "The batch's transport master key (hex, AES-128/192/256), from which each chip's SCP03 keys are diversified. With --emulated, a built-in TEST key by default.",
-            valueName: "file"))
+            "The batch's transport master key, from which each chip's SCP03 keys are diversified: pkcs11:token=LABEL;object=transport (in a token, with --pkcs11 MODULE; it never leaves it), or a file (hex, AES-128/192/256; development, with a warning). With --emulated, a built-in TEST key by default.",
+            valueName: "pkcs11-uri|file"))
     var transportKey: String?
 
     @Option(help: "Trust this CSCA for the read-back instead of the signer folder's csca.crt.")
@@ -187,21 +191,23 @@ struct PersoCommand: ParsableCommand {
         let (valid, rejected, bytes) = (loaded.valid, loaded.rejected, [UInt8](data))
         let folder = (batch as NSString).deletingLastPathComponent
         let base = folder.isEmpty ? "." : folder
-        var master: [UInt8]? = nil
+        let transportKeys: (any TransportKeyProvider)?
         if let transportKey {
-            // Read as a stream: `--transport-key <(command)` is a pipe with no size.
-            guard let handle = FileHandle(forReadingAtPath: transportKey),
-                let text = String(data: handle.readDataToEndOfFile(), encoding: .utf8),
-                let key = try? Hex.decode(text.filter { !$0.isWhitespace }), [16, 24, 32].contains(key.count)
-            else {
-                throw fail("\(transportKey): not an AES key in hex (32, 48 or 64 hex digits)", code: CCCDExit.failure)
+            do {
+                let (provider, warning) = try TransportKeySource.open(transportKey, token: token)
+                if let warning { warn(warning) }
+                transportKeys = provider
+            } catch {
+                throw fail("\(error)", code: CCCDExit.failure)
             }
-            master = key
         } else if emulated != nil {
-            master = Self.testTransportKey
+            transportKeys = SoftwareTransportKeys(master: Self.testTransportKey)
         } else if cardProfile.persoCommandSet == .secure {
             throw fail(
-                "the secure command set needs --transport-key FILE (the batch's master key)", code: CCCDExit.failure)
+                "the secure command set needs --transport-key (the batch's master key: pkcs11:token=LABEL;object=transport, or a key file)",
+                code: CCCDExit.failure)
+        } else {
+            transportKeys = nil
         }
         if cardProfile.persoCommandSet == .jmrtdApplet {
             warn(
@@ -218,7 +224,8 @@ struct PersoCommand: ParsableCommand {
                 let tag = UInt16(truncatingIfNeeded: Int(bytes.count) &* 31 &+ emulated)
                 slots = try (0..<emulated).map { index in
                     try EmulatedSlot(
-                        index: index, folder: out, master: master ?? [], commandSet: cardProfile.persoCommandSet,
+                        index: index, folder: chips, keys: transportKeys ?? SoftwareTransportKeys(master: Self.testTransportKey),
+                        commandSet: cardProfile.persoCommandSet,
                         aid: cardProfile.applicationID,
                         nextSerial: { BlankChip.serial(batch: tag, index: try serials.get().nextChipNumber()) })
                 }
@@ -264,7 +271,7 @@ struct PersoCommand: ParsableCommand {
 
         let job = PersoJob(
             batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
-            transportKeys: master.map { SoftwareTransportKeys(master: $0) }, baseDirectory: base, station: stationName,
+            transportKeys: transportKeys, baseDirectory: base, station: stationName,
             lease: lease)
         // The line wraps the bare journal itself, so that its outages and returns reach the operator's progress.
         let line = PersoLine(job: job, journal: store.base, slots: slots) { progress.report($0) }

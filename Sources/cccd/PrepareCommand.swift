@@ -1,3 +1,4 @@
+import CardCore
 import ArgumentParser
 import ChipImage
 import Foundation
@@ -94,8 +95,7 @@ struct PrepareCommand: ParsableCommand {
         }
         let url = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try image.json().write(to: url)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: out)
+        try PrivateFile.write(try image.json(), to: out)
         let files = image.lDSFiles.keys.sorted().map(\.name).joined(separator: ", ")
         print("wrote \(out): \(cardProfile.name), \(files) (the image holds the chip's private keys: keep it safe)")
     }
@@ -141,8 +141,7 @@ struct PrepareCommand: ParsableCommand {
                     let image = try DataPreparation.prepare(
                         citizen, profile: cardProfile, signer: signer, baseDirectory: base, keys: keys, meter: meter)
                     let path = (out as NSString).appendingPathComponent("\(entry.line)-\(citizen.idNumber).json")
-                    try image.json().write(to: URL(fileURLWithPath: path))
-                    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+                    try PrivateFile.write(try image.json(), to: path)
                     outcome = "prepared \(path)"
                     lock.withLock { written += 1 }
                 } catch let error as PreparationError {

@@ -1,3 +1,4 @@
+import CardCore
 import ArgumentParser
 import CardCrypto
 import ChipImage
@@ -87,8 +88,7 @@ struct SampleCardCommand: ParsableCommand {
         }
         let url = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try image.json().write(to: url)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: out)
+        try PrivateFile.write(try image.json(), to: out)
         print("wrote \(out)\(clone ? " (a clone)" : "") and the TEST PKI in \(pkiFolder)")
         print("read it: cccd read --card \(out) --can 000000 --trust \(pkiFolder)/csca.crt")
     }

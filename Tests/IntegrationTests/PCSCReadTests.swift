@@ -468,6 +468,36 @@ struct PCSCReadTests {
 /// The secrets of a card image, as the upper-case hex they would have in pcscd's log: private keys (whole and in
 /// windows), the CAN and the MRZ key's fields as they travel in PUT DATA.
 enum PCSCSecrets {
+    /// The secrets of a card image as bytes a file could hold, named: the private numbers (EC scalar; RSA d, p, q)
+    /// in 24-byte windows, the CAN as PUT DATA carries it and as JSON names it, the MRZ key's fields together.
+    static func parts(of image: CardImage) -> [(String, [UInt8])] {
+        var out: [(String, [UInt8])] = []
+        for (name, key) in [("the CA private key", image.secrets.chipAuthenticationKey), ("the AA private key", image.secrets.activeAuthenticationKey)] {
+            guard let der = key, let pair = try? AsymmetricKey(privateKeyDER: der) else { continue }
+            out.append((name, der))
+            let numbers =
+                pair.kind == .ec
+                ? [(try? pair.ecPrivateScalar().bytes()) ?? []]
+                : ["d", "rsa-factor1", "rsa-factor2"].map { (try? pair.component($0)) ?? [] }
+            for number in numbers where number.count >= 24 {
+                out.append((name, Array(number.prefix(24))))
+                out.append((name, Array(number.suffix(24))))
+                out.append((name, Array(number.prefix(24).map { String(format: "%02x", $0) }.joined().utf8)))
+            }
+        }
+        if let can = image.secrets.can {
+            out.append(("the CAN", [0x04, 0x06] + Array(can.utf8)))
+            out.append(("the CAN", Array(#""can":"\#(can)""#.utf8)))
+            out.append(("the CAN", Array(#""can" : "\#(can)""#.utf8)))
+        }
+        if let mrz = image.secrets.mrz {
+            out.append(("the MRZ key", Array((mrz.documentNumber + mrz.dateOfBirth + mrz.dateOfExpiry).utf8)))
+            out.append(("the MRZ key", Array(mrz.dateOfBirth.utf8) + [0x04, 0x06] + Array(mrz.dateOfExpiry.utf8)))
+            out.append(("the MRZ key", Array(#""dateOfBirth":"\#(mrz.dateOfBirth)""#.utf8)))
+        }
+        return out
+    }
+
     static func of(_ image: CardImage) -> [String] {
         var out: [[UInt8]] = []
         // The private numbers only (an EC scalar; RSA d, p, q), in 24-byte windows: a key's DER also holds its

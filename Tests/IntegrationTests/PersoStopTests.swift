@@ -33,7 +33,10 @@ extension PCSCReadTests {
 
     /// Blank chips (diversified from transport.key) in the four readers; each saves its card when issued. Returns
     /// the emulators (the caller ends them with `endChips`).
-    static func blankChips(_ work: String, tag: Int) throws -> [Process] {
+    static func blankChips(
+        _ work: String, tag: Int, transportKey: [String]? = nil, saveIn: String? = nil,
+        environment: [String: String]? = nil
+    ) throws -> [Process] {
         let context = try PCSCContext()
         let present = try context.readers()
         for r in fourReaders {
@@ -47,11 +50,14 @@ extension PCSCReadTests {
         for (i, port) in fourPorts.enumerated() {
             let e = Process()
             e.executableURL = URL(fileURLWithPath: CommandLineRunner.root + "/.build/debug/cccd")
-            e.arguments = [
-                "emulate", "--blank", "--transport-key", work + "/transport.key", "--serial",
-                String(format: "4343%02X000000000000%02X", tag, i), "--save", work + "/issued-\(i).json", "--vpcd",
-                "127.0.0.1:\(port)",
-            ]
+            e.arguments =
+                ["emulate", "--blank"] + (transportKey ?? ["--transport-key", work + "/transport.key"]) + [
+                    "--serial", String(format: "4343%02X000000000000%02X", tag, i), "--save",
+                    (saveIn ?? work) + "/issued-\(i).json", "--vpcd", "127.0.0.1:\(port)",
+                ]
+            if let environment {
+                e.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             e.standardError = FileHandle.nullDevice
             try e.run()
             emulators.append(e)
