@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import TestSupport
 import Testing
 
 /// One published SCP03 exchange: static keys, INITIALIZE UPDATE and its answer, EXTERNAL AUTHENTICATE, a wrapped
@@ -251,5 +252,65 @@ struct SCP03Tests {
         #expect(try card.initializeUpdate(s16, random: SystemRandom()).statusWord == .wrongLength)
         let good = CommandAPDU(cla: 0x80, ins: 0x50, p1: 0x30, p2: 0x00, data: challenge, ne: 256)
         #expect(try card.initializeUpdate(good, random: SystemRandom()).statusWord == .success)
+    }
+
+    /// The known answers derived by hand from Amendment D's text (Vectors/gp-amd-d-scp03-derived.txt, made by
+    /// scripts/scp03-reference.py over Python's AES and CMAC, not from this code or another implementation's vectors).
+    static func derived() throws -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for entry in try VectorFile("gp-amd-d-scp03-derived.txt").allEntries { out[entry.name] = try Hex.decode(entry.value) }
+        return out
+    }
+
+    @Test("Chip-key diversification against the hand derivation from the KDF's text: AES-128, AES-192, AES-256", arguments: [128, 192, 256])
+    func derivedDiversification(bits: Int) throws {
+        let v = try Self.derived()
+        let keys = try SCP03.StaticKeys.diversified(
+            master: try #require(v["DIV_\(bits)_MASTER"]), diversificationData: try #require(v["DIV_\(bits)_SERIAL"]))
+        #expect(keys.encryption == v["DIV_\(bits)_ENC"] && keys.mac == v["DIV_\(bits)_MAC"] && keys.dataEncryption == v["DIV_\(bits)_DEK"])
+        // The same through the PRF seam a PKCS#11 token uses.
+        let master = try #require(v["DIV_\(bits)_MASTER"])
+        let cmac = try CMAC(key: master)
+        let viaPRF = try SCP03.StaticKeys.diversified(
+            masterBytes: master.count, diversificationData: try #require(v["DIV_\(bits)_SERIAL"])) { cmac.authenticate($0) }
+        #expect(viaPRF == keys)
+    }
+
+    @Test(
+        "Security level 13 (C-MAC + C-DECRYPTION + R-MAC, what perso uses) against the hand derivation, both roles: AES-128, AES-192, AES-256",
+        arguments: [128, 192, 256])
+    func derivedLevel13(bits: Int) throws {
+        let v = try Self.derived()
+        func x(_ name: String) throws -> [UInt8] { try #require(v["X_\(bits)_" + name], "X_\(bits)_\(name)") }
+        let keys = try SCP03.StaticKeys.diversified(
+            master: try #require(v["DIV_\(bits)_MASTER"]), diversificationData: try #require(v["DIV_\(bits)_SERIAL"]))
+        let iu = try x("INITIALIZE_UPDATE")
+        // Terminal role.
+        let host = SCP03Host(keys: keys, hostChallenge: Array(iu[5..<13]))
+        #expect(host.initializeUpdate.encoded() == iu)
+        let parsed = try SCP03Host.parse(ResponseAPDU(data: try x("INITIALIZE_UPDATE_RESPONSE"), statusWord: .success))
+        let (terminal, ea) = try host.authenticate(parsed, level: SCP03.SecurityLevel(rawValue: 0x13))
+        #expect(ea.encoded() == (try x("EXTERNAL_AUTHENTICATE")))
+        for n in 1...4 {
+            let wrapped = try terminal.wrap(try CommandAPDU(bytes: try x("PLAIN_\(n)")))
+            #expect(wrapped.encoded() == (try x("WRAPPED_\(n)")), "command \(n)")
+            let answer = try ResponseAPDU(bytes: try x("RESPONSE_\(n)"))
+            let unwrapped = try terminal.unwrap(answer)
+            let expected = n == 3 ? try ResponseAPDU(bytes: try x("RESPONSE_PLAIN_3")) : ResponseAPDU(statusWord: answer.statusWord)
+            #expect(unwrapped == expected, "answer \(n)")
+        }
+        // Chip role, with the card challenge of the derivation.
+        let iuAnswer = try x("INITIALIZE_UPDATE_RESPONSE")
+        let card = try SCP03Card(keys: keys, diversificationData: Array(iuAnswer[0..<10]))
+        let answered = try card.initializeUpdate(try CommandAPDU(bytes: iu), random: FixedRandom([Array(iuAnswer[13..<21])]))
+        #expect(answered.data == iuAnswer && answered.statusWord == .success)
+        let chip = try card.externalAuthenticate(try CommandAPDU(bytes: try x("EXTERNAL_AUTHENTICATE")))
+        for n in 1...4 {
+            let received = try chip.unwrapCommand(try CommandAPDU(bytes: try x("WRAPPED_\(n)")))
+            let plain = try CommandAPDU(bytes: try x("PLAIN_\(n)"))
+            #expect(received.data == plain.data && received.ins == plain.ins && received.p2 == plain.p2, "command \(n)")
+            let reply = n == 3 ? try ResponseAPDU(bytes: try x("RESPONSE_PLAIN_3")) : ResponseAPDU(statusWord: (try ResponseAPDU(bytes: try x("RESPONSE_\(n)"))).statusWord)
+            #expect(try chip.wrapResponse(reply).encoded == (try x("RESPONSE_\(n)")), "answer \(n)")
+        }
     }
 }
