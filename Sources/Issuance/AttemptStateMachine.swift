@@ -80,7 +80,7 @@ public enum AttemptStateMachine {
             // Only a record still waiting for its card is charged; a chip the line's own stop spoiled is not the
             // record's fault and does not count (SpoilReason).
             guard record.status == .pending else { return Ending(phase: .spoiled, record: nil, chip: .spoiled) }
-            let count = record.spoiledCount + (reason == SpoilReason.interrupted ? 0 : 1)
+            let count = record.spoiledCount + (SpoilReason.isInterruption(reason) ? 0 : 1)
             return Ending(
                 phase: .spoiled,
                 record: RecordAfter(

@@ -210,6 +210,15 @@ public enum SpoilReason {
     /// not to blame, so it does not count towards giving the record up (a line killed again and again while
     /// writing the same record must not fail that citizen's record).
     public static let interrupted = "interrupted while being written (the line stopped): not the record's fault"
+    /// The same for a chip that makes its own keys: it may hold keys it made but is not locked, so it is spoiled
+    /// (its public keys are in no signed EF.SOD; it is never issued half-made).
+    public static let interruptedWithChipKeys =
+        "interrupted while being written (the line stopped): the chip may hold keys it made itself but was never locked; spoiled, not the record's fault"
+
+    /// Whether a spoil reason is the line's stop rather than the record's fault.
+    public static func isInterruption(_ reason: String?) -> Bool {
+        reason == interrupted || reason == interruptedWithChipKeys
+    }
 }
 
 extension AttemptPhase {

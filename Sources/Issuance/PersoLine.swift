@@ -289,7 +289,9 @@ public final class PersoLine: @unchecked Sendable {
             }
             report(.recovered(line: attempt.line, serial: attempt.chipSerial, outcome: "issued"))
         } else {
-            try journal.finish(attempt: attempt.id, .spoiled, reason: SpoilReason.interrupted)
+            try journal.finish(
+                attempt: attempt.id, .spoiled,
+                reason: job.profile.keysMadeOnChip ? SpoilReason.interruptedWithChipKeys : SpoilReason.interrupted)
             try slot.release(card, outcome: .spoiled, stop: { true })
             lock.withLock {
                 summary.spoiled += 1
