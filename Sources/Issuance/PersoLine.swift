@@ -123,6 +123,8 @@ public final class PersoLine: @unchecked Sendable {
     private var summary = LineSummary()
     private var stopRequested = false
     private var errors: [any Error] = []
+    /// Keys made ahead on idle cores for chips that cannot make their own (nil when they do): set while running.
+    private var keyPool: ChipKeyPool?
 
     public init(
         job: PersoJob, journal: any PersoJournal, slots: [any CardSlot], patience: TimeInterval = 600,
@@ -180,6 +182,10 @@ public final class PersoLine: @unchecked Sendable {
             beating.unlock()
         }
         try recover()
+        // A chip that cannot make its keys gets them from the host: made ahead, off the cards' path.
+        let pool = ChipKeyPool(profile: job.profile)
+        lock.withLock { keyPool = pool }
+        defer { pool?.stop() }
         let group = DispatchGroup()
         for index in slots.indices {
             group.enter()
@@ -438,7 +444,7 @@ public final class PersoLine: @unchecked Sendable {
             } else {
                 let image = try DataPreparation.prepare(
                     record, profile: job.profile, signer: job.signer, baseDirectory: job.baseDirectory,
-                    validator: validator)
+                    validator: validator, keys: lock.withLock { keyPool }.map { .pool($0) } ?? .random)
                 prepared = .image(
                     image,
                     try PersoScript.compile(image, commandSet: job.profile.persoCommandSet, extendedLength: extendedLength))

@@ -1,4 +1,5 @@
 import CardCrypto
+import Foundation
 
 /// Where data preparation takes a chip's private keys from.
 ///
@@ -8,6 +9,9 @@ import CardCrypto
 public enum ChipKeySource: Sendable, Equatable {
     case random
     case seeded([UInt8])
+    /// Fresh random keys made ahead by the pool's threads (a line whose chips cannot make keys: its cards do not wait
+    /// for RSA generation).
+    case pool(ChipKeyPool)
 
     /// `count` bytes for one key of one record: SHA-256(seed ‖ 00 ‖ record ‖ 00 ‖ purpose ‖ counter), as many
     /// blocks as needed.
@@ -35,12 +39,14 @@ public enum ChipKeySource: Sendable, Equatable {
 
     /// An EC key pair on `curve`.
     public func ecKey(_ curve: NamedCurve, record: String, purpose: String) throws(CryptoError) -> AsymmetricKey {
+        if case .pool(let pool) = self { return try pool.take(.ec(curve)) }
         guard case .seeded = self else { return try .generateEC(curve) }
         return try .ec(curve, scalar: try scalar(below: try ECGroup(curve).order, record: record, purpose: purpose))
     }
 
     /// An RSA key pair of `bits` bits, e = 65537.
     public func rsaKey(bits: Int, record: String, purpose: String) throws(CryptoError) -> AsymmetricKey {
+        if case .pool(let pool) = self { return try pool.take(.rsa(bits: bits)) }
         guard case .seeded(let seed) = self else { return try .generateRSA(bits: bits) }
         let half = bits / 16
         let p = try AsymmetricKey.rsaPrime(from: stream(seed, record: record, purpose: purpose + "/p", count: half))
@@ -61,4 +67,110 @@ public enum ChipKeySource: Sendable, Equatable {
         guard case .seeded = self else { return try group.randomExponent() }
         return Array(try scalar(below: group.q, record: record, purpose: "CA-DH").drop { $0 == 0 })
     }
+}
+
+/// Chip key pairs made ahead, on background threads at low priority, so that preparing a card takes a ready key
+/// instead of waiting for RSA generation (the `jmrtd-applet` set's chips cannot make their own). Each kind the line
+/// asks for is kept `depth` deep; a `take` that finds none makes one itself. The keys live in memory only until a
+/// card takes them.
+public final class ChipKeyPool: @unchecked Sendable, Equatable {
+    public enum Kind: Hashable, Sendable {
+        case rsa(bits: Int)
+        case ec(NamedCurve)
+    }
+
+    private let condition = NSCondition()
+    private var ready: [Kind: [AsymmetricKey]] = [:]
+    private var wanted: Set<Kind> = []
+    private var stopped = false
+    public let depth: Int
+    public private(set) var madeAhead = 0
+    public private(set) var madeOnDemand = 0
+
+    /// `kinds`: the keys to keep ready; `workers` background threads (the cores the line leaves idle).
+    public init(kinds: Set<Kind>, depth: Int = 8, workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)) {
+        self.depth = depth
+        wanted = kinds
+        for _ in 0..<workers {
+            let thread = Thread { [weak self] in self?.work() }
+            thread.qualityOfService = .utility
+            thread.start()
+        }
+    }
+
+    /// The keys a profile's chips need from the host (none when its chips make their own).
+    public convenience init?(profile: CardProfile, depth: Int = 8) {
+        guard !profile.keysMadeOnChip else { return nil }
+        var kinds: Set<Kind> = []
+        if profile.offersChipAuthentication && profile.chipAuthentication.agreement == .ecdh {
+            kinds.insert(.ec(profile.chipAuthenticationCurve))
+        }
+        if profile.offersActiveAuthentication {
+            switch profile.activeAuthenticationKey {
+            case .rsa(let bits): kinds.insert(.rsa(bits: bits))
+            case .ec(let curve): kinds.insert(.ec(curve))
+            }
+        }
+        guard !kinds.isEmpty else { return nil }
+        self.init(kinds: kinds, depth: depth)
+    }
+
+    deinit { stop() }
+
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// A ready key of this kind, or one made now.
+    public func take(_ kind: Kind) throws(CryptoError) -> AsymmetricKey {
+        condition.lock()
+        wanted.insert(kind)
+        if var keys = ready[kind], let key = keys.popLast() {
+            ready[kind] = keys
+            condition.broadcast()
+            condition.unlock()
+            return key
+        }
+        madeOnDemand += 1
+        condition.unlock()
+        return try Self.make(kind)
+    }
+
+    /// How many keys of this kind are ready.
+    public func count(_ kind: Kind) -> Int { condition.withLock { ready[kind]?.count ?? 0 } }
+
+    static func make(_ kind: Kind) throws(CryptoError) -> AsymmetricKey {
+        switch kind {
+        case .rsa(let bits): return try .generateRSA(bits: bits)
+        case .ec(let curve): return try .generateEC(curve)
+        }
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            var next: Kind? = nil
+            while !stopped {
+                next = wanted.first { (ready[$0]?.count ?? 0) < depth }
+                if next != nil { break }
+                condition.wait()
+            }
+            // Claimed before making it, so that two workers do not overfill one kind.
+            if let claimed = next { ready[claimed, default: []].reserveCapacity(depth) }
+            condition.unlock()
+            guard let kind = next, !stopped else { return }
+            guard let key = try? Self.make(kind) else { continue }
+            condition.lock()
+            if (ready[kind]?.count ?? 0) < depth {
+                ready[kind, default: []].append(key)
+                madeAhead += 1
+            }
+            condition.unlock()
+        }
+    }
+
+    public static func == (a: ChipKeyPool, b: ChipKeyPool) -> Bool { a === b }
 }
