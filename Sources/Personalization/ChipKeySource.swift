@@ -87,6 +87,12 @@ public final class ChipKeyPool: @unchecked Sendable, Equatable {
     public private(set) var madeAhead = 0
     public private(set) var madeOnDemand = 0
 
+    /// CPU seconds every pool's threads have spent making keys ahead, in this process (benchmarks take it apart
+    /// from the cards' own host time).
+    public static var secondsAhead: Double { aheadLock.withLock { aheadTotal } }
+    private static let aheadLock = NSLock()
+    nonisolated(unsafe) private static var aheadTotal = 0.0
+
     /// `kinds`: the keys to keep ready; `workers` background threads (the cores the line leaves idle).
     public init(kinds: Set<Kind>, depth: Int = 8, workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)) {
         self.depth = depth
@@ -162,7 +168,14 @@ public final class ChipKeyPool: @unchecked Sendable, Equatable {
             if let claimed = next { ready[claimed, default: []].reserveCapacity(depth) }
             condition.unlock()
             guard let kind = next, !stopped else { return }
-            guard let key = try? Self.make(kind) else { continue }
+            var start = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
+            let made = try? Self.make(kind)
+            var end = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end)
+            let spent = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+            Self.aheadLock.withLock { Self.aheadTotal += spent }
+            guard let key = made else { continue }
             condition.lock()
             if (ready[kind]?.count ?? 0) < depth {
                 ready[kind, default: []].append(key)
