@@ -69,6 +69,7 @@ struct PrepareCommand: ParsableCommand {
         let citizen: CitizenRecord
         do {
             cardProfile = try CardProfile(nameOrPath: profile)
+            noteHostKeys(cardProfile)
             documentSigner = try token.signer(signer).0
             guard let data = FileManager.default.contents(atPath: record) else {
                 throw PreparationError(reason: "cannot read \(record)")
@@ -101,6 +102,16 @@ struct PrepareCommand: ParsableCommand {
     }
 
     /// Every valid record of a batch, prepared on every core (chip key generation dominates); invalid records are
+    /// A card image is a whole chip for the emulator, keys included: for a profile whose chips make their own keys,
+    /// say that these keys were made here, unlike the line's.
+    func noteHostKeys(_ profile: CardProfile) {
+        guard profile.keysMadeOnChip else { return }
+        FileHandle.standardError.write(
+            Data(
+                "note: \(profile.name)'s chips make their own keys on a line (cccd perso never makes or holds one); these card images are whole chips for the emulator, with keys made on this host: files 0600, for development and tests\n"
+                    .utf8))
+    }
+
     /// listed with their reasons and skipped. Images go to OUT/LINE-ID.json.
     func prepareBatch(_ batch: String) throws {
         let cardProfile: CardProfile
@@ -108,6 +119,7 @@ struct PrepareCommand: ParsableCommand {
         let entries: [RecordDecoder.Entry]
         do {
             cardProfile = try CardProfile(nameOrPath: profile)
+            noteHostKeys(cardProfile)
             documentSigner = try token.signer(signer).0
             guard let data = FileManager.default.contents(atPath: batch) else {
                 throw PreparationError(reason: "cannot read \(batch)")
