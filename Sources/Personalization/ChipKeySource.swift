@@ -83,6 +83,7 @@ public final class ChipKeyPool: @unchecked Sendable, Equatable {
     private var ready: [Kind: [AsymmetricKey]] = [:]
     private var wanted: Set<Kind> = []
     private var stopped = false
+    private var running = 0
     public let depth: Int
     public private(set) var madeAhead = 0
     public private(set) var madeOnDemand = 0
@@ -97,8 +98,9 @@ public final class ChipKeyPool: @unchecked Sendable, Equatable {
     public init(kinds: Set<Kind>, depth: Int = 8, workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)) {
         self.depth = depth
         wanted = kinds
+        running = workers
         for _ in 0..<workers {
-            let thread = Thread { [weak self] in self?.work() }
+            let thread = Thread { [self] in self.work() }
             thread.qualityOfService = .utility
             thread.start()
         }
@@ -123,10 +125,13 @@ public final class ChipKeyPool: @unchecked Sendable, Equatable {
 
     deinit { stop() }
 
+    /// Stops the threads and waits for them: a key being made is finished first (a process must not exit while
+    /// OpenSSL is busy on another thread: its exit handlers free what that thread uses).
     public func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()
+        while running > 0 { condition.wait() }
         condition.unlock()
     }
 
@@ -156,6 +161,12 @@ public final class ChipKeyPool: @unchecked Sendable, Equatable {
     }
 
     private func work() {
+        defer {
+            condition.lock()
+            running -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
         while true {
             condition.lock()
             var next: Kind? = nil

@@ -74,7 +74,8 @@ extension PCSCReadTests {
         // The search finds what it looks for: every secret is in the chips' own memory.
         let chipBytes = try images.indices.map { try Array(Data(contentsOf: URL(fileURLWithPath: chips + "/issued-\($0).json"))) }
         let chipText = chipBytes.map { String(decoding: $0, as: UTF8.self) }.joined()
-        #expect(chipText.contains(#""can""#) && images.allSatisfy { chipText.contains($0.secrets.can ?? "-") })
+        let chipsHoldTheCANs = chipText.contains(#""can""#) && images.allSatisfy { chipText.contains($0.secrets.can ?? "-") }
+        #expect(chipsHoldTheCANs)
         var searched = 0
         let files = FileManager.default.enumerator(atPath: station)?.compactMap { $0 as? String } ?? []
         for name in files {
@@ -83,7 +84,8 @@ extension PCSCReadTests {
             searched += 1
             let bytes = Array(data)
             for (what, secret) in secrets {
-                #expect(!bytes.contains(secret), "\(name) holds \(what)")
+                let found = bytes.contains(secret)
+                #expect(!found, "\(name) holds \(what)")
             }
         }
         #expect(searched >= 3, "the station's folder: \(files)")
