@@ -144,7 +144,7 @@ final class CrashingSlot: CardSlot, @unchecked Sendable {
 @Suite("Keys made in the chip: a kill at every command of a card, then the restart")
 struct ChipKeyCrashTests {
     @Test(
-        "Killed at each phase of an on-chip-key card (identification, SCP03, before, at and after each GENERATE, files, just before and after the lock, the read-back; every 4th command between): the restart leaves the record issued exactly once and every chip issued (locked and genuine) or spoiled with the reason that it may hold keys it made but was never locked"
+        "Killed at each phase of an on-chip-key card (identification, SCP03, before, at and after each GENERATE, files, just before and after the lock, the read-back; every 8th command between): the restart leaves the record issued exactly once and every chip issued (locked and genuine) or spoiled with the reason that it may hold keys it made but was never locked"
     )
     func killAtEachPhase() throws { try Self.kill(everyCommand: false) }
 
@@ -167,11 +167,11 @@ struct ChipKeyCrashTests {
         var spoiledWithKeys = 0
         var issuedOnRestart = 0
         // Every command up to the lock and two of the read-back after it (make test: each phase's edges and every
-        // 4th command; make soak: all).
+        // 8th command; make soak: all).
         var moments = Set(1...(lock + 3))
         if !everyCommand {
             let edges = [1, 2, 3, lock, lock + 1, lock + 2, lock + 3] + generates.flatMap { [$0, $0 + 1, $0 + 2] }
-            moments = moments.filter { $0 % 4 == 0 || edges.contains($0) }
+            moments = moments.filter { $0 % 8 == 0 || edges.contains($0) }
         }
         for k in moments.sorted() {
             let folder = try BatchFolder(count: 1, seed: 2727)
