@@ -175,8 +175,6 @@ public final class ChipKeyPool: @unchecked Sendable, Equatable {
                 if next != nil { break }
                 condition.wait()
             }
-            // Claimed before making it, so that two workers do not overfill one kind.
-            if let claimed = next { ready[claimed, default: []].reserveCapacity(depth) }
             condition.unlock()
             guard let kind = next, !stopped else { return }
             var start = timespec()

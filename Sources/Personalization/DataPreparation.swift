@@ -81,7 +81,7 @@ public enum DataPreparation {
         image.secrets.chipAuthenticationKey = try caKey?.privateKeyDER()
         image.secrets.chipAuthenticationDHKey = caDHExponent
         image.secrets.activeAuthenticationKey = try aaKey?.privateKeyDER()
-        image.chip = ChipSettings.derived(from: image)
+        // `finish` derived the chip's settings from the files (the AA key's kind from DG15): the keys change none.
         return image
     }
 
