@@ -18,22 +18,27 @@ extension PCSCReadTests {
         let environment = ["SOFTHSM2_CONF": SoftHSM.folder + "/softhsm2.conf", "CCCD_PKCS11_PIN": SoftHSM.pin]
         let uri = "pkcs11:token=\(label);object=transport"
 
-        // The master key is made in the token and never leaves it.
-        let made = try CommandLineRunner.run(
-            ["pki", "transport-key", "--pkcs11", SoftHSM.module, "--token", String(label)], in: work,
-            environment: environment)
-        #expect(made.status == 0, "\(made.stderr)")
-        #expect(made.stdout.contains("not extractable"), "\(made.stdout)")
+        // The card maker's key file goes into the station's token (sensitive, never extractable); the card maker
+        // keeps its own copy for its chips, as a card maker does. The station has only the token.
+        let imported = try CommandLineRunner.run(
+            ["pki", "transport-key", "--pkcs11", SoftHSM.module, "--token", String(label), "--import", "transport.key"],
+            in: work, environment: environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("not extractable"), "\(imported.stdout)")
         let token = try PKCS11Token(module: SoftHSM.module, token: String(label))
         try token.login(pin: SoftHSM.pin)
         #expect(try token.selectSecretKey(label: "transport") == 16)
+        // A key made in the token itself, never outside it.
+        let made = try CommandLineRunner.run(
+            ["pki", "transport-key", "--pkcs11", SoftHSM.module, "--token", String(label), "--label", "spare", "--bits", "256"],
+            in: work, environment: environment)
+        #expect(made.status == 0 && made.stdout.contains("made a 256-bit"), "\(made.stdout) \(made.stderr)")
+        #expect(try token.selectSecretKey(label: "spare") == 32)
 
-        // The card maker's chips: their keys diversified by the token, their own memory in chips/.
+        // The card maker's chips: their keys diversified from its copy, their own memory in chips/.
         let chips = work + "/chips"
         try FileManager.default.createDirectory(atPath: chips, withIntermediateDirectories: true)
-        let emulators = try Self.blankChips(
-            work, tag: 0x27, transportKey: ["--transport-key", uri, "--pkcs11", SoftHSM.module], saveIn: chips,
-            environment: environment)
+        let emulators = try Self.blankChips(work, tag: 0x27, saveIn: chips)
         defer { Self.endChips(emulators) }
 
         // The station: its output folder holds the journal and what it prints.
