@@ -67,6 +67,8 @@ let package = Package(
         // data preparation, run by the emulator, written by the line.
         .target(
             name: "ChipImage", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
+        // Extended Access Control (EAC1): CV certificates, Terminal Authentication in both roles.
+        .target(name: "EAC", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS"], swiftSettings: strict),
         // The trust store, Passive Authentication and its verdicts: what decides that the data is as issued.
         .target(
             name: "Verification",
@@ -74,14 +76,14 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Personalization",
-            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "EAC", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(
-            name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage"], swiftSettings: strict),
+            name: "CardEmulator", dependencies: ["CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "EAC"], swiftSettings: strict),
         .target(
             name: "Reader",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Verification", "CImaging", .product(name: "Logging", package: "swift-log"),
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "EAC", "Verification", "CImaging", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // The print line: the writer (perso scripts through any transport, read-back), the journal (GRDB on SQLite),
@@ -135,7 +137,7 @@ let package = Package(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "CardEmulator", "Reader", "Personalization", "PCSC",
-                "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", "EAC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -145,7 +147,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "Personalization", "CardEmulator", "Reader", "DeskProtocol",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "EAC", "Verification", "Personalization", "CardEmulator", "Reader", "DeskProtocol",
             ],
             swiftSettings: strict),
         // Host-cost benchmarks: `make bench` (release build).
@@ -176,12 +178,12 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "CardEmulatorTests", dependencies: ["CardEmulator", "ChipImage", "CardFixtures", "TestSupport"],
+            name: "CardEmulatorTests", dependencies: ["CardEmulator", "ChipImage", "EAC", "CardFixtures", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Reader", "CardEmulator", "LDS", "ChipImage", "Verification", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance", "IssuanceSlots",
+                "Reader", "CardEmulator", "LDS", "ChipImage", "EAC", "Verification", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance", "IssuanceSlots",
                 "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Embeds data files in the cccd binary so it works wherever it runs (make embedded):
 #   Profiles/*.yaml                        → Sources/Personalization/CardProfile+BuiltIn.swift
-#   Vectors/sample-card/record.json, .jpg  → Sources/Personalization/SampleRecord+Embedded.swift
+#   Vectors/sample-card/record.json, .jpg, finger-*.jp2 → Sources/Personalization/SampleRecord+Embedded.swift
 # Tests keep each embedded copy byte for byte equal to its file: edit the file, then run this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +40,13 @@ out=Sources/Personalization/SampleRecord+Embedded.swift
     echo '    static let portraitBase64 = """'
     base64 -w 100 Vectors/sample-card/portrait.jpg | sed -e 's/^/        /' -e '$!s/$/\\/'
     echo '        """'
+    for position in 2 7; do
+        echo
+        echo "    /// Vectors/sample-card/finger-$position.jp2 in base64 (a drawn fingerprint, no person's)."
+        echo "    static let finger${position}Base64 = \"\"\""
+        base64 -w 100 "Vectors/sample-card/finger-$position.jp2" | sed -e 's/^/        /' -e '$!s/$/\\/'
+        echo '        """'
+    done
     echo '}'
 } >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -4,7 +4,7 @@
 # through sudo when available.
 set -euo pipefail
 
-packages=(pkg-config libssl-dev openssl libpcsclite-dev pcscd vsmartcard-vpcd procps postgresql libp11-kit-dev softhsm2 libopenjp2-7-dev zlib1g-dev chromium fonts-dejavu-core curl time)
+packages=(pkg-config libssl-dev openssl libpcsclite-dev pcscd vsmartcard-vpcd procps postgresql libp11-kit-dev softhsm2 libopenjp2-7-dev zlib1g-dev chromium fonts-dejavu-core curl time openpace)
 
 missing=()
 for p in "${packages[@]}"; do

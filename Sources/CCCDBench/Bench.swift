@@ -662,7 +662,7 @@ public struct Bench {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let today = CalendarDate(year: 2026, month: 11, day: 30)!
         let count = quick ? 6 : 40
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: folder + "/portrait.jpg"))
+        try SampleRecord.writeImages(to: folder)
         let records = SampleRecord.batch(count: count, seed: 11, portrait: "portrait.jpg", today: today)
         let pki = try TestPKI()
         let master = [UInt8](repeating: 0x42, count: 16)
@@ -801,7 +801,7 @@ public struct Bench {
             let folder = NSTemporaryDirectory() + "cccd-bench-host-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: folder + "/portrait.jpg"))
+            try SampleRecord.writeImages(to: folder)
             let records = SampleRecord.batch(count: count, seed: 27, portrait: "portrait.jpg", today: today)
             let master = [UInt8](repeating: 0x42, count: 16)
             let journal = try SQLiteJournal(path: folder + "/journal.db")
@@ -935,7 +935,7 @@ public struct Bench {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let today = CalendarDate(year: 2026, month: 11, day: 30)!
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: folder + "/portrait.jpg"))
+        try SampleRecord.writeImages(to: folder)
         let records = SampleRecord.batch(count: total, seed: 29, portrait: "portrait.jpg", today: today)
         let profile = try CardProfile(nameOrPath: "icao-td3-pace")
         let pki = try TestPKI(algorithm: "p256")

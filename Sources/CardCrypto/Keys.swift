@@ -195,10 +195,16 @@ public final class AsymmetricKey: CustomStringConvertible {
     }
 
     /// A signature in OpenSSL's native form (DER for ECDSA, PKCS#1 v1.5 for RSA).
-    public func digestSign(_ message: [UInt8], hash: HashAlgorithm) throws(CryptoError) -> [UInt8] {
+    /// With `pss` (RSA keys only): RSASSA-PSS with MGF1 of the same hash and a salt of the hash's length (as BSI
+    /// TR-03110-3 and CMS ask).
+    public func digestSign(_ message: [UInt8], hash: HashAlgorithm, pss: Bool = false) throws(CryptoError) -> [UInt8] {
         guard let ctx = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestSignInit(ctx, nil, hash.md, nil, pkey) == 1 else { throw .library("EVP_DigestSignInit") }
+        var pctx: OpaquePointer? = nil
+        guard EVP_DigestSignInit(ctx, &pctx, hash.md, nil, pkey) == 1 else { throw .library("EVP_DigestSignInit") }
+        if pss {
+            guard kind == .rsa, let pctx, Self.setPSS(pctx, hash: hash) else { throw .library("RSA-PSS padding") }
+        }
         var length = 0
         guard EVP_DigestSign(ctx, nil, &length, message, message.count) == 1 else { throw .library("EVP_DigestSign") }
         var out = [UInt8](repeating: 0, count: length)
@@ -206,16 +212,29 @@ public final class AsymmetricKey: CustomStringConvertible {
         return Array(out.prefix(length))
     }
 
-    public func digestVerify(_ signature: [UInt8], message: [UInt8], hash: HashAlgorithm) -> Bool {
+    public func digestVerify(_ signature: [UInt8], message: [UInt8], hash: HashAlgorithm, pss: Bool = false) -> Bool {
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestVerifyInit(ctx, nil, hash.md, nil, pkey) == 1 else {
+        var pctx: OpaquePointer? = nil
+        guard EVP_DigestVerifyInit(ctx, &pctx, hash.md, nil, pkey) == 1 else {
             ERR_clear_error()
             return false
+        }
+        if pss {
+            guard kind == .rsa, let pctx, Self.setPSS(pctx, hash: hash) else {
+                ERR_clear_error()
+                return false
+            }
         }
         let ok = EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
         ERR_clear_error()
         return ok
+    }
+
+    private static func setPSS(_ pctx: OpaquePointer, hash: HashAlgorithm) -> Bool {
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
+            && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, hash.md) == 1
+            && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, Int32(hash.digestLength)) == 1
     }
 
     // MARK: RSA (raw, for ISO/IEC 9796-2)

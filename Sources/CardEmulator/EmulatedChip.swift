@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import ChipImage
+import EAC
 import LDS
 
 /// A software eMRTD chip that runs a `CardImage`. It is a `CardTransport`, so readers talk to it in-process
@@ -26,6 +27,12 @@ public final class EmulatedChip: CardTransport {
     private var pendingKeys: SecureMessagingKeys?
     /// The personalization applet while the chip is blank; nil once it is locked (an issued card).
     private var perso: PersoApplet?
+    /// Terminal Authentication (EAC1), when the image has trust points.
+    private var terminalAuthentication: TerminalAuthenticationChip?
+    /// This session's ID_PICC (from PACE or BAC) and the terminal's Chip Authentication key, compressed: what
+    /// the terminal signs in Terminal Authentication.
+    private var sessionChipIdentifier: [UInt8]?
+    private var chipAuthenticatedTerminalKey: [UInt8]?
 
     /// What a chip keeps when the power goes: a blank chip's perso memory, or an issued card.
     public enum State: Codable, Hashable, Sendable {
@@ -119,6 +126,21 @@ public final class EmulatedChip: CardTransport {
     private func loadFromFiles(_ image: CardImage) throws {
         self.image = image
         fileSystem = FileSystem(image: image)
+        terminalAuthentication = try image.terminalAuthentication.map { trust in
+            let points = try trust.trustPoints.map { bytes in
+                do { return try CVCertificate(bytes: bytes) } catch {
+                    throw EmulatorError(reason: "the card image's trust point is not a CV certificate: \(error)")
+                }
+            }
+            let date: CVDate
+            do { date = try CVDate(digits: trust.currentDate) } catch {
+                throw EmulatorError(reason: "the card image's current date: \(error)")
+            }
+            let chip = TerminalAuthenticationChip(
+                state: TerminalAuthenticationState(trustPoints: points, currentDate: date), random: random)
+            chip.onChange = { [weak self] state in self?.terminalAuthenticationChanged(state) }
+            return chip
+        }
         bac = image.bacEnabled == false ? nil : try image.secrets.bacKey.map { try BACChip(key: $0, random: random) }
 
         // PACE as EF.CardAccess announces it, with the MRZ and the CAN as passwords.
@@ -173,6 +195,20 @@ public final class EmulatedChip: CardTransport {
             ?? (activeAuthenticationKey?.kind == .rsa ? .sha1 : .sha256)
     }
 
+    /// The chip moved its date or its trust point: that is non-volatile memory.
+    private func terminalAuthenticationChanged(_ state: TerminalAuthenticationState) {
+        image.terminalAuthentication = .init(
+            trustPoints: state.trustPoints.map(\.encoded), currentDate: state.currentDate.digits)
+        onNonVolatileChange?(self.state)
+    }
+
+    /// A secure channel ended or a new one began: what Chip and Terminal Authentication granted is gone.
+    private func endSession() {
+        terminalAuthentication?.reset()
+        sessionChipIdentifier = nil
+        chipAuthenticatedTerminalKey = nil
+    }
+
     /// The Answer To Reset: the image's own, or a T=1 ATR whose card capabilities announce extended length
     /// exactly when the settings support it (ISO/IEC 7816-4 §8.1.1.2.7).
     public var atr: [UInt8] {
@@ -199,6 +235,7 @@ public final class EmulatedChip: CardTransport {
         pace?.reset()
         bac?.reset()
         chipAuthentication?.reset()
+        endSession()
         answerPlainly = false
         answerUnauthenticated = false
         bacSinceReset = false
@@ -273,6 +310,7 @@ public final class EmulatedChip: CardTransport {
             }
         } else if secureMessaging != nil {
             secureMessaging = nil
+            endSession()
         }
 
         // How much the answer may carry on the wire.
@@ -331,6 +369,11 @@ public final class EmulatedChip: CardTransport {
             if let keys = pendingKeys {
                 sm.rekey(keys, ssc: [UInt8](repeating: 0, count: keys.sscLength))
                 pendingKeys = nil
+                // Chip Authentication done: Terminal Authentication signs over the terminal's key.
+                if let ca = chipAuthentication, let key = ca.lastTerminalKey {
+                    chipAuthenticatedTerminalKey = TerminalAuthentication.compressed(
+                        key, agreement: ca.parameters.agreement)
+                }
             }
             return wrongMACIfPlanned(wrapped)
         } catch {
@@ -367,8 +410,23 @@ public final class EmulatedChip: CardTransport {
         switch command.ins {
         case 0xA4: return select(command)
         case 0xB0, 0xB1: return readBinary(command, protected: protected, capacity: capacity)
+        case 0x84 where protected && terminalAuthentication?.expectsChallenge == true:
+            guard command.ne == 8, let r = terminalAuthentication?.getChallenge() else {
+                return ResponseAPDU(statusWord: .wrongLength)
+            }
+            return ResponseAPDU(data: r, statusWord: .success)
         case 0x84: return getChallenge(command)
+        case 0x82 where protected && terminalAuthentication != nil:
+            return ResponseAPDU(
+                statusWord: terminalAuthentication?.externalAuthenticate(
+                    signature: command.data, chipIdentifier: sessionChipIdentifier ?? [],
+                    terminalKey: chipAuthenticatedTerminalKey) ?? .conditionsOfUseNotSatisfied)
         case 0x82: return externalAuthenticate(command)
+        case 0x2A where command.p1 == 0x00 && command.p2 == 0xBE:
+            guard protected, chipAuthenticatedTerminalKey != nil, let ta = terminalAuthentication else {
+                return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
+            }
+            return ResponseAPDU(statusWord: ta.verifyCertificate(command.data))
         case 0x22: return manageSecurityEnvironment(command, protected: protected)
         case 0x86: return generalAuthenticate(command, protected: protected)
         case 0x88: return internalAuthenticate(command, protected: protected)
@@ -395,6 +453,13 @@ public final class EmulatedChip: CardTransport {
                     return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
                 }
                 try chipAuthentication.setAuthenticationTemplate(command.data)
+            case (0x81, 0xB6), (0x81, 0xA4):  // Terminal Authentication: the key to verify with, the terminal's
+                guard protected, chipAuthenticatedTerminalKey != nil, let ta = terminalAuthentication else {
+                    return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
+                }
+                return ResponseAPDU(
+                    statusWord: command.p2 == 0xB6
+                        ? ta.setVerificationKey(command.data) : ta.setAuthenticationTemplate(command.data))
             case (0x41, 0xA6):  // Chip Authentication, 3DES
                 guard protected, let chipAuthentication else {
                     return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied)
@@ -419,7 +484,13 @@ public final class EmulatedChip: CardTransport {
             }
             guard let pace else { return ResponseAPDU(statusWord: .conditionsOfUseNotSatisfied) }
             let (data, session) = try pace.generalAuthenticate(command.data)
-            if let session { secureMessaging = session }
+            if let session {
+                secureMessaging = session
+                endSession()
+                if let (key, agreement) = pace.lastEphemeralPublicKey {
+                    sessionChipIdentifier = TerminalAuthentication.compressed(key, agreement: agreement)
+                }
+            }
             return ResponseAPDU(data: data, statusWord: .success)
         } catch {
             return ResponseAPDU(statusWord: status(of: error))
@@ -550,7 +621,12 @@ public final class EmulatedChip: CardTransport {
         switch selected.access {
         case .always: break
         case .accessControl: guard protected else { return ResponseAPDU(statusWord: .securityStatusNotSatisfied) }
-        case .terminalAuthentication: return ResponseAPDU(statusWord: .securityStatusNotSatisfied)
+        case .terminalAuthentication:
+            // Only after Terminal Authentication, and only what its chain granted (DG3 fingerprints, DG4 iris).
+            let group = LDSFile(name: selected.name)?.dataGroupNumber ?? 0
+            guard protected, terminalAuthentication?.granted?.reads(dataGroup: group) == true else {
+                return ResponseAPDU(statusWord: .securityStatusNotSatisfied)
+            }
         }
         currentFile = selected
         let size = selected.content.count
@@ -592,6 +668,10 @@ public final class EmulatedChip: CardTransport {
         do {
             let (response, session) = try bac.externalAuthenticate(command.data)
             secureMessaging = session
+            endSession()
+            sessionChipIdentifier = image.secrets.mrz.map {
+                TerminalAuthentication.chipIdentifier(documentNumber: $0.documentNumber)
+            }
             bacSinceReset = true
             return ResponseAPDU(data: response, statusWord: .success)
         } catch let error as AccessControlError {

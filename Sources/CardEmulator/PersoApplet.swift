@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import ChipImage
+import EAC
 import Foundation
 import LDS
 
@@ -39,6 +40,8 @@ public struct BlankChip: Codable, Hashable, Sendable {
     /// its own (70, 71, 72, 73 → 6A86), no SCP03, no serial. nil = false: this toolchain's chip, which takes both
     /// forms and its extensions.
     public var modelsJMRTDApplet: Bool? = nil
+    /// The CVCA certificates and the date written for Terminal Authentication (PUT DATA `64`, `74`).
+    public var terminalAuthentication: CardImage.TerminalAuthenticationTrust? = nil
 
     /// A blank chip whose keys are diversified from `master` with its serial.
     public init(
@@ -69,7 +72,7 @@ public struct BlankChip: Codable, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case serial, commandSet, aid, keyVersion, encryptionKey, macKey, dataEncryptionKey, quirks, files, secrets,
             bacDisabled, answersSerial, activeAuthenticationModulus, activeAuthenticationPrivateExponent,
-            modelsJMRTDApplet
+            modelsJMRTDApplet, terminalAuthentication
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +94,8 @@ public struct BlankChip: Codable, Hashable, Sendable {
         activeAuthenticationModulus = try optionalHex(.activeAuthenticationModulus)
         activeAuthenticationPrivateExponent = try optionalHex(.activeAuthenticationPrivateExponent)
         modelsJMRTDApplet = try c.decodeIfPresent(Bool.self, forKey: .modelsJMRTDApplet)
+        terminalAuthentication = try c.decodeIfPresent(
+            CardImage.TerminalAuthenticationTrust.self, forKey: .terminalAuthentication)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,6 +116,7 @@ public struct BlankChip: Codable, Hashable, Sendable {
         try c.encodeIfPresent(
             activeAuthenticationPrivateExponent?.hexString, forKey: .activeAuthenticationPrivateExponent)
         try c.encodeIfPresent(modelsJMRTDApplet, forKey: .modelsJMRTDApplet)
+        try c.encodeIfPresent(terminalAuthentication, forKey: .terminalAuthentication)
     }
 
     var staticKeys: SCP03.StaticKeys {
@@ -152,6 +158,7 @@ public struct BlankChip: Codable, Hashable, Sendable {
             applications: [CardImage.Application(aid: aid, files: application)],
             secrets: secrets, quirks: quirks)
         image.bacEnabled = bacDisabled == true ? false : nil
+        image.terminalAuthentication = terminalAuthentication
         image.chip = ChipSettings.derived(from: image)
         return image
     }
@@ -515,6 +522,21 @@ final class PersoApplet {
         case .chipOptions:
             guard values[0].count == 1 else { return status(.incorrectData) }
             chip.bacDisabled = values[0][0] & 0x01 != 0
+        case .cvcaCertificate:
+            // A CVCA's certificate (self-signed or a link), whole: the chip's trust point.
+            guard values.count == 1, let cvca = try? CVCertificate(bytes: values[0]), cvca.isCVCA,
+                cvca.publicKey.curve(inheriting: nil) != nil || cvca.publicKey.algorithm.isRSA
+            else { return status(.incorrectData) }
+            var trust = chip.terminalAuthentication ?? .init(trustPoints: [], currentDate: cvca.effectiveDate.digits)
+            trust.trustPoints.removeAll { (try? CVCertificate(bytes: $0))?.holderReference == cvca.holderReference }
+            trust.trustPoints.insert(values[0], at: 0)
+            trust.trustPoints = Array(trust.trustPoints.prefix(TerminalAuthenticationState.trustPointLimit))
+            chip.terminalAuthentication = trust
+        case .currentDate:
+            guard values.count == 1, (try? CVDate(digits: values[0])) != nil else { return status(.incorrectData) }
+            guard var trust = chip.terminalAuthentication else { return status(.conditionsOfUseNotSatisfied) }
+            trust.currentDate = values[0]
+            chip.terminalAuthentication = trust
         }
         return Outcome(response: ResponseAPDU(statusWord: .success), changed: true)
     }

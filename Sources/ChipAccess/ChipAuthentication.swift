@@ -18,12 +18,15 @@ public enum ChipAuthentication {
     /// Terminal role, inside an open secure-messaging channel: `session` is switched to the new keys.
     public static func authenticate(
         _ transport: SecureMessagingTransport, protocol proto: ChipAuthenticationProtocol, parameters: DomainParameters,
-        chipPublicKey: [UInt8], keyID: Int? = nil, random: any RandomSource = SystemRandom()
+        chipPublicKey: [UInt8], keyID: Int? = nil, random: any RandomSource = SystemRandom(),
+        ephemeralKey: ((_ publicKey: [UInt8]) -> Void)? = nil
     ) throws -> Proof {
         let agreement = try KeyAgreement(parameters)
         try agreement.validate(chipPublicKey)
         let sk = try agreement.privateKey(random)
         let pk = try agreement.publicKey(sk)
+        // Terminal Authentication (EAC1) signs over this key: the caller keeps it.
+        ephemeralKey?(pk)
         let k = try agreement.sharedSecret(sk, peer: chipPublicKey)
         let keyReference = keyID.map { TLVWriter.encode(tag: 0x84, value: TLVWriter.integerContent($0)) } ?? []
         if proto.cipher == .tripleDES {
@@ -79,6 +82,9 @@ public final class ChipAuthenticationChip {
     private let privateKey: [UInt8]
     private let random: any RandomSource
     private var selected = false
+    /// The terminal's ephemeral public key of the last Chip Authentication (Terminal Authentication checks the
+    /// terminal's signature over its compressed form).
+    public private(set) var lastTerminalKey: [UInt8]?
 
     public init(
         protocol proto: ChipAuthenticationProtocol, parameters: DomainParameters, privateKey: [UInt8], version: Int,
@@ -92,7 +98,10 @@ public final class ChipAuthenticationChip {
     }
 
     /// A power cycle: MSE:Set AT is forgotten.
-    public func reset() { selected = false }
+    public func reset() {
+        selected = false
+        lastTerminalKey = nil
+    }
 
     /// MSE:Set KAT (3DES): data 91 PK_PCD [84 keyId]. Returns the new keys.
     public func setKeyAgreementTemplate(_ data: [UInt8]) throws -> SecureMessagingKeys {
@@ -102,6 +111,7 @@ public final class ChipAuthenticationChip {
         }
         let pk = try value(0x91, in: data)
         let k = try KeyAgreement(parameters).sharedSecret(privateKey, peer: pk)
+        lastTerminalKey = pk
         return try SecureMessagingKeys(cipher: .tripleDES, sharedSecret: k)
     }
 
@@ -133,6 +143,7 @@ public final class ChipAuthenticationChip {
             throw AccessControlError(
                 code: .malformedResponse, reason: "invalid terminal key", statusWord: .incorrectData)
         }
+        lastTerminalKey = pk
         guard version >= 2 else {
             return (
                 TLVWriter.encode(tag: 0x7C, value: []),

@@ -27,6 +27,8 @@ public enum PACE {
         public let camValue: [UInt8]?
         /// CAM only: the chip's mapping public key.
         public let chipMappingPublicKey: [UInt8]?
+        /// The chip's ephemeral public key (Terminal Authentication's ID_PICC is its compressed form).
+        public var chipEphemeralPublicKey: [UInt8] = []
     }
 
     /// Terminal role. `parameterID` goes into MSE:Set AT tag 84 whenever it is known (cards with several
@@ -137,9 +139,11 @@ public enum PACE {
             }
         }
         let session = SecureMessaging(keys: keys, ssc: [UInt8](repeating: 0, count: keys.sscLength))
-        return Result(
+        var result = Result(
             session: session, protocolUsed: proto, chipAuthenticationMapping: camOK, camValue: camValue,
             chipMappingPublicKey: chipMappingKey)
+        result.chipEphemeralPublicKey = pkEphChip
+        return result
     }
 
     /// The CAM check after the fact (once EF.CardSecurity gave the chip's static key).

@@ -30,6 +30,9 @@ public final class PACEChip {
     }
 
     private var state = State.idle
+    /// The chip's ephemeral public key of the last PACE run that opened a session (Terminal Authentication's
+    /// ID_PICC is its compressed form), and the agreement it was made under.
+    public private(set) var lastEphemeralPublicKey: (key: [UInt8], agreement: KeyAgreementKind)?
 
     /// `offers`: what EF.CardAccess announces; `passwords`: by reference (MRZ 1, CAN 2, …).
     public init(
@@ -166,6 +169,7 @@ public final class PACEChip {
                 out.append((0x8A, encrypted))
             }
             state = .idle
+            lastEphemeralPublicKey = (pkEph, offer.parameters.agreement)
             return (wrap(out), SecureMessaging(keys: keys, ssc: [UInt8](repeating: 0, count: keys.sscLength)))
         }
     }

@@ -191,6 +191,46 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
     public var bacEnabled: Bool?
     /// What the chip runs, typed. Absent in older images: then it is derived from the files.
     public var chip: ChipSettings?
+    /// Extended Access Control: the chip's trust points and date (written in personalization, moved forward by
+    /// the certificates the chip verifies). Nil: no Terminal Authentication (DG3 and DG4 stay closed).
+    public var terminalAuthentication: TerminalAuthenticationTrust?
+
+    /// What an EAC chip trusts: its CVCA certificates (`7F21`, base64 in JSON), the newest first, and its current
+    /// date (six unpacked digits YYMMDD; "YYMMDD" in JSON).
+    public struct TerminalAuthenticationTrust: Codable, Hashable, Sendable {
+        public var trustPoints: [[UInt8]]
+        public var currentDate: [UInt8]
+
+        public init(trustPoints: [[UInt8]], currentDate: [UInt8]) {
+            self.trustPoints = trustPoints
+            self.currentDate = currentDate
+        }
+
+        enum CodingKeys: String, CodingKey { case trustPoints, currentDate }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            trustPoints = try c.decode([String].self, forKey: .trustPoints).map {
+                guard let data = Data(base64Encoded: $0) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .trustPoints, in: c, debugDescription: "trustPoints must be base64")
+                }
+                return [UInt8](data)
+            }
+            let date = try c.decode(String.self, forKey: .currentDate)
+            guard date.count == 6, date.allSatisfy(\.isASCII), date.allSatisfy(\.isNumber) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .currentDate, in: c, debugDescription: "currentDate must be six digits YYMMDD")
+            }
+            currentDate = date.compactMap { $0.wholeNumberValue.map(UInt8.init) }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(trustPoints.map { Data($0).base64EncodedString() }, forKey: .trustPoints)
+            try c.encode(currentDate.map { String($0) }.joined(), forKey: .currentDate)
+        }
+    }
 
     public init(
         profile: String? = nil, atr: [UInt8] = CardImage.defaultATR, lifeCycle: LifeCycle = .personalized,
@@ -207,6 +247,7 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey {
         case format, profile, atr, lifeCycle, masterFiles, applications, secrets, quirks, bacEnabled, chip
+        case terminalAuthentication
     }
 
     public init(from decoder: any Decoder) throws {
@@ -221,6 +262,7 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         quirks = try c.decode(Quirks.self, forKey: .quirks)
         bacEnabled = try c.decodeIfPresent(Bool.self, forKey: .bacEnabled)
         chip = try c.decodeIfPresent(ChipSettings.self, forKey: .chip)
+        terminalAuthentication = try c.decodeIfPresent(TerminalAuthenticationTrust.self, forKey: .terminalAuthentication)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -235,6 +277,7 @@ public struct CardImage: Codable, Hashable, Sendable, CustomStringConvertible {
         try c.encode(quirks, forKey: .quirks)
         try c.encodeIfPresent(bacEnabled, forKey: .bacEnabled)
         try c.encodeIfPresent(chip, forKey: .chip)
+        try c.encodeIfPresent(terminalAuthentication, forKey: .terminalAuthentication)
     }
 
     /// An ISO 14443 / T=1 ATR whose historical bytes announce extended Lc/Le (card capabilities, 7816-4 §8.1.1.2.7).

@@ -38,6 +38,10 @@ public enum PersoProtocol {
         case chipAuthenticationDHKey = 0x72
         /// Chip options (extension): one byte, bit 1 = BAC disabled (a PACE-only chip).
         case chipOptions = 0x73
+        /// A CVCA certificate, the chip's trust point for Terminal Authentication.
+        case cvcaCertificate = 0x64
+        /// The chip's current date (extension): six unpacked digits YYMMDD.
+        case currentDate = 0x74
     }
 
     /// The key diversification data's GP tag (GET DATA `CF`).

@@ -260,8 +260,8 @@ enum DeskOpenAPI {
                 accessControl: {type: string}
                 checks:
                   type: object
-                  required: [passiveAuthentication, chipAuthentication, activeAuthentication, documentValidity,
-                    recordConsistency]
+                  required: [passiveAuthentication, chipAuthentication, activeAuthentication, terminalAuthentication,
+                    documentValidity, recordConsistency]
                   additionalProperties: {$ref: "#/components/schemas/Verdict"}
                 notes: {type: array, items: {type: string}}
                 files: {type: object, additionalProperties: {type: integer}}

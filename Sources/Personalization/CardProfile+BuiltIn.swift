@@ -134,7 +134,10 @@ extension CardProfile {
           signatureHash: SHA-256
           rsaPSS: false
           version: 0                         # LDSSecurityObject v0 (LDS 1.7) or v1 (LDS 1.8)
-        dataGroups: [1, 2, 3, 13, 14, 15]    # DG3 only when the record has fingerprints
+        dataGroups: [1, 2, 3, 13, 14, 15]
+        extendedAccessControl:               # DG3 (the two index fingerprints) behind EAC Terminal Authentication (CCCD.md §1):
+          fingerprints: required             # the chip gets the CVCA's certificate and its date in perso; a terminal without
+                                             # TA gets 6982. required: a record without fingerprints is refused (finger.required)
         perso:
           commandSet: secure                 # secure (inside GlobalPlatform SCP03) or jmrtd-applet (plain, development)
           chipKeys: onChip                   # onChip (GENERATE ASYMMETRIC KEY PAIR: no private key on any host) or host

@@ -21,7 +21,9 @@ extension CardProfile {
         "": [
             "name", "description", "application", "mrz", "quirks", "accessControl", "chipAuthentication",
             "activeAuthentication", "securityObject", "dataGroups", "perso", "capacities", "dataGroup13Layout",
+            "extendedAccessControl",
         ],
+        "extendedAccessControl": ["fingerprints"],
         "mrz": ["format", "nameTruncation"],
         "quirks": ["selectMasterFileUnsupported"],
         "accessControl": ["bac", "pace", "can"],
@@ -368,6 +370,28 @@ extension CardProfile {
             try choice(perso, "chipKeys", "perso", { ChipKeyOrigin(rawValue: $0) }, "onChip, host")
             ?? (persoCommandSet == .secure ? .onChip : .host)
         dataGroups = groups
+        let eac = try top["extendedAccessControl"].map { try section($0, "extendedAccessControl") }
+        extendedAccessControl = eac != nil
+        fingerprintsRequired =
+            try eac.flatMap {
+                try choice($0, "fingerprints", "extendedAccessControl", { ["required": true, "optional": false][$0] },
+                    "required, optional")
+            } ?? false
+        if eac != nil && !groups.contains(3) {
+            throw ProfileProblem(
+                line: top["extendedAccessControl"]?.mark?.line,
+                message: "extendedAccessControl protects DG3: dataGroups must hold 3")
+        }
+        if groups.contains(3) && eac == nil {
+            throw ProfileProblem(
+                line: top["dataGroups"]?.mark?.line,
+                message: "DG3 (fingerprints) is written behind EAC Terminal Authentication: add an extendedAccessControl section")
+        }
+        if eac != nil && !offersChipAuthentication {
+            throw ProfileProblem(
+                line: top["extendedAccessControl"]?.mark?.line,
+                message: "Terminal Authentication runs after Chip Authentication: extendedAccessControl needs a chipAuthentication section")
+        }
         dataGroup13Layout =
             try choice(
                 top, "dataGroup13Layout", "", { DataGroup13Layout.registered(named: $0) },

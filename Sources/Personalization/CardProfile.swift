@@ -1,6 +1,7 @@
 import CardCrypto
 import ChipAccess
 import ChipImage
+import EAC
 import Foundation
 import LDS
 
@@ -76,6 +77,11 @@ public struct CardProfile: Hashable, Sendable {
     public var mrzFormat: MRZ.Format = .td1
     /// Where DG13 puts each citizen field (a registered layout, named in the profile YAML).
     public var dataGroup13Layout: DataGroup13Layout = .cccd2021
+    /// Extended Access Control: the chip gets its CVCA and date in personalization, DG3 opens only after
+    /// Terminal Authentication (false: no EAC; DG3 is then not written).
+    public var extendedAccessControl = true
+    /// Whether a record must bring fingerprints (DG3): the state's card holds the two index fingers.
+    public var fingerprintsRequired = true
 
     /// The Vietnamese chip ID card (2021): PACE ECDH-GM-AES-128 on brainpoolP256r1 (id 13), BAC, CA ECDH-AES-128
     /// v1, AA RSA-2048, SHA-256 hashes, ECDSA/SHA-256 document signer.
@@ -95,6 +101,9 @@ public struct CardProfile: Hashable, Sendable {
         p.name = name + "-bac-only"
         p.offersPACE = false
         p.offersChipAuthentication = false
+        // Terminal Authentication runs after Chip Authentication: no EAC, no DG3.
+        p.extendedAccessControl = false
+        p.fingerprintsRequired = false
         return p
     }
 }
@@ -184,14 +193,41 @@ public struct FileCapacities: Hashable, Sendable {
     }
 }
 
-/// A document signer: certificate and private key.
+/// A document signer: certificate and private key; with the CVCA's CV certificate that EAC chips get as their
+/// trust point (the signer folder's `eac/cvca.cvcert`, from `cccd pki init --eac`).
 public struct DocumentSigner {
     public let certificate: Certificate
     public let key: AsymmetricKey
+    /// The CVCA whose chains the issued chips accept in Terminal Authentication (profiles with EAC need it).
+    public var cvca: CVCertificate?
 
-    public init(certificate: Certificate, key: AsymmetricKey) {
+    public init(certificate: Certificate, key: AsymmetricKey, cvca: CVCertificate? = nil) {
         self.certificate = certificate
         self.key = key
+        self.cvca = cvca
+    }
+
+    /// The CVCA certificate of a signer folder (`eac/cvca.cvcert`, or `cvca.cvcert`), nil when there is none.
+    public static func cvca(inDirectory directory: String) throws -> CVCertificate? {
+        for name in ["eac/cvca.cvcert", "cvca.cvcert"] {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            return try Self.cvca(bytes: [UInt8](data), from: path)
+        }
+        return nil
+    }
+
+    /// A CVCA certificate file's content, checked (a CV certificate, of a CVCA).
+    public static func cvca(bytes: [UInt8], from path: String) throws -> CVCertificate {
+        let certificate: CVCertificate
+        do { certificate = try CVCertificate(bytes: bytes) } catch {
+            throw PreparationError(reason: "\(path): \(error)")
+        }
+        guard certificate.isCVCA else {
+            throw PreparationError(
+                reason: "\(path) is a \(certificate.authorization.role) certificate, not a CVCA's: chips trust a CVCA")
+        }
+        return certificate
     }
 
     /// ds.crt and ds.key (PEM) from a folder written by `cccd pki init`.
@@ -212,7 +248,7 @@ public struct DocumentSigner {
         else {
             throw PreparationError(reason: "\(directory)/ds.key is not a private key")
         }
-        return DocumentSigner(certificate: cert, key: key)
+        return DocumentSigner(certificate: cert, key: key, cvca: try cvca(inDirectory: directory))
     }
 }
 

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import ChipImage
+import EAC
 import Foundation
 import LDS
 
@@ -250,6 +251,17 @@ public struct CardContent: Sendable {
             files: files, bac: mrz.bacKey, can: can, aid: profile.applicationID,
             quirks: .init(selectMasterFileUnsupported: profile.selectMasterFileUnsupported), profile: profile.name)
         image.bacEnabled = profile.bacEnabled ? nil : false
+        if profile.extendedAccessControl, groups[3] != nil {
+            // DG3 opens only after Terminal Authentication: the chip trusts the CVCA, from today.
+            guard let cvca = signer.cvca else {
+                throw PreparationError(
+                    reason:
+                        "profile \(profile.name) writes DG3 (fingerprints) behind EAC: the chip needs the CVCA's certificate as its trust point (cccd pki init --eac writes eac/cvca.cvcert in the signer folder; or give --cvca FILE)"
+                )
+            }
+            image.terminalAuthentication = .init(
+                trustPoints: [cvca.encoded], currentDate: max(CVDate.today(), cvca.effectiveDate).digits)
+        }
         image.chip = ChipSettings.derived(from: image)
         return image
     }

@@ -143,6 +143,14 @@ public struct PersoScript: Sendable {
                 put(.activeAuthenticationKey, PersoProtocol.putData(.activeAuthenticationKey, value: der))
             }
         }
+        // EAC: the CVCA's certificate (the oldest trust point first: the chip keeps the newest first) and the
+        // chip's current date.
+        if let trust = image.terminalAuthentication {
+            for cvca in trust.trustPoints.reversed() {
+                put(.cvcaCertificate, PersoProtocol.putData(.cvcaCertificate, value: cvca))
+            }
+            put(.currentDate, PersoProtocol.putData(.currentDate, value: trust.currentDate))
+        }
         steps.append(Step(kind: .lock, command: PersoProtocol.lock))
         return PersoScript(
             aid: image.applications.first?.aid ?? VietnameseCard.applicationID, commandSet: commandSet,

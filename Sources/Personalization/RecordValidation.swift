@@ -36,12 +36,16 @@ public struct RecordValidator: Sendable {
     public var today: CalendarDate
     /// Where DG13 puts each field (its size is what must fit).
     public var dataGroup13Layout: DataGroup13Layout
+    /// The profile's cards hold fingerprints: a record without any is refused (`finger.required`).
+    public var fingerprintsRequired: Bool
 
     public init(profile: CardProfile = .vietnamese2021, today: CalendarDate? = nil) {
         self.capacities = profile.capacities
         self.dataGroup13Layout = profile.dataGroup13Layout
         self.profileName = profile.name
         self.nameTruncation = profile.mrzNameTruncation
+        self.fingerprintsRequired =
+            profile.fingerprintsRequired && profile.extendedAccessControl && profile.dataGroups.contains(3)
         self.today = today ?? CalendarDate.today()
     }
 
@@ -274,6 +278,11 @@ public struct RecordValidator: Sendable {
         }
 
         // Fingers (DG3): positions 1–10 of ISO 19794-4, images that decode, a DG3 that fits.
+        if fingerprintsRequired, r.fingerprints?.isEmpty ?? true {
+            error(
+                "fingerprints", "finger.required",
+                "profile \(profileName) writes the holder's fingerprints (DG3, behind EAC) and the record has none")
+        }
         if let prints = r.fingerprints, !prints.isEmpty {
             var fingers: [DataGroup3.Finger] = []
             for (i, p) in prints.enumerated() {

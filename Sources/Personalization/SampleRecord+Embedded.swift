@@ -3,7 +3,7 @@
 extension SampleRecord {
     /// Vectors/sample-card/record.json.
     public static let recordJSON = #"""
-        {"idNumber":"001090000000","fullName":"Nguyễn Văn A","dateOfBirth":"1990-01-01","sex":"M","nationality":"Việt Nam","ethnicity":"Kinh","religion":"Không","placeOfOrigin":"Xã Đông Ngạc, Huyện Từ Liêm, Hà Nội","placeOfResidence":"Số 1 Phố Tràng Tiền, Phường Tràng Tiền, Quận Hoàn Kiếm, Hà Nội","identifyingMarks":"Nốt ruồi C:1cm trên trước mép trái","dateOfIssue":"2021-04-10","dateOfExpiry":"2030-01-01","fatherName":"Nguyễn Văn B","motherName":"Trần Thị C","spouseName":null,"oldIdNumber":"012345678","portrait":"portrait.jpg"}
+        {"idNumber":"001090000000","fullName":"Nguyễn Văn A","dateOfBirth":"1990-01-01","sex":"M","nationality":"Việt Nam","ethnicity":"Kinh","religion":"Không","placeOfOrigin":"Xã Đông Ngạc, Huyện Từ Liêm, Hà Nội","placeOfResidence":"Số 1 Phố Tràng Tiền, Phường Tràng Tiền, Quận Hoàn Kiếm, Hà Nội","identifyingMarks":"Nốt ruồi C:1cm trên trước mép trái","dateOfIssue":"2021-04-10","dateOfExpiry":"2030-01-01","fatherName":"Nguyễn Văn B","motherName":"Trần Thị C","spouseName":null,"oldIdNumber":"012345678","portrait":"portrait.jpg","fingerprints":[{"position":2,"image":"finger-2.jp2"},{"position":7,"image":"finger-7.jp2"}]}
         """#
 
     /// Vectors/sample-card/portrait.jpg in base64.
@@ -78,5 +78,124 @@ extension SampleRecord {
         vsrwH/yI3h3/ALB1t/6KWuDH/Cjow+7NyiiivMOoKKKKACiiigAooooAK+Ga+5q+Ga9HL/tfL9TmxHQKKKK9E5gooooAKKKKACii\
         igAooooAKKKKACiiigAooooAKKKKACvsrwH/AMiN4d/7B1t/6KWvjWvsrwH/AMiN4d/7B1t/6KWuDH/Cjow+7NyiiivMOoKKKKAP\
         /9k=
+        """
+
+    /// Vectors/sample-card/finger-2.jp2 in base64 (a drawn fingerprint, no person's).
+    static let finger2Base64 = """
+        AAAADGpQICANCocKAAAAFGZ0eXBqcDIgAAAAAGpwMiAAAAAtanAyaAAAABZpaGRyAAAA+gAAAMgAAQcHAAAAAAAPY29scgEAAAAA\
+        ABEAABADanAyY/9P/1EAKQAAAAAAyAAAAPoAAAAAAAAAAAAAAMgAAAD6AAAAAAAAAAAAAQcBAf9SAAwAAAABAAUEBAAA/1wAI0J3\
+        IHbwdvB2wG8AbwBu4GdQZ1BnaFAFUAVQR1fTV9NXYv9kACUAAUNyZWF0ZWQgYnkgT3BlbkpQRUcgdmVyc2lvbiAyLjUuNP+QAAoA\
+        AAAAD3IAAf+Tz6UwE851mp9fp9u2DMTl8XNX3Ck0Bm8P33zaWyrYaWWDGlDRDGn/VcrB8RSHxkYPjNAIV9Eyw1qnnemqUOFxqL26\
+        wDed6kLpG6VPAaXu+BFnaMk91yw+IbUznNpk/k9XpiL3alifGpbE9VIJLemlCg3D5GsfK5h8lWBTitH1MpmfsAeEPPZtcTZ7SBkA\
+        2gYTZH/T11Cn/BAG1lCLmn3ARsY+FPHKYY9/BrNteEZSWZlqe+KBEBTZBquB9XI/k9XEBGwE1pTOcq5ME28zf0kX8HgOVK87yk1O\
+        5beqFpyLO59BRFUyi9gXSx9vflgGHexDqTIyIcdG/Ui83eGg2JvA4MM3vUYcluhPzIjrlZoJX9TDEW7oUNXYfe4GaIchQK/eym69\
+        8cvQTXX5hOyRMTYHst7SrOGW1zsGz+1yDSzVx8W7o+LVcfFp0KHTUVaSlgYaGCB/s6qh1TYsDcjuwHUpvFF1tl8ir905wv8u7ITR\
+        no/CtUqSjpGoj8Wt8WqeQm50qJP5SAxYKVny+gHzznBX2SUA25epb38Go4HiaUQtsbT1hSnVS4gBuY37CksO0pLaQdw+a3ObdduT\
+        rEHEY8ScTXo0i0MX+QlkjpUvuHzQ6FEF3jnHtVETb5KGEzcdf/zqKcsTyAOyJp6Klz4ak9v0DR/+XmS+5qWf/NvReWx/xpM5KiBl\
+        lpfeQmWr9fLoRdsFR/Cg75AMczVdz2f7JW3Xnd1hvnrCbzUxxQsBzOyBJ724vJgryo49g0xb44aOZtpamtPtqFBe46QGI/ClVhgd\
+        a40KJS22/wObT8ywRtz2ix0hSymduwULobx3tW0LBpaw4DMHK21QxesYDQ9xT6wMpu12xGgjh/H3pA6USlN/hQcQbmETSD/ZM3/P\
+        2j5MCqKBJ/njXFr7cF+DNKO3Repw34ObystY/OdaBIveJd9lrh34QeFg/rgD3YtnDzJDc/Gq6yiPPv97LVEx8vhRCoLRAGCZh7za\
+        Bc/++KEoeMozXIGnxxIZjBQwTP1RSjkcWyiiE/rusMCRC2Acl+BxMXQWQZWPNbMrojFa1RBQt4/95pTOsTBK6egV6ROo4JDrGmxN\
+        FpNo05aMAuHk/yN7QHiVA6dPMMTSa6BSZLr8fiZ0ZRZVxE54Qdc5qpdfrA+HMFQcIDbFdJf4ZWhcxelWevpXLj+xABEdEfYQtbZz\
+        /Rm1z4PW+fB2vPg9LtSBScQfVJELOuCklZSWkALZNUE/FqT1QgoBsq18/Nfci/8PxTZmHm+Zzd+iWThnzCIjg6aRtMwYb3v9SliX\
+        Pmiv5yzYH5Yf1NSvQH6a0GtOZGUfR/t3lExxZh8Wgonqm2tZWk5hGQ+ymBczBm5PHxSpCqcxyIpu7zpUhoaRUEqt+NYhp9NG6Qsi\
+        2RAIpdL5Upv1n2guwiVE94JLv6ltNQ0CgeCw3I2rSSbiks5F1XNGX7gQbEW1GIz2pbeD0upqXNvY3E+Gj5gwg5ACZV43k2uSOb2a\
+        PoIiJ0I8jG8M19AfFM33vPWerCdBLZd26oA7ZQmAirfQAiant/E0WPkzHKkjQvDpllpzR/7eiLCVW+gKdPRTE1sMLeoyEeRY7t8V\
+        aDA7YnOWk9+dMEUeDPRgQvPDIm4ruAkUhFuCcmmTe02fO9x8QTS9vt6+Ofu275Ukf6oItbSl7cOM85hyH4GqoSgUJX3kDoAtAMqa\
+        VYn0Evmv4/P066LKsvMoA+bfh84a5tfvT1NgVNvPeHUSsHG14hABPu1fAlS5Mca8jAiHI0WdDQqjSXsSsR+s2siec8l12OUzN7No\
+        jdfhT432eSgThPyHqFpU43+ci6QOoO9DvQoTu+Sdsls2Bz2+S5QGIVNmQzXSARsNFxyKerESFaG5CwK+ZR5I6fyPzMlZf6hj/yMC\
+        ER43xX/xDIc80ALLTI0z9pEn6jMJhHE27bVaNWJ2Jq5CB/5GZOGYshuszbBJ8y6/cR0MqzM5lG5TCkWlWLfWqIhySEussNSqmiFa\
+        ylOGZJMYJgwqbEFlRMMxJNjHmtNwZA5Q1ufh+fMWrYFwK6vq8MHg5byz524t+J6DSYgMVmCVQiiCGP8R3pxsv+u9HT4NR6DabRPr\
+        +RMfHlfHpIs4N2FAJ5TcMB62iW76uIzrP5f3qZXQak6Yuo0t45uFqcMcgrMcG7hccBvaHlZEODwjzDj/BJpMqNk2wZl7L04Bo19k\
+        HwMF/iXYVdPdDUOXNK/daZsG9qRlsxfBsiVy8LY45PFAuSPob3VO/CJLZFromcNe6ABFGR6hJi14RYMJm9WzxHizzJgcJlS2nM3q\
+        rA5wiOHWE5ekxXLL4keozps2fId71E8RwVJKd7lsCc/cy37OLSoap2Cloz3inAiiqPpXHE5yceVuU+jf6iSSZPP9n8JUZk9f499I\
+        /eqffUf3qLHvpY99J2Pe4a9qr6jr1gDwTFqZAKcdkHHBGiEN68Y7e/cihrojbUjMfDmsqey5zubIV2LZqm8SBkFeks/ArwpTtzic\
+        FGLeIVzWus5b58A1xXw0wRBGX+hvYFmJvWoTwDJESZqENmbqDFgH3gR8nCqRGaVPGHpUYYU8OmFN/m0NAn8ZISabMckYqGeYQxqO\
+        FHUtHqL3qKpLBvJ1Zs5U5adxV7uhtEEsZzUso7lFr14cqHtQyEeSav9ryk0++To8k6DZlw138M+S2Dm9b0BjX3b2qpBfss8YTu+s\
+        Vu44O58gao6kwnXiFRhdD1gkvolESAcQiigMEmWCtVf34ylVS4UJcQA3Uf8Du9x4+rOjboemqGQw0WJgc43orwWeOS3JNyjxeCbC\
+        gFDJW2dBH2WVebi3rnbkzbbRGMzrwYugPaDZHV1G0IUcvnenDCh0xtDEIzshAT56luK2feVn6himZc9O1RkFZFiziB9S8LOK+YOX\
+        tkf1PsPhug4bZMrKpmjSG/dTcdBBXZ5e6eWwY8999ywkhTnczD9tUwePLUqOcBPEs0GDl2jbzUPKVwNtNjtr9fWBi07A0KNx7sIe\
+        MaO44UikLIjF8+cDasFB7CPEmNozyCNW9Z32I5k0F2mjkcv+ttEkcV+yQyOSHU2jZkJr29TJZB6AgNtHmG7C6ei6pryC6CQdtFvy\
+        v3sPClntZHxsnjkPBUM6TC6c/Zfp4wv4BO+DvHPVInzaz8zDZo1ARycblw33T7z1VlNpoxyrwWj06AhrLCjP141MhUzu/kYYYYRp\
+        DUSvJMNjBQROGACV3pp4l6nScJG0LTdY471b7Z4hq+CXohJCh/9HF1PXntSKsfAkfPACbdxCHZrU0TAkiG0ZfQgAFHM/GS6bBVo1\
+        J8+SW+yoniAH/kPmVk/r3jxYHveeiAZiEmxHzTSdBZlqhpKXCKDVankZ1lwBAwGAEX8n0RHrLw/fJLmhlsgP0CAAMPOMR6JJmDP3\
+        3Jhz3uvG4U52e/8wrVq0eNfek5fz8HUrCg+TdZB/lg9GoHdvRLOxsSjUFnCm4IvIQ9VW6gY90No0qJV/yC8gmM9MS1YNFwboG7Ln\
+        E55rTVhwOV91FKqn/vtIBr7E6V3mesq/wsxT/ywkS90zDv26ZCoewkCuq7uwjkqPahvSkBtLCg0eMhU4qa8qHotIARGt0tHQ36Z1\
+        jtPhSWZ/qW0GeGTefP5AZ/tCVeyjUgt8uqCkJtSIVEFL1qHvg8RSNg4KKZPXj9tA5wUMMGX4NBTrQUInW5xCOa4pzZ/I2JK/y625\
+        dAKFMDukWEqAn5h0AG1KTyrY5P5mjZZsXgeoZfAlxSXHPyCz35fhpPdDblmteNmPOm+gV/qz3zlaqVoyUTgdSyDqnthh20sNYSe7\
+        8DUTVaS3yjt0dyYI5AtWC88LvYs7v/rIpsqtKxKyNFLRb6gz+A22rxPY6PHA9R8oDSL0vNVmFGeCi+2n8pycYyL64Ux6hwiAbL7R\
+        s/cVrKY2OvXPJYsC5fuV/SnOmqEAvn1D7UYhPCnOFMCPfcqMuXPFnTWObS0gEPLdPvlHEeTsoi8i9X6xa+pFhReMVslBxVGkUpkq\
+        xSwCqv03HHltPo4N6PoWf+5VNP56mC34KzkRSPvKRYlG9ftQb0yJqBO0bHn4sd2vov8iLioWRbQ9WR7pbhSt9uuOwcfFjTca4s9U\
+        HPSUDZdIjwETN6HbUAr8HsUv4UJAv7Jmp6loddxyz+Qw7jqDRHI4aRhwL1rIxLGvbahIp4IvcSK02SFDJdLOXjDxTKOcKwdGLtYj\
+        9cXYPgiaFUzUaPnb3ZJ5QtybQN6vbmX2q+hok/Nl8romqcROwujpKICppjzhb25zGnkljLfN2Vwihqmti/NK8NvFu0rCyHTMoJlx\
+        GUDUbS68G5/8Q9xJoGzyxIa/2zBZ0ledKlOxcVAtMKrk9jvacwEAK06gP4QoeNNvqq8ccUyg+xyWlHnC7LagRoBZCaeqbnVi/yOf\
+        0bFDVwiqOscwJr37RROZfImbBbaYFfAJbhokEK1B7SJAciJ2dl5rL6OihET+EAXMPnJk1EbeccpFaBbz+ndJzaOgD/Fjg+mXzBFU\
+        Z3Jscw0ONCCjL32DXHlC+1XmaP27+1hiDNL2/uGt4+tmoLmQxFM+MsLHKdHdnVkpOOiu52MBA1SMh1SWjxYhUzk7wRfkHVsJmARA\
+        fFB3qShXe6HxTElBRmLWrFl4HR/7AZuoYXG4Q/8LFmkxoVEw4lUH/bEYsoK+v+IhGnaQVLjT3mM4e5Ez6SYr4OGOjJ11F0MDmb3q\
+        MCYoestF8ZYhidOUsyjgT7exZ33MKuNk9CtrN8MXaf6lVv6bPF+wvt/VM3AFxTW4SkQeMFJax5BXhrJEKUidm6jmRrfGy8++OF0f\
+        vgchEwzUAOP3jHuQLHCAsYT7DvmjPILveDGnIhaLqYhvSD5XZ2SX879vMFu5ZgWlXEUINH2XZZ+MG5TEmvg4q2OgXwLnXyfhoOVB\
+        aHembL7evyLtvhJhADwt3CU6G1uqbZyWHaWe9mxlOKZzeEg7BUrZaxaGlcJo1sHJdj9M4Ck/wrLDJVpX7UFaBR1l9qEEsUmTI9bh\
+        cyMrnMa+NpU3aG0yG51urQqAvoLvOU9nM8LnyPL7QObANHtaUDfuaKFqmFoZXaBX0dBYsKKIJPpP3e1q6gQ6MrzTQXBVSxR9JLH2\
+        HDMF7g8PScHVfGOQ/MTvyMrvlXqEB3WWD21ExpdgBbpt/jldx2/EQ8iWPV0sEzMz6g0M2wCUP3SPOoS8N3sWy0W4ANkD9jUZi8um\
+        2KBaIY/vCdMTbaHNIyMKfVjlOXuXi4sxZOU6H/z1Jh3l4WvK30vaedBn1JtkrpY+jv/Z
+        """
+
+    /// Vectors/sample-card/finger-7.jp2 in base64 (a drawn fingerprint, no person's).
+    static let finger7Base64 = """
+        AAAADGpQICANCocKAAAAFGZ0eXBqcDIgAAAAAGpwMiAAAAAtanAyaAAAABZpaGRyAAAA+gAAAMgAAQcHAAAAAAAPY29scgEAAAAA\
+        ABEAAA+IanAyY/9P/1EAKQAAAAAAyAAAAPoAAAAAAAAAAAAAAMgAAAD6AAAAAAAAAAAAAQcBAf9SAAwAAAABAAUEBAAA/1wAI0J3\
+        IHbwdvB2wG8AbwBu4GdQZ1BnaFAFUAVQR1fTV9NXYv9kACUAAUNyZWF0ZWQgYnkgT3BlbkpQRUcgdmVyc2lvbiAyLjUuNP+QAAoA\
+        AAAADvcAAf+Tz6UoE851mp9fp9u2DMTl8XNXrXA66UTCqt7LQ0J8+jUFzJZIsYvFK8HxlofKWg+MwAhX0YwJSrzKVJ/2GwFvcHqc\
+        dOkGrJ0hk5ADc7tFT/LfmHVH5+VoI9qKpAtzFfMQQ24LKJX0M9fhT1oggioak8JHjVerw+RpHzUGHyVEUcW44HVF5eOio4DDFO/x\
+        PiQNQuMSr7BzrwGcuKW/iiMVs9U2rjEyRcUIk0FtdEAmVVpo5plvD63PikZTuraJNP9kUKz/NUUaiwCmzWT/bFeAz7keBSXS0SvW\
+        yMv7vQPCdA7NwRdjcGW7M+huDVq1zxH45bQbHjIZ3WiRxI7nnBZthNMkS+E4T6fPX1G36wmOK7DJBGkW6BhuQYkTOvQ5hgBG4EoZ\
+        6eQDeA/PYJq6FWyuepG0xWkpbRt6WnawbBsapZFtqF5Rx8W6p8uo4+LUAKIICNA322/aR+CFoeeGRcKJ4MD/Xm/pfwFfUJMCN56X\
+        uiw/ZGcYvNbOPQDWH/F0rqC6LreMVCC/3cwLmOg7IOckCwLezF1ReK/nMV/mxLfOym+iMYB2PSuVbJmYKhdFhelSZC9bT+A7q9ka\
+        qzMwa4GAzID6pgL4mBgdY06kyenHiBd6tadkYPWutQFXrvw6revlZ6Akczcgy/I+CyzHqkc6YDHp1iR3Q67Bbz+grmPjdY0+jdRp\
+        ueH1b1dgXiZ028jz5A2pu1VNH1RfebIV+fNFIwH9nbKLbkPMNVPl3Ts0uC6pgkzEqF+8fMHqaAni/1tNRDB75Icw+XVcIvZAmIaJ\
+        WWOUt59iUlT/bVi8EVZpf/yQ3o2Cy5aGDxDlzCFXJgcl5vGb1FukohT2AntPNKnctxoPDBA7k1mUcj+DZ+Ane91fI0xVTBubXT8l\
+        dKgTeRq3tNqwOlrazzqT0sx9rKTgn69TQgM94Fhx7qCClhFN06kHStJBCVp9x9eRV7n/f75YorD068QmsDWVrPGYBxpMyTtvymt7\
+        NFPgwDPFL5Y0yaETJQenZmJfjFBXtqp9XJ6BKNmI9Be3doFDAYH+U6LX4pH8Hzp0IjLNXukWZe1stNlK9HnDgt0ipXfCF9d4OTO4\
+        93QL4pziwxIUhphRUbQ8ngkR+ksACQI8ZOhNd0OBJY6u1oWOo8QeRbiDf89wF3NhFjLOJvurXD50vOTIFNQzZkhba9DiNVOdJ6NH\
+        z4fbyfB3HPg9H+Y5VGKGBQtSY3V7MrSI/nQKpSBalbUiMZoglFZthT55qmMKZA67pb8JETQ+7j1o89sVdvpFw1ne5fnDTNd7nyNj\
+        fG/ZWn/fj3EMXdsSvX6gB2uuBPDU8NeuC7sn1+bdcbPjrQZ3MGThRWKcunSygab6bizgaJ6ZEAneTXWIHnTjv/gQ8ZuOyvcMzsUY\
+        a3Y0/jTovfccIHjuL+5GmLt9JWCSLAeEFG/ODFhl+VXAeQEzo6p4KXUOZwp5EqjBOKdV0UCywC++oxw4Tk6ox0H1XNfAZ0Llhdzt\
+        AphxQVhzRqLVNpsqjOdvcjNHa61ipd3tmffmj8LfZA4NmgnTusfugmoVdORgW+xjt6DPVEMFg8BxHiWCX0dt2JNX0PKbRHqC9n+2\
+        jdahm2kVWLulY7fK9k5wGGl6ZryuCwxSPzr36QzRAzOoY5Qnntre4UecfYbOd8AzulIPfAur7qpImjvlaqw5oAcv8lMTa/HBMVCp\
+        3TOr7FGzaE5c/GxO2NEOxORAquW7fD6T5QTRXhGZwyLHwdr2eWpUVTfRMYGi40W7rOhyuitWKSrwmnZO6ycEKUMlVraGXTqa1FWm\
+        qMKXTvUugL6S7zgvsLESnJ25pbpKTbuT6OW2V25V7VKE681XszBCA3wL/vLpAc/5QiEjfb+jd9Urzv6R4oX425FqssSpaczINeHL\
+        7/XbPC2nyW1XAYI5lPSrKYDTzE8Pl4tLx2myKdlbnY1THx7HychHcj9oDe+OVSprehtk/ONaLuUh+pA30dKLSos/CQmRNM7QxrSS\
+        0isIcwlfrA0lvCVGl2g8/K2hZuY/b39Efm3V0G1URGuQz6RI9iJHBeEBqzCRuZ30oC1gHmUQTJy8/j9jK0b3T2Ya73dqffsmmeJI\
+        yXxgKwZn9GOREsDAEwFrgziTEYEkoZcOx59BiMVgfF881VXMRooCMQDMqsb4EIu+LYOX0H+EQnSrqvWXo8j9t37fBRv95S9sVIos\
+        PugGw0b5HNxPzrLn0laQbz/MAiRDl9jz1hkZ4+nDt4vxSkQv37voskdXbviJPXzcCDfvSLw4Ie+HnXW0J819/jUIEIr0cSGZM+Lu\
+        SIP5QiDPSCCvJ1s+NC0ugesmofQfRgNXAT6j19unpweaY5l5bdBSe+S/eLPSh7I9abxbu8Rh8eNUSzMyrUn8rFaHESEmW6DvyuP/\
+        NlD9gTrHZGzT+hVGY5ARPcnf41MYvPP+s6ShWTCmM1qC2aJBxQYejhzAjWhuJa9uuu11h0Lsp8N5xuiBJnux9zggjUDl30c/D1hd\
+        9TrvXWPfSl51bylivrKvaves69WA8oamrSz3yMLkiYX96ZTn+641JlHowhFUTjQtznp92x0jr6ZCwrx+8lgR05dsKHxAvHMPsz30\
+        xrmNbC8u9ekxTnCDCwiTi3Go8/2uGwnTkPsQDk2OnIrfdPAOhiYPo74GEmaOowkW56qeceTpbZMlCDTdbNQrMtUCd8ti8wpAnMry\
+        YHtfvJWhzZ62VbGZA3gfVwYBHQi9XXVR+C9k0zm7XD6YcGT8RZ5nao0PuRl6Hl35BN+TXQCgU8OBkoSZZoSebIF5rAmVy9VR6lma\
+        PGSBmkvpKR5Y0qZOdEopDXLhZ+JzTyXo2i0yxcRznUczfhBzzSKTTKo+JD43aSMkcnVoTq6L5KfeOsKwb1CBMyPSc1C3V/8b4ER9\
+        Qo97iHrwT5vIWpethoCIuHpGGDKvuGviuDQqNgzx0xPFFFRPf044GfLRyKkfKr2ixEKa0onlfkgdUI7X3lFL8wTxiXaDIyInexSd\
+        b/PFQwQJxDjFHqqs7WXN/aOF7tOHrgifXwO35FGHEZx2JeRxdnwbaAYEPweTgOSTAAS1w+FHpmBj+9N3X0SqVZfhup2QuPNY9Xjo\
+        67bwsYoQ8dQZXHDOjOczbZIH8RiKgAiQdH/2f2nANKZcc51XxelkYqrAQPvX4MkMC4sCdZp7G8QLDcr6GT9ryb3gGKcxzgisa+IM\
+        vliQ/yy0OQHg8MKuLgdUS16+7IAkjDUxW8PQHKp9Ut4IDK0ojypnq3KiKXeD2i+/xLLEsQAqjDj5lW+BNAtITDDy3qh6aDEx6Tjr\
+        1r7XlBbHZsGzE8hA3kZGz6CFg2cHXmSgtHC0ElTAhx8cRGkqY+nVTyRNZBV+J3g8lllcnV9x/Mo/6L/byIv3ePp2L98plTSXXR0G\
+        ObVzFwmcZzDiVKDBLzv5LKzm6UFsMPn+rcKunBFkxpY5anBt+DSezUQJSaO6sZ7mf4PkKy742HvFWdhnYHHm2c+Op6MHS+CBnlCV\
+        I030h2v2URmWRk9pWHrkr+9fe7Cbz1oGS1ygis3DC23fpZhKXq12sM2AS2rAkEjqCL2IN+Gq9Ig7QNq2ao4Y7h0A286V3zs1Mb6B\
+        Qo0iDtINKSPe0DIko8QjMBf33Ufmu9/F3M4zWaJ4c2klsz1e4HHNPi9AgUqGKI40l2fkobYgWuAk81aZ47oTy5IneD3ouUwdhCsS\
+        e5pRY9kUdsiqvSiZGsYZrMv0X4zLdI8uvQPlL4naIpeYZW7w1aGRgNfi+DfiDusRAbjZs5RiwEAKtP7Q3jvN5AtqcIFeHq4Xo4A3\
+        vZgFlf0yZsEJXyJFV5JlxGD88LDoWx/HEPvXBBHyLC7MVGJilwQXnC+8lYQWLKoIuZWqVLmECEruBlrTtVlRMbXM+U9VbPe6otFa\
+        jKqNkVL+0n4xekgAxIs/cKcygni1nSS5sTkFP+EkckGNcnsTsATj75hTrbDWuqHlV4VbaxHN3VGhK0nEyFlq7hmD5tvLlqNba0g9\
+        TyAaOrybkBsCn+HVA97KUIhOHIWO8ZRmJ4l0pYtEbthQ/ZA07+nmaLn1alD+kNy35Unl5SfLdcMiPxM7My+yivYJMQpiA5GcgDhe\
+        MRw/LobLxNaxjEW8tfP1CFu7jnLkuS5+d3NJxYoZeRSLQghP4AUbzvUV7rLPuy8AbRsc+wyxJXMpX1XBjH52bkTfT8zH3P9fiB1G\
+        KjBfuAitmLgbHsOqSWyl18AYJQSKf6Li7g9MQBJEXQ38Zfw46wFTwI19XGYDO1Np25rVEgLJNZ5dkzu0e8EuPR8J8hJZxCBMDCgg\
+        vG2wIuMx89hcz+9yrJqN4yDdMIdKZxxMGIKDKzowpT+NMO+kZsmmRxJMvqPA+aqyl6yD38rbnPzT8NsOdcYxMl/eXw8B9ZMeAPIM\
+        6Ubv3Zz2Wn4hoOeKT+KmOyOBgGJNZsXeNkHFx6GBKauBVwtrxaCgvMfm22hqkoR9Hce4SFaeSe3mXFCl2/twhA2/GYMCV4KC3Zhk\
+        zU077QZB9429y4cCT99JxE1w6M6wOsBNnobWgasmKDWdU5vTjg4Z40bIEHzacbHlcZ2ynaKiopeR5qq9rq8k1INqDOzDfVjsDdMO\
+        Av7XKne4ZrIAv0tA4zihUwy/MyoDYkzinLmb4aT6X0dwzBF+WBJniLBdXhmyMfDETmllcLz4gzhfz8vHg3emSDV0cKUJQ5XOWbAk\
+        zoIpwq/z5Z+8bfG+95Vr6IRpzVooY/gZ94mQ5lU3S/s32Fck93aAng1Pjjqgl/z07SvGjbuoEv0I6H69YMoIJH6d0fx1g+FwdIli\
+        jODDq9gFGt51VGwlGMm5mLIralB918CI7aQXzpTjhTkDnNZwCvLPCew9VKB7BglXBEfFGs7I/1Io8M/yiqiIOOuZ0AZEezYcoeRf\
+        DzcuX0IreoiWMqX1Upq0JoluavUxC/ZgIbYF3O0M6M7NhrkfLKaELstxswPXrjBD+ijl6QCBVCSuqXCanasdWKHRUYLSzbJ1lmOv\
+        mw4kJRWZQjrVucNWcaZyQPNizVgCgPmavAkRaVkDZyjsXZcFbWlDTsAoulbTRwMdVY9sjcG96Zk5Qb+mPV76Rit9pigeaSKYkkY3\
+        5P/Z
         """
 }

@@ -9,19 +9,45 @@ public enum SampleRecord {
         get throws {
             var record = try RecordDecoder.decodeRecord(Array(recordJSON.utf8))
             record.portrait = portraitBase64
+            record.fingerprints = fingerprintsBase64
             return record
         }
     }
 
     /// The portrait's bytes (JPEG).
     public static var portrait: [UInt8] { [UInt8](Data(base64Encoded: portraitBase64) ?? Data()) }
+
+    /// The two drawn index fingerprints (JPEG 2000; positions 2 right index and 7 left index), by position.
+    public static var fingers: [(position: Int, image: [UInt8])] {
+        [(2, finger2Base64), (7, finger7Base64)].map { ($0.0, [UInt8](Data(base64Encoded: $0.1) ?? Data())) }
+    }
+
+    /// The fingerprints inline (base64), for a record.
+    public static var fingerprintsBase64: [CitizenRecord.Fingerprint] {
+        [.init(position: 2, image: finger2Base64), .init(position: 7, image: finger7Base64)]
+    }
+
+    /// The fingerprints as files beside a batch (`finger-2.jp2`, `finger-7.jp2`), for a record.
+    public static let fingerprintPaths: [CitizenRecord.Fingerprint] = [
+        .init(position: 2, image: "finger-2.jp2"), .init(position: 7, image: "finger-7.jp2"),
+    ]
+
+    /// Writes the images a batch of `batch(…portrait: "portrait.jpg"…)` names into `folder`: portrait.jpg,
+    /// finger-2.jp2 and finger-7.jp2.
+    public static func writeImages(to folder: String) throws {
+        try Data(portrait).write(to: URL(fileURLWithPath: folder + "/portrait.jpg"))
+        for finger in fingers {
+            try Data(finger.image).write(to: URL(fileURLWithPath: folder + "/finger-\(finger.position).jp2"))
+        }
+    }
 }
 
 extension SampleRecord {
     /// `count` synthetic, valid, different citizens (no real person), reproducible from `seed`: every province
     /// code, both sexes, births 1940–2010 (century digits 0–3), issue dates from 2021 on with the 25/40/60
     /// expiry (none from 58 on), some without an old ID, some married; the portrait as given (a path relative to
-    /// the batch, or base64).
+    /// the batch, or base64), and the two sample fingerprints in the same form (`finger-2.jp2` and `finger-7.jp2`
+    /// beside the batch when the portrait is a path: `writeImages` writes all three).
     public static func batch(count: Int, seed: UInt64, portrait: String, today: CalendarDate) -> [CitizenRecord] {
         var state = seed
         func next() -> UInt64 {
@@ -38,6 +64,8 @@ extension SampleRecord {
         let givens = ["An", "Bình", "Cúc", "Dũng", "Hương", "Mai", "Linh", "Đạt", "Nguyệt", "Phúc", "Sơn", "Tâm"]
         var out: [CitizenRecord] = []
         var serials = Set<Int>()
+        // A path is short; base64 of an image is not.
+        let inlineImages = portrait.utf8.count > 255
         while out.count < count {
             let year = 1940 + Int(next() % 71)
             guard let dob = CalendarDate(year: year, month: 1 + Int(next() % 12), day: 1 + Int(next() % 28)) else {
@@ -74,7 +102,8 @@ extension SampleRecord {
                     fatherName: "\(pick(families)) Văn \(pick(givens))",
                     motherName: "\(pick(families)) Thị \(pick(givens))",
                     spouseName: next() % 3 == 0 ? "Lê Thị Dung" : nil,
-                    oldIdNumber: [nil, "", String(format: "%09d", serial), nil][Int(next() % 4)], portrait: portrait))
+                    oldIdNumber: [nil, "", String(format: "%09d", serial), nil][Int(next() % 4)], portrait: portrait,
+                    fingerprints: inlineImages ? fingerprintsBase64 : fingerprintPaths))
         }
         return out
     }

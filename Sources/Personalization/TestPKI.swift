@@ -1,3 +1,4 @@
+import EAC
 import CardCore
 import CardCrypto
 import Foundation
@@ -8,6 +9,8 @@ public struct TestPKI {
     public let cscaKey: AsymmetricKey
     public let csca: Certificate
     public let signer: DocumentSigner
+    /// The TEST EAC PKI (CVCA, DV, inspection system) whose CVCA the signer's chips trust; nil without EAC.
+    public let eac: EACTestPKI?
 
     /// Key algorithms: brainpoolP256r1/384r1/512r1, p256, p384, p521, rsa2048, rsa3072, rsa4096.
     public static let algorithms = [
@@ -15,8 +18,9 @@ public struct TestPKI {
         "rsa4096",
     ]
 
-    /// A fresh CSCA (10 years) and document signer (5 years) with keys of `algorithm`.
-    public init(algorithm: String = "brainpoolP256r1") throws {
+    /// A fresh CSCA (10 years) and document signer (5 years) with keys of `algorithm`, and an EAC PKI with keys of
+    /// `eacAlgorithm` (nil: none).
+    public init(algorithm: String = "brainpoolP256r1", eacAlgorithm: String? = "brainpoolP256r1") throws {
         func key() throws -> AsymmetricKey {
             switch algorithm {
             case "p256": return try .generateEC(.secp256r1)
@@ -45,7 +49,8 @@ public struct TestPKI {
             distinguishedName: "C=VN,O=CCCDKit TEST,CN=CCCDKit TEST Document Signer",
             serial: Int(UInt32.random(in: 1...UInt32.max)), notBeforeOffset: -3600, validity: 86400 * 1826, isCA: false,
             hash: hash)
-        signer = DocumentSigner(certificate: ds, key: dsKey)
+        eac = try eacAlgorithm.map { try EACTestPKI.make(algorithm: $0) }
+        signer = DocumentSigner(certificate: ds, key: dsKey, cvca: eac?.cvca.certificate)
     }
 
     /// The signature hash that matches the key size.
@@ -66,5 +71,6 @@ public struct TestPKI {
         try PrivateFile.write(Array(try cscaKey.privateKeyPEM().utf8), to: folder.appendingPathComponent("csca.key").path)
         try signer.certificate.pem.write(to: folder.appendingPathComponent("ds.crt"), atomically: true, encoding: .utf8)
         try PrivateFile.write(Array(try signer.key.privateKeyPEM().utf8), to: folder.appendingPathComponent("ds.key").path)
+        try eac?.write(to: folder.appendingPathComponent("eac").path)
     }
 }

@@ -104,6 +104,9 @@ public enum ValidationRules {
         .init(
             name: "portrait.size", severity: .error,
             meaning: "The portrait makes DG2 larger than the profile's capacity."),
+        .init(
+            name: "finger.required", severity: .error,
+            meaning: "The profile's cards hold fingerprints (DG3, behind EAC) and the record gives none."),
         .init(name: "finger.position", severity: .error, meaning: "A finger position outside 1–10 (ISO 19794-4)."),
         .init(
             name: "finger.missing", severity: .error, meaning: "A finger image is neither a readable file nor base64."),

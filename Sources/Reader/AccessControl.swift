@@ -22,6 +22,7 @@ extension ReaderSession {
             let session = try BAC.authenticate(meter, key: key, random: random)
             open(session)
             accessControl = "BAC"
+            bacDocumentNumber = key.documentNumber
         } catch {
             throw ReaderError.wrap(error, doing: "BAC")
         }
@@ -99,6 +100,8 @@ extension ReaderSession {
     public func authenticate(_ key: AccessKey, options: ReadOptions = .init()) throws {
         closeSecureMessaging()
         paceResult = nil
+        bacDocumentNumber = nil
+        chipAuthenticationTerminalKey = nil
         var cardAccess = try readCardAccess()
         if cardAccess == nil, key.kind != "MRZ" {
             // Only PACE can use this key: before giving up, SELECT EF.CardAccess (a chip without short file

@@ -51,7 +51,8 @@ public struct CardReport: Sendable, Codable {
     public var accessControl: String?
     /// The checks a report names, in the order people read them; their JSON keys are these names.
     public enum Check: String, CaseIterable, Codable, CodingKeyRepresentable, Sendable, Comparable {
-        case passiveAuthentication, chipAuthentication, activeAuthentication, documentValidity, recordConsistency
+        case passiveAuthentication, chipAuthentication, activeAuthentication, terminalAuthentication
+        case documentValidity, recordConsistency
 
         /// For people.
         public var title: String {
@@ -59,6 +60,7 @@ public struct CardReport: Sendable, Codable {
             case .passiveAuthentication: "Passive Authentication"
             case .chipAuthentication: "Chip Authentication"
             case .activeAuthentication: "Active Authentication"
+            case .terminalAuthentication: "Terminal Authentication"
             case .documentValidity: "Document validity"
             case .recordConsistency: "Record consistency"
             }
@@ -121,6 +123,7 @@ public struct CardReport: Sendable, Codable {
             .passiveAuthentication: result.checks.passiveAuthentication,
             .chipAuthentication: result.checks.chipAuthentication,
             .activeAuthentication: result.checks.activeAuthentication,
+            .terminalAuthentication: result.checks.terminalAuthentication,
             .documentValidity: result.checks.documentValidity,
             .recordConsistency: result.checks.recordConsistency,
         ]

@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import EAC
 import LDS
 import Verification
 
@@ -44,9 +45,13 @@ extension ReaderSession {
         }
         guard let transport = secureTransport else { return .notChecked("no secure messaging channel") }
         do {
+            var ephemeral: [UInt8]? = nil
             let proof = try ChipAuthentication.authenticate(
                 transport, protocol: proto, parameters: parameters, chipPublicKey: key, keyID: keyInfo.keyID,
-                random: random)
+                random: random, ephemeralKey: { ephemeral = $0 })
+            chipAuthenticationTerminalKey = ephemeral.map {
+                TerminalAuthentication.compressed($0, agreement: parameters.agreement)
+            }
             if proof == .token { return .passed("\(proto): the chip's token verified") }
             // ICAO style: the chip proves the key by answering the next protected command (the next file read).
             return nil
@@ -101,6 +106,49 @@ extension ReaderSession {
             return .failed("Active Authentication broke the secure channel twice: \(error) (possible clone)")
         } catch {
             return .failed("Active Authentication failed: \(error)")
+        }
+    }
+
+    /// Terminal Authentication after Chip Authentication (EAC1): the verdict and what the chip granted.
+    func runTerminalAuthentication(
+        _ terminal: TerminalCredentials, chipAuthentication: Verdict, channelBroken: String?,
+        recover: (ReaderError) throws -> Void
+    ) throws -> (verdict: Verdict, rights: CVAuthorization.Rights?) {
+        guard chipAuthentication.status == .passed else {
+            return (.notChecked("it runs after Chip Authentication, which did not pass: \(chipAuthentication.reason)"), nil)
+        }
+        if let channelBroken { return (.notChecked("the secure channel is gone: \(channelBroken)"), nil) }
+        guard let transport = secureTransport, let terminalKey = chipAuthenticationTerminalKey else {
+            return (
+                .notChecked(
+                    paceResult?.protocolUsed.mapping == .chipAuthentication
+                        ? "after PACE-CAM this reader does not run Terminal Authentication (EAC1 needs Chip Authentication)"
+                        : "the card was opened again after Chip Authentication"), nil
+            )
+        }
+        let chipIdentifier: [UInt8]
+        if let pace = paceResult, let parameters = paceParameters, !pace.chipEphemeralPublicKey.isEmpty {
+            chipIdentifier = TerminalAuthentication.compressed(
+                pace.chipEphemeralPublicKey, agreement: parameters.agreement)
+        } else if let number = bacDocumentNumber {
+            chipIdentifier = TerminalAuthentication.chipIdentifier(documentNumber: number)
+        } else {
+            return (.notChecked("no access control identifies the chip (ID_PICC)"), nil)
+        }
+        let chain = terminal.chain.map(\.holderReference.value).joined(separator: " → ")
+        do {
+            let rights = try TerminalAuthentication.authenticate(
+                transport, chain: terminal.chain, key: terminal.key, chipIdentifier: chipIdentifier,
+                terminalKey: terminalKey)
+            return (.passed("the chip accepted \(chain) and the inspection system's signature; it grants: \(rights)"), rights)
+        } catch let error as TerminalAuthenticationError {
+            return (.failed(error.reason), nil)
+        } catch let error as TransportError {
+            throw ReaderError.wrap(error, doing: "Terminal Authentication")
+        } catch {
+            // The channel broke: open the card again (the files behind TA stay closed).
+            try recover(ReaderError.wrap(error, doing: "Terminal Authentication"))
+            return (.failed("the secure channel broke during Terminal Authentication: \(error)"), nil)
         }
     }
 }

@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import ChipAccess
+import EAC
 import LDS
 import Verification
 
@@ -201,12 +202,47 @@ extension ReaderSession {
         for n in listed where !pending.contains(n) && !probing {
             result.skipped[.dataGroup(n)] = "not asked for (this read was limited to other data groups)"
         }
+        /// Settles a pending Chip Authentication with one protected read (EF.COM, else EF.SOD again).
+        func settleChipAuthentication() throws {
+            guard chipAuthenticationPending != nil, channelBroken == nil else { return }
+            let probe: LDSFile = result.files[.com] == nil ? .com : .sod
+            do {
+                let bytes = try readChecked(probe)
+                if probe == .com, options.readsEFCOM { result.files[.com] = bytes }
+            } catch let error as ReaderError where !error.endsTheRead {}
+        }
+        /// What Terminal Authentication granted (run once, on the first data group that needs it), nil when it
+        /// did not run or failed (its check says why).
+        var terminalRights: CVAuthorization.Rights?? = nil
+        func terminalAuthentication(_ terminal: TerminalCredentials) throws -> CVAuthorization.Rights? {
+            if let done = terminalRights { return done }
+            terminalRights = .some(nil)
+            try settleChipAuthentication()
+            report(.terminalAuthentication)
+            let verdict = try runTerminalAuthentication(
+                terminal, chipAuthentication: result.checks.chipAuthentication, channelBroken: channelBroken,
+                recover: recover)
+            result.checks.terminalAuthentication = verdict.verdict
+            terminalRights = .some(verdict.rights)
+            return verdict.rights
+        }
         func read(_ n: Int) throws {
             pending.removeAll { $0 == n }
             let file = LDSFile.dataGroup(n)
             if file.needsTerminalAuthentication {
-                if !probing { result.skipped[file] = "needs Terminal Authentication (EAC)" }
-                return
+                if probing { return }
+                guard let terminal = options.terminal else {
+                    result.skipped[file] = "needs Terminal Authentication (EAC)"
+                    return
+                }
+                guard let rights = try terminalAuthentication(terminal) else {
+                    result.skipped[file] = "not read: Terminal Authentication did not succeed (see its check)"
+                    return
+                }
+                guard rights.reads(dataGroup: n) else {
+                    result.skipped[file] = "not read: the terminal's certificates do not grant DG\(n) (\(rights))"
+                    return
+                }
             }
             try attempt(file, probing: probing)
         }
@@ -254,15 +290,16 @@ extension ReaderSession {
         } else {
             result.checks.activeAuthentication = .notChecked("the card has no DG15")
         }
-        for n in pending { try read(n) }
-        if chipAuthenticationPending != nil, channelBroken == nil {
-            // Nothing was left to read: one more protected read proves (or disproves) the chip's key.
-            let probe: LDSFile = result.files[.com] == nil ? .com : .sod
-            do {
-                let bytes = try readChecked(probe)
-                if probe == .com, options.readsEFCOM { result.files[.com] = bytes }
-            } catch let error as ReaderError where !error.endsTheRead {}
+        // The groups behind Terminal Authentication last: by then Chip Authentication has been proven.
+        for n in pending.sorted(by: {
+            (LDSFile.dataGroup($0).needsTerminalAuthentication ? 1 : 0, $0)
+                < (LDSFile.dataGroup($1).needsTerminalAuthentication ? 1 : 0, $1)
+        }) { try read(n) }
+        if options.terminal != nil, terminalRights == nil, !probing {
+            result.checks.terminalAuthentication = .notChecked("the card lists no data group behind it (DG3, DG4)")
         }
+        // Nothing was left to read: one more protected read proves (or disproves) the chip's key.
+        try settleChipAuthentication()
         secureMessagingNotes()
         result.accessControl = accessControl
         result.apduCount = meter.apduCount

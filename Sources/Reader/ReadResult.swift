@@ -11,6 +11,8 @@ public struct ReadChecks: Sendable, Hashable {
     public var activeAuthentication = Verdict.notChecked("not performed")
     public var documentValidity = Verdict.notChecked("not verified")
     public var recordConsistency = Verdict.notChecked("not verified")
+    /// EAC Terminal Authentication (with `--terminal`): not a requirement of "genuine"; it opens DG3/DG4.
+    public var terminalAuthentication = Verdict.notChecked("not performed")
     public init() {}
 }
 
@@ -56,6 +58,7 @@ public enum ReadStep: Sendable, Hashable, CustomStringConvertible {
     case reading(file: String, bytes: Int, of: Int)
     case chipAuthentication
     case activeAuthentication
+    case terminalAuthentication
     case passiveAuthentication
 
     public var description: String {
@@ -66,6 +69,7 @@ public enum ReadStep: Sendable, Hashable, CustomStringConvertible {
                 ? "reading \(file) \(bytes / 1024)/\(total / 1024) KB" : "reading \(file) \(bytes)/\(total) B"
         case .chipAuthentication: return "Chip Authentication"
         case .activeAuthentication: return "Active Authentication"
+        case .terminalAuthentication: return "Terminal Authentication"
         case .passiveAuthentication: return "Passive Authentication"
         }
     }

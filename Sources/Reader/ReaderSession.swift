@@ -173,6 +173,10 @@ public final class ReaderSession {
     }
 
     var paceResult: PACE.Result?
+    /// BAC's document number (Terminal Authentication's ID_PICC after BAC).
+    var bacDocumentNumber: String?
+    /// The terminal's ephemeral key of this channel's Chip Authentication, compressed (TA signs over it).
+    var chipAuthenticationTerminalKey: [UInt8]?
     var paceParameters: DomainParameters?
     /// What the read had to do differently (fallbacks), for the report.
     public internal(set) var notes: [String] = []

@@ -1,3 +1,4 @@
+import EAC
 import LDS
 import Verification
 
@@ -21,6 +22,9 @@ public struct ReadOptions: Sendable {
     /// when EF.SOD cannot be read or lists nothing: one round trip less. Set it to keep every file of the card
     /// (`cccd read --out`, `--fields complete`, the line's read-back).
     public var readsEFCOM = false
+    /// An inspection system's certificates and key: Terminal Authentication runs after Chip Authentication and
+    /// DG3/DG4 are read as far as the chain grants. Nil: they are skipped (not a check of "genuine").
+    public var terminal: TerminalCredentials? = nil
 
     /// 1 MiB: real DG2 portraits are 10–100 KB and DG3 fingerprints under 200 KB, so this leaves room for any
     /// card in use while bounding what a hostile card can make the terminal read. Offsets of odd-INS READ

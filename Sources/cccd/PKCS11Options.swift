@@ -18,6 +18,12 @@ struct PKCS11Options: ParsableArguments {
             valueName: "file"))
     var pinFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The CVCA's CV certificate the chips trust for EAC Terminal Authentication (profiles with extendedAccessControl; default: the signer folder's eac/cvca.cvcert, from cccd pki init --eac).",
+            valueName: "file"))
+    var cvca: String?
+
     func pin() throws -> String {
         if let pinFile {
             guard let text = try? String(contentsOfFile: pinFile, encoding: .utf8) else {
@@ -34,9 +40,20 @@ struct PKCS11Options: ParsableArguments {
     /// The document signer named by `signer` (a folder, or a PKCS#11 URI) and, for a token, the CSCA certificate
     /// stored beside it (the read-back's default trust).
     func signer(_ signer: String) throws -> (DocumentSigner, Certificate?) {
-        guard PKCS11URI.isURI(signer) else { return (try DocumentSigner.load(directory: signer), nil) }
+        guard PKCS11URI.isURI(signer) else { return (try withCVCA(try DocumentSigner.load(directory: signer)), nil) }
         let (documentSigner, token) = try DocumentSigner.token(try PKCS11URI(signer), module: pkcs11, pin: try pin())
         let csca = (try? token.certificate(label: DocumentSigner.tokenCSCALabel)).flatMap { try? Certificate(der: $0) }
-        return (documentSigner, csca)
+        return (try withCVCA(documentSigner), csca)
+    }
+
+    /// The signer with the CVCA of --cvca, when given.
+    private func withCVCA(_ signer: DocumentSigner) throws -> DocumentSigner {
+        guard let cvca else { return signer }
+        guard let data = FileManager.default.contents(atPath: cvca) else {
+            throw PreparationError(reason: "cannot read the CVCA certificate \(cvca)")
+        }
+        var signer = signer
+        signer.cvca = try DocumentSigner.cvca(bytes: [UInt8](data), from: cvca)
+        return signer
     }
 }

@@ -4,6 +4,7 @@ import CardCrypto
 import Foundation
 import Issuance
 import ChipAccess
+import EAC
 import Personalization
 
 #if canImport(Glibc)
@@ -20,10 +21,12 @@ struct PKIInit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract:
-            "Create a TEST country signing CA (CSCA) and document signer (DS): csca.crt/.key, ds.crt/.key, or the DS key in a PKCS#11 token.",
+            "Create a TEST CSCA and document signer (csca.crt/.key, ds.crt/.key, or the DS key in a PKCS#11 token) and a TEST EAC PKI (eac/: CVCA, DV, inspection system).",
         discussion: """
             FOR TESTING ONLY. The private keys are written unencrypted; a real CSCA lives in an HSM under the \
             issuing authority's control and is never created by a command like this.
+
+            With --eac (the default; --no-eac leaves it out), eac/ holds a TEST EAC PKI as CV certificates (BSI             TR-03110-3, the EAC1 profile, what openpace's cvc-print reads): cvca.cvcert (the trust point perso             writes into every chip of a profile with extendedAccessControl), dv.cvcert (a domestic document             verifier) and is.cvcert (an inspection system), each with its key (.pkcs8, PKCS#8 DER, 0600); every             certificate again under its CHR in eac/cvc/ (cvc-print --cvc-dir); and eac/terminal/, the inspection             system's folder for cccd read --terminal. All may read DG3 and DG4. With --pkcs11, the inspection             system's key is made in the token too (label "is"; read with --terminal-key 'pkcs11:token=LABEL;object=is').
 
             Algorithms: brainpoolP256r1 (default), brainpoolP384r1, brainpoolP512r1, p256, p384, p521, rsa2048, \
             rsa3072, rsa4096. The CSCA is valid 10 years, the document signer 5 years.
@@ -44,6 +47,14 @@ struct PKIInit: ParsableCommand {
     @Flag(help: "Overwrite existing files.")
     var force = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Make the TEST EAC PKI in eac/ (CVCA, document verifier, inspection system) for DG3 behind Terminal Authentication.")
+    var eac = true
+
+    @Option(help: ArgumentHelp("The key algorithm of the EAC PKI (as --algorithm).", valueName: "algorithm"))
+    var eacAlgorithm = "brainpoolP256r1"
+
     @OptionGroup var token: PKCS11Options
 
     @Option(
@@ -63,6 +74,10 @@ struct PKIInit: ParsableCommand {
         guard TestPKI.algorithms.contains(algorithm) else {
             throw ValidationError("--algorithm must be one of: \(TestPKI.algorithms.joined(separator: ", ")).")
         }
+        guard EACTestPKI.algorithms.contains(eacAlgorithm) else {
+            throw ValidationError(
+                "--eac-algorithm must be one of: \(EACTestPKI.algorithms.joined(separator: ", ")).")
+        }
     }
 
     @OptionGroup var logging: LoggingOptions
@@ -78,13 +93,25 @@ struct PKIInit: ParsableCommand {
         {
             throw fail("\(out)/\(existing) exists; use --force to overwrite", code: CCCDExit.failure)
         }
-        try TestPKI(algorithm: algorithm).write(to: out)
+        let pki = try TestPKI(algorithm: algorithm, eacAlgorithm: eac ? eacAlgorithm : nil)
+        try pki.write(to: out)
         let hash = TestPKI.hash(for: algorithm)
+        if let chain = pki.eac { print(Self.describe(chain, in: out + "/eac", algorithm: eacAlgorithm)) }
         print(
             """
             wrote \(out)/csca.crt, csca.key, ds.crt, ds.key (\(algorithm), \(hash.rawValue))
             *** FOR TESTING ONLY: these keys are unprotected and the CSCA is self-made. Never sign real documents with them. ***
             """)
+    }
+
+    /// What `--eac` wrote, for a person.
+    static func describe(_ chain: EACTestPKI, in folder: String, algorithm: String) -> String {
+        let c = chain.cvca.certificate
+        let d = chain.documentVerifier.certificate
+        let i = chain.inspectionSystem.certificate
+        return """
+            wrote \(folder)/cvca.cvcert (\(c.holderReference), to \(c.expirationDate)), dv.cvcert (\(d.holderReference), to \(d.expirationDate)), is.cvcert (\(i.holderReference), to \(i.expirationDate)) and their keys (\(algorithm), \(c.publicKey.algorithm)); \(folder)/terminal is an inspection system for cccd read --terminal
+            """
     }
 
     /// The TEST CSCA in files, the document signer's key pair generated inside the token.
@@ -102,6 +129,21 @@ struct PKIInit: ParsableCommand {
             let pkcs11 = try PKCS11Token(module: module, token: tokenLabel)
             try pkcs11.login(pin: try token.pin())
             let ds = try TestPKI.initialize(in: pkcs11, label: label, algorithm: algorithm, directory: out)
+            if eac {
+                // The inspection system's key pair in the token; the CVCA's and the DV's in files (TEST only).
+                if try pkcs11.hasKey(label: "is") {
+                    throw PKCS11Error(.failed, "the token already holds a key labelled \"is\"")
+                }
+                let curve = try EACTestPKI.key(eacAlgorithm).curve
+                let rsaBits = eacAlgorithm.hasPrefix("rsa") ? Int(eacAlgorithm.dropFirst(3)) ?? 3072 : 0
+                let isPublic = try pkcs11.generateKeyPair(label: "is", curve: curve, rsaBits: rsaBits)
+                let chain = try EACTestPKI.make(algorithm: eacAlgorithm, inspectionSystemKey: isPublic)
+                try chain.write(to: out + "/eac")
+                print(Self.describe(chain, in: out + "/eac", algorithm: eacAlgorithm))
+                print(
+                    "inspection system key pair generated in token \"\(tokenLabel)\" as \"is\": read with --terminal \(out)/eac/terminal --terminal-key 'pkcs11:token=\(tokenLabel);object=is' --pkcs11 \(module)"
+                )
+            }
             try pkcs11.selectKey(label: label)
             let flags = try pkcs11.keyFlags()
             print(

@@ -1,11 +1,14 @@
 import ArgumentParser
 import CardCore
+import CardCrypto
 import CardEmulator
 import ChipAccess
 import ChipImage
+import EAC
 import Foundation
 import LDS
 import PCSC
+import Personalization
 import Reader
 import Verification
 
@@ -30,6 +33,8 @@ struct ReadCommand: ParsableCommand {
             Authentication, or --fields left it out); Chip Authentication (or PACE-CAM) passed when EF.SOD lists \
             DG14, Active Authentication when it lists DG15; the record is consistent. "Not checked" never counts as \
             passed. Valid (not expired) is a second, separate answer.
+
+            Fingerprints (DG3) and iris images (DG4) sit behind EAC Terminal Authentication. With --terminal DIR             (an inspection system's CV certificates, *.cvcert, and its key is.pkcs8; or --terminal-key             pkcs11:token=LABEL;object=is with --pkcs11 MODULE), TA runs after Chip Authentication, DG3 is read as             far as the chain grants, Passive Authentication covers it, and the report's terminalAuthentication             check says what the chip granted or why it refused. Without --terminal, DG3 is skipped ("needs             Terminal Authentication") and the verdict is the same: TA is not a requirement of genuine.             `cccd pki init --eac` makes a TEST chain (its terminal/ folder is a --terminal DIR).
 
             Exit codes: 0 genuine and valid; 1 other failure; 3 access denied (wrong key); 4 not genuine (a check \
             failed or a required one could not run); 5 no card or card removed; 6 no reader or no PC/SC service; \
@@ -62,7 +67,21 @@ struct ReadCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
-    @Option(help: "Save the raw files (EF.COM.bin, DG1.bin, …) in this folder.")
+    @Option(
+        help: ArgumentHelp(
+            "An inspection system's folder for EAC Terminal Authentication: its CV certificates (*.cvcert: the DV's and its own) and key (is.pkcs8 or is.key).",
+            valueName: "dir"))
+    var terminal: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --terminal: the inspection system's private key as a file, or pkcs11:token=LABEL;object=LABEL (with --pkcs11 MODULE; the token signs).",
+            valueName: "file|pkcs11-uri"))
+    var terminalKey: String?
+
+    @OptionGroup(title: "PKCS#11 (a terminal key in a token)") var token: PKCS11Options
+
+    @Option(help: "Save the raw files (EF.COM.bin, DG1.bin, …), the portrait and the fingerprints in this folder.")
     var out: String?
 
     @Flag(help: "Emulate a chip without extended-length support (short reads only).")
@@ -97,6 +116,7 @@ struct ReadCommand: ParsableCommand {
         if maxCards != nil && !watch { throw ValidationError("--max-cards goes with --watch.") }
         if let maxCards, maxCards < 1 { throw ValidationError("--max-cards must be at least 1.") }
         if card != nil && reader != nil { throw ValidationError("Give --card or --reader, not both.") }
+        if terminalKey != nil && terminal == nil { throw ValidationError("--terminal-key goes with --terminal DIR.") }
         if wait < 0 || wait > 3600 { throw ValidationError("--wait must be 0...3600 seconds.") }
         let sizes = ReadOptions.maxFileSizeRange
         if !sizes.contains(maxFileSize) {
@@ -121,6 +141,9 @@ struct ReadCommand: ParsableCommand {
             trustStore = trust.isEmpty ? nil : try TrustStore.load(paths: trust)
         } catch {
             throw failRead("\(error)", code: CCCDExit.failure)
+        }
+        do { terminalCredentials = try loadTerminal() } catch {
+            throw failRead("the terminal: \(error)", code: CCCDExit.failure)
         }
         if watch {
             try watchReaders(accessKey, trust: trustStore)
@@ -168,7 +191,39 @@ struct ReadCommand: ParsableCommand {
         var options = ReadOptions(allowBACFallback: allowBACFallback, dataGroups: fields == .basic ? [1, 13] : nil)
         options.maxFileSize = maxFileSize
         options.readsEFCOM = fields == .complete || out != nil
+        options.terminal = terminalCredentials
         return options
+    }
+
+    /// Set by `run` from --terminal (loaded once, before any card).
+    private var terminalCredentials: TerminalCredentials? {
+        get { TerminalHolder.shared.credentials }
+        nonmutating set { TerminalHolder.shared.credentials = newValue }
+    }
+
+    /// The inspection system's chain and key: the folder's, with the key from --terminal-key when given.
+    func loadTerminal() throws -> TerminalCredentials? {
+        guard let terminal else { return nil }
+        var key: AsymmetricKey? = nil
+        if let spec = terminalKey {
+            if PKCS11URI.isURI(spec) {
+                let uri = try PKCS11URI(spec)
+                guard let module = token.pkcs11 ?? uri.modulePath else {
+                    throw PKCS11Error(.moduleMissing, "a key in a token needs its module: --pkcs11 /path/to/module.so")
+                }
+                let pkcs11 = try PKCS11Token.shared(module: module, token: uri.token)
+                try pkcs11.login(pin: try token.pin())
+                _ = try pkcs11.selectKey(label: uri.object)
+                key = try pkcs11.signingKey(
+                    publicKey: try TerminalCredentials.inspectionSystemPublicKey(directory: terminal))
+            } else {
+                guard let bytes = FileManager.default.contents(atPath: spec) else {
+                    throw CVCertificateError(.malformed, "cannot read the key file \(spec)")
+                }
+                key = try (try? AsymmetricKey(privateKeyDER: [UInt8](bytes))) ?? AsymmetricKey(privateKeyPEM: [UInt8](bytes))
+            }
+        }
+        return try TerminalCredentials.load(directory: terminal, key: key)
     }
 
     /// One read, with the step shown on a terminal's standard error as it runs.
@@ -273,6 +328,24 @@ struct ReadCommand: ParsableCommand {
         for (file, bytes) in report.rawFiles {
             try Data(bytes).write(to: url.appendingPathComponent("\(file.name).bin"))
         }
+        // Fingerprints: each image as the chip holds it, and a PNG beside a JPEG 2000 one (browsers show neither
+        // JPEG 2000 nor WSQ; WSQ has no decoder here and stays as it is).
+        if let dg3 = report.rawFiles[.dataGroup(3)], let fingers = try? DataGroup3(bytes: dg3) {
+            for finger in fingers.fingers {
+                let ext = [2: "wsq", 4: "jpg", 5: "jp2", 6: "png"][Int(finger.compression)] ?? "raw"
+                let name = "finger-\(finger.position)"
+                try Data(finger.image).write(to: url.appendingPathComponent("\(name).\(ext)"))
+                if finger.compression == 5 {
+                    do {
+                        let png = try Portrait.png(fromJPEG2000: finger.image, bounds: images.bounds)
+                        try Data(png.bytes).write(to: url.appendingPathComponent("\(name).png"))
+                    } catch {
+                        var stderr = StandardError()
+                        print("warning: \(name): \(error)", to: &stderr)
+                    }
+                }
+            }
+        }
         guard let face = report.portraitImage else { return }
         try Data(face.original).write(to: url.appendingPathComponent("portrait.\(face.format.fileExtension)"))
         if let problem = report.portrait?.problem {
@@ -282,6 +355,13 @@ struct ReadCommand: ParsableCommand {
             try Data(png.bytes).write(to: url.appendingPathComponent("portrait.png"))
         }
     }
+}
+
+/// The terminal credentials of this process's read command (loaded once in `run`; ArgumentParser commands are
+/// values rebuilt from the command line, so it lives beside them).
+final class TerminalHolder: @unchecked Sendable {
+    static let shared = TerminalHolder()
+    var credentials: TerminalCredentials?
 }
 
 /// The report for a person on a terminal.

@@ -56,7 +56,7 @@ struct SampleCardCommand: ParsableCommand {
             let folder = (out as NSString).deletingLastPathComponent
             let base = folder.isEmpty ? "." : folder
             try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-            try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: base + "/portrait.jpg"))
+            try SampleRecord.writeImages(to: base)
             let batch = SampleRecord.batch(
                 count: records, seed: seed, portrait: "portrait.jpg", today: CalendarDate.today())
             try SampleRecord.jsonLines(batch).write(toFile: out, atomically: true, encoding: .utf8)

@@ -384,7 +384,7 @@ extension PCSCReadTests {
         let other = desk.work + "/other"
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         try TestPKI().write(to: other + "/pki")
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: other + "/portrait.jpg"))
+        try SampleRecord.writeImages(to: other)
         let record = try #require(SampleRecord.batch(count: 1, seed: 4711, portrait: "portrait.jpg", today: Self.today).first)
         try SampleRecord.jsonLines([record]).write(toFile: other + "/record.json", atomically: true, encoding: .utf8)
         let prepared = try CommandLineRunner.run(

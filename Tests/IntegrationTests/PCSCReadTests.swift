@@ -352,7 +352,7 @@ struct PCSCReadTests {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let pki = try TestPKI()
         try pki.write(to: work + "/pki")
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: work + "/portrait.jpg"))
+        try SampleRecord.writeImages(to: work)
         let records = SampleRecord.batch(count: 1, seed: 23, portrait: "portrait.jpg", today: Self.today)
         try SampleRecord.jsonLines(records).write(toFile: work + "/batch.jsonl", atomically: true, encoding: .utf8)
 

@@ -23,7 +23,7 @@ struct PersoCLITests {
         let work = NSTemporaryDirectory() + "cccdkit-perso-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try TestPKI().write(to: work + "/pki")
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: work + "/portrait.jpg"))
+        try SampleRecord.writeImages(to: work)
         let records = SampleRecord.batch(count: count, seed: seed, portrait: "portrait.jpg", today: today)
         let text = try SampleRecord.jsonLines(records) + invalid.map { $0 + "\n" }.joined()
         try text.write(toFile: work + "/batch.jsonl", atomically: true, encoding: .utf8)

@@ -22,7 +22,7 @@ extension PCSCReadTests {
         let work = NSTemporaryDirectory() + "cccdkit-perso-stop-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try TestPKI().write(to: work + "/pki")
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: work + "/portrait.jpg"))
+        try SampleRecord.writeImages(to: work)
         let records = SampleRecord.batch(count: count, seed: seed, portrait: "portrait.jpg", today: today)
         try SampleRecord.jsonLines(records).write(toFile: work + "/batch.jsonl", atomically: true, encoding: .utf8)
         try "00112233445566778899AABBCCDDEEFF\n".write(

@@ -20,7 +20,7 @@ struct BatchFolder {
     init(count: Int, seed: UInt64 = 7) throws {
         path = NSTemporaryDirectory() + "cccdkit-line-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try Data(SampleRecord.portrait).write(to: URL(fileURLWithPath: path + "/portrait.jpg"))
+        try SampleRecord.writeImages(to: path)
         records = SampleRecord.batch(count: count, seed: seed, portrait: "portrait.jpg", today: Line.today)
     }
 
