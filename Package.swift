@@ -160,6 +160,9 @@ let package = Package(
         .testTarget(name: "CardCoreTests", dependencies: ["CardCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CardCryptoTests", dependencies: ["CardCrypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ChipAccessTests", dependencies: ["ChipAccess", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "EACTests", dependencies: ["EAC", "ChipAccess", "CardCrypto", "CardCore", "TestSupport"],
+            swiftSettings: strict),
         // Sample card images for emulator, reader and integration tests.
         .target(
             name: "CardFixtures", dependencies: ["LDS", "CardEmulator", "TestSupport"], path: "Tests/CardFixtures",

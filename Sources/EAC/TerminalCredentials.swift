@@ -113,6 +113,11 @@ public struct EACTestPKI {
         public var certificate: CVCertificate
         /// Nil when the key lives in a token.
         public var key: AsymmetricKey?
+
+        public init(certificate: CVCertificate, key: AsymmetricKey?) {
+            self.certificate = certificate
+            self.key = key
+        }
     }
 
     public var cvca: Entity
