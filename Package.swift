@@ -115,7 +115,7 @@ let package = Package(
             name: "Desk",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "Verification", "Reader", "PCSC", "DeskProtocol",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "EAC", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,7 +2,8 @@
 # The main job, end to end on the embedded defaults, through the real PC/SC stack: a test PKI; the sample
 # Vietnamese record validated and prepared into a signed card image; the card served by the software chip in
 # vsmartcard's virtual reader inside pcscd; `cccd read` reads and verifies it as a bank or hospital terminal
-# would (PACE-CAN, Chip and Active Authentication, Passive Authentication against the test CSCA).
+# would (PACE-CAN, Chip and Active Authentication, Passive Authentication against the test CSCA), and an inspection
+# system reads the fingerprints behind EAC Terminal Authentication.
 # Run through scripts/with-pcscd.sh (make demo does), which starts pcscd when none is running.
 set -euo pipefail
 cccd=.build/debug/cccd
@@ -39,6 +40,12 @@ echo
 echo "== A terminal reads it through pcscd: PACE with the CAN (last 6 digits of the ID), CA, AA, every file, verdicts:"
 $cccd read --reader "Virtual PCD 00 00" --can 000000 --trust "$out/pki/csca.crt" --out "$out/files"
 echo "(raw files and the portrait are in $out/files)"
+echo
+echo "== An inspection system (police, immigration) also reads the fingerprints: EAC Terminal Authentication with"
+echo "   the TEST chain pki init wrote (eac/terminal), then DG3, covered by Passive Authentication:"
+$cccd read --reader "Virtual PCD 00 00" --can 000000 --trust "$out/pki/csca.crt" --terminal "$out/pki/eac/terminal" \
+    --out "$out/files-eac" | grep -E "APDUs|Files|Terminal Auth|Verdict"
+echo "(fingerprints: $(cd "$out/files-eac" && ls finger-* | tr '\n' ' '))"
 echo
 echo "== A check-in desk reads only DG1 and DG13 (--fields basic), as JSON:"
 $cccd read --reader "Virtual PCD 00 00" --can 000000 --trust "$out/pki/csca.crt" --fields basic --json | grep -E '"(fullName|idNumber|placeOfResidence|apdus|genuine)"'

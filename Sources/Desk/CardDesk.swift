@@ -1,3 +1,4 @@
+import EAC
 import CardCore
 // The request types and the edge's checks live in DeskProtocol (pure, fuzzed); a desk user imports Desk alone.
 @_exported import DeskProtocol
@@ -147,6 +148,9 @@ public final class CardDesk: @unchecked Sendable {
         /// Seconds a report (and its portrait) stays available; then it is erased from memory.
         public var reportLifetime: TimeInterval = 120
         public var maxFileSize = ReadOptions.defaultMaxFileSize
+        /// An inspection system: Terminal Authentication runs and DG3 is read (the report gives its size; the
+        /// desk never serves fingerprint images).
+        public var terminal: TerminalCredentials?
         /// How large a portrait may be before it is decoded (it is converted for the page once per read).
         public var imageBounds = ImageBounds.standard
         public init(trust: TrustStore? = nil, reportLifetime: TimeInterval = 120) {
@@ -336,6 +340,7 @@ public final class CardDesk: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(wait)
         var readOptions = ReadOptions(dataGroups: fields == "basic" ? [1, 13] : nil, trust: configuration.trust)
         readOptions.maxFileSize = configuration.maxFileSize
+        readOptions.terminal = configuration.terminal
         let options = readOptions
         let bounds = configuration.imageBounds
         let id = UUID().uuidString.lowercased()

@@ -150,7 +150,7 @@ public enum TerminalAuthentication {
             guard verify.statusWord == .success else {
                 throw TerminalAuthenticationError(
                     .certificateRefused,
-                    "the chip refused the \(certificate.authorization.role) certificate \(certificate.holderReference) (\(verify.statusWord)): \(Self.likelyReason(certificate))",
+                    "the chip refused the \(certificate.authorization.role) certificate \(certificate.holderReference) (\(verify.statusWord)): \(Self.likelyReason(certificate, verify.statusWord))",
                     statusWord: verify.statusWord)
             }
         }
@@ -181,13 +181,21 @@ public enum TerminalAuthentication {
         return chain.reduce(CVAuthorization.Rights.all) { $0.intersection($1.authorization.rights) }
     }
 
-    /// What most likely made a chip refuse a certificate that parses (it does not say why).
-    static func likelyReason(_ certificate: CVCertificate) -> String {
-        let today = CVDate.today()
-        if certificate.expirationDate < today {
-            return "it expired on \(certificate.expirationDate)"
+    /// Why the chip refused a certificate, from its status word (the chip says no more than that).
+    static func likelyReason(_ certificate: CVCertificate, _ status: StatusWord) -> String {
+        switch status.rawValue {
+        case 0x6984:
+            return "it expired on \(certificate.expirationDate), before the chip's date"
+        case 0x6300:
+            return "its signature does not verify with the key of \(certificate.authorityReference)"
+        case 0x6985:
+            return "it is out of order in the chain (its role, its domain parameters or a reference already used)"
+        case 0x6A80:
+            return "the chip cannot parse it"
+        default:
+            return certificate.expirationDate < CVDate.today()
+                ? "it expired on \(certificate.expirationDate)" : "expires \(certificate.expirationDate)"
         }
-        return "its signature, its dates against the chip's date (it expires \(certificate.expirationDate)) or its place in the chain"
     }
 }
 

@@ -57,7 +57,8 @@ public enum FuzzOutcome: Hashable, Sendable, CustomStringConvertible {
 /// Every target, in the order `make fuzz` runs them.
 public enum FuzzTargets {
     public static let all: [FuzzTarget] =
-        ParserTargets.all + SecurityTargets.all + RecordTargets.all + EmulatorTargets.all + ImageAndDeskTargets.all
+        ParserTargets.all + SecurityTargets.all + RecordTargets.all + EmulatorTargets.all + EACTargets.all
+        + ImageAndDeskTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

@@ -298,6 +298,11 @@ extension ReaderSession {
         if options.terminal != nil, terminalRights == nil, !probing {
             result.checks.terminalAuthentication = .notChecked("the card lists no data group behind it (DG3, DG4)")
         }
+        let closed = result.skipped.keys.filter(\.needsTerminalAuthentication).map(\.name).sorted()
+        if options.terminal == nil, !closed.isEmpty {
+            result.checks.terminalAuthentication = .notChecked(
+                "no inspection system given (cccd read --terminal): \(closed.joined(separator: ", ")) stays closed")
+        }
         // Nothing was left to read: one more protected read proves (or disproves) the chip's key.
         try settleChipAuthentication()
         secureMessagingNotes()

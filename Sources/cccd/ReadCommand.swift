@@ -67,19 +67,7 @@ struct ReadCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
-    @Option(
-        help: ArgumentHelp(
-            "An inspection system's folder for EAC Terminal Authentication: its CV certificates (*.cvcert: the DV's and its own) and key (is.pkcs8 or is.key).",
-            valueName: "dir"))
-    var terminal: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "With --terminal: the inspection system's private key as a file, or pkcs11:token=LABEL;object=LABEL (with --pkcs11 MODULE; the token signs).",
-            valueName: "file|pkcs11-uri"))
-    var terminalKey: String?
-
-    @OptionGroup(title: "PKCS#11 (a terminal key in a token)") var token: PKCS11Options
+    @OptionGroup(title: "EAC (fingerprints behind Terminal Authentication)") var eac: TerminalOptions
 
     @Option(help: "Save the raw files (EF.COM.bin, DG1.bin, …), the portrait and the fingerprints in this folder.")
     var out: String?
@@ -116,7 +104,6 @@ struct ReadCommand: ParsableCommand {
         if maxCards != nil && !watch { throw ValidationError("--max-cards goes with --watch.") }
         if let maxCards, maxCards < 1 { throw ValidationError("--max-cards must be at least 1.") }
         if card != nil && reader != nil { throw ValidationError("Give --card or --reader, not both.") }
-        if terminalKey != nil && terminal == nil { throw ValidationError("--terminal-key goes with --terminal DIR.") }
         if wait < 0 || wait > 3600 { throw ValidationError("--wait must be 0...3600 seconds.") }
         let sizes = ReadOptions.maxFileSizeRange
         if !sizes.contains(maxFileSize) {
@@ -142,7 +129,7 @@ struct ReadCommand: ParsableCommand {
         } catch {
             throw failRead("\(error)", code: CCCDExit.failure)
         }
-        do { terminalCredentials = try loadTerminal() } catch {
+        do { terminalCredentials = try eac.load() } catch {
             throw failRead("the terminal: \(error)", code: CCCDExit.failure)
         }
         if watch {
@@ -199,31 +186,6 @@ struct ReadCommand: ParsableCommand {
     private var terminalCredentials: TerminalCredentials? {
         get { TerminalHolder.shared.credentials }
         nonmutating set { TerminalHolder.shared.credentials = newValue }
-    }
-
-    /// The inspection system's chain and key: the folder's, with the key from --terminal-key when given.
-    func loadTerminal() throws -> TerminalCredentials? {
-        guard let terminal else { return nil }
-        var key: AsymmetricKey? = nil
-        if let spec = terminalKey {
-            if PKCS11URI.isURI(spec) {
-                let uri = try PKCS11URI(spec)
-                guard let module = token.pkcs11 ?? uri.modulePath else {
-                    throw PKCS11Error(.moduleMissing, "a key in a token needs its module: --pkcs11 /path/to/module.so")
-                }
-                let pkcs11 = try PKCS11Token.shared(module: module, token: uri.token)
-                try pkcs11.login(pin: try token.pin())
-                _ = try pkcs11.selectKey(label: uri.object)
-                key = try pkcs11.signingKey(
-                    publicKey: try TerminalCredentials.inspectionSystemPublicKey(directory: terminal))
-            } else {
-                guard let bytes = FileManager.default.contents(atPath: spec) else {
-                    throw CVCertificateError(.malformed, "cannot read the key file \(spec)")
-                }
-                key = try (try? AsymmetricKey(privateKeyDER: [UInt8](bytes))) ?? AsymmetricKey(privateKeyPEM: [UInt8](bytes))
-            }
-        }
-        return try TerminalCredentials.load(directory: terminal, key: key)
     }
 
     /// One read, with the step shown on a terminal's standard error as it runs.

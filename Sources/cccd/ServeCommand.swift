@@ -115,6 +115,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds for a request's body to arrive after its head (then 408).", valueName: "seconds"))
     var requestTimeout = DeskLimits.standard.requestTimeout
 
+    @OptionGroup(title: "EAC (fingerprints behind Terminal Authentication)") var eac: TerminalOptions
+
     @OptionGroup(title: "Images") var images: ImageBoundsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -152,6 +154,7 @@ struct ServeCommand: ParsableCommand {
         }
         var configuration = CardDesk.Configuration(trust: trustStore, reportLifetime: reportLifetime)
         configuration.imageBounds = images.bounds
+        do { configuration.terminal = try eac.load() } catch { throw fail("the terminal: \(error)", code: CCCDExit.failure) }
         let desk = CardDesk(configuration: configuration, audit: auditLog)
         let server = DeskServer(
             desk: desk, token: token, options: .init(

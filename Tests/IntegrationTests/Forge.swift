@@ -34,6 +34,10 @@ struct Forge {
         var files = prepared.lDSFiles
         // A 64-byte "portrait": the reader does not decode DG2, and a small file keeps the truncation runs short.
         files[.dataGroup(2)] = TLVWriter.encode(tag: 0x75, value: [UInt8](repeating: 0x5A, count: 64))
+        // And a 64-byte stand-in for the fingerprints (DG3, read only with a terminal: `read(terminal: true)`).
+        if files[.dataGroup(3)] != nil {
+            files[.dataGroup(3)] = TLVWriter.encode(tag: 0x63, value: [UInt8](repeating: 0x3C, count: 64))
+        }
         if cam {
             files[.cardAccess] = try SecurityInfos([
                 .pace(
@@ -120,13 +124,18 @@ struct Forge {
 
     /// Reads `image` in-process with the sample CAN; returns the result and the thread's CPU time for the read.
     /// `readsEFCOM`: EF.COM too (to see its list disagree with EF.SOD's).
-    func read(_ image: CardImage, trusted: Bool = true, today: CalendarDate = Forge.today, readsEFCOM: Bool = false)
+    /// `terminal`: as an inspection system (Terminal Authentication, then DG3).
+    func read(
+        _ image: CardImage, trusted: Bool = true, today: CalendarDate = Forge.today, readsEFCOM: Bool = false,
+        terminal: Bool = false
+    )
         throws -> (ReadResult, Duration)
     {
         let chip = try EmulatedChip(image: image)
         let start = Self.threadCPUTime()
         var options = ReadOptions(trust: trusted ? trust : nil, today: today)
         options.readsEFCOM = readsEFCOM
+        if terminal { options.terminal = try issuer.terminal }
         let result = try ReaderSession(transport: chip).readCard(.can("000000"), options: options)
         return (result, Self.threadCPUTime() - start)
     }

@@ -3,6 +3,7 @@ import CardCrypto
 import CardEmulator
 import ChipAccess
 import ChipImage
+import EAC
 import Foundation
 import LDS
 import Personalization
@@ -11,11 +12,12 @@ import TestSupport
 import Testing
 import Verification
 
-/// A test CSCA and document signer, made per test.
+/// A test CSCA and document signer, made per test, with an EAC PKI whose CVCA the chips trust.
 struct Issuer {
     let cscaKey: AsymmetricKey
     let csca: Certificate
     let signer: DocumentSigner
+    let eac: EACTestPKI
 
     init(dsSerial: Int = 99) throws {
         cscaKey = try .generateEC(.brainpoolP384r1)
@@ -26,7 +28,17 @@ struct Issuer {
         let ds = try Certificate.create(
             subjectKey: dsKey, issuerKey: cscaKey, issuer: csca, distinguishedName: "C=VN,O=Test,CN=DS",
             serial: dsSerial, notBeforeOffset: -3600, validity: 86400 * 365, isCA: false, hash: .sha384)
-        signer = DocumentSigner(certificate: ds, key: dsKey)
+        eac = try EACTestPKI.make()
+        signer = DocumentSigner(certificate: ds, key: dsKey, cvca: eac.cvca.certificate)
+    }
+
+    /// The EAC PKI's inspection system, as a terminal.
+    var terminal: TerminalCredentials {
+        get throws {
+            try TerminalCredentials(
+                chain: [eac.documentVerifier.certificate, eac.inspectionSystem.certificate],
+                key: eac.inspectionSystem.key!)
+        }
     }
 }
 

@@ -3,6 +3,7 @@ import CardCrypto
 import CardEmulator
 import ChipAccess
 import ChipImage
+import EAC
 import Foundation
 import LDS
 import PCSC
@@ -71,7 +72,8 @@ struct PCSCReadTests {
         let record = try JSONDecoder().decode(
             CitizenRecord.self, from: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/record.json")))
         let image = try DataPreparation.prepare(
-            record, signer: DocumentSigner(certificate: ds, key: dsKey), baseDirectory: Self.folder,
+            record, signer: DocumentSigner(certificate: ds, key: dsKey, cvca: try EACTestPKI.make().cvca.certificate),
+            baseDirectory: Self.folder,
             validator: RecordValidator(today: Self.today))
         return (image, csca)
     }
@@ -440,6 +442,7 @@ struct PCSCReadTests {
             #expect(read.json?["genuine"] as? Bool == true)
         }
         #expect(Set(images.compactMap(\.secrets.can)).count == 4, "four different records")
+        try Self.terminalAuthenticationThroughPCSC(work: work, reader: readers[0], image: images[0])
 
         // pcscd logged the whole perso (INITIALIZE UPDATE is there) and no secret in clear.
         let handle = try #require(FileHandle(forReadingAtPath: log))
@@ -462,6 +465,73 @@ struct PCSCReadTests {
         #expect(again.status == 0)
         #expect(again.json?["issued"] as? Int == 4 && again.json?["spoiled"] as? Int == 0)
         #expect(again.json?["issuedThisRun"] as? Int == 0)
+    }
+}
+
+extension PCSCReadTests {
+    /// The fingerprints of a card the line issued with vn-cccd-2021, through pcscd: an inspection system (the
+    /// TEST PKI's, `pki init --eac`) reads DG3 after Terminal Authentication and Passive Authentication covers it;
+    /// without one DG3 is skipped and the card is as genuine; an expired inspection system and a chain from another
+    /// CVCA are refused, and the report says why.
+    static func terminalAuthenticationThroughPCSC(work: String, reader: String, image: CardImage) throws {
+        #expect(image.content(of: .dataGroup(3)) != nil, "the line wrote no DG3")
+        #expect(image.terminalAuthentication?.trustPoints.count == 1, "the line wrote no CVCA")
+        let can = try #require(image.secrets.can)
+        func read(_ extra: [String]) throws -> [String: Any] {
+            let r = try CommandLineRunner.run(
+                ["read", "--reader", reader, "--can", can, "--trust", "pki/csca.crt", "--json", "--wait", "5"] + extra,
+                in: work)
+            #expect(r.status == 0, "\(extra): \(r.stderr)")
+            return r.json ?? [:]
+        }
+        func check(_ report: [String: Any], _ name: String) -> (status: String, reason: String) {
+            let verdict = (report["checks"] as? [String: Any])?[name] as? [String: Any]
+            return (verdict?["status"] as? String ?? "", verdict?["reason"] as? String ?? "")
+        }
+        // With the inspection system.
+        let withTerminal = try read(["--terminal", "pki/eac/terminal", "--out", "files"])
+        #expect(check(withTerminal, "terminalAuthentication").status == "passed", "\(check(withTerminal, "terminalAuthentication"))")
+        #expect(check(withTerminal, "passiveAuthentication").status == "passed")
+        #expect((withTerminal["files"] as? [String: Int])?["DG3"] == image.content(of: .dataGroup(3))?.count)
+        #expect((withTerminal["skipped"] as? [String: String] ?? [:]).isEmpty)
+        #expect(withTerminal["genuine"] as? Bool == true)
+        let dg3 = try Data(contentsOf: URL(fileURLWithPath: work + "/files/DG3.bin"))
+        #expect([UInt8](dg3) == image.content(of: .dataGroup(3)))
+        for position in [2, 7] {
+            #expect(FileManager.default.fileExists(atPath: work + "/files/finger-\(position).jp2"))
+            #expect(FileManager.default.fileExists(atPath: work + "/files/finger-\(position).png"))
+        }
+        // Without it: DG3 skipped, the same verdict.
+        let without = try read([])
+        #expect((without["skipped"] as? [String: String])?["DG3"]?.contains("Terminal Authentication") == true)
+        #expect((without["files"] as? [String: Int])?["DG3"] == nil)
+        #expect(check(without, "terminalAuthentication").status == "notChecked")
+        #expect(without["genuine"] as? Bool == true)
+        // An inspection system that expired yesterday (the chip's date is the day it was personalized).
+        let dvKey = try AsymmetricKey(privateKeyDER: [UInt8](try Data(contentsOf: URL(fileURLWithPath: work + "/pki/eac/dv.pkcs8"))))
+        let dv = try CVCertificate(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: work + "/pki/eac/dv.cvcert"))))
+        let isKey = try AsymmetricKey.generateEC(.brainpoolP256r1)
+        let expired = try EACTestPKI.issue(
+            subject: isKey, holder: try CVReference("VNIS00099"), role: .inspectionSystem, rights: .all,
+            issuer: .init(certificate: dv, key: dvKey), issuerKey: dvKey, effective: CVDate.today().adding(days: -30),
+            expires: CVDate.today().adding(days: -1))
+        try FileManager.default.createDirectory(atPath: work + "/expired", withIntermediateDirectories: true)
+        try Data(dv.encoded).write(to: URL(fileURLWithPath: work + "/expired/dv.cvcert"))
+        try Data(expired.encoded).write(to: URL(fileURLWithPath: work + "/expired/is.cvcert"))
+        try Data(try isKey.privateKeyDER()).write(to: URL(fileURLWithPath: work + "/expired/is.pkcs8"))
+        let late = try read(["--terminal", "expired"])
+        #expect(check(late, "terminalAuthentication").status == "failed")
+        #expect(check(late, "terminalAuthentication").reason.contains("expired"), "\(check(late, "terminalAuthentication"))")
+        #expect((late["files"] as? [String: Int])?["DG3"] == nil)
+        #expect((late["skipped"] as? [String: String])?["DG3"] != nil)
+        #expect(late["genuine"] as? Bool == true)
+        // Another country's (another CVCA's) inspection system.
+        let other = try CommandLineRunner.run(["pki", "init", "--out", "other-pki"], in: work)
+        #expect(other.status == 0, "\(other.stderr)")
+        let foreign = try read(["--terminal", "other-pki/eac/terminal"])
+        #expect(check(foreign, "terminalAuthentication").status == "failed")
+        #expect(check(foreign, "terminalAuthentication").reason.contains("not from this card's CVCA"))
+        #expect((foreign["files"] as? [String: Int])?["DG3"] == nil)
     }
 }
 

@@ -25,6 +25,10 @@ struct RecordDecoderTests {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }()
 
+    /// The sample record's fingerprints, as record.json writes them.
+    static let fingers =
+        "\"fingerprints\":[{\"position\":2,\"image\":\"finger-2.jp2\"},{\"position\":7,\"image\":\"finger-7.jp2\"}]"
+
     static func replacing(_ a: String, _ b: String) -> [UInt8] {
         Array(record.replacingOccurrences(of: a, with: b).utf8)
     }
@@ -83,7 +87,7 @@ struct RecordDecoderTests {
             name: "single quotes are not JSON", bytes: Array("{'idNumber': '001090000000'}".utf8),
             rule: "record.syntax", field: "record", says: ["column 2"]),
         DecoderCase(
-            name: "a trailing comma", bytes: replacing("\"portrait.jpg\"}", "\"portrait.jpg\",}"),
+            name: "a trailing comma", bytes: replacing("\"finger-7.jp2\"}]}", "\"finger-7.jp2\"}],}"),
             rule: "record.syntax", field: "record"),
         DecoderCase(
             name: "content after the record", bytes: Array((record + " {}").utf8), rule: "record.syntax",
@@ -130,16 +134,15 @@ struct RecordDecoderTests {
             name: "a list where text belongs", bytes: replacing("\"religion\":\"Không\"", "\"religion\":[\"Không\"]"),
             rule: "record.type", field: "religion", says: ["a list"]),
         DecoderCase(
-            name: "fingerprints not a list", bytes: replacing("\"portrait\":", "\"fingerprints\":5,\"portrait\":"),
+            name: "fingerprints not a list", bytes: replacing(Self.fingers, "\"fingerprints\":5"),
             rule: "record.type", field: "fingerprints"),
         DecoderCase(
             name: "a finger position as text",
-            bytes: replacing(
-                "\"portrait\":", "\"fingerprints\":[{\"position\":\"1\",\"image\":\"f.wsq\"}],\"portrait\":"),
+            bytes: replacing(Self.fingers, "\"fingerprints\":[{\"position\":\"1\",\"image\":\"f.wsq\"}]"),
             rule: "record.type", field: "fingerprints[0].position"),
         DecoderCase(
             name: "a misspelt key in a finger",
-            bytes: replacing("\"portrait\":", "\"fingerprints\":[{\"positon\":1,\"image\":\"f.wsq\"}],\"portrait\":"),
+            bytes: replacing(Self.fingers, "\"fingerprints\":[{\"positon\":1,\"image\":\"f.wsq\"}]"),
             rule: "record.unknownKey", field: "fingerprints[0].positon", says: ["did you mean \"position\""]),
         DecoderCase(
             name: "a required key missing", bytes: replacing("\"dateOfIssue\":\"2021-04-10\",", ""),

@@ -56,7 +56,7 @@ struct RecordValidationTests {
             placeOfOrigin: "Xã Yên Sở, Huyện Hoài Đức, Hà Nội", placeOfResidence: "Số 1 Phố Huế, Hai Bà Trưng, Hà Nội",
             dateOfIssue: "2021-06-15", dateOfExpiry: "2030-01-01", fatherName: "Nguyễn Văn Bình",
             motherName: "Trần Thị Cúc",
-            portrait: portrait)
+            portrait: portrait, fingerprints: SampleRecord.fingerprintsBase64)
     }
 
     static func person(_ id: String, _ dob: String, _ sex: String, issue: String, expiry: String?)
@@ -530,7 +530,19 @@ struct RecordValidationTests {
         #expect(validated.dateOfBirth == CalendarDate(iso: record.dateOfBirth))
         #expect(validated.dateOfExpiry == record.dateOfExpiry.flatMap { CalendarDate(iso: $0) })
         #expect(validated.dataGroup13(layout: .cccd2021) == record.dataGroup13().encoded)
-        #expect(validated.fingers.isEmpty)
+        // The two drawn index fingers, their images read once (JPEG 2000, 200 × 250).
+        #expect(validated.fingers.map(\.position) == [2, 7])
+        #expect(validated.fingers.map(\.image) == SampleRecord.fingers.map(\.image))
+        #expect(validated.fingers.allSatisfy { $0.compression == 5 && $0.width == 200 && $0.height == 250 })
+        // vn-cccd-2021 holds fingerprints: a record without any is refused, by its rule; a profile without EAC
+        // takes it.
+        var withoutFingers = record
+        withoutFingers.fingerprints = nil
+        #expect(validator.validate(withoutFingers).errors.map(\.rule) == ["finger.required"])
+        withoutFingers.fingerprints = []
+        #expect(validator.validate(withoutFingers).errors.map(\.rule) == ["finger.required"])
+        let bac = try CardProfile(nameOrPath: "icao-td1-bac")
+        #expect(RecordValidator(profile: bac, today: Self.today).validate(withoutFingers).isValid)
         #expect(validated.warnings == validator.validate(record).warnings)
         var unfit = record
         unfit.sex = "X"
