@@ -91,8 +91,8 @@ let package = Package(
         .target(
             name: "Issuance",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "Personalization", "Reader",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "EAC", "Verification", "Personalization",
+                "Reader", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
         // The line's slots as adapters outside its core: PC/SC readers and emulated chips saved after every write.

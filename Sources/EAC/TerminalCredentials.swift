@@ -190,7 +190,8 @@ public struct EACTestPKI {
 
     /// Writes `cvca`, `dv` and `is` as `.cvcert` (the certificate) and `.pkcs8` (the key, PKCS#8 DER, 0600; as
     /// openpace's cvc-create names them), and every certificate again under its CHR in `cvc/` (the layout of
-    /// cvc-print's `--cvc-dir`). The terminal's folder (`cccd read --terminal`) is `DIR/terminal`: dv and is.
+    /// cvc-print's `--cvc-dir`). The terminal's folder (`cccd read --terminal`) is `DIR/terminal`: the three
+    /// certificates and the inspection system's key.
     public func write(to directory: String) throws {
         try PrivateFile.folder(directory)
         let trust = (directory as NSString).appendingPathComponent("cvc")
@@ -204,7 +205,9 @@ public struct EACTestPKI {
             if let key = entity.key {
                 try PrivateFile.write(try key.privateKeyDER(), to: (directory as NSString).appendingPathComponent("\(name).pkcs8"))
             }
-            if name != "cvca" {
+            // The terminal's folder: its chain, and the CVCA's certificate (its keys inherit the CVCA's curve; the
+            // chain itself starts below the CVCA, whose key the chip holds).
+            do {
                 try PrivateFile.write(bytes, to: (terminal as NSString).appendingPathComponent("\(name).cvcert"))
                 // The inspection system's own key only: a terminal never holds its DV's.
                 if name == "is", let key = entity.key {

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import ChipImage
+import EAC
 import Foundation
 import LDS
 import Personalization
@@ -25,6 +26,9 @@ public struct PersoJob: @unchecked Sendable {
     /// claimed stays its own before any write (a station that dies in between gives the record back after that).
     public var station: String
     public var lease: TimeInterval
+    /// The line's inspection system: the read-back opens DG3 with it and compares it byte for byte (nil: the chip
+    /// must refuse DG3, and EF.SOD signs the DG3 written).
+    public var terminal: TerminalCredentials? = nil
 
     public init(
         batchID: String, records: [Int: CitizenRecord], profile: CardProfile, signer: DocumentSigner, trust: TrustStore,
@@ -527,7 +531,7 @@ public final class PersoLine: @unchecked Sendable {
         try? slot.reset(card)
         report(.reader(name: slot.name, state: .readingBack(line: claim.line, chip: serial)))
         let readingBack = DispatchTime.now().uptimeNanoseconds
-        let outcome = ReadBack.verify(image, on: card, trust: job.trust, today: job.today)
+        let outcome = ReadBack.verify(image, on: card, trust: job.trust, today: job.today, terminal: job.terminal)
         let readBackSpent = Self.since(readingBack)
         lock.withLock { summary.readBackSeconds += readBackSpent }
         guard outcome.passed else {

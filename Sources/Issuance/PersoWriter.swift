@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import ChipImage
+import EAC
 import LDS
 import Personalization
 import Reader
@@ -280,8 +281,13 @@ public enum ReadBack {
         return image.secrets.bacKey.map { .mrz($0) }
     }
 
+    /// Reads the card back as a terminal would and compares every file with the image. The files behind Terminal
+    /// Authentication (DG3) are read and compared with `terminal` (the line's inspection system); without one, the
+    /// chip must refuse them (`6982`: the access rule is in force), and EF.SOD, compared byte for byte, signs the
+    /// DG3 the line wrote.
     public static func verify(
-        _ image: CardImage, on transport: any CardTransport, trust: TrustStore, today: CalendarDate? = nil
+        _ image: CardImage, on transport: any CardTransport, trust: TrustStore, today: CalendarDate? = nil,
+        terminal: TerminalCredentials? = nil
     ) -> Outcome {
         guard let key = accessKey(for: image) else {
             return Outcome(passed: false, reason: "the image has no access key", result: nil)
@@ -289,12 +295,30 @@ public enum ReadBack {
         let result: ReadResult
         var options = ReadOptions(trust: trust, today: today)
         options.readsEFCOM = true  // every file is compared with the image
+        options.terminal = terminal
+        let session = ReaderSession(transport: transport)
         do {
-            result = try ReaderSession(transport: transport).readCard(key, options: options)
+            result = try session.readCard(key, options: options)
         } catch {
             return Outcome(passed: false, reason: "the card does not read back: \(error)", result: nil)
         }
         for (file, content) in image.lDSFiles.sorted(by: { $0.key < $1.key }) where file != .cardAccess {
+            if terminal == nil, file.needsTerminalAuthentication, result.files[file] == nil,
+                result.skipped[file] != nil
+            {
+                // No inspection system on this line: the chip must keep the file closed.
+                do {
+                    _ = try session.readFile(file)
+                    return Outcome(
+                        passed: false, reason: "\(file.name) is readable without Terminal Authentication", result: result)
+                } catch let error as ReaderError where error.statusWord == .securityStatusNotSatisfied {
+                    continue
+                } catch {
+                    return Outcome(
+                        passed: false, reason: "\(file.name): the chip did not refuse it with 6982 (\(error))",
+                        result: result)
+                }
+            }
             guard let read = result.files[file] else {
                 let why = result.unreadable[file] ?? result.skipped[file] ?? "not read"
                 return Outcome(passed: false, reason: "\(file.name) could not be read back: \(why)", result: result)

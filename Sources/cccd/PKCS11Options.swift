@@ -18,11 +18,6 @@ struct PKCS11Options: ParsableArguments {
             valueName: "file"))
     var pinFile: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "The CVCA's CV certificate the chips trust for EAC Terminal Authentication (profiles with extendedAccessControl; default: the signer folder's eac/cvca.cvcert, from cccd pki init --eac).",
-            valueName: "file"))
-    var cvca: String?
 
     func pin() throws -> String {
         if let pinFile {
@@ -39,15 +34,18 @@ struct PKCS11Options: ParsableArguments {
 
     /// The document signer named by `signer` (a folder, or a PKCS#11 URI) and, for a token, the CSCA certificate
     /// stored beside it (the read-back's default trust).
-    func signer(_ signer: String) throws -> (DocumentSigner, Certificate?) {
-        guard PKCS11URI.isURI(signer) else { return (try withCVCA(try DocumentSigner.load(directory: signer)), nil) }
+    /// `cvca`: the CVCA certificate file for EAC chips (`--cvca`), else the signer folder's.
+    func signer(_ signer: String, cvca: String? = nil) throws -> (DocumentSigner, Certificate?) {
+        guard PKCS11URI.isURI(signer) else {
+            return (try withCVCA(try DocumentSigner.load(directory: signer), cvca), nil)
+        }
         let (documentSigner, token) = try DocumentSigner.token(try PKCS11URI(signer), module: pkcs11, pin: try pin())
         let csca = (try? token.certificate(label: DocumentSigner.tokenCSCALabel)).flatMap { try? Certificate(der: $0) }
-        return (try withCVCA(documentSigner), csca)
+        return (try withCVCA(documentSigner, cvca), csca)
     }
 
     /// The signer with the CVCA of --cvca, when given.
-    private func withCVCA(_ signer: DocumentSigner) throws -> DocumentSigner {
+    private func withCVCA(_ signer: DocumentSigner, _ cvca: String?) throws -> DocumentSigner {
         guard let cvca else { return signer }
         guard let data = FileManager.default.contents(atPath: cvca) else {
             throw PreparationError(reason: "cannot read the CVCA certificate \(cvca)")
@@ -56,4 +54,13 @@ struct PKCS11Options: ParsableArguments {
         signer.cvca = try DocumentSigner.cvca(bytes: [UInt8](data), from: cvca)
         return signer
     }
+}
+
+/// `--cvca FILE`: the CVCA's CV certificate that EAC chips get as their trust point (cccd perso, cccd prepare).
+struct CVCAOption: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The CVCA's CV certificate the chips trust for EAC Terminal Authentication (profiles with extendedAccessControl; default: the signer folder's eac/cvca.cvcert, from cccd pki init --eac; needed with a token signer).",
+            valueName: "file"))
+    var cvca: String?
 }

@@ -136,7 +136,8 @@ struct PKIInit: ParsableCommand {
                 }
                 let curve = try EACTestPKI.key(eacAlgorithm).curve
                 let rsaBits = eacAlgorithm.hasPrefix("rsa") ? Int(eacAlgorithm.dropFirst(3)) ?? 3072 : 0
-                let isPublic = try pkcs11.generateKeyPair(label: "is", curve: curve, rsaBits: rsaBits)
+                let isPublic = try AsymmetricKey(
+                    publicKeyDER: try pkcs11.generateKeyPair(label: "is", curve: curve, rsaBits: rsaBits).publicKeyDER())
                 let chain = try EACTestPKI.make(algorithm: eacAlgorithm, inspectionSystemKey: isPublic)
                 try chain.write(to: out + "/eac")
                 print(Self.describe(chain, in: out + "/eac", algorithm: eacAlgorithm))
@@ -150,7 +151,7 @@ struct PKIInit: ParsableCommand {
                 """
                 wrote \(out)/csca.crt, csca.key, ds.crt (\(algorithm), \(TestPKI.hash(for: algorithm).rawValue))
                 document signer key pair generated in token "\(tokenLabel)" as "\(label)": \(flags.extractable ? "EXTRACTABLE" : "not extractable"), \(flags.sensitive ? "sensitive" : "NOT sensitive"); its certificate (\(ds.subject)) and the CSCA's are on the token
-                sign with: --signer 'pkcs11:token=\(tokenLabel);object=\(label)' --pkcs11 \(module)
+                sign with: --signer 'pkcs11:token=\(tokenLabel);object=\(label)' --pkcs11 \(module)\(eac ? " --cvca \(out)/eac/cvca.cvcert" : "")
                 *** FOR TESTING ONLY: the CSCA key is an unprotected file and the CSCA is self-made. ***
                 """)
         } catch {

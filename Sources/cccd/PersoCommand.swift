@@ -1,3 +1,4 @@
+import EAC
 import ArgumentParser
 import CardCore
 import CardCrypto
@@ -55,6 +56,11 @@ struct PersoCommand: ParsableCommand {
     var signer: String?
 
     @OptionGroup var token: PKCS11Options
+
+    @OptionGroup var eacTrust: CVCAOption
+
+    /// The line's inspection system (optional): the read-back opens DG3 with it.
+    @OptionGroup(title: "EAC read-back (DG3 compared byte for byte)") var eac: TerminalOptions
 
     @Option(
         help: ArgumentHelp(
@@ -177,7 +183,7 @@ struct PersoCommand: ParsableCommand {
         let trustStore: TrustStore
         do {
             let signer = self.signer ?? ""
-            let (opened, tokenCSCA) = try token.signer(signer)
+            let (opened, tokenCSCA) = try token.signer(signer, cvca: eacTrust.cvca)
             documentSigner = opened
             if trust == nil, let tokenCSCA {
                 trustStore = TrustStore(anchors: [tokenCSCA])
@@ -269,10 +275,13 @@ struct PersoCommand: ParsableCommand {
                 ["event": "warning", "line": line, "warnings": text])
         }
 
-        let job = PersoJob(
+        var job = PersoJob(
             batchID: batchID, records: valid, profile: cardProfile, signer: documentSigner, trust: trustStore,
             transportKeys: transportKeys, baseDirectory: base, station: stationName,
             lease: lease)
+        do { job.terminal = try eac.load(token: token) } catch {
+            throw fail("the line's inspection system: \(error)", code: CCCDExit.failure)
+        }
         // The line wraps the bare journal itself, so that its outages and returns reach the operator's progress.
         let line = PersoLine(job: job, journal: store.base, slots: slots) { progress.report($0) }
         serials.set(line.journal)

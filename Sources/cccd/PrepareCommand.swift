@@ -34,6 +34,8 @@ struct PrepareCommand: ParsableCommand {
 
     @OptionGroup var token: PKCS11Options
 
+    @OptionGroup var eacTrust: CVCAOption
+
     @Option(help: "The citizen record (one JSON object). Relative portrait paths are resolved against its folder.")
     var record: String?
 
@@ -70,7 +72,7 @@ struct PrepareCommand: ParsableCommand {
         do {
             cardProfile = try CardProfile(nameOrPath: profile)
             noteHostKeys(cardProfile)
-            documentSigner = try token.signer(signer).0
+            documentSigner = try token.signer(signer, cvca: eacTrust.cvca).0
             guard let data = FileManager.default.contents(atPath: record) else {
                 throw PreparationError(reason: "cannot read \(record)")
             }
@@ -120,7 +122,7 @@ struct PrepareCommand: ParsableCommand {
         do {
             cardProfile = try CardProfile(nameOrPath: profile)
             noteHostKeys(cardProfile)
-            documentSigner = try token.signer(signer).0
+            documentSigner = try token.signer(signer, cvca: eacTrust.cvca).0
             guard let data = FileManager.default.contents(atPath: batch) else {
                 throw PreparationError(reason: "cannot read \(batch)")
             }

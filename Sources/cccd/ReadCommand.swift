@@ -69,6 +69,8 @@ struct ReadCommand: ParsableCommand {
 
     @OptionGroup(title: "EAC (fingerprints behind Terminal Authentication)") var eac: TerminalOptions
 
+    @OptionGroup(title: "PKCS#11 (a terminal key in a token)") var token: PKCS11Options
+
     @Option(help: "Save the raw files (EF.COM.bin, DG1.bin, …), the portrait and the fingerprints in this folder.")
     var out: String?
 
@@ -129,7 +131,7 @@ struct ReadCommand: ParsableCommand {
         } catch {
             throw failRead("\(error)", code: CCCDExit.failure)
         }
-        do { terminalCredentials = try eac.load() } catch {
+        do { terminalCredentials = try eac.load(token: token) } catch {
             throw failRead("the terminal: \(error)", code: CCCDExit.failure)
         }
         if watch {

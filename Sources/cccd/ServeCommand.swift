@@ -117,6 +117,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup(title: "EAC (fingerprints behind Terminal Authentication)") var eac: TerminalOptions
 
+    @OptionGroup(title: "PKCS#11 (a terminal key in a token)") var pkcs11: PKCS11Options
+
     @OptionGroup(title: "Images") var images: ImageBoundsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -154,7 +156,7 @@ struct ServeCommand: ParsableCommand {
         }
         var configuration = CardDesk.Configuration(trust: trustStore, reportLifetime: reportLifetime)
         configuration.imageBounds = images.bounds
-        do { configuration.terminal = try eac.load() } catch { throw fail("the terminal: \(error)", code: CCCDExit.failure) }
+        do { configuration.terminal = try eac.load(token: pkcs11) } catch { throw fail("the terminal: \(error)", code: CCCDExit.failure) }
         let desk = CardDesk(configuration: configuration, audit: auditLog)
         let server = DeskServer(
             desk: desk, token: token, options: .init(

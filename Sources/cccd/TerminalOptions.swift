@@ -19,14 +19,12 @@ struct TerminalOptions: ParsableArguments {
             valueName: "file|pkcs11-uri"))
     var terminalKey: String?
 
-    @OptionGroup var token: PKCS11Options
-
     func validate() throws {
         if terminalKey != nil && terminal == nil { throw ValidationError("--terminal-key goes with --terminal DIR.") }
     }
 
-    /// The inspection system's chain and key (nil without --terminal).
-    func load() throws -> TerminalCredentials? {
+    /// The inspection system's chain and key (nil without --terminal); `token`: the command's PKCS#11 options.
+    func load(token: PKCS11Options) throws -> TerminalCredentials? {
         guard let terminal else { return nil }
         guard let spec = terminalKey else { return try TerminalCredentials.load(directory: terminal) }
         if PKCS11URI.isURI(spec) {

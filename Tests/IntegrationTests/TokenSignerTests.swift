@@ -77,7 +77,7 @@ struct TokenSignerTests {
         #expect(!flags.extractable && flags.sensitive)
 
         let prepared = try Self.run(
-            ["prepare", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", SoftHSM.module, "--out", "images"],
+            ["prepare", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", SoftHSM.module, "--cvca", "hsm-pki/eac/cvca.cvcert", "--out", "images"],
             in: work)
         #expect(prepared.status == 0, "\(prepared.stderr)")
         // Data preparation says how fast the token signed.
@@ -95,7 +95,7 @@ struct TokenSignerTests {
         }
         let perso = try Self.run(
             [
-                "perso", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", SoftHSM.module, "--journal", "j.db",
+                "perso", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", SoftHSM.module, "--cvca", "hsm-pki/eac/cvca.cvcert", "--journal", "j.db",
                 "--emulated", "2", "--out", "out", "--json",
             ], in: work)
         #expect(perso.status == 0, "\(perso.stderr)")
@@ -125,6 +125,59 @@ struct TokenSignerTests {
             #expect(
                 verify.status == 0 && verify.stderr.contains("Verification successful"), "\(name): \(verify.stderr)")
         }
+    }
+
+    @Test(
+        "pki init --pkcs11 makes the inspection system's key in the token too (not extractable); cccd read --terminal-key pkcs11:… runs Terminal Authentication with it and reads DG3"
+    )
+    func inspectionSystemKeyInToken() throws {
+        let label = "eac-terminal"
+        try SoftHSM.token(label)
+        let work = try PersoCLITests.workspace(1, seed: 72)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let made = try Self.run(
+            ["pki", "init", "--out", "hsm-pki", "--pkcs11", SoftHSM.module, "--token", label], in: work)
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.contains("--terminal-key 'pkcs11:token=\(label);object=is'"), "\(made.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/hsm-pki/eac/is.pkcs8"), "no inspection system key file")
+        #expect(!FileManager.default.fileExists(atPath: work + "/hsm-pki/eac/terminal/is.pkcs8"))
+        let token = try PKCS11Token(module: SoftHSM.module, token: label)
+        try token.login(pin: SoftHSM.pin)
+        #expect(try token.selectKey(label: "is") == .ec)
+        let flags = try token.keyFlags()
+        #expect(!flags.extractable && flags.sensitive)
+        // cvc-print verifies the inspection system's certificate over the token's public key.
+        let printed = try CommandLineRunner.tool(
+            EACInteropTests.cvcPrint, ["--cvc=hsm-pki/eac/is.cvcert", "--cvc-dir=hsm-pki/eac/cvc"], in: work)
+        #expect(printed.stdout.contains("certificate verified"), "\(printed.stdout)")
+
+        let uri = "pkcs11:token=\(label);object=ds"
+        let prepared = try Self.run(
+            [
+                "prepare", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", SoftHSM.module, "--cvca",
+                "hsm-pki/eac/cvca.cvcert", "--out", "images",
+            ], in: work)
+        #expect(prepared.status == 0, "\(prepared.stderr)")
+        let card = try #require(try FileManager.default.contentsOfDirectory(atPath: work + "/images").first)
+        let image = try CardImage(json: Data(contentsOf: URL(fileURLWithPath: work + "/images/" + card)))
+        let can = try #require(image.secrets.can)
+        let read = try Self.run(
+            [
+                "read", "--card", "images/" + card, "--can", can, "--trust", "hsm-pki/csca.crt", "--terminal",
+                "hsm-pki/eac/terminal", "--terminal-key", "pkcs11:token=\(label);object=is", "--pkcs11", SoftHSM.module,
+                "--json",
+            ], in: work)
+        #expect(read.status == 0 || read.status == 9, "\(read.stderr)")
+        let checks = read.json?["checks"] as? [String: [String: String]] ?? [:]
+        #expect(checks["terminalAuthentication"]?["status"] == "passed", "\(checks)")
+        #expect((read.json?["files"] as? [String: Int])?["DG3"] == image.content(of: .dataGroup(3))?.count)
+        // Without the PIN the token cannot sign: a clear error before any card is touched.
+        let noPIN = try Self.run(
+            [
+                "read", "--card", "images/" + card, "--can", can, "--terminal", "hsm-pki/eac/terminal",
+                "--terminal-key", "pkcs11:token=\(label);object=is", "--pkcs11", SoftHSM.module,
+            ], in: work, pin: nil)
+        #expect(noPIN.status == 1 && noPIN.stderr.contains("CCCD_PKCS11_PIN"), "\(noPIN.stderr)")
     }
 
     @Test(
@@ -159,13 +212,13 @@ struct TokenSignerTests {
         ]
         for (what, uri, module, pin, says) in cases {
             let prepared = try Self.run(
-                ["prepare", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", module, "--out", "img"], in: work,
+                ["prepare", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", module, "--cvca", "hsm-pki/eac/cvca.cvcert", "--out", "img"], in: work,
                 pin: pin)
             #expect(prepared.status == 1 && prepared.stderr.contains(says), "\(what): \(prepared.stderr)")
             #expect(!prepared.stderr.contains(SoftHSM.pin) && !prepared.stderr.contains("0000"), "a PIN in a message")
             let perso = try Self.run(
                 [
-                    "perso", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", module, "--journal", "j.db",
+                    "perso", "--batch", "batch.jsonl", "--signer", uri, "--pkcs11", module, "--cvca", "hsm-pki/eac/cvca.cvcert", "--journal", "j.db",
                     "--emulated", "1", "--out", "out",
                 ], in: work, pin: pin)
             #expect(perso.status == 1 && perso.stderr.contains(says), "\(what): \(perso.stderr)")
