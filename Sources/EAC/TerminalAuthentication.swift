@@ -187,7 +187,7 @@ public enum TerminalAuthentication {
         case 0x6984:
             return "it expired on \(certificate.expirationDate), before the chip's date"
         case 0x6300:
-            return "its signature does not verify with the key of \(certificate.authorityReference)"
+            return "its signature does not verify with the key of \(certificate.authorityReference) (a chain from another authority of that name?)"
         case 0x6985:
             return "it is out of order in the chain (its role, its domain parameters or a reference already used)"
         case 0x6A80:

@@ -20,7 +20,9 @@ public struct TestPKI {
 
     /// A fresh CSCA (10 years) and document signer (5 years) with keys of `algorithm`, and an EAC PKI with keys of
     /// `eacAlgorithm` (nil: none).
-    public init(algorithm: String = "brainpoolP256r1", eacAlgorithm: String? = "brainpoolP256r1") throws {
+    public init(
+        algorithm: String = "brainpoolP256r1", eacAlgorithm: String? = "brainpoolP256r1", eacSequence: String = "00001"
+    ) throws {
         func key() throws -> AsymmetricKey {
             switch algorithm {
             case "p256": return try .generateEC(.secp256r1)
@@ -49,7 +51,7 @@ public struct TestPKI {
             distinguishedName: "C=VN,O=CCCDKit TEST,CN=CCCDKit TEST Document Signer",
             serial: Int(UInt32.random(in: 1...UInt32.max)), notBeforeOffset: -3600, validity: 86400 * 1826, isCA: false,
             hash: hash)
-        eac = try eacAlgorithm.map { try EACTestPKI.make(algorithm: $0) }
+        eac = try eacAlgorithm.map { try EACTestPKI.make(algorithm: $0, sequence: eacSequence) }
         signer = DocumentSigner(certificate: ds, key: dsKey, cvca: eac?.cvca.certificate)
     }
 

@@ -93,7 +93,7 @@ struct PKIInit: ParsableCommand {
         {
             throw fail("\(out)/\(existing) exists; use --force to overwrite", code: CCCDExit.failure)
         }
-        let pki = try TestPKI(algorithm: algorithm, eacAlgorithm: eac ? eacAlgorithm : nil)
+        let pki = try TestPKI(algorithm: algorithm, eacAlgorithm: eac ? eacAlgorithm : nil, eacSequence: Self.sequence())
         try pki.write(to: out)
         let hash = TestPKI.hash(for: algorithm)
         if let chain = pki.eac { print(Self.describe(chain, in: out + "/eac", algorithm: eacAlgorithm)) }
@@ -103,6 +103,10 @@ struct PKIInit: ParsableCommand {
             *** FOR TESTING ONLY: these keys are unprotected and the CSCA is self-made. Never sign real documents with them. ***
             """)
     }
+
+    /// A sequence number for this PKI's CV references (five digits, random): two TEST PKIs never share a CHR, so a
+    /// chip of one meets the other's chain as unknown (6A88), as between countries.
+    static func sequence() -> String { String(format: "%05d", Int.random(in: 1...99_999)) }
 
     /// What `--eac` wrote, for a person.
     static func describe(_ chain: EACTestPKI, in folder: String, algorithm: String) -> String {
@@ -138,7 +142,8 @@ struct PKIInit: ParsableCommand {
                 let rsaBits = eacAlgorithm.hasPrefix("rsa") ? Int(eacAlgorithm.dropFirst(3)) ?? 3072 : 0
                 let isPublic = try AsymmetricKey(
                     publicKeyDER: try pkcs11.generateKeyPair(label: "is", curve: curve, rsaBits: rsaBits).publicKeyDER())
-                let chain = try EACTestPKI.make(algorithm: eacAlgorithm, inspectionSystemKey: isPublic)
+                let chain = try EACTestPKI.make(
+                    algorithm: eacAlgorithm, inspectionSystemKey: isPublic, sequence: Self.sequence())
                 try chain.write(to: out + "/eac")
                 print(Self.describe(chain, in: out + "/eac", algorithm: eacAlgorithm))
                 print(

@@ -25,6 +25,9 @@ struct JP2Card {
         var record = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sample))) as? [String: Any])
         record["portrait"] = VectorFile.directory + "/sample-portrait.jp2"
+        record["fingerprints"] = [2, 7].map {
+            ["position": $0, "image": VectorFile.directory + "/sample-card/finger-\($0).jp2"] as [String: Any]
+        }
         try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: folder + "/record.json"))
         let prepared = try CommandLineRunner.run([
             "prepare", "--record", folder + "/record.json", "--signer", folder + "/pki", "--out", folder + "/card.json",

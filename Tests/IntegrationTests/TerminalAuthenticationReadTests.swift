@@ -198,4 +198,61 @@ struct TerminalAuthenticationReadTests {
         second.terminal = try issuer.terminal
         #expect(try again.readCard(.can("000000"), options: second).checks.terminalAuthentication.status == .passed)
     }
+
+    @Test("cccd read, serve and perso take --terminal; a terminal folder that is not one is refused before any card")
+    func terminalOptionEverywhere() throws {
+        for command in ["read", "serve", "perso"] {
+            let help = try CommandLineRunner.run([command, "--help"])
+            #expect(help.stdout.contains("--terminal <dir>") && help.stdout.contains("--terminal-key"), "\(command)")
+        }
+        let work = NSTemporaryDirectory() + "cccdkit-terminal-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work + "/empty", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let serve = try CommandLineRunner.run(
+            [
+                "serve", "--listen", "127.0.0.1:0", "--token-file", work + "/token", "--audit", work + "/audit.db",
+                "--terminal", work + "/empty",
+            ])
+        #expect(serve.status == 1, "\(serve.stdout) \(serve.stderr)")
+        #expect(serve.stderr.contains("the terminal:") && serve.stderr.contains("inspection system"), "\(serve.stderr)")
+        let read = try CommandLineRunner.run(
+            ["read", "--card", "nowhere.json", "--can", "000000", "--terminal", work + "/empty", "--json"])
+        #expect(read.status == 1)
+        #expect(read.stderr.contains("inspection system certificates"), "\(read.stderr)")
+        // --terminal-key without --terminal is a usage error.
+        let usage = try CommandLineRunner.run(["read", "--can", "000000", "--terminal-key", "is.pkcs8"])
+        #expect(usage.status == 64 || usage.stderr.contains("--terminal-key goes with --terminal"), "\(usage.stderr)")
+    }
+
+    /// Terminal Authentication through the chips that depart from ICAO 9303 (FIELD.md §1): short reads only,
+    /// errors answered without secure messaging, answers without DO'99', no short file identifiers, a 231-byte
+    /// answer limit. TA's refusals and DG3's long read must survive every one of them.
+    @Test(
+        "Terminal Authentication and DG3 through every deployed chip's oddities, and a refusal through them too",
+        arguments: [
+            EmulatorSettings(supportsExtendedLength: false, maxResponseLength: 256),
+            EmulatorSettings(maxResponseLength: 231, oddities: .allOfSection1),
+            EmulatorSettings(supportsExtendedLength: false, maxResponseLength: 231, oddities: .allOfSection1),
+        ])
+    func throughOddities(_ settings: EmulatorSettings) throws {
+        let issuer = try Issuer()
+        let image = try card(issuer)
+        var options = ReadOptions(trust: TrustStore(anchors: [issuer.csca]), today: Self.today)
+        options.terminal = try issuer.terminal
+        let result = try ReaderSession(transport: try EmulatedChip(image: image, settings: settings))
+            .readCard(.can("000000"), options: options)
+        #expect(result.checks.terminalAuthentication.status == .passed, "\(result.checks.terminalAuthentication)")
+        #expect(result.files[.dataGroup(3)] == image.content(of: .dataGroup(3)))
+        #expect(result.assessment.genuine, "\(result.assessment.reasons)")
+        // A refused chain through the same chip: the refusal is a verdict, the rest of the card still reads.
+        let other = try EACTestPKI.make(sequence: "00042")
+        options.terminal = try TerminalCredentials(
+            chain: [other.documentVerifier.certificate, other.inspectionSystem.certificate],
+            key: other.inspectionSystem.key!)
+        let refused = try ReaderSession(transport: try EmulatedChip(image: image, settings: settings))
+            .readCard(.can("000000"), options: options)
+        #expect(refused.checks.terminalAuthentication.status == .failed)
+        #expect(refused.files[.dataGroup(3)] == nil)
+        #expect(refused.assessment.genuine, "\(refused.assessment.reasons)")
+    }
 }
