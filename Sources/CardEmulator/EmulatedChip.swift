@@ -410,7 +410,10 @@ public final class EmulatedChip: CardTransport {
         switch command.ins {
         case 0xA4: return select(command)
         case 0xB0, 0xB1: return readBinary(command, protected: protected, capacity: capacity)
-        case 0x84 where protected && terminalAuthentication?.expectsChallenge == true:
+        case 0x84
+        where protected
+            && (terminalAuthentication?.expectsChallenge == true || terminalAuthentication?.expectsSignature == true):
+            // Terminal Authentication's challenge (a new one replaces the last: one signature per challenge).
             guard command.ne == 8, let r = terminalAuthentication?.getChallenge() else {
                 return ResponseAPDU(statusWord: .wrongLength)
             }
