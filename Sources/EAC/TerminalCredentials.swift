@@ -175,13 +175,13 @@ public struct EACTestPKI {
                 subject: dvKey, holder: try CVReference("\(country)DV\(sequence)"), role: .domesticDocumentVerifier,
                 rights: rights, issuer: cvca, issuerKey: cvcaKey, effective: today, expires: today.adding(days: dvDays)),
             key: dvKey)
-        let isPrivate = inspectionSystemKey == nil ? try key(algorithm) : nil
-        let isPublic = inspectionSystemKey ?? isPrivate!
+        // A key made here (its private half kept), or the public half of a token's.
+        let isKey = try inspectionSystemKey ?? key(algorithm)
         let inspectionSystem = Entity(
             certificate: try issue(
-                subject: isPublic, holder: try CVReference("\(country)IS\(sequence)"), role: .inspectionSystem,
+                subject: isKey, holder: try CVReference("\(country)IS\(sequence)"), role: .inspectionSystem,
                 rights: rights, issuer: dv, issuerKey: dvKey, effective: today, expires: today.adding(days: isDays)),
-            key: isPrivate)
+            key: inspectionSystemKey == nil ? isKey : nil)
         return EACTestPKI(cvca: cvca, documentVerifier: dv, inspectionSystem: inspectionSystem)
     }
 

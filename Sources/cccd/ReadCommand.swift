@@ -131,11 +131,12 @@ struct ReadCommand: ParsableCommand {
         } catch {
             throw failRead("\(error)", code: CCCDExit.failure)
         }
-        do { terminalCredentials = try eac.load(token: token) } catch {
+        let terminal: TerminalCredentials?
+        do { terminal = try eac.load(token: token) } catch {
             throw failRead("the terminal: \(error)", code: CCCDExit.failure)
         }
         if watch {
-            try watchReaders(accessKey, trust: trustStore)
+            try watchReaders(accessKey, trust: trustStore, terminal: terminal)
             return
         }
         let transport: any CardTransport
@@ -163,7 +164,7 @@ struct ReadCommand: ParsableCommand {
         defer { _ = pcscContext }
         let report: CardReport
         do {
-            report = try read(transport, accessKey, trust: trustStore)
+            report = try read(transport, accessKey, trust: trustStore, terminal: terminal)
         } catch let error as ReaderError {
             throw failRead(error.description, code: CCCDExit(error))
         }
@@ -180,31 +181,28 @@ struct ReadCommand: ParsableCommand {
         var options = ReadOptions(allowBACFallback: allowBACFallback, dataGroups: fields == .basic ? [1, 13] : nil)
         options.maxFileSize = maxFileSize
         options.readsEFCOM = fields == .complete || out != nil
-        options.terminal = terminalCredentials
         return options
     }
 
-    /// Set by `run` from --terminal (loaded once, before any card).
-    private var terminalCredentials: TerminalCredentials? {
-        get { TerminalHolder.shared.credentials }
-        nonmutating set { TerminalHolder.shared.credentials = newValue }
-    }
-
     /// One read, with the step shown on a terminal's standard error as it runs.
-    func read(_ transport: any CardTransport, _ key: AccessKey, trust: TrustStore?) throws -> CardReport {
+    /// `terminal`: the inspection system of --terminal (loaded once, before any card).
+    func read(_ transport: any CardTransport, _ key: AccessKey, trust: TrustStore?, terminal: TerminalCredentials?)
+        throws -> CardReport
+    {
         let session = ReaderSession(transport: transport)
         let progress = TerminalProgress()
         session.progress = progress.show
         defer { progress.clear() }
         var options = readOptions
         options.trust = trust
+        options.terminal = terminal
         return CardReport(
             try session.readCard(key, options: options), imageBounds: images.bounds, convertPortrait: out != nil)
     }
 
     /// --watch: every card inserted in the reader (or any reader) is read with the key and reported; a failed read
     /// is reported and the next card awaited.
-    private func watchReaders(_ key: AccessKey, trust: TrustStore?) throws {
+    private func watchReaders(_ key: AccessKey, trust: TrustStore?, terminal: TerminalCredentials?) throws {
         let context: PCSCContext
         do { context = try PCSCContext() } catch { throw failRead(error.description, code: CCCDExit.noReader) }
         var done = 0
@@ -220,7 +218,8 @@ struct ReadCommand: ParsableCommand {
             done += 1
             do {
                 let card = try context.connect(reader: state.reader, reset: done == 1)
-                let report = try read(card.isT1 ? card : T0ResponseHandling(card), key, trust: trust)
+                let report = try read(
+                    card.isT1 ? card : T0ResponseHandling(card), key, trust: trust, terminal: terminal)
                 card.disconnect(reset: true)
                 if let out { try save(report, to: out + "/\(done)") }
                 print(json ? String(decoding: try report.json(pretty: false), as: UTF8.self) : report.text + "\n")
@@ -319,13 +318,6 @@ struct ReadCommand: ParsableCommand {
             try Data(png.bytes).write(to: url.appendingPathComponent("portrait.png"))
         }
     }
-}
-
-/// The terminal credentials of this process's read command (loaded once in `run`; ArgumentParser commands are
-/// values rebuilt from the command line, so it lives beside them).
-final class TerminalHolder: @unchecked Sendable {
-    static let shared = TerminalHolder()
-    var credentials: TerminalCredentials?
 }
 
 /// The report for a person on a terminal.
