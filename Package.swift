@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.25.0"),
         // The desk runs as services in a group (graceful shutdown on SIGINT/SIGTERM): in the graph through Hummingbird.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
+        // The bank's relay (cccd relay): WebSocket server and the reference client; metrics for Prometheus.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // System OpenSSL 3 (libcrypto). Only CardCrypto and its shim see it.
@@ -125,19 +128,36 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // The bank's relay: the server reads a card over APDUs a phone relays (a CardTransport over a WebSocket),
+        // signs the report (JWS); the reference relay client; audit rows (SQLite or PostgreSQL); Prometheus metrics.
+        .target(
+            name: "Relay",
+            dependencies: [
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Verification", "Reader", "EAC", "PostgresJournal",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // `cccd bench`'s measurements (the CLI parses its options and prints its table).
         .target(
             name: "CCCDBench",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "CardEmulator", "Reader", "Personalization", "Issuance",
-                "IssuanceSlots",
+                "IssuanceSlots", "Relay",
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "CardEmulator", "Reader", "Personalization", "PCSC",
-                "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", "EAC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", "EAC", "Relay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -187,7 +207,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Reader", "CardEmulator", "LDS", "ChipImage", "EAC", "Verification", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance", "IssuanceSlots",
-                "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", .product(name: "Yams", package: "Yams"),
+                "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", "Relay", .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),

@@ -126,6 +126,24 @@ public final class AsymmetricKey: CustomStringConvertible {
         PEM.encode(try privateKeyDER(), label: "PRIVATE KEY")
     }
 
+    /// A public key from PEM text (SubjectPublicKeyInfo, "BEGIN PUBLIC KEY").
+    public init(publicKeyPEM text: [UInt8]) throws(CryptoError) {
+        guard let bio = text.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw .library("BIO_new_mem_buf")
+        }
+        defer { BIO_free(bio) }
+        guard let key = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidEncoding, reason: "not a PEM public key")
+        }
+        pkey = key
+    }
+
+    /// SubjectPublicKeyInfo PEM of the public key.
+    public func publicKeyPEM() throws(CryptoError) -> String {
+        PEM.encode(try publicKeyDER(), label: "PUBLIC KEY")
+    }
+
     /// SubjectPublicKeyInfo DER of the public key.
     public func publicKeyDER() throws(CryptoError) -> [UInt8] {
         let der = OpenSSLDER.encode { i2d_PUBKEY(pkey, $0) }

@@ -203,3 +203,20 @@ public final class PaddedCMAC {
         return try finish(message: total, blocks: n, length: length)
     }
 }
+
+/// HMAC (RFC 2104) with a SHA-2 hash: the relay's session tokens.
+public enum HMAC {
+    public static func authenticate(_ data: [UInt8], key: [UInt8], hash: HashAlgorithm = .sha256) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 64)
+        var length = 0
+        let name = hash.openSSLName
+        let ok = key.withUnsafeBytes { k in
+            data.withUnsafeBufferPointer { d in
+                EVP_Q_mac(nil, "HMAC", nil, name, nil, k.baseAddress, k.count, d.baseAddress, d.count, &out, 64, &length)
+            }
+        }
+        precondition(ok != nil, "HMAC failed")
+        return Array(out.prefix(length))
+    }
+
+}

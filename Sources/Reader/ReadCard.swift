@@ -14,7 +14,9 @@ extension ReaderSession {
         maxFileSize = options.maxFileSize
         do {
             try authenticate(key, options: options)
-            var result = try readAll(reauthenticate: { try self.authenticate(key, options: options) }, options: options)
+            let reopen: (() throws -> Void)? =
+                options.reopensBrokenChannel ? { try self.authenticate(key, options: options) } : nil
+            var result = try readAll(reauthenticate: reopen, options: options)
             result.notes = notes
             report(.passiveAuthentication)
             Verification.verify(&result, options: options)

@@ -48,6 +48,9 @@ public struct ReadResult: Sendable {
     public var apduCount = 0
     public var bytesSent = 0
     public var bytesReceived = 0
+
+    /// An empty result: nothing read, nothing verified (`assessment` is `unassessed`).
+    public init(accessControl: String? = nil) { self.accessControl = accessControl }
 }
 
 /// A step of a read, as it starts (no data of the card: file names and sizes only).

@@ -25,6 +25,10 @@ public struct ReadOptions: Sendable {
     /// An inspection system's certificates and key: Terminal Authentication runs after Chip Authentication and
     /// DG3/DG4 are read as far as the chain grants. Nil: they are skipped (not a check of "genuine").
     public var terminal: TerminalCredentials? = nil
+    /// Open the card again when its secure channel breaks (a garbled answer, a chip out of step) and read on. Off
+    /// for the relay (`cccd relay`): there an answer that fails secure messaging is a relay that altered, replayed
+    /// or reordered it, and the read ends.
+    public var reopensBrokenChannel = true
 
     /// 1 MiB: real DG2 portraits are 10–100 KB and DG3 fingerprints under 200 KB, so this leaves room for any
     /// card in use while bounding what a hostile card can make the terminal read. Offsets of odd-INS READ

@@ -22,7 +22,7 @@ struct CCCD: ParsableCommand {
             ReadCommand.self, ServeCommand.self, ReadersCommand.self, EmulateCommand.self, PrepareCommand.self,
             ValidateCommand.self,
             PersoCommand.self, JournalCommand.self, PKICommand.self, SampleCardCommand.self, TLVCommand.self,
-            APDUCommand.self, BenchCommand.self, BenchReadsCommand.self,
+            APDUCommand.self, RelayCommand.self, BenchCommand.self, BenchReadsCommand.self,
         ]
     )
 }
