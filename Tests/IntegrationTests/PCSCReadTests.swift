@@ -9,6 +9,7 @@ import LDS
 import PCSC
 import Personalization
 import Reader
+import Relay
 import TestSupport
 import Testing
 import Verification
@@ -99,6 +100,76 @@ struct PCSCReadTests {
                 && dg13.placeOfResidence == "Số 1 Phố Tràng Tiền, Phường Tràng Tiền, Quận Hoàn Kiếm, Hà Nội")
         // At the floor: EF.COM is not read (EF.SOD decides what is).
         #expect(result.apduCount == 16 && result.files[.com] == nil)
+    }
+
+    @Test(
+        "The bank relay through pcscd: cccd relay client bridges the vpcd card to cccd relay serve at 80 ms round trips; genuine, the signed report verified by the back end"
+    )
+    func relayThroughPCSC() throws {
+        let (image, csca) = try preparedCard()
+        let work = NSTemporaryDirectory() + "cccdkit-relay-pcsc-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        try Data(csca.pem.utf8).write(to: URL(fileURLWithPath: work + "/csca.pem"))
+        let keygen = try CommandLineRunner.run(["relay", "keygen", "--out", work + "/keys"])
+        try #require(keygen.status == 0, "\(keygen.stderr)")
+        let log = work + "/serve.out"
+        let server = try ChildProcess(
+            CommandLineRunner.root + "/.build/debug/cccd",
+            [
+                "relay", "serve", "--listen", "127.0.0.1:0", "--token-secret", work + "/keys/token.secret",
+                "--report-key", work + "/keys/report.key", "--trust", work + "/csca.pem", "--audit", work + "/audit.db",
+            ], stdout: log, stderr: work + "/serve.err")
+        defer { server.stop() }
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("\n") && Date() < deadline && server.running {
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let url = try #require(text.split(separator: " ").first { $0.hasPrefix("ws://") }.map(String.init), "\(text)")
+        let reportKey = try AsymmetricKey(publicKeyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: work + "/keys/report.pub.pem"))))
+        try withVirtualCard(try EmulatedChip(image: image)) { _ in
+            for (latency, loss) in [("80", "0"), ("80", "0.2")] {
+                let issued = try CommandLineRunner.run([
+                    "relay", "token", "--token-secret", work + "/keys/token.secret", "--client", "phone-1", "--can", "000000",
+                    "--json",
+                ])
+                let token = try #require(issued.json?["token"] as? String, "\(issued.stderr)")
+                let sid = try #require(issued.json?["sid"] as? String)
+                let jwsFile = work + "/report-\(loss).jws"
+                let client = try CommandLineRunner.run([
+                    "relay", "client", "--url", url, "--token", token, "--can", "000000", "--reader", Self.readerName,
+                    "--latency", latency, "--loss", loss, "--json", "--out", jwsFile,
+                ])
+                #expect(client.status == 0, "\(client.stdout) \(client.stderr)")
+                let outcome = try #require(client.json, "\(client.stdout)")
+                #expect(outcome["genuine"] as? Bool == true, "\(outcome)")
+                let apdus = try #require(outcome["apdus"] as? Int)
+                let seconds = try #require(outcome["seconds"] as? Double)
+                #expect(seconds >= Double(apdus) * 0.08)
+                print("relay through pcscd at \(latency) ms RTT, loss \(loss): \(apdus) APDUs, \(seconds) s wall (\(outcome["injectedSeconds"] ?? 0) s injected)")
+                // The bank's back end: the JWS verified with the pinned key (ours and openssl), the session its own.
+                let jws = try String(contentsOfFile: jwsFile, encoding: .utf8)
+                let bank = try BankBackEnd.verify(jws, key: reportKey)
+                #expect(bank.payload["sid"] as? String == sid)
+                #expect(bank.report["genuine"] as? Bool == true)
+                let checks = bank.report["checks"] as? [String: [String: Any]] ?? [:]
+                for name in ["passiveAuthentication", "chipAuthentication", "activeAuthentication", "documentValidity", "recordConsistency"] {
+                    #expect(checks[name]?["status"] as? String == "passed", "\(name)")
+                }
+                #expect(bank.payload["portrait"] != nil)
+                let verified = try CommandLineRunner.run([
+                    "relay", "verify", "--key", work + "/keys/report.pub.pem", jwsFile, "--portrait", work + "/face",
+                ])
+                #expect(verified.status == 0 && verified.stdout.contains("\"sid\":\"\(sid)\""), "\(verified.stderr)")
+                // The same token again: used.
+                let again = try CommandLineRunner.run([
+                    "relay", "client", "--url", url, "--token", token, "--can", "000000", "--reader", Self.readerName,
+                ])
+                #expect(again.status == 1 && again.stderr.contains("tokenUsed"), "\(again.stderr)")
+            }
+        }
     }
 
     @Test("A wrong CAN through pcscd: access denied with 6300")
