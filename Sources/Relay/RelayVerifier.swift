@@ -34,6 +34,9 @@ public final class RelayVerifier: Sendable {
         public var sessionsPerClientPerMinute = 12
         /// The report's issuer (`iss`): this service's name.
         public var issuer = "cccd-relay"
+        /// Benchmarks only: read as another reader would (its largest READ BINARY, EF.COM first, each file
+        /// selected and its header read first), to compare strategies on the same link.
+        public var imitatedReadLength: Int?
         public init(trust: TrustStore? = nil) { self.trust = trust }
     }
 
@@ -189,11 +192,13 @@ public final class RelayVerifier: Sendable {
         options.terminal = configuration.terminal
         options.maxFileSize = configuration.maxFileSize
         options.reopensBrokenChannel = false
+        options.readsEFCOM = configuration.imitatedReadLength != nil
         let readOptions = options
         let read: Result<ReadResult, ReaderError> = await withCheckedContinuation { continuation in
             let thread = Thread {
                 do {
                     let session = ReaderSession(transport: transport)
+                    if let length = self.configuration.imitatedReadLength { session.imitate(maxReadLength: length) }
                     continuation.resume(returning: .success(try session.readCard(key, options: readOptions)))
                 } catch let error as ReaderError {
                     continuation.resume(returning: .failure(error))

@@ -398,6 +398,29 @@ struct RelayTests {
     }
 }
 
+@Suite("The bank relay at scale")
+struct RelayScaleTests {
+    @Test("soak: 200 relay sessions at once against emulated chips, 80 ms round trips: every report genuine")
+    func soakRelay200Sessions() async throws {
+        let relay = try await InProcessRelay { $0.sessionTimeout = 120; $0.answerTimeout = 30 }
+        let image = RelayFixture.prepared.image
+        let started = Date()
+        let sessions = await RelayLoad.run(
+            url: relay.url, count: 200, tokens: relay.tokens, key: .can(SampleCard.can), link: .init(roundTrip: 0.08)
+        ) { try EmulatedChip(image: image) }
+        let wall = Date().timeIntervalSince(started)
+        #expect(sessions.count == 200)
+        let failed = sessions.filter { !$0.genuine }
+        #expect(failed.isEmpty, "\(failed.count) not genuine, e.g. \(failed.first?.problem ?? "")")
+        let seconds = sessions.map(\.seconds)
+        print(
+            "200 concurrent relay sessions at 80 ms: all done in \(String(format: "%.1f", wall)) s; p50 \(String(format: "%.2f", RelayLoad.percentile(seconds, 50))) s, p99 \(String(format: "%.2f", RelayLoad.percentile(seconds, 99))) s"
+        )
+        let rows = try await relay.verifier.audit.rows(limit: 1000)
+        #expect(rows.filter { $0.outcome == "genuine" }.count == 200)
+    }
+}
+
 /// Raw relay conversations (hostile input): sends `messages`, returns everything the server sent.
 enum RawRelay {
     static func exchange(url: String, messages: [String]) async throws -> String {
