@@ -32,6 +32,8 @@ public final class RelayServer: Sendable {
         public var backendToken: String?
         /// The longest lifetime a back end may ask for a token (seconds).
         public var maxTokenLifetime: TimeInterval
+        /// The HTTP server's own log level (an in-process server that is cancelled logs it at error).
+        public var logLevel: Logger.Level = .warning
         public init(
             host: String = "127.0.0.1", port: Int = 8790, allowedOrigins: Set<String> = [], backendToken: String? = nil,
             maxTokenLifetime: TimeInterval = 600
@@ -69,7 +71,7 @@ public final class RelayServer: Sendable {
         let router = Router(context: BasicWebSocketRequestContext.self)
         addRoutes(router)
         var logger = Logger(label: "cccd.relay")
-        logger.logLevel = .warning
+        logger.logLevel = options.logLevel
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(

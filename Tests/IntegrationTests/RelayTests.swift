@@ -55,7 +55,9 @@ final class InProcessRelay: @unchecked Sendable {
         verifier = RelayVerifier(
             configuration: configuration, tokens: try RelayTokenIssuer(secret: RelayFixture.secret),
             signer: try ReportSigner(key: key), audit: audit)
-        let server = RelayServer(verifier: verifier, options: .init(host: "127.0.0.1", port: 0, backendToken: backendToken))
+        var options = RelayServer.Options(host: "127.0.0.1", port: 0, backendToken: backendToken)
+        options.logLevel = .critical
+        let server = RelayServer(verifier: verifier, options: options)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         task = Task(executorPreference: ThreadExecutor.testServer) {
             try await withThrowingDiscardingTaskGroup { group in
