@@ -128,12 +128,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // The relay's wire: its messages (strictly parsed), errors and session tokens; pure (fuzzed), no server.
+        .target(name: "RelayWire", dependencies: ["CardCore", "CardCrypto", "ChipAccess"], swiftSettings: strict),
         // The bank's relay: the server reads a card over APDUs a phone relays (a CardTransport over a WebSocket),
         // signs the report (JWS); the reference relay client; audit rows (SQLite or PostgreSQL); Prometheus metrics.
         .target(
             name: "Relay",
             dependencies: [
-                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Verification", "Reader", "EAC", "PostgresJournal",
+                "CardCore", "CardCrypto", "ChipAccess", "LDS", "Verification", "Reader", "EAC", "PostgresJournal", "RelayWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -150,14 +152,14 @@ let package = Package(
             name: "CCCDBench",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "CardEmulator", "Reader", "Personalization", "Issuance",
-                "IssuanceSlots", "Relay",
+                "IssuanceSlots", "Relay", "RelayWire",
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "cccd",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "Verification", "CardEmulator", "Reader", "Personalization", "PCSC",
-                "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", "EAC", "Relay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Issuance", "IssuanceSlots", "PostgresJournal", "Desk", "CCCDBench", "EAC", "Relay", "RelayWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -168,6 +170,7 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: [
                 "CardCore", "CardCrypto", "ChipAccess", "LDS", "ChipImage", "EAC", "Verification", "Personalization", "CardEmulator", "Reader", "DeskProtocol",
+                "RelayWire",
             ],
             swiftSettings: strict),
         // Host-cost benchmarks: `make bench` (release build).
@@ -207,7 +210,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Reader", "CardEmulator", "LDS", "ChipImage", "EAC", "Verification", "Personalization", "PCSC", "CardFixtures", "TestSupport", "Issuance", "IssuanceSlots",
-                "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", "Relay", .product(name: "Yams", package: "Yams"),
+                "CardCrypto", "Desk", "FuzzTargets", "PostgresJournal", "Relay", "RelayWire", .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict),

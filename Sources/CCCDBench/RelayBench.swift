@@ -8,6 +8,7 @@ import LDS
 import Personalization
 import Reader
 import Relay
+import RelayWire
 import Verification
 
 #if canImport(Glibc)

@@ -58,7 +58,7 @@ public enum FuzzOutcome: Hashable, Sendable, CustomStringConvertible {
 public enum FuzzTargets {
     public static let all: [FuzzTarget] =
         ParserTargets.all + SecurityTargets.all + RecordTargets.all + EmulatorTargets.all + EACTargets.all
-        + ImageAndDeskTargets.all
+        + ImageAndDeskTargets.all + RelayTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

@@ -1,5 +1,6 @@
 import CardCore
 import Foundation
+import RelayWire
 import GRDB
 import Logging
 import PostgresJournal

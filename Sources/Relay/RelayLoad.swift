@@ -1,6 +1,7 @@
 import CardCore
 import ChipAccess
 import Foundation
+import RelayWire
 
 /// Many relay sessions at once, each with its own card and token (benchmarks, the soak test): what one server
 /// holds.

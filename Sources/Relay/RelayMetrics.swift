@@ -1,4 +1,5 @@
 import Foundation
+import RelayWire
 import Prometheus
 
 /// The relay's metrics for Prometheus (`GET /metrics`, text exposition format): sessions by outcome, sessions open,

@@ -2,6 +2,7 @@ import CardCore
 import CardCrypto
 import ChipAccess
 import Foundation
+import RelayWire
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket

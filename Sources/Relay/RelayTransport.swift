@@ -1,5 +1,6 @@
 import CardCore
 import Foundation
+import RelayWire
 
 /// The server's side of the relay as a `CardTransport`: each command goes out as a `command` message with the next
 /// sequence number, and `transmit` waits (on the read's own thread) for the answer with that number. Anything else

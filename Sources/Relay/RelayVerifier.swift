@@ -3,6 +3,7 @@ import CardCrypto
 import ChipAccess
 import EAC
 import Foundation
+import RelayWire
 import LDS
 import Logging
 import Reader

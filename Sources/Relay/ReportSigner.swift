@@ -1,6 +1,7 @@
 import CardCore
 import CardCrypto
 import Foundation
+import RelayWire
 
 /// Signs the relay's reports as compact JWS (RFC 7515) with the server's key, a file or a key in a PKCS#11 token:
 /// ES256/ES384/ES512 for P-256/P-384/P-521 keys, PS256 for RSA (2048 bits or more). The bank's back end verifies

@@ -9,6 +9,7 @@ import PCSC
 import Personalization
 import Reader
 import Relay
+import RelayWire
 import Verification
 
 /// `cccd relay`: the bank's server reads a card through a phone that only relays APDUs.

@@ -10,6 +10,7 @@ import PCSC
 import Personalization
 import Reader
 import Relay
+import RelayWire
 import TestSupport
 import Testing
 import Verification

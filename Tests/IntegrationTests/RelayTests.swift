@@ -8,6 +8,7 @@ import LDS
 import Personalization
 import Reader
 import Relay
+import RelayWire
 import TestSupport
 import Testing
 import Verification
@@ -307,6 +308,10 @@ struct RelayTests {
             #expect(outcome.contains("\"type\":\"error\"") || outcome.contains("relay tampering"), "\(bad): \(outcome)")
             #expect(!outcome.contains("\"genuine\":true"))
         }
+        // Nothing at all after the upgrade: the hello's timeout ends it.
+        let quiet = try await InProcessRelay { $0.helloTimeout = 0.5 }
+        let silent = try await RawRelay.exchange(url: quiet.url, messages: [])
+        #expect(silent.contains("\"code\":\"timeout\""), "\(silent)")
         let after = try await relay.read()
         #expect(after.final.map { if case .result(_, true, _, _) = $0 { true } else { false } } == true)
     }

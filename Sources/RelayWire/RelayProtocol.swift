@@ -289,8 +289,8 @@ public enum RelayServerMessage: Sendable, Hashable {
 }
 
 /// The strict reading of one message: UTF-8, one JSON object, known fields only, each once.
-enum RelayMessageParser {
-    static func parse(_ bytes: [UInt8]) throws(RelayError) -> [(String, StrictJSON.Value)] {
+package enum RelayMessageParser {
+    package static func parse(_ bytes: [UInt8]) throws(RelayError) -> [(String, StrictJSON.Value)] {
         guard bytes.count <= RelayProtocol.maxMessageBytes else {
             throw RelayError(.badMessage, "a message of \(bytes.count) bytes (at most \(RelayProtocol.maxMessageBytes))")
         }
@@ -306,7 +306,7 @@ enum RelayMessageParser {
         return members.map { ($0.key, $0.value.value) }
     }
 
-    static func type(of bytes: [UInt8]) throws(RelayError) -> String {
+    package static func type(of bytes: [UInt8]) throws(RelayError) -> String {
         let members = try parse(bytes)
         guard let (_, value) = members.first(where: { $0.0 == "type" }), case .string(let type) = value else {
             throw RelayError(.badMessage, "a message has a string field \"type\"")
@@ -315,7 +315,7 @@ enum RelayMessageParser {
     }
 
     /// The members of a message of `type` (nil: a request body without one), known fields only.
-    static func object(_ bytes: [UInt8], allowed: [String], type: String?) throws(RelayError) -> [(String, StrictJSON.Value)] {
+    package static func object(_ bytes: [UInt8], allowed: [String], type: String?) throws(RelayError) -> [(String, StrictJSON.Value)] {
         let members = try parse(bytes)
         if let type {
             guard let (_, value) = members.first(where: { $0.0 == "type" }), case .string(let actual) = value, actual == type
@@ -329,14 +329,14 @@ enum RelayMessageParser {
 }
 
 /// A small JSON writer for the protocol's messages (sorted keys, so the bytes are stable).
-enum RelayJSONValue {
+package enum RelayJSONValue {
     case string(String)
     case int(Int)
     case bool(Bool)
     case object([String: RelayJSONValue])
     case raw(String)
 
-    var text: String {
+    package var text: String {
         switch self {
         case .string(let s): return Self.quote(s)
         case .int(let i): return String(i)
@@ -347,7 +347,7 @@ enum RelayJSONValue {
         }
     }
 
-    static func quote(_ s: String) -> String {
+    package static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
