@@ -50,6 +50,23 @@ echo
 echo "== A check-in desk reads only DG1 and DG13 (--fields basic), as JSON:"
 $cccd read --reader "Virtual PCD 00 00" --can 000000 --trust "$out/pki/csca.crt" --fields basic --json | grep -E '"(fullName|idNumber|placeOfResidence|apdus|genuine)"'
 echo
+echo "== A bank's server reads the same card through a customer's phone (cccd relay): the phone only relays APDUs"
+echo "   (here the reference client bridges the virtual reader, with 80 ms of phone-network round trip per APDU);"
+echo "   PACE, CA, AA and every read run on the server, which signs the report; the bank's back end verifies it:"
+$cccd relay keygen --out "$out/relay" >/dev/null
+$cccd relay serve --listen 127.0.0.1:0 --token-secret "$out/relay/token.secret" --report-key "$out/relay/report.key" \
+    --trust "$out/pki/csca.crt" --audit "$out/relay/audit.db" >"$out/relay/serve.out" 2>"$out/relay/serve.err" &
+relay=$!
+for _ in $(seq 1 100); do grep -q "ws://" "$out/relay/serve.out" 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o "ws://[^ ]*" "$out/relay/serve.out")
+token=$($cccd relay token --token-secret "$out/relay/token.secret" --client demo-customer --can 000000)
+$cccd relay client --url "$url" --token "$token" --can 000000 --reader "Virtual PCD 00 00" --latency 80 \
+    --out "$out/relay/report.jws"
+$cccd relay verify --key "$out/relay/report.pub.pem" "$out/relay/report.jws" --portrait "$out/relay/face" |
+    grep -o '"verdict":"[^"]*"' | sed 's/^/the signed report verifies with the pinned key: /'
+kill -TERM "$relay" 2>/dev/null || true
+wait "$relay" 2>/dev/null || true
+echo
 echo "== A wrong CAN is refused by the chip (exit code 3 = access denied):"
 set +e
 $cccd read --reader "Virtual PCD 00 00" --can 000001

@@ -84,8 +84,14 @@ public struct RelayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What the client sends first.
-public struct RelayHello: Sendable, Hashable {
+/// What the client sends first. `description` names the key's kind, never the token or the key.
+public struct RelayHello: Sendable, Hashable, CustomStringConvertible {
+    public var description: String {
+        let kind =
+            can != nil ? "CAN" : idNumber != nil ? "ID number" : qr != nil ? "QR" : mrz != nil ? "MRZ" : "MRZ fields"
+        return "RelayHello(version \(version), key: \(kind), <redacted>, extendedLength: \(extendedLength))"
+    }
+
     public var version = RelayProtocol.version
     public var token: String
     public var can: String?
