@@ -83,19 +83,23 @@ public final class RelayVerifier: Sendable {
         messages: @escaping @Sendable () async throws -> [UInt8]?, send: @escaping @Sendable (String) async throws -> Void
     ) async -> Outcome {
         let (outbound, out) = AsyncStream<String>.makeStream()
-        let writer = Task {
-            for await text in outbound { try? await send(text) }
+        // Structured: the writer (and the reading task below) run where the connection's task runs (a server
+        // under test keeps them off the shared pool), and none outlives the session.
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await text in outbound { try? await send(text) }
+            }
+            let outcome = await run(messages: messages, out: out)
+            switch outcome {
+            case .report(let sid, let genuine, let verdict, let jws):
+                out.yield(RelayServerMessage.result(sid: sid, genuine: genuine, verdict: verdict, report: jws).json())
+            case .error(let error):
+                out.yield(RelayServerMessage.error(error).json())
+            }
+            out.finish()
+            await group.waitForAll()
+            return outcome
         }
-        let outcome = await run(messages: messages, out: out)
-        switch outcome {
-        case .report(let sid, let genuine, let verdict, let jws):
-            out.yield(RelayServerMessage.result(sid: sid, genuine: genuine, verdict: verdict, report: jws).json())
-        case .error(let error):
-            out.yield(RelayServerMessage.error(error).json())
-        }
-        out.finish()
-        await writer.value
-        return outcome
     }
 
     private func run(
@@ -174,46 +178,63 @@ public final class RelayVerifier: Sendable {
         let transport = RelayTransport(
             capabilities: TransportCapabilities(atr: hello.atr, supportsExtendedLength: hello.extendedLength),
             limits: limits, send: { out.yield($0) })
-        let reading = Task {
-            do {
-                while let bytes = try await messages() {
-                    switch try RelayClientMessage(json: bytes) {
-                    case .answer(let answer): transport.deliver(answer)
-                    case .abort(let reason): transport.end(RelayError(.cardRemoved, "the relay said: \(reason)"))
-                    }
-                }
-                transport.end(RelayError(.cardRemoved, "the connection closed during the read"))
-            } catch let error as RelayError {
-                transport.end(error)
-            } catch {
-                transport.end(RelayError(.cardRemoved, "the connection failed during the read"))
-            }
-        }
         var options = ReadOptions(trust: configuration.trust)
         options.terminal = configuration.terminal
         options.maxFileSize = configuration.maxFileSize
         options.reopensBrokenChannel = false
         options.readsEFCOM = configuration.imitatedReadLength != nil
         let readOptions = options
-        let read: Result<ReadResult, ReaderError> = await withCheckedContinuation { continuation in
-            let thread = Thread {
+        // The read on a thread of its own; the connection's answers delivered meanwhile by a sibling task, which
+        // ends when the read does.
+        let read: Result<ReadResult, ReaderError> = await withTaskGroup(of: Result<ReadResult, ReaderError>?.self) {
+            group in
+            group.addTask {
                 do {
-                    let session = ReaderSession(transport: transport)
-                    if let length = self.configuration.imitatedReadLength { session.imitate(maxReadLength: length) }
-                    continuation.resume(returning: .success(try session.readCard(key, options: readOptions)))
-                } catch let error as ReaderError {
-                    continuation.resume(returning: .failure(error))
+                    while let bytes = try await messages() {
+                        switch try RelayClientMessage(json: bytes) {
+                        case .answer(let answer): transport.deliver(answer)
+                        case .abort(let reason): transport.end(RelayError(.cardRemoved, "the relay said: \(reason)"))
+                        }
+                    }
+                    transport.end(RelayError(.cardRemoved, "the connection closed during the read"))
+                } catch let error as RelayError {
+                    transport.end(error)
                 } catch {
-                    continuation.resume(returning: .failure(ReaderError(code: .protocolError, reason: "\(error)")))
+                    transport.end(RelayError(.cardRemoved, "the connection failed during the read"))
+                }
+                return nil
+            }
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let thread = Thread {
+                        do {
+                            let session = ReaderSession(transport: transport)
+                            if let length = self.configuration.imitatedReadLength {
+                                session.imitate(maxReadLength: length)
+                            }
+                            continuation.resume(returning: .success(try session.readCard(key, options: readOptions)))
+                        } catch let error as ReaderError {
+                            continuation.resume(returning: .failure(error))
+                        } catch {
+                            continuation.resume(returning: .failure(ReaderError(code: .protocolError, reason: "\(error)")))
+                        }
+                    }
+                    thread.name = "cccd-relay-read"
+                    thread.start()
                 }
             }
-            thread.name = "cccd-relay-read"
-            thread.start()
+            var outcome: Result<ReadResult, ReaderError> = .failure(ReaderError(code: .protocolError, reason: "no read"))
+            for await finished in group {
+                guard let finished else { continue }
+                outcome = finished
+                // The read is over: what the relay did wrong is settled; the reading task's own end is not a
+                // failure of this session.
+                _ = transport.close()
+                group.cancelAll()
+            }
+            return outcome
         }
-        // What the relay did wrong is settled when the read ends: the reading task's own end (cancelled below)
-        // is not a failure of this session.
         let relayFailure = transport.close()
-        reading.cancel()
         let stats = transport.statistics
         let seconds = Date().timeIntervalSince(started)
         row.apdus = stats.apdus

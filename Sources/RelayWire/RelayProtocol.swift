@@ -194,10 +194,11 @@ public enum RelayClientMessage: Sendable, Hashable {
     case abort(String)
 
     public init(json bytes: [UInt8]) throws(RelayError) {
-        let type = try RelayMessageParser.type(of: bytes)
+        let all = try RelayMessageParser.parse(bytes)
+        let type = try RelayMessageParser.type(of: all)
         switch type {
         case "answer":
-            let members = try RelayMessageParser.object(bytes, allowed: ["type", "seq", "apdu"], type: "answer")
+            let members = try RelayMessageParser.check(all, allowed: ["type", "seq", "apdu"], type: "answer")
             var seq: Int?
             var apdu: [UInt8]?
             for (key, value) in members {
@@ -215,7 +216,7 @@ public enum RelayClientMessage: Sendable, Hashable {
             }
             self = .answer(RelayAnswer(seq: seq, apdu: apdu))
         case "abort":
-            let members = try RelayMessageParser.object(bytes, allowed: ["type", "reason"], type: "abort")
+            let members = try RelayMessageParser.check(all, allowed: ["type", "reason"], type: "abort")
             var reason = "the client ended the session"
             if let (_, value) = members.first(where: { $0.0 == "reason" }), case .string(let text) = value {
                 reason = String(text.prefix(200))
@@ -259,9 +260,10 @@ public enum RelayServerMessage: Sendable, Hashable {
 
     /// Parses what a server sent (the reference client).
     public init(json bytes: [UInt8]) throws(RelayError) {
-        let type = try RelayMessageParser.type(of: bytes)
-        let members = try RelayMessageParser.object(
-            bytes, allowed: ["type", "seq", "apdu", "sid", "genuine", "verdict", "report", "code", "message"], type: type)
+        let all = try RelayMessageParser.parse(bytes)
+        let type = try RelayMessageParser.type(of: all)
+        let members = try RelayMessageParser.check(
+            all, allowed: ["type", "seq", "apdu", "sid", "genuine", "verdict", "report", "code", "message"], type: type)
         var strings: [String: String] = [:]
         var seq: Int?
         var genuine: Bool?
@@ -313,7 +315,10 @@ package enum RelayMessageParser {
     }
 
     package static func type(of bytes: [UInt8]) throws(RelayError) -> String {
-        let members = try parse(bytes)
+        try type(of: try parse(bytes))
+    }
+
+    package static func type(of members: [(String, StrictJSON.Value)]) throws(RelayError) -> String {
         guard let (_, value) = members.first(where: { $0.0 == "type" }), case .string(let type) = value else {
             throw RelayError(.badMessage, "a message has a string field \"type\"")
         }
@@ -322,7 +327,13 @@ package enum RelayMessageParser {
 
     /// The members of a message of `type` (nil: a request body without one), known fields only.
     package static func object(_ bytes: [UInt8], allowed: [String], type: String?) throws(RelayError) -> [(String, StrictJSON.Value)] {
-        let members = try parse(bytes)
+        try check(try parse(bytes), allowed: allowed, type: type)
+    }
+
+    /// `members` are of a message of `type` (nil: no type required) and hold only `allowed` fields.
+    package static func check(
+        _ members: [(String, StrictJSON.Value)], allowed: [String], type: String?
+    ) throws(RelayError) -> [(String, StrictJSON.Value)] {
         if let type {
             guard let (_, value) = members.first(where: { $0.0 == "type" }), case .string(let actual) = value, actual == type
             else { throw RelayError(.badMessage, "expected a \(type) message") }
@@ -354,6 +365,10 @@ package enum RelayJSONValue {
     }
 
     package static func quote(_ s: String) -> String {
+        // Most values (hex, base64, ids) need no escape: copied as they are.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -47,7 +47,7 @@ final class InProcessRelay: @unchecked Sendable {
 
     init(
         configure: (inout RelayVerifier.Configuration) -> Void = { _ in }, audit: any RelayAuditStore = RelayMemoryAudit(),
-        backendToken: String? = nil, reportKey: AsymmetricKey? = nil
+        backendToken: String? = nil, reportKey: AsymmetricKey? = nil, executor: ThreadExecutor = .testServer
     ) async throws {
         var configuration = RelayVerifier.Configuration(trust: TrustStore(anchors: [RelayFixture.prepared.csca]))
         configure(&configuration)
@@ -60,7 +60,7 @@ final class InProcessRelay: @unchecked Sendable {
         options.logLevel = .critical
         let server = RelayServer(verifier: verifier, options: options)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        task = Task(executorPreference: ThreadExecutor.testServer) {
+        task = Task(executorPreference: executor) {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await server.application { continuation.yield($0) }.run() }
             }
@@ -81,8 +81,17 @@ final class InProcessRelay: @unchecked Sendable {
         var hello = RelayHello(token: token, can: can, extendedLength: extendedLength)
         hello.client = "relay-tests"
         let chip = try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: extendedLength))
-        return try await RelayClient.run(url: url, hello: hello, card: chip, link: link, tamper: tamper)
+        nonisolated(unsafe) let card = chip
+        let url = self.url
+        let first = hello
+        // The phone and its chip on threads of their own: the suite's shared pool may be busy with other tests.
+        return try await Task(executorPreference: Self.clients) {
+            try await RelayClient.run(url: url, hello: first, card: card, link: link, tamper: tamper)
+        }.value
     }
+
+    /// Where the tests' relay clients (and their emulated chips) run.
+    static let clients = ThreadExecutor(threads: 3, name: "cccdkit-relay-clients")
 }
 
 /// The bank's back end: the JWS verified with the pinned key by our verifier and by openssl, its payload parsed.
@@ -253,10 +262,11 @@ struct RelayTests {
     @Test("A dropped answer: the session ends with a typed timeout, no report")
     func droppedAnswer() async throws {
         let relay = try await InProcessRelay { $0.answerTimeout = 0.5 }
-        let started = Date()
         let outcome = try await relay.read(tamper: .drop(6))
         #expect(Self.neverGenuine(outcome, "drop") == "timeout")
-        #expect(Date().timeIntervalSince(started) < 5)
+        guard case .error(let error)? = outcome.final else { return }
+        #expect(error.message.contains("no answer to command 6"), "\(error.message)")
+        #expect(outcome.commands == 6)
     }
 
     @Test("Tokens: expired, forged, another card, used twice, over the rate; caps on APDUs; bad hellos: each its typed error")
@@ -377,7 +387,7 @@ struct RelayTests {
         func ask(_ text: String) throws -> RawHTTP.Answer {
             let c = try RawHTTP(port: relay.port)
             c.send(text)
-            return c.answer(timeout: 5)
+            return c.answer(timeout: 20)
         }
         let body = "{\"client\":\"bank-app-1\",\"can\":\"000000\",\"lifetime\":60}"
         let post = { (auth: String) in
@@ -407,14 +417,21 @@ struct RelayTests {
 
 @Suite("The bank relay at scale")
 struct RelayScaleTests {
+    /// The soak's server on threads of its own: 200 sessions must not slow the other suites' servers.
+    static let server = ThreadExecutor(threads: 2, name: "cccdkit-relay-soak")
+
     @Test("soak: 200 relay sessions at once against emulated chips, 80 ms round trips: every report genuine")
     func soakRelay200Sessions() async throws {
-        let relay = try await InProcessRelay { $0.sessionTimeout = 120; $0.answerTimeout = 30 }
+        let relay = try await InProcessRelay(
+            configure: { $0.sessionTimeout = 120; $0.answerTimeout = 30 }, executor: Self.server)
         let image = RelayFixture.prepared.image
         let started = Date()
-        let sessions = await RelayLoad.run(
-            url: relay.url, count: 200, tokens: relay.tokens, key: .can(SampleCard.can), link: .init(roundTrip: 0.08)
-        ) { try EmulatedChip(image: image) }
+        let (url, tokens) = (relay.url, relay.tokens)
+        let sessions = await Task(executorPreference: InProcessRelay.clients) {
+            await RelayLoad.run(url: url, count: 200, tokens: tokens, key: .can(SampleCard.can), link: .init(roundTrip: 0.08)) {
+                try EmulatedChip(image: image)
+            }
+        }.value
         let wall = Date().timeIntervalSince(started)
         #expect(sessions.count == 200)
         let failed = sessions.filter { !$0.genuine }

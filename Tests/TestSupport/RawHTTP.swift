@@ -113,7 +113,9 @@ public final class RawHTTP: @unchecked Sendable {
         }
         let body = Array(data[(end + 4)...])
         let length = headers["content-length"].flatMap { Int($0) }
-        let complete = length.map { body.count >= $0 } ?? false
+        // 1xx (101 Switching Protocols), 204 and 304 never have a body (RFC 9112 §6.3).
+        let bodiless = (100..<200).contains(status) || status == 204 || status == 304
+        let complete = bodiless || (length.map { body.count >= $0 } ?? false)
         return (status, headers, String(decoding: body.prefix(length ?? body.count), as: UTF8.self), complete)
     }
 }
