@@ -48,7 +48,7 @@ extension Bench {
                     configuration: configuration, tokens: tokens,
                     signer: try ReportSigner(key: try AsymmetricKey.generateEC(.secp256r1)))
                 let extended = !strategy.selectAndHeader
-                let sessions = try Self.blocking {
+                let sessions = try waitFor {
                     try await Self.withRelay(verifier) { url in
                         await RelayLoad.run(url: url, count: 1, tokens: tokens, key: key, link: .init(roundTrip: rtt)) {
                             try EmulatedChip(image: image, settings: EmulatorSettings(supportsExtendedLength: extended))
@@ -85,7 +85,7 @@ extension Bench {
             let cpuBefore = server.cpuSeconds()
             let started = Date()
             let url = server.url
-            let sessions = try Self.blocking {
+            let sessions = try waitFor {
                 await RelayLoad.run(url: url, count: count, tokens: tokens, key: key, link: .init(roundTrip: 0.08)) {
                     try EmulatedChip(image: image)
                 }
@@ -130,18 +130,6 @@ extension Bench {
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw BenchError("the relay did not start") }
         return try await body("ws://127.0.0.1:\(port)\(RelayProtocol.path)")
-    }
-
-    /// Waits for async work from the bench's synchronous code.
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        let result = Locked<Result<T, any Error>?>(nil)
-        Task {
-            do { result.set(.success(try await body())) } catch { result.set(.failure(error)) }
-            done.signal()
-        }
-        done.wait()
-        return try result.get()!.get()
     }
 }
 

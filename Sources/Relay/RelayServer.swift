@@ -50,6 +50,9 @@ public final class RelayServer: Sendable {
     public let verifier: RelayVerifier
     public let options: Options
     let boundPort = Locked<Int?>(nil)
+    /// WebSocket connections open now, hello or not: past twice `maxSessions` the upgrade is refused (503), so
+    /// connections that never say hello cannot pile up for their hello timeout.
+    let connections = Locked(0)
 
     public init(verifier: RelayVerifier, options: Options) {
         self.verifier = verifier
@@ -93,6 +96,8 @@ public final class RelayServer: Sendable {
     func addRoutes(_ router: Router<BasicWebSocketRequestContext>) {
         let verifier = verifier
         let allowed = options.allowedOrigins
+        let connections = connections
+        let maxConnections = 2 * verifier.configuration.maxSessions
         router.ws(
             RouterPath(RelayProtocol.path),
             shouldUpgrade: { request, _ in
@@ -103,9 +108,24 @@ public final class RelayServer: Sendable {
                 {
                     throw HTTPError(.forbidden, message: "origin \(origin.prefix(100)) is not allowed (--allow-origin)")
                 }
+                guard connections.get() < maxConnections else {
+                    throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "5"], message: "too many relay connections; try again")
+                }
                 return .upgrade([:])
             },
             onUpgrade: { inbound, outbound, _ in
+                // Counted while the handler runs (an upgrade that never reaches it holds no slot).
+                let admitted = connections.withLock { n -> Bool in
+                    n += 1
+                    return n <= maxConnections
+                }
+                defer { connections.withLock { $0 -= 1 } }
+                guard admitted else {
+                    let busy = RelayError(.busy, "too many relay connections; try again")
+                    try? await outbound.write(.text(RelayServerMessage.error(busy).json()))
+                    try? await outbound.close(WebSocketErrorCode(codeNumber: Int(busy.closeCode)), reason: nil)
+                    return
+                }
                 let iterator = InboundMessages(inbound.messages(maxSize: RelayProtocol.maxMessageBytes).makeAsyncIterator())
                 let outcome = await verifier.session(
                     messages: { try await iterator.next() },

@@ -156,14 +156,7 @@ struct RelayServeCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    var address: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
-    }
+    var address: (host: String, port: Int)? { ListenAddress.parse(listen) }
 
     func validate() throws {
         guard address != nil else { throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8790.") }
@@ -206,7 +199,7 @@ struct RelayServeCommand: ParsableCommand {
             configuration.sessionTimeout = sessionTimeout
             let store: any RelayAuditStore
             if let audit, audit.hasPrefix("postgres://") || audit.hasPrefix("postgresql://") {
-                store = try Self.blocking { try await RelayPostgresAudit(url: audit) }
+                store = try waitFor { try await RelayPostgresAudit(url: audit) }
             } else if let audit {
                 store = try RelaySQLiteAudit(path: audit)
             } else {
@@ -232,33 +225,17 @@ struct RelayServeCommand: ParsableCommand {
         let server = RelayServer(
             verifier: verifier,
             options: .init(host: host, port: port, allowedOrigins: Set(allowOrigin), backendToken: backendToken))
-        let done = DispatchSemaphore(value: 0)
-        let failure = Locked<(any Error)?>(nil)
         let shown = host.contains(":") ? "[\(host)]" : host
-        Task {
-            do {
+        do {
+            try waitFor {
                 try await server.run { bound in
                     print("cccd relay listening on ws://\(shown):\(bound)\(RelayProtocol.path) (metrics: http://\(shown):\(bound)/metrics)")
                     fflush(nil)
                 }
-            } catch {
-                failure.set(error)
             }
-            done.signal()
+        } catch {
+            throw fail("the relay stopped: \(error)", code: CCCDExit.failure)
         }
-        done.wait()
-        if let error = failure.get() { throw fail("the relay stopped: \(error)", code: CCCDExit.failure) }
-    }
-
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        let result = Locked<Result<T, any Error>?>(nil)
-        Task {
-            do { result.set(.success(try await body())) } catch { result.set(.failure(error)) }
-            done.signal()
-        }
-        done.wait()
-        return try result.get()!.get()
     }
 }
 
@@ -388,7 +365,7 @@ struct RelayClientCommand: ParsableCommand {
         nonisolated(unsafe) let card = transport
         let outcome: RelayClient.Outcome
         do {
-            outcome = try RelayServeCommand.blocking {
+            outcome = try waitFor {
                 try await RelayClient.run(url: url, hello: finalHello, card: card, link: link)
             }
         } catch {

@@ -75,14 +75,7 @@ struct ServeCommand: ParsableCommand {
         return base + "/" + leaf
     }
 
-    var address: (host: String, port: Int)? {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
-    }
+    var address: (host: String, port: Int)? { ListenAddress.parse(listen) }
 
     func validate() throws {
         guard address != nil else { throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8731.") }
@@ -170,22 +163,18 @@ struct ServeCommand: ParsableCommand {
                     return limits
                 }()),
             audit: auditLog)
-        let done = DispatchSemaphore(value: 0)
-        let failure = Locked<(any Error)?>(nil)
         let shown = host.contains(":") ? "[\(host)]" : host
-        Task {
-            do {
+        let tokenFile = self.tokenFile
+        do {
+            try waitFor {
                 try await server.run { bound in
                     print("cccd desk listening on http://\(shown):\(bound)/ (token file: \(tokenFile))")
                     fflush(nil)
                 }
-            } catch {
-                failure.set(error)
             }
-            done.signal()
+        } catch {
+            throw fail("the desk service stopped: \(error)", code: CCCDExit.failure)
         }
-        done.wait()
-        if let error = failure.get() { throw fail("the desk service stopped: \(error)", code: CCCDExit.failure) }
     }
 }
 

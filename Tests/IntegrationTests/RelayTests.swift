@@ -47,7 +47,7 @@ final class InProcessRelay: @unchecked Sendable {
 
     init(
         configure: (inout RelayVerifier.Configuration) -> Void = { _ in }, audit: any RelayAuditStore = RelayMemoryAudit(),
-        backendToken: String? = nil, reportKey: AsymmetricKey? = nil, executor: ThreadExecutor = .testServer
+        backendToken: String? = nil, reportKey: AsymmetricKey? = nil, executor: ThreadExecutor = InProcessRelay.servers
     ) async throws {
         var configuration = RelayVerifier.Configuration(trust: TrustStore(anchors: [RelayFixture.prepared.csca]))
         configure(&configuration)
@@ -89,6 +89,22 @@ final class InProcessRelay: @unchecked Sendable {
             try await RelayClient.run(url: url, hello: first, card: card, link: link, tamper: tamper)
         }.value
     }
+
+    /// One raw HTTP exchange, on a thread of its own: a blocking wait on the suite's shared pool could hold the
+    /// very thread the server's upgrade decision needs.
+    func ask(_ text: String, timeout: Double = 20) async throws -> RawHTTP.Answer {
+        let c = try RawHTTP(port: port)
+        return await withCheckedContinuation { continuation in
+            Thread {
+                c.send(text)
+                continuation.resume(returning: c.answer(timeout: timeout))
+            }.start()
+        }
+    }
+
+    /// Where the tests' relay servers run: threads of their own, apart from the other suites' servers (the desk's
+    /// in-process service shares `ThreadExecutor.testServer`).
+    static let servers = ThreadExecutor(threads: 2, name: "cccdkit-relay-servers")
 
     /// Where the tests' relay clients (and their emulated chips) run.
     static let clients = ThreadExecutor(threads: 3, name: "cccdkit-relay-clients")
@@ -345,9 +361,7 @@ struct RelayTests {
         #expect(row.apdus >= 10 && row.bytes > 5_000, "\(row.apdus) APDUs, \(row.bytes) bytes")
         #expect(row.checks?.contains("chipAuthentication=passed") == true)
         #expect(rows.contains { $0.outcome == "tampering" })
-        let metrics = try RawHTTP(port: relay.port)
-        metrics.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        let text = metrics.answer(timeout: 5).body
+        let text = try await relay.ask("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").body
         #expect(text.contains("cccd_relay_sessions_total{outcome=\"genuine\"} 1"), "\(text)")
         #expect(text.contains("cccd_relay_sessions_total{outcome=\"tokenUsed\"} 1"))
         #expect(text.contains("cccd_relay_sessions_total{outcome=\"tampering\"} 1"))
@@ -384,33 +398,28 @@ struct RelayTests {
     @Test("The back end's POST /relay/v1/sessions: a bound token for a bearer, 401 without; browser origins refused before the upgrade")
     func backendAndOrigins() async throws {
         let relay = try await InProcessRelay(backendToken: "backend-secret-0123456789")
-        func ask(_ text: String) throws -> RawHTTP.Answer {
-            let c = try RawHTTP(port: relay.port)
-            c.send(text)
-            return c.answer(timeout: 20)
-        }
         let body = "{\"client\":\"bank-app-1\",\"can\":\"000000\",\"lifetime\":60}"
-        let post = { (auth: String) in
-            try ask(
+        func post(_ auth: String) async throws -> RawHTTP.Answer {
+            try await relay.ask(
                 "POST /relay/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\n\(auth)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
         }
-        #expect(try post("").status == 401)
-        #expect(try post("Authorization: Bearer wrong\r\n").status == 401)
-        let ok = try post("Authorization: Bearer backend-secret-0123456789\r\n")
+        #expect(try await post("").status == 401)
+        #expect(try await post("Authorization: Bearer wrong\r\n").status == 401)
+        let ok = try await post("Authorization: Bearer backend-secret-0123456789\r\n")
         #expect(ok.status == 200, "\(ok.body)")
         let token = try #require(ok.json?["token"] as? String)
         #expect(ok.json?["cardBound"] as? Bool == true)
         let outcome = try await relay.read(token: token)
         #expect(outcome.final.map { if case .result(_, true, _, _) = $0 { true } else { false } } == true)
-        let upgrade = { (origin: String) in
-            try ask(
+        func upgrade(_ origin: String) async throws -> RawHTTP.Answer {
+            try await relay.ask(
                 "GET /relay/v1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n\(origin)\r\n")
         }
-        let refused = try upgrade("Origin: https://evil.example\r\n")
+        let refused = try await upgrade("Origin: https://evil.example\r\n")
         // Refused before the upgrade (Hummingbird's upgrade path answers the refusal 400).
         #expect(refused.status == 400 || refused.status == 403, "\(refused.status) \(refused.body)")
-        #expect(try upgrade("").status == 101)
-        let api = try ask("GET /relay/v1/asyncapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        #expect(try await upgrade("").status == 101)
+        let api = try await relay.ask("GET /relay/v1/asyncapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         #expect(api.json?["asyncapi"] as? String == "2.6.0")
     }
 }
