@@ -249,49 +249,35 @@ public final class RelayVerifier: Sendable {
             outcome = .error(failure)
             label = failure.code.rawValue
         } else {
-            var report: CardReport
-            var tampering: String?
-            if let failure = relayFailure {
-                tampering = failure.message
-            }
+            // Tampering first (the relay's own, or an answer that failed secure messaging); then the read's own
+            // failure as its typed error; else the read's report.
+            let report: CardReport
             switch read {
-            case .failure(let error) where tampering == nil:
-                if error.code == .secureMessaging || error.reason.contains("authentication token is wrong") {
-                    tampering =
-                        "an answer failed the session's secure messaging: changed, replayed or reordered on the way, or a chip without the keys it claims (\(error.reason))"
-                } else if error.code == .accessDenied {
-                    let e = RelayError(.accessDenied, "the card refused the access key")
-                    await finish(&row, outcome: e.code.rawValue, seconds: seconds, stats: stats)
-                    return .error(e)
+            case .success(let result):
+                if let failure = relayFailure {
+                    report = Self.tamperingReport(failure.message, stats: stats)
+                } else if let broken = result.unreadable.values.first(where: { $0.contains("secure channel broke") }) {
+                    report = Self.tamperingReport(
+                        "an answer failed the session's secure messaging (\(broken))", stats: stats)
                 } else {
-                    let e = RelayError(.cardError, "\(error)")
+                    report = CardReport(result)
+                }
+            case .failure(let error):
+                if let failure = relayFailure {
+                    report = Self.tamperingReport(failure.message, stats: stats)
+                } else if error.code == .secureMessaging || error.reason.contains("authentication token is wrong") {
+                    report = Self.tamperingReport(
+                        "an answer failed the session's secure messaging: changed, replayed or reordered on the way, or a chip without the keys it claims (\(error.reason))",
+                        stats: stats)
+                } else {
+                    let e =
+                        error.code == .accessDenied
+                        ? RelayError(.accessDenied, "the card refused the access key") : RelayError(.cardError, "\(error)")
                     await finish(&row, outcome: e.code.rawValue, seconds: seconds, stats: stats)
                     return .error(e)
                 }
-            case .success(let result) where tampering == nil:
-                if let broken = result.unreadable.values.first(where: { $0.contains("secure channel broke") }) {
-                    tampering = "an answer failed the session's secure messaging (\(broken))"
-                }
-            default: break
             }
-            if let tampering {
-                report = CardReport(ReadResult())
-                report.genuine = false
-                report.valid = false
-                report.authenticity = .notGenuine
-                report.reasons = ["relay tampering: \(tampering)"]
-                report.verdict = "NOT GENUINE: relay tampering"
-                report.exitCode = ExitStatus.verificationFailed.rawValue
-                report.apdus = stats.apdus
-                report.bytes = stats.bytes
-                label = "tampering"
-            } else if case .success(let result) = read {
-                report = CardReport(result)
-                label = report.authenticity.rawValue
-            } else {
-                report = CardReport(ReadResult())
-                label = "cardError"
-            }
+            label = report.verdict == Self.tamperingVerdict ? "tampering" : report.authenticity.rawValue
             row.idNumber = report.holder.idNumber
             row.checks = report.checks.sorted { $0.key.rawValue < $1.key.rawValue }.map {
                 "\($0.key.rawValue)=\($0.value.status.rawValue)"
@@ -306,6 +292,22 @@ public final class RelayVerifier: Sendable {
         }
         await finish(&row, outcome: label, seconds: seconds, stats: stats)
         return outcome
+    }
+
+    static let tamperingVerdict = "NOT GENUINE: relay tampering"
+
+    /// A report of nothing but why: the data that crossed a tampering relay is not shown.
+    static func tamperingReport(_ reason: String, stats: (apdus: Int, bytes: Int, roundTrips: [Double])) -> CardReport {
+        var report = CardReport(ReadResult())
+        report.genuine = false
+        report.valid = false
+        report.authenticity = .notGenuine
+        report.reasons = ["relay tampering: \(reason)"]
+        report.verdict = tamperingVerdict
+        report.exitCode = ExitStatus.verificationFailed.rawValue
+        report.apdus = stats.apdus
+        report.bytes = stats.bytes
+        return report
     }
 
     private func finish(

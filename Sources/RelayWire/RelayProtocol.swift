@@ -314,10 +314,6 @@ package enum RelayMessageParser {
         return members.map { ($0.key, $0.value.value) }
     }
 
-    package static func type(of bytes: [UInt8]) throws(RelayError) -> String {
-        try type(of: try parse(bytes))
-    }
-
     package static func type(of members: [(String, StrictJSON.Value)]) throws(RelayError) -> String {
         guard let (_, value) = members.first(where: { $0.0 == "type" }), case .string(let type) = value else {
             throw RelayError(.badMessage, "a message has a string field \"type\"")

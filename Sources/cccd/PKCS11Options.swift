@@ -19,6 +19,19 @@ struct PKCS11Options: ParsableArguments {
     var pinFile: String?
 
 
+    /// A key in a token named by `spec` (pkcs11:token=LABEL;object=LABEL), logged in, that signs inside the
+    /// token; `publicKey` is its public half (the token's key type and curve).
+    func signingKey(_ spec: String, publicKey: AsymmetricKey) throws -> AsymmetricKey {
+        let uri = try PKCS11URI(spec)
+        guard let module = pkcs11 ?? uri.modulePath else {
+            throw PKCS11Error(.moduleMissing, "a key in a token needs its module: --pkcs11 /path/to/module.so")
+        }
+        let token = try PKCS11Token.shared(module: module, token: uri.token)
+        try token.login(pin: try pin())
+        _ = try token.selectKey(label: uri.object)
+        return try token.signingKey(publicKey: publicKey)
+    }
+
     func pin() throws -> String {
         if let pinFile {
             guard let text = try? String(contentsOfFile: pinFile, encoding: .utf8) else {

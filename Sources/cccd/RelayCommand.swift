@@ -173,14 +173,7 @@ struct RelayServeCommand: ParsableCommand {
             throw ValidationError("a report key in a token needs --report-public-key FILE (its public key, PEM)")
         }
         let publicKey = try AsymmetricKey(publicKeyPEM: [UInt8](pem))
-        let uri = try PKCS11URI(reportKey)
-        guard let module = pkcs11.pkcs11 ?? uri.modulePath else {
-            throw PKCS11Error(.moduleMissing, "a key in a token needs its module: --pkcs11 /path/to/module.so")
-        }
-        let token = try PKCS11Token.shared(module: module, token: uri.token)
-        try token.login(pin: try pkcs11.pin())
-        _ = try token.selectKey(label: uri.object)
-        return try ReportSigner(key: try token.signingKey(publicKey: publicKey), publicKey: publicKey)
+        return try ReportSigner(key: try pkcs11.signingKey(reportKey, publicKey: publicKey), publicKey: publicKey)
     }
 
     func run() throws {

@@ -28,15 +28,8 @@ struct TerminalOptions: ParsableArguments {
         guard let terminal else { return nil }
         guard let spec = terminalKey else { return try TerminalCredentials.load(directory: terminal) }
         if PKCS11URI.isURI(spec) {
-            let uri = try PKCS11URI(spec)
-            guard let module = token.pkcs11 ?? uri.modulePath else {
-                throw PKCS11Error(.moduleMissing, "a key in a token needs its module: --pkcs11 /path/to/module.so")
-            }
-            let pkcs11 = try PKCS11Token.shared(module: module, token: uri.token)
-            try pkcs11.login(pin: try token.pin())
-            _ = try pkcs11.selectKey(label: uri.object)
-            let key = try pkcs11.signingKey(
-                publicKey: try TerminalCredentials.inspectionSystemPublicKey(directory: terminal))
+            let key = try token.signingKey(
+                spec, publicKey: try TerminalCredentials.inspectionSystemPublicKey(directory: terminal))
             return try TerminalCredentials.load(directory: terminal, key: key)
         }
         guard let bytes = FileManager.default.contents(atPath: spec) else {
